@@ -1,0 +1,146 @@
+//! Turning the command line's inputs (files, folders, mixed) into jobs: one input file and the
+//! output path it goes to, with the kind of file found from its content.
+
+use std::path::{Path, PathBuf};
+
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::still;
+
+/// What an input file holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Image,
+    Video,
+}
+
+/// One file to upscale.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Job {
+    pub input: PathBuf,
+    pub output: PathBuf,
+    pub kind: Kind,
+}
+
+/// Extensions taken as video inside folders (single files are judged by content).
+const VIDEO_EXTENSIONS: &[&str] = &[
+    "mp4", "m4v", "mkv", "mov", "avi", "webm", "mpg", "mpeg", "ts", "m2ts", "mts", "vob", "dv",
+    "flv", "wmv", "ogv",
+];
+
+/// The kind of a file, from its first bytes: an image format we read, else a video.
+pub fn kind_of(path: &Path) -> Kind {
+    if still::is_image(path) {
+        Kind::Image
+    } else {
+        Kind::Video
+    }
+}
+
+/// The suffix naming the scale: `x4`, or `x1.5` for `--outscale 1.5`.
+fn scale_tag(cfg: &Config) -> String {
+    match (cfg.outscale, cfg.width, cfg.height) {
+        (Some(f), _, _) => format!("x{f}"),
+        (None, None, None) => format!("x{}", cfg.scale),
+        (None, w, h) => format!(
+            "{}x{}",
+            w.map_or("auto".into(), |v| v.to_string()),
+            h.map_or("auto".into(), |v| v.to_string())
+        ),
+    }
+}
+
+/// The output name for an input file: same stem with the scale, same extension (PNG for image
+/// formats we do not write).
+fn output_name(input: &Path, kind: Kind, tag: &str) -> PathBuf {
+    let stem = input
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let ext = input
+        .extension()
+        .map(|e| e.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_default();
+    let ext = match kind {
+        Kind::Image if still::output_format(Path::new(&format!("x.{ext}"))).is_err() => {
+            "png".to_string()
+        }
+        Kind::Video if ext.is_empty() => "mkv".to_string(),
+        _ => ext,
+    };
+    input.with_file_name(format!("{stem}_{tag}.{ext}"))
+}
+
+/// Files under `dir` worth upscaling (images by content, videos by extension), sorted.
+fn walk(dir: &Path, recursive: bool, out: &mut Vec<PathBuf>) -> Result<()> {
+    let rd = std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
+    let mut entries: Vec<PathBuf> = rd.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    entries.sort();
+    for p in entries {
+        if p.is_dir() {
+            if recursive {
+                walk(&p, recursive, out)?;
+            }
+        } else if still::is_image(&p)
+            || p.extension()
+                .and_then(|e| e.to_str())
+                .is_some_and(|e| VIDEO_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
+        {
+            out.push(p);
+        }
+    }
+    Ok(())
+}
+
+/// Plans the jobs for `inputs` and an optional `-o`: one file to a file; a folder, or several
+/// inputs, to a folder (structure kept under each input folder).
+pub fn plan(inputs: &[PathBuf], output: Option<&Path>, cfg: &Config) -> Result<Vec<Job>> {
+    let tag = scale_tag(cfg);
+    let single_file = inputs.len() == 1 && !inputs[0].is_dir();
+    let mut jobs = Vec::new();
+    for input in inputs {
+        let meta = std::fs::metadata(input).map_err(|e| Error::io(input, e))?;
+        if meta.is_dir() {
+            let base = match output {
+                Some(o) if inputs.len() == 1 => o.to_path_buf(),
+                Some(o) => o.join(input.file_name().unwrap_or_default()),
+                None => {
+                    let name = input
+                        .file_name()
+                        .map(|n| n.to_string_lossy().into_owned())
+                        .unwrap_or_else(|| "out".into());
+                    input.with_file_name(format!("{name}_{tag}"))
+                }
+            };
+            let mut files = Vec::new();
+            walk(input, cfg.recursive, &mut files)?;
+            for f in files {
+                let kind = kind_of(&f);
+                let rel = f.strip_prefix(input).unwrap_or(&f);
+                let name = output_name(rel, kind, &tag);
+                jobs.push(Job {
+                    output: base.join(name),
+                    input: f,
+                    kind,
+                });
+            }
+        } else {
+            let kind = kind_of(input);
+            let out = match output {
+                Some(o) if single_file => o.to_path_buf(),
+                Some(o) => o.join(output_name(
+                    Path::new(input.file_name().unwrap_or_default()),
+                    kind,
+                    &tag,
+                )),
+                None => output_name(input, kind, &tag),
+            };
+            jobs.push(Job {
+                input: input.clone(),
+                output: out,
+                kind,
+            });
+        }
+    }
+    Ok(jobs)
+}

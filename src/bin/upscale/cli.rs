@@ -1,0 +1,175 @@
+//! The command line (clap), turned once into the library's `Config`. See ../shared/CLI.md: the
+//! flags here are a contract other programs rely on.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use upscale::config::{Config, Deinterlace, Device, VideoConfig};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "upscale",
+    version,
+    about = "Enlarge images and video with Real-ESRGAN networks (ONNX Runtime) or classic resizers"
+)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// Images, videos or folders (the kind is found from the content).
+    #[arg(required = true)]
+    pub inputs: Vec<PathBuf>,
+    /// Output file; a folder for several inputs or a folder input.
+    /// Default: <stem>_x<scale>.<ext> beside the input, <folder>_x<scale>/ for a folder.
+    #[arg(short, long)]
+    pub output: Option<PathBuf>,
+    #[command(flatten)]
+    pub opts: Opts,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// List the built-in and installed models.
+    Models {
+        /// Folder with the large models (default: see README).
+        #[arg(long)]
+        model_dir: Option<PathBuf>,
+    },
+    /// Write one picture: the input enlarged by nearest, bicubic, Lanczos and the model, side by side.
+    Compare {
+        image: PathBuf,
+        /// Default: <stem>_compare.png beside the input.
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+        #[command(flatten)]
+        opts: Opts,
+    },
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct Opts {
+    /// Scale: 2, 3, 4 (native passes), 6 or 8 (composed passes).
+    #[arg(short, long, default_value_t = 4)]
+    pub scale: u32,
+    /// Final scale factor (any > 0), reached with Lanczos after the model.
+    #[arg(long)]
+    pub outscale: Option<f64>,
+    /// Exact output width (aspect kept when --height is not given).
+    #[arg(long)]
+    pub width: Option<u32>,
+    /// Exact output height (aspect kept when --width is not given).
+    #[arg(long)]
+    pub height: Option<u32>,
+    /// Model name (realesr-animevideov3, realesrgan-x4plus, realesrgan-x4plus-anime, nearest,
+    /// bilinear, bicubic, lanczos) or a path to an .onnx super-resolution model.
+    #[arg(short, long, default_value = upscale::model::DEFAULT_MODEL)]
+    pub model: String,
+    /// auto, cpu, cuda or cuda:N.
+    #[arg(short, long, default_value = "auto")]
+    pub device: String,
+    /// Tile size in input pixels (0 = whole picture, or tiles chosen from available memory).
+    #[arg(short, long, default_value_t = 0)]
+    pub tile: u32,
+    /// Context around each tile, and reflected border around the picture.
+    #[arg(long, default_value_t = 10)]
+    pub tile_pad: u32,
+    /// Replace existing outputs (an input is never overwritten).
+    #[arg(short = 'y', long)]
+    pub overwrite: bool,
+    /// Descend into sub-folders.
+    #[arg(short, long)]
+    pub recursive: bool,
+    /// No progress and no notes on stderr (errors are still printed).
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Progress display: bar (on a terminal) or json (one object a line on stderr).
+    #[arg(long, value_enum, default_value_t = ProgressKind::Bar)]
+    pub progress: ProgressKind,
+    /// ONNX Runtime threads (0 = all cores).
+    #[arg(long, default_value_t = 0)]
+    pub threads: usize,
+    /// Largest accepted input picture in pixels (guards against decompression bombs).
+    #[arg(long, default_value_t = 1 << 28)]
+    pub max_pixels: u64,
+    /// Folder with the large models (default: see README).
+    #[arg(long)]
+    pub model_dir: Option<PathBuf>,
+    /// Video encoder (FFmpeg name). Default: libx264 (.mp4/.mkv/.mov), libvpx-vp9 (.webm).
+    #[arg(long)]
+    pub codec: Option<String>,
+    /// Video constant rate factor.
+    #[arg(long)]
+    pub crf: Option<u32>,
+    /// Video encoder preset.
+    #[arg(long)]
+    pub preset: Option<String>,
+    /// Video output pixel format.
+    #[arg(long)]
+    pub pix_fmt: Option<String>,
+    /// Encoder option KEY=VALUE (repeatable).
+    #[arg(long, value_parser = parse_kv)]
+    pub encoder_opt: Vec<(String, String)>,
+    /// Leave audio out of video outputs.
+    #[arg(long)]
+    pub no_audio: bool,
+    /// Deinterlacing of video: auto (from the stream's field order), on, off.
+    #[arg(long, value_enum, default_value_t = DeinterlaceArg::Auto)]
+    pub deinterlace: DeinterlaceArg,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProgressKind {
+    Bar,
+    Json,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug)]
+pub enum DeinterlaceArg {
+    Auto,
+    On,
+    Off,
+}
+
+fn parse_kv(s: &str) -> Result<(String, String), String> {
+    s.split_once('=')
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .ok_or_else(|| format!("'{s}': expected KEY=VALUE"))
+}
+
+impl Opts {
+    /// The library's configuration for these options.
+    pub fn config(&self) -> upscale::Result<Config> {
+        let device: Device = self.device.parse()?;
+        let cfg = Config {
+            model: self.model.clone(),
+            scale: self.scale,
+            outscale: self.outscale,
+            width: self.width,
+            height: self.height,
+            device,
+            tile: self.tile,
+            tile_pad: self.tile_pad,
+            overwrite: self.overwrite,
+            recursive: self.recursive,
+            threads: self.threads,
+            max_pixels: self.max_pixels,
+            model_dir: self.model_dir.clone(),
+            video: VideoConfig {
+                codec: self.codec.clone(),
+                crf: self.crf,
+                preset: self.preset.clone(),
+                pix_fmt: self.pix_fmt.clone(),
+                encoder_opts: self.encoder_opt.clone(),
+                no_audio: self.no_audio,
+                deinterlace: match self.deinterlace {
+                    DeinterlaceArg::Auto => Deinterlace::Auto,
+                    DeinterlaceArg::On => Deinterlace::On,
+                    DeinterlaceArg::Off => Deinterlace::Off,
+                },
+                ..Config::default().video
+            },
+        };
+        cfg.validate()?;
+        Ok(cfg)
+    }
+}

@@ -1,0 +1,237 @@
+//! The one configuration struct: the command line is turned into a [`Config`] once, and every
+//! part of the library reads its settings from it.
+
+use std::path::PathBuf;
+
+use crate::error::{Error, Result};
+
+/// Where the model runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Device {
+    /// The GPU when one is usable, else the CPU (the choice is reported, not silent).
+    #[default]
+    Auto,
+    /// The CPU.
+    Cpu,
+    /// CUDA device N. Failure to get it is an error, never a CPU run.
+    Cuda(u32),
+}
+
+impl std::str::FromStr for Device {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "auto" => Ok(Device::Auto),
+            "cpu" => Ok(Device::Cpu),
+            "cuda" | "gpu" => Ok(Device::Cuda(0)),
+            _ => s
+                .strip_prefix("cuda:")
+                .and_then(|n| n.parse().ok())
+                .map(Device::Cuda)
+                .ok_or_else(|| {
+                    Error::Config(format!(
+                        "--device '{s}': expected auto, cpu, cuda or cuda:N"
+                    ))
+                }),
+        }
+    }
+}
+
+impl std::fmt::Display for Device {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Device::Auto => f.write_str("auto"),
+            Device::Cpu => f.write_str("cpu"),
+            Device::Cuda(n) => write!(f, "cuda:{n}"),
+        }
+    }
+}
+
+/// When to deinterlace video.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Deinterlace {
+    /// From the stream's field order.
+    #[default]
+    Auto,
+    On,
+    Off,
+}
+
+/// Video encoding settings.
+#[derive(Debug, Clone, Default)]
+pub struct VideoConfig {
+    /// FFmpeg encoder name. Default: libx264 (libvpx-vp9 for .webm).
+    pub codec: Option<String>,
+    /// Constant rate factor. Default: the encoder's own.
+    pub crf: Option<u32>,
+    /// Encoder preset. Default: the encoder's own.
+    pub preset: Option<String>,
+    /// Output pixel format. Default: the input's when the encoder takes it, else yuv420p.
+    pub pix_fmt: Option<String>,
+    /// Extra encoder options (`key=value`).
+    pub encoder_opts: Vec<(String, String)>,
+    /// Leave audio out. Default: false (audio is copied).
+    pub no_audio: bool,
+    /// Deinterlacing. Default: auto.
+    pub deinterlace: Deinterlace,
+    /// Frames in flight between stages. Default: 4.
+    pub queue_depth: usize,
+}
+
+/// Everything a run needs to know.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Model name (built-in) or path to an `.onnx` file. Default: `realesr-animevideov3`.
+    pub model: String,
+    /// Scale factor: 2, 3, 4 (native passes), 6 or 8 (composed passes). Default: 4.
+    pub scale: u32,
+    /// Final factor, reached by Lanczos after the model. Default: none (= `scale`).
+    pub outscale: Option<f64>,
+    /// Exact output width (aspect kept when only one of width/height is set). Default: none.
+    pub width: Option<u32>,
+    /// Exact output height. Default: none.
+    pub height: Option<u32>,
+    /// Execution device. Default: auto.
+    pub device: Device,
+    /// Tile size in input pixels; 0 = chosen from the image size and available memory. Default: 0.
+    pub tile: u32,
+    /// Context around each tile (and reflected border around the image). Default: 10.
+    pub tile_pad: u32,
+    /// Replace existing outputs. Default: false.
+    pub overwrite: bool,
+    /// Descend into sub-folders. Default: false.
+    pub recursive: bool,
+    /// Threads for ONNX Runtime; 0 = all cores. Default: 0.
+    pub threads: usize,
+    /// Largest accepted input in pixels (decompression-bomb guard). Default: 2^28 (16384²).
+    pub max_pixels: u64,
+    /// Where the large models live. Default: see [`crate::model::model_dirs`].
+    pub model_dir: Option<PathBuf>,
+    /// Video settings.
+    pub video: VideoConfig,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            model: crate::model::DEFAULT_MODEL.to_string(),
+            scale: 4,
+            outscale: None,
+            width: None,
+            height: None,
+            device: Device::Auto,
+            tile: 0,
+            tile_pad: 10,
+            overwrite: false,
+            recursive: false,
+            threads: 0,
+            max_pixels: 1 << 28,
+            model_dir: None,
+            video: VideoConfig {
+                queue_depth: 4,
+                ..VideoConfig::default()
+            },
+        }
+    }
+}
+
+impl Config {
+    /// Checks every value; the message names the bad one and the accepted range.
+    pub fn validate(&self) -> Result<()> {
+        if ![2, 3, 4, 6, 8].contains(&self.scale) {
+            return Err(Error::Config(format!(
+                "--scale {}: expected 2, 3, 4, 6 or 8",
+                self.scale
+            )));
+        }
+        if let Some(f) = self.outscale {
+            if !(f > 0.0 && f <= 64.0) {
+                return Err(Error::Config(format!(
+                    "--outscale {f}: expected a factor in (0, 64]"
+                )));
+            }
+        }
+        for (name, v) in [("--width", self.width), ("--height", self.height)] {
+            if v == Some(0) || v.is_some_and(|v| v > 65535) {
+                return Err(Error::Config(format!(
+                    "{name} {}: expected 1..=65535",
+                    v.unwrap_or(0)
+                )));
+            }
+        }
+        if self.outscale.is_some() && (self.width.is_some() || self.height.is_some()) {
+            return Err(Error::Config(
+                "--outscale cannot be combined with --width/--height".into(),
+            ));
+        }
+        if self.tile != 0 && self.tile < 16 {
+            return Err(Error::Config(format!(
+                "--tile {}: expected 0 (automatic) or at least 16",
+                self.tile
+            )));
+        }
+        if self.tile_pad > 64 {
+            return Err(Error::Config(format!(
+                "--tile-pad {}: expected 0..=64",
+                self.tile_pad
+            )));
+        }
+        if self.video.queue_depth == 0 {
+            return Err(Error::Config("queue depth 0: expected at least 1".into()));
+        }
+        if let Some(crf) = self.video.crf {
+            if crf > 63 {
+                return Err(Error::Config(format!("--crf {crf}: expected 0..=63")));
+            }
+        }
+        Ok(())
+    }
+
+    /// The output size for an input of `w`×`h`, after the model and the final resize.
+    pub fn output_size(&self, w: u32, h: u32) -> (u32, u32) {
+        let round = |v: f64| (v.round() as u32).max(1);
+        match (self.width, self.height, self.outscale) {
+            (Some(tw), Some(th), _) => (tw, th),
+            (Some(tw), None, _) => (tw, round(h as f64 * tw as f64 / w as f64)),
+            (None, Some(th), _) => (round(w as f64 * th as f64 / h as f64), th),
+            (None, None, Some(f)) => (round(w as f64 * f), round(h as f64 * f)),
+            (None, None, None) => (w * self.scale, h * self.scale),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn validate_names_the_bad_value() {
+        let c = Config {
+            scale: 5,
+            ..Config::default()
+        };
+        assert!(c.validate().unwrap_err().to_string().contains("--scale 5"));
+        assert!(Config::default().validate().is_ok());
+    }
+
+    #[test]
+    fn output_size_keeps_aspect() {
+        let c = Config {
+            width: Some(300),
+            ..Config::default()
+        };
+        assert_eq!(c.output_size(100, 50), (300, 150));
+        let c = Config {
+            outscale: Some(1.5),
+            ..Config::default()
+        };
+        assert_eq!(c.output_size(100, 50), (150, 75));
+        assert_eq!(Config::default().output_size(10, 7), (40, 28));
+    }
+
+    #[test]
+    fn device_parses() {
+        assert_eq!("cuda:1".parse::<Device>().unwrap(), Device::Cuda(1));
+        assert!("tpu".parse::<Device>().is_err());
+    }
+}

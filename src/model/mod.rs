@@ -1,0 +1,161 @@
+//! The model registry: built-in names (the embedded realesr-animevideov3, the large Real-ESRGAN
+//! models converted into a cache by the set-up, the classic resizers), `.onnx` paths, and where
+//! each one lives.
+
+pub mod network;
+pub mod runtime;
+
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+use crate::resize::Filter;
+pub use network::{Network, Source};
+
+/// The model used when none is named.
+pub const DEFAULT_MODEL: &str = "realesr-animevideov3";
+
+const ANIMEVIDEO_X2: &[u8] = include_bytes!("../../models/realesr-animevideov3-x2.onnx");
+const ANIMEVIDEO_X3: &[u8] = include_bytes!("../../models/realesr-animevideov3-x3.onnx");
+const ANIMEVIDEO_X4: &[u8] = include_bytes!("../../models/realesr-animevideov3-x4.onnx");
+
+/// The large official models, converted by `tools/setup.sh` into a model folder.
+pub const CACHED_MODELS: [&str; 2] = ["realesrgan-x4plus", "realesrgan-x4plus-anime"];
+
+/// What a model name resolves to.
+#[derive(Debug, Clone)]
+pub enum ModelSpec {
+    /// A classic interpolation filter, any scale.
+    Classic(Filter),
+    /// A network: its native scales with their sources (`None` = scale found by probing).
+    Net {
+        name: String,
+        variants: Vec<(Option<u32>, Source)>,
+    },
+}
+
+/// Folders searched for the large models, in order: `dir` (from the config), `$UPSCALE_MODEL_DIR`,
+/// `models/` next to the executable, the source tree's `.cache/models` (where the set-up puts
+/// them), and `~/.cache/upscale/models`.
+pub fn model_dirs(dir: Option<&Path>) -> Vec<PathBuf> {
+    let mut d: Vec<PathBuf> = dir.map(Path::to_path_buf).into_iter().collect();
+    d.extend(std::env::var_os("UPSCALE_MODEL_DIR").map(PathBuf::from));
+    if let Some(exe) = std::env::current_exe()
+        .ok()
+        .and_then(|e| e.parent().map(Path::to_path_buf))
+    {
+        d.push(exe.join("models"));
+    }
+    d.push(Path::new(env!("CARGO_MANIFEST_DIR")).join(".cache/models"));
+    if let Some(home) = std::env::var_os("HOME") {
+        d.push(PathBuf::from(home).join(".cache/upscale/models"));
+    }
+    d
+}
+
+/// Resolves a model name or `.onnx` path.
+pub fn resolve(name: &str, dir: Option<&Path>) -> Result<ModelSpec> {
+    if let Some(f) = Filter::from_name(name) {
+        return Ok(ModelSpec::Classic(f));
+    }
+    if name == DEFAULT_MODEL {
+        let variants = vec![
+            (Some(2), Source::Embedded(ANIMEVIDEO_X2)),
+            (Some(3), Source::Embedded(ANIMEVIDEO_X3)),
+            (Some(4), Source::Embedded(ANIMEVIDEO_X4)),
+        ];
+        return Ok(ModelSpec::Net {
+            name: name.into(),
+            variants,
+        });
+    }
+    if CACHED_MODELS.contains(&name) {
+        let dirs = model_dirs(dir);
+        let file = format!("{name}.onnx");
+        return match dirs.iter().map(|d| d.join(&file)).find(|p| p.is_file()) {
+            Some(p) => Ok(ModelSpec::Net { name: name.into(), variants: vec![(Some(4), Source::File(p))] }),
+            None => Err(Error::model(
+                name,
+                format!(
+                    "not installed (looked for {file} in {}); run tools/setup.sh, which converts the \
+                     official weights into .cache/models, or set UPSCALE_MODEL_DIR",
+                    dirs.iter().map(|d| d.display().to_string()).collect::<Vec<_>>().join(", ")
+                ),
+            )),
+        };
+    }
+    let path = Path::new(name);
+    if path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("onnx"))
+        || path.is_file()
+    {
+        if !path.is_file() {
+            return Err(Error::model(name, "no such file"));
+        }
+        return Ok(ModelSpec::Net {
+            name: name.into(),
+            variants: vec![(None, Source::File(path.to_path_buf()))],
+        });
+    }
+    Err(Error::model(
+        name,
+        format!(
+            "unknown model; built-in models are {DEFAULT_MODEL}, {}, nearest, bilinear, bicubic, lanczos, or give a path to an .onnx file",
+            CACHED_MODELS.join(", ")
+        ),
+    ))
+}
+
+/// One row of `upscale models`.
+#[derive(Debug, Clone)]
+pub struct ModelEntry {
+    pub name: String,
+    /// Native scales, e.g. "2,3,4", or "any".
+    pub scales: String,
+    /// Bytes of weights, when present.
+    pub size: Option<u64>,
+    /// Where it is (or would be).
+    pub location: String,
+    pub present: bool,
+}
+
+/// Every built-in model and whether it is present.
+pub fn list(dir: Option<&Path>) -> Vec<ModelEntry> {
+    let mut rows = vec![ModelEntry {
+        name: DEFAULT_MODEL.into(),
+        scales: "2,3,4".into(),
+        size: Some((ANIMEVIDEO_X2.len() + ANIMEVIDEO_X3.len() + ANIMEVIDEO_X4.len()) as u64),
+        location: "built into the binary".into(),
+        present: true,
+    }];
+    for name in CACHED_MODELS {
+        let (size, location, present) = match resolve(name, dir) {
+            Ok(ModelSpec::Net { variants, .. }) => match &variants[0].1 {
+                Source::File(p) => (
+                    std::fs::metadata(p).ok().map(|m| m.len()),
+                    p.display().to_string(),
+                    true,
+                ),
+                Source::Embedded(b) => (Some(b.len() as u64), "built in".into(), true),
+            },
+            _ => (None, "missing: run tools/setup.sh".into(), false),
+        };
+        rows.push(ModelEntry {
+            name: name.into(),
+            scales: "4".into(),
+            size,
+            location,
+            present,
+        });
+    }
+    for f in Filter::ALL {
+        rows.push(ModelEntry {
+            name: f.name().into(),
+            scales: "any".into(),
+            size: None,
+            location: "classic interpolation".into(),
+            present: true,
+        });
+    }
+    rows
+}

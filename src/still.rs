@@ -1,0 +1,254 @@
+//! Image files: read (format from the content, EXIF orientation applied, size checked before
+//! any pixel is allocated), upscale through the core keeping alpha, bit depth and greyness, and
+//! write to a temporary name that is renamed into place only when complete.
+
+use std::path::{Path, PathBuf};
+
+use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader, Limits};
+
+use crate::core::Upscaler;
+use crate::error::{Error, Result};
+use crate::planes::Planes;
+use crate::resize::{self, Filter};
+
+/// A decoded picture and what must be kept about it.
+pub struct Picture {
+    /// RGB planes (grey pictures repeated into three).
+    pub rgb: Planes,
+    /// The alpha plane, if the picture has one.
+    pub alpha: Option<Planes>,
+    /// One channel of grey (plus alpha) rather than colour.
+    pub gray: bool,
+    /// More than 8 bits a sample.
+    pub deep: bool,
+}
+
+/// Whether the file's first bytes are an image format we read.
+pub fn is_image(path: &Path) -> bool {
+    let mut head = [0u8; 64];
+    let n = std::fs::File::open(path)
+        .and_then(|mut f| std::io::Read::read(&mut f, &mut head))
+        .unwrap_or(0);
+    image::guess_format(&head[..n]).is_ok_and(|f| {
+        matches!(
+            f,
+            ImageFormat::Png
+                | ImageFormat::Jpeg
+                | ImageFormat::WebP
+                | ImageFormat::Tiff
+                | ImageFormat::Bmp
+                | ImageFormat::Gif
+        )
+    })
+}
+
+/// Reads an image file. Pictures over `max_pixels` are refused before decoding.
+pub fn load(path: &Path, max_pixels: u64) -> Result<Picture> {
+    let reader = ImageReader::open(path).map_err(|e| Error::io(path, e))?;
+    let mut reader = reader
+        .with_guessed_format()
+        .map_err(|e| Error::io(path, e))?;
+    if reader.format().is_none() {
+        return Err(Error::decode(path, "not a recognised image format"));
+    }
+    let mut limits = Limits::default();
+    limits.max_alloc = Some(max_pixels.saturating_mul(16));
+    reader.limits(limits);
+    let mut decoder = reader.into_decoder().map_err(|e| Error::decode(path, e))?;
+    let (w, h) = decoder.dimensions();
+    if w as u64 * h as u64 > max_pixels {
+        return Err(Error::TooLarge {
+            path: path.into(),
+            width: w as u64,
+            height: h as u64,
+            limit: max_pixels,
+        });
+    }
+    if w == 0 || h == 0 {
+        return Err(Error::decode(path, format!("empty image ({w}x{h})")));
+    }
+    let orientation = decoder.orientation().ok();
+    let mut img = DynamicImage::from_decoder(decoder).map_err(|e| Error::decode(path, e))?;
+    if let Some(o) = orientation {
+        img.apply_orientation(o);
+    }
+    Ok(Picture::from_image(&img))
+}
+
+impl Picture {
+    /// Splits a decoded image into planes and facts.
+    pub fn from_image(img: &DynamicImage) -> Picture {
+        let color = img.color();
+        let rgba = Planes::from_buffer(&img.to_rgba32f());
+        let alpha = color.has_alpha().then(|| {
+            let a = rgba.area();
+            Planes {
+                width: rgba.width,
+                height: rgba.height,
+                channels: 1,
+                data: rgba.data[3 * a..].to_vec(),
+            }
+        });
+        Picture {
+            rgb: rgba.take(3),
+            alpha,
+            gray: !color.has_color(),
+            deep: color.bytes_per_pixel() / color.channel_count() > 1,
+        }
+    }
+
+    /// Back to an image of the same kind (grey, alpha, depth) as the input was.
+    pub fn to_image(&self) -> DynamicImage {
+        match (self.gray, &self.alpha, self.deep) {
+            (true, None, false) => DynamicImage::ImageLuma8(self.rgb.to_luma8()),
+            (true, None, true) => DynamicImage::ImageLuma16(self.rgb.to_luma16()),
+            (true, Some(a), false) => {
+                DynamicImage::ImageRgba8(self.rgb.luma().gray_to_rgb().join(a).to_rgba8())
+                    .into_luma_alpha8()
+                    .into()
+            }
+            (true, Some(a), true) => {
+                DynamicImage::ImageRgba16(self.rgb.luma().gray_to_rgb().join(a).to_rgba16())
+                    .into_luma_alpha16()
+                    .into()
+            }
+            (false, None, false) => DynamicImage::ImageRgb8(self.rgb.to_rgb8()),
+            (false, None, true) => DynamicImage::ImageRgb16(self.rgb.to_rgb16()),
+            (false, Some(a), false) => {
+                DynamicImage::ImageRgba8(self.rgb.clone().join(a).to_rgba8())
+            }
+            (false, Some(a), true) => {
+                DynamicImage::ImageRgba16(self.rgb.clone().join(a).to_rgba16())
+            }
+        }
+    }
+
+    /// Upscales the picture; alpha follows the colour's size by Lanczos.
+    pub fn upscale(&self, up: &mut Upscaler) -> Result<Picture> {
+        let rgb = up.upscale(&self.rgb)?;
+        let alpha = self.alpha.as_ref().map(|a| {
+            let mut r = resize::resize(a, rgb.width, rgb.height, Filter::Lanczos);
+            r.data.iter_mut().for_each(|v| *v = v.clamp(0.0, 1.0));
+            r
+        });
+        Ok(Picture {
+            rgb,
+            alpha,
+            gray: self.gray,
+            deep: self.deep,
+        })
+    }
+}
+
+/// The image format for an output path, from its extension.
+pub fn output_format(path: &Path) -> Result<ImageFormat> {
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase);
+    match ext.as_deref() {
+        Some("png") => Ok(ImageFormat::Png),
+        Some("jpg" | "jpeg") => Ok(ImageFormat::Jpeg),
+        Some("webp") => Ok(ImageFormat::WebP),
+        Some("tif" | "tiff") => Ok(ImageFormat::Tiff),
+        Some("bmp") => Ok(ImageFormat::Bmp),
+        _ => Err(Error::Output {
+            path: path.into(),
+            msg: "unknown image extension: use .png, .jpg, .webp, .tif or .bmp".into(),
+        }),
+    }
+}
+
+/// Converts to a colour type the format can store (JPEG: no alpha, 8-bit; WebP, BMP: 8-bit).
+fn storable(img: DynamicImage, format: ImageFormat) -> DynamicImage {
+    let c = img.color();
+    let deep = c.bytes_per_pixel() / c.channel_count() > 1;
+    match format {
+        ImageFormat::Png | ImageFormat::Tiff => img,
+        ImageFormat::Jpeg if c.has_color() => img.into_rgb8().into(),
+        ImageFormat::Jpeg => img.into_luma8().into(),
+        _ if !deep => img,
+        _ if c.has_alpha() => img.into_rgba8().into(),
+        _ if c.has_color() => img.into_rgb8().into(),
+        _ => img.into_luma8().into(),
+    }
+}
+
+/// Refuses an output that is an input or exists (without `overwrite`).
+pub fn check_output(input: &Path, output: &Path, overwrite: bool) -> Result<()> {
+    let same = match (input.canonicalize(), output.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    };
+    if same {
+        return Err(Error::Output {
+            path: output.into(),
+            msg: "output would overwrite the input".into(),
+        });
+    }
+    if output.exists() && !overwrite {
+        return Err(Error::Output {
+            path: output.into(),
+            msg: "exists (use -y to overwrite)".into(),
+        });
+    }
+    Ok(())
+}
+
+/// A temporary path beside `output`, renamed to `output` when the file is complete.
+pub fn temp_path(output: &Path) -> PathBuf {
+    let name = output
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    // Keep the extension last: encoders and muxers pick the format from it.
+    output.with_file_name(format!(
+        ".{}.partial-{}-{name}",
+        env!("CARGO_PKG_NAME"),
+        std::process::id()
+    ))
+}
+
+/// Writes `img` to `output` through a temporary file and a rename.
+pub fn save(img: &DynamicImage, output: &Path) -> Result<()> {
+    let format = output_format(output)?;
+    let img = storable(img.clone(), format);
+    let tmp = temp_path(output);
+    let written = std::fs::File::create(&tmp)
+        .map_err(|e| Error::encode(output, e))
+        .and_then(|f| {
+            let mut w = std::io::BufWriter::new(f);
+            img.write_to(&mut w, format)
+                .map_err(|e| Error::encode(output, e))?;
+            let f = w
+                .into_inner()
+                .map_err(|e| Error::encode(output, e.error()))?;
+            f.sync_all().map_err(|e| Error::encode(output, e))
+        })
+        .and_then(|_| std::fs::rename(&tmp, output).map_err(|e| Error::encode(output, e)));
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    written
+}
+
+/// Upscales one image file into `output`.
+pub fn upscale_file(
+    input: &Path,
+    output: &Path,
+    up: &mut Upscaler,
+    max_pixels: u64,
+    overwrite: bool,
+) -> Result<()> {
+    output_format(output)?;
+    check_output(input, output, overwrite)?;
+    let pic = load(input, max_pixels)?;
+    let big = pic.upscale(up).map_err(|e| match e {
+        Error::Model { model, msg } => Error::Model {
+            model,
+            msg: format!("{}: {msg}", input.display()),
+        },
+        e => e,
+    })?;
+    save(&big.to_image(), output)
+}

