@@ -23,10 +23,8 @@ pub struct Job {
 }
 
 /// Extensions taken as video inside folders (single files are judged by content).
-const VIDEO_EXTENSIONS: &[&str] = &[
-    "mp4", "m4v", "mkv", "mov", "avi", "webm", "mpg", "mpeg", "ts", "m2ts", "mts", "vob", "dv",
-    "flv", "wmv", "ogv",
-];
+const VIDEO_EXTENSIONS: &[&str] =
+    &["mp4", "m4v", "mkv", "mov", "avi", "webm", "mpg", "mpeg", "ts", "m2ts", "mts", "vob", "dv", "flv", "wmv", "ogv"];
 
 /// The kind of a file, from its first bytes: an image format we read, else a video.
 pub fn kind_of(path: &Path) -> Kind {
@@ -42,33 +40,26 @@ fn scale_tag(cfg: &Config) -> String {
     match (cfg.outscale, cfg.width, cfg.height) {
         (Some(f), _, _) => format!("x{f}"),
         (None, None, None) => format!("x{}", cfg.scale),
-        (None, w, h) => format!(
-            "{}x{}",
-            w.map_or("auto".into(), |v| v.to_string()),
-            h.map_or("auto".into(), |v| v.to_string())
-        ),
+        (None, w, h) => {
+            format!("{}x{}", w.map_or("auto".into(), |v| v.to_string()), h.map_or("auto".into(), |v| v.to_string()))
+        }
     }
 }
 
-/// The output name for an input file: same stem with the scale, same extension (PNG for image
-/// formats we do not write).
-fn output_name(input: &Path, kind: Kind, tag: &str) -> PathBuf {
-    let stem = input
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let ext = input
-        .extension()
-        .map(|e| e.to_string_lossy().to_ascii_lowercase())
-        .unwrap_or_default();
+/// The output name for an input file: the same stem plus `_<tag>` when a tag is given, the same
+/// extension (PNG for image formats we do not write, MKV for a video without one).
+fn output_name(input: &Path, kind: Kind, tag: Option<&str>) -> PathBuf {
+    let mut stem = input.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    if let Some(t) = tag {
+        stem = format!("{stem}_{t}");
+    }
+    let ext = input.extension().map(|e| e.to_string_lossy().to_ascii_lowercase()).unwrap_or_default();
     let ext = match kind {
-        Kind::Image if still::output_format(Path::new(&format!("x.{ext}"))).is_err() => {
-            "png".to_string()
-        }
+        Kind::Image if still::output_format(Path::new(&format!("x.{ext}"))).is_err() => "png".to_string(),
         Kind::Video if ext.is_empty() => "mkv".to_string(),
         _ => ext,
     };
-    input.with_file_name(format!("{stem}_{tag}.{ext}"))
+    input.with_file_name(format!("{stem}.{ext}"))
 }
 
 /// Files under `dir` worth upscaling (images by content, videos by extension), sorted.
@@ -93,7 +84,7 @@ fn walk(dir: &Path, recursive: bool, out: &mut Vec<PathBuf>) -> Result<()> {
 }
 
 /// Plans the jobs for `inputs` and an optional `-o`: one file to a file; a folder, or several
-/// inputs, to a folder (structure kept under each input folder).
+/// inputs, to a folder (same names, structure kept under each input folder).
 pub fn plan(inputs: &[PathBuf], output: Option<&Path>, cfg: &Config) -> Result<Vec<Job>> {
     let tag = scale_tag(cfg);
     let single_file = inputs.len() == 1 && !inputs[0].is_dir();
@@ -105,10 +96,8 @@ pub fn plan(inputs: &[PathBuf], output: Option<&Path>, cfg: &Config) -> Result<V
                 Some(o) if inputs.len() == 1 => o.to_path_buf(),
                 Some(o) => o.join(input.file_name().unwrap_or_default()),
                 None => {
-                    let name = input
-                        .file_name()
-                        .map(|n| n.to_string_lossy().into_owned())
-                        .unwrap_or_else(|| "out".into());
+                    let name =
+                        input.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "out".into());
                     input.with_file_name(format!("{name}_{tag}"))
                 }
             };
@@ -117,29 +106,17 @@ pub fn plan(inputs: &[PathBuf], output: Option<&Path>, cfg: &Config) -> Result<V
             for f in files {
                 let kind = kind_of(&f);
                 let rel = f.strip_prefix(input).unwrap_or(&f);
-                let name = output_name(rel, kind, &tag);
-                jobs.push(Job {
-                    output: base.join(name),
-                    input: f,
-                    kind,
-                });
+                let name = output_name(rel, kind, None);
+                jobs.push(Job { output: base.join(name), input: f, kind });
             }
         } else {
             let kind = kind_of(input);
             let out = match output {
                 Some(o) if single_file => o.to_path_buf(),
-                Some(o) => o.join(output_name(
-                    Path::new(input.file_name().unwrap_or_default()),
-                    kind,
-                    &tag,
-                )),
-                None => output_name(input, kind, &tag),
+                Some(o) => o.join(output_name(Path::new(input.file_name().unwrap_or_default()), kind, None)),
+                None => output_name(input, kind, Some(&tag)),
             };
-            jobs.push(Job {
-                input: input.clone(),
-                output: out,
-                kind,
-            });
+            jobs.push(Job { input: input.clone(), output: out, kind });
         }
     }
     Ok(jobs)

@@ -50,10 +50,7 @@ fn draw_text(img: &mut RgbImage, x: u32, y: u32, text: &str, max_w: u32) {
                 }
                 for dy in 0..LABEL_SCALE {
                     for dx in 0..LABEL_SCALE {
-                        let (px, py) = (
-                            cx + col * LABEL_SCALE + dx,
-                            y + row as u32 * LABEL_SCALE + dy,
-                        );
+                        let (px, py) = (cx + col * LABEL_SCALE + dx, y + row as u32 * LABEL_SCALE + dy);
                         if px < img.width() && py < img.height() {
                             img.put_pixel(px, py, Rgb([255, 255, 255]));
                         }

@@ -28,11 +28,7 @@ impl std::str::FromStr for Device {
                 .strip_prefix("cuda:")
                 .and_then(|n| n.parse().ok())
                 .map(Device::Cuda)
-                .ok_or_else(|| {
-                    Error::Config(format!(
-                        "--device '{s}': expected auto, cpu, cuda or cuda:N"
-                    ))
-                }),
+                .ok_or_else(|| Error::Config(format!("--device '{s}': expected auto, cpu, cuda or cuda:N"))),
         }
     }
 }
@@ -127,10 +123,7 @@ impl Default for Config {
             threads: 0,
             max_pixels: 1 << 28,
             model_dir: None,
-            video: VideoConfig {
-                queue_depth: 4,
-                ..VideoConfig::default()
-            },
+            video: VideoConfig { queue_depth: 4, ..VideoConfig::default() },
         }
     }
 }
@@ -139,42 +132,26 @@ impl Config {
     /// Checks every value; the message names the bad one and the accepted range.
     pub fn validate(&self) -> Result<()> {
         if ![2, 3, 4, 6, 8].contains(&self.scale) {
-            return Err(Error::Config(format!(
-                "--scale {}: expected 2, 3, 4, 6 or 8",
-                self.scale
-            )));
+            return Err(Error::Config(format!("--scale {}: expected 2, 3, 4, 6 or 8", self.scale)));
         }
         if let Some(f) = self.outscale {
             if !(f > 0.0 && f <= 64.0) {
-                return Err(Error::Config(format!(
-                    "--outscale {f}: expected a factor in (0, 64]"
-                )));
+                return Err(Error::Config(format!("--outscale {f}: expected a factor in (0, 64]")));
             }
         }
         for (name, v) in [("--width", self.width), ("--height", self.height)] {
             if v == Some(0) || v.is_some_and(|v| v > 65535) {
-                return Err(Error::Config(format!(
-                    "{name} {}: expected 1..=65535",
-                    v.unwrap_or(0)
-                )));
+                return Err(Error::Config(format!("{name} {}: expected 1..=65535", v.unwrap_or(0))));
             }
         }
         if self.outscale.is_some() && (self.width.is_some() || self.height.is_some()) {
-            return Err(Error::Config(
-                "--outscale cannot be combined with --width/--height".into(),
-            ));
+            return Err(Error::Config("--outscale cannot be combined with --width/--height".into()));
         }
         if self.tile != 0 && self.tile < 16 {
-            return Err(Error::Config(format!(
-                "--tile {}: expected 0 (automatic) or at least 16",
-                self.tile
-            )));
+            return Err(Error::Config(format!("--tile {}: expected 0 (automatic) or at least 16", self.tile)));
         }
         if self.tile_pad > 64 {
-            return Err(Error::Config(format!(
-                "--tile-pad {}: expected 0..=64",
-                self.tile_pad
-            )));
+            return Err(Error::Config(format!("--tile-pad {}: expected 0..=64", self.tile_pad)));
         }
         if self.video.queue_depth == 0 {
             return Err(Error::Config("queue depth 0: expected at least 1".into()));
@@ -206,25 +183,16 @@ mod tests {
 
     #[test]
     fn validate_names_the_bad_value() {
-        let c = Config {
-            scale: 5,
-            ..Config::default()
-        };
+        let c = Config { scale: 5, ..Config::default() };
         assert!(c.validate().unwrap_err().to_string().contains("--scale 5"));
         assert!(Config::default().validate().is_ok());
     }
 
     #[test]
     fn output_size_keeps_aspect() {
-        let c = Config {
-            width: Some(300),
-            ..Config::default()
-        };
+        let c = Config { width: Some(300), ..Config::default() };
         assert_eq!(c.output_size(100, 50), (300, 150));
-        let c = Config {
-            outscale: Some(1.5),
-            ..Config::default()
-        };
+        let c = Config { outscale: Some(1.5), ..Config::default() };
         assert_eq!(c.output_size(100, 50), (150, 75));
         assert_eq!(Config::default().output_size(10, 7), (40, 28));
     }

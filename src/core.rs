@@ -77,11 +77,7 @@ impl Upscaler {
                 let i = match up.nets.iter().position(|n| n.scale() == s) {
                     Some(i) => i,
                     None => {
-                        let src = &variants
-                            .iter()
-                            .find(|v| v.0 == Some(s))
-                            .expect("planned from these")
-                            .1;
+                        let src = &variants.iter().find(|v| v.0 == Some(s)).expect("planned from these").1;
                         up.nets.push(load(Some(s), src)?);
                         up.nets.len() - 1
                     }
@@ -225,9 +221,6 @@ mod tests {
     fn auto_tile_fits_memory() {
         assert_eq!(auto_tile(640, 480, 10, 64 << 30), 0);
         let t = auto_tile(8000, 6000, 10, 8 << 30);
-        assert!(
-            t >= 64 && t % 16 == 0 && ((t + 20) as u64).pow(2) * BYTES_PER_INPUT_PIXEL <= 2 << 30,
-            "{t}"
-        );
+        assert!(t >= 64 && t % 16 == 0 && ((t + 20) as u64).pow(2) * BYTES_PER_INPUT_PIXEL <= 2 << 30, "{t}");
     }
 }

@@ -8,10 +8,7 @@ use std::path::{Path, PathBuf};
 pub enum Error {
     /// Reading or writing a file failed.
     #[error("{}: {source}", path.display())]
-    Io {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Io { path: PathBuf, source: std::io::Error },
     /// The file is not an image (or video) we can read.
     #[error("{}: {msg}", path.display())]
     Decode { path: PathBuf, msg: String },
@@ -20,12 +17,7 @@ pub enum Error {
     Encode { path: PathBuf, msg: String },
     /// The picture is larger than the configured limit (decompression-bomb guard).
     #[error("{}: image is {width}x{height}, over the limit of {limit} pixels (see --max-pixels)", path.display())]
-    TooLarge {
-        path: PathBuf,
-        width: u64,
-        height: u64,
-        limit: u64,
-    },
+    TooLarge { path: PathBuf, width: u64, height: u64, limit: u64 },
     /// The output exists and `--overwrite` was not given, or it would replace an input.
     #[error("{}: {msg}", path.display())]
     Output { path: PathBuf, msg: String },
@@ -54,33 +46,18 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
     pub(crate) fn io(path: &Path, source: std::io::Error) -> Self {
-        Error::Io {
-            path: path.to_path_buf(),
-            source,
-        }
+        Error::Io { path: path.to_path_buf(), source }
     }
     pub(crate) fn decode(path: &Path, msg: impl std::fmt::Display) -> Self {
-        Error::Decode {
-            path: path.to_path_buf(),
-            msg: msg.to_string(),
-        }
+        Error::Decode { path: path.to_path_buf(), msg: msg.to_string() }
     }
     pub(crate) fn encode(path: &Path, msg: impl std::fmt::Display) -> Self {
-        Error::Encode {
-            path: path.to_path_buf(),
-            msg: msg.to_string(),
-        }
+        Error::Encode { path: path.to_path_buf(), msg: msg.to_string() }
     }
     pub(crate) fn model(model: impl std::fmt::Display, msg: impl std::fmt::Display) -> Self {
-        Error::Model {
-            model: model.to_string(),
-            msg: msg.to_string(),
-        }
+        Error::Model { model: model.to_string(), msg: msg.to_string() }
     }
     pub(crate) fn video(path: &Path, msg: impl std::fmt::Display) -> Self {
-        Error::Video {
-            path: path.to_path_buf(),
-            msg: msg.to_string(),
-        }
+        Error::Video { path: path.to_path_buf(), msg: msg.to_string() }
     }
 }

@@ -15,12 +15,7 @@ pub struct Planes {
 impl Planes {
     /// A black picture.
     pub fn new(width: u32, height: u32, channels: usize) -> Self {
-        Planes {
-            width,
-            height,
-            channels,
-            data: vec![0.0; width as usize * height as usize * channels],
-        }
+        Planes { width, height, channels, data: vec![0.0; width as usize * height as usize * channels] }
     }
 
     /// Pixels in one plane.
@@ -60,12 +55,7 @@ impl Planes {
 
     /// Takes the first `n` planes.
     pub fn take(&self, n: usize) -> Planes {
-        Planes {
-            width: self.width,
-            height: self.height,
-            channels: n,
-            data: self.data[..n * self.area()].to_vec(),
-        }
+        Planes { width: self.width, height: self.height, channels: n, data: self.data[..n * self.area()].to_vec() }
     }
 
     /// The planes of `self` followed by those of `other` (same size).
@@ -78,52 +68,39 @@ impl Planes {
 
     /// Interleaves into 8-bit RGB (3 planes) with rounding and clamping.
     pub fn to_rgb8(&self) -> ImageBuffer<Rgb<u8>, Vec<u8>> {
-        ImageBuffer::from_raw(self.width, self.height, self.interleave(3, 255.0))
-            .expect("buffer size matches")
+        ImageBuffer::from_raw(self.width, self.height, self.interleave(3, 255.0)).expect("buffer size matches")
     }
 
     /// Interleaves into 8-bit RGBA (4 planes).
     pub fn to_rgba8(&self) -> ImageBuffer<Rgba<u8>, Vec<u8>> {
-        ImageBuffer::from_raw(self.width, self.height, self.interleave(4, 255.0))
-            .expect("buffer size matches")
+        ImageBuffer::from_raw(self.width, self.height, self.interleave(4, 255.0)).expect("buffer size matches")
     }
 
     /// Interleaves into 16-bit RGB (3 planes).
     pub fn to_rgb16(&self) -> ImageBuffer<Rgb<u16>, Vec<u16>> {
-        ImageBuffer::from_raw(self.width, self.height, self.interleave(3, 65535.0))
-            .expect("buffer size matches")
+        ImageBuffer::from_raw(self.width, self.height, self.interleave(3, 65535.0)).expect("buffer size matches")
     }
 
     /// Interleaves into 16-bit RGBA (4 planes).
     pub fn to_rgba16(&self) -> ImageBuffer<Rgba<u16>, Vec<u16>> {
-        ImageBuffer::from_raw(self.width, self.height, self.interleave(4, 65535.0))
-            .expect("buffer size matches")
+        ImageBuffer::from_raw(self.width, self.height, self.interleave(4, 65535.0)).expect("buffer size matches")
     }
 
     /// The luma of the first three planes (BT.601 weights), 8-bit.
     pub fn to_luma8(&self) -> ImageBuffer<Luma<u8>, Vec<u8>> {
-        ImageBuffer::from_raw(self.width, self.height, self.luma().interleave(1, 255.0))
-            .expect("buffer size matches")
+        ImageBuffer::from_raw(self.width, self.height, self.luma().interleave(1, 255.0)).expect("buffer size matches")
     }
 
     /// The luma of the first three planes, 16-bit.
     pub fn to_luma16(&self) -> ImageBuffer<Luma<u16>, Vec<u16>> {
-        ImageBuffer::from_raw(self.width, self.height, self.luma().interleave(1, 65535.0))
-            .expect("buffer size matches")
+        ImageBuffer::from_raw(self.width, self.height, self.luma().interleave(1, 65535.0)).expect("buffer size matches")
     }
 
     /// One plane of BT.601 luma from the first three planes.
     pub fn luma(&self) -> Planes {
         let (r, g, b) = (self.plane(0), self.plane(1), self.plane(2));
-        let data = (0..self.area())
-            .map(|i| 0.299 * r[i] + 0.587 * g[i] + 0.114 * b[i])
-            .collect();
-        Planes {
-            width: self.width,
-            height: self.height,
-            channels: 1,
-            data,
-        }
+        let data = (0..self.area()).map(|i| 0.299 * r[i] + 0.587 * g[i] + 0.114 * b[i]).collect();
+        Planes { width: self.width, height: self.height, channels: 1, data }
     }
 
     /// Grey planes repeated into RGB.
@@ -133,12 +110,7 @@ impl Planes {
         for _ in 0..3 {
             data.extend_from_slice(p);
         }
-        Planes {
-            width: self.width,
-            height: self.height,
-            channels: 3,
-            data,
-        }
+        Planes { width: self.width, height: self.height, channels: 3, data }
     }
 
     fn interleave<T: FromUnit>(&self, n: usize, max: f32) -> Vec<T> {
@@ -170,11 +142,7 @@ impl FromUnit for u16 {
 /// Peak signal-to-noise ratio of two 8-bit buffers of the same length, in dB (∞ when equal).
 pub fn psnr(a: &[u8], b: &[u8]) -> f64 {
     assert_eq!(a.len(), b.len(), "psnr of different sizes");
-    let se: f64 = a
-        .iter()
-        .zip(b)
-        .map(|(x, y)| (*x as f64 - *y as f64).powi(2))
-        .sum();
+    let se: f64 = a.iter().zip(b).map(|(x, y)| (*x as f64 - *y as f64).powi(2)).sum();
     if se == 0.0 {
         return f64::INFINITY;
     }
@@ -195,9 +163,7 @@ mod tests {
 
     #[test]
     fn rgb16_keeps_every_level() {
-        let img = ImageBuffer::from_fn(4, 4, |x, y| {
-            Rgb([x as u16 * 16001 + 1, y as u16 * 3, 65535])
-        });
+        let img = ImageBuffer::from_fn(4, 4, |x, y| Rgb([x as u16 * 16001 + 1, y as u16 * 3, 65535]));
         assert_eq!(Planes::from_buffer(&img).to_rgb16(), img);
     }
 

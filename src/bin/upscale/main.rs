@@ -19,11 +19,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Some(Command::Models { model_dir }) => models(model_dir.as_deref()),
-        Some(Command::Compare {
-            image,
-            output,
-            opts,
-        }) => {
+        Some(Command::Compare { image, output, opts }) => {
             let rep = Reporter::new(opts.progress, opts.quiet);
             match compare(&image, output, &opts, &rep) {
                 Ok(out) => {
@@ -41,35 +37,19 @@ fn main() -> ExitCode {
 }
 
 fn models(dir: Option<&Path>) -> ExitCode {
-    println!(
-        "{:<26} {:<7} {:>9}  {:<8} where",
-        "name", "scales", "size", "present"
-    );
+    println!("{:<26} {:<7} {:>9}  {:<8} where", "name", "scales", "size", "present");
     for m in upscale::model::list(dir) {
-        let size = m
-            .size
-            .map_or("-".to_string(), |s| format!("{:.1} MB", s as f64 / 1e6));
+        let size = m.size.map_or("-".to_string(), |s| format!("{:.1} MB", s as f64 / 1e6));
         let present = if m.present { "yes" } else { "no" };
-        println!(
-            "{:<26} {:<7} {:>9}  {:<8} {}",
-            m.name, m.scales, size, present, m.location
-        );
+        println!("{:<26} {:<7} {:>9}  {:<8} {}", m.name, m.scales, size, present, m.location);
     }
     ExitCode::SUCCESS
 }
 
-fn compare(
-    image: &Path,
-    output: Option<PathBuf>,
-    opts: &cli::Opts,
-    rep: &Reporter,
-) -> upscale::Result<PathBuf> {
+fn compare(image: &Path, output: Option<PathBuf>, opts: &cli::Opts, rep: &Reporter) -> upscale::Result<PathBuf> {
     let cfg = opts.config()?;
     let out = output.unwrap_or_else(|| {
-        let stem = image
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_default();
+        let stem = image.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
         image.with_file_name(format!("{stem}_compare.png"))
     });
     still::output_format(&out)?;
@@ -79,9 +59,7 @@ fn compare(
     if let Some(n) = up.device_note() {
         rep.note(&format!("device {n}"));
     }
-    let label = Path::new(&cfg.model)
-        .file_stem()
-        .map_or(cfg.model.clone(), |s| s.to_string_lossy().into_owned());
+    let label = Path::new(&cfg.model).file_stem().map_or(cfg.model.clone(), |s| s.to_string_lossy().into_owned());
     let grid = upscale::compare::grid(&pic.rgb, &mut up, &label)?;
     still::save(&image::DynamicImage::ImageRgb8(grid), &out)?;
     Ok(out)
@@ -140,10 +118,7 @@ fn run(cli: &Cli) -> ExitCode {
     let (mut done, mut failed) = (0, 0);
     for (i, job) in jobs.iter().enumerate() {
         if rep.cancel.load(Ordering::SeqCst) {
-            rep.error(
-                Some(&job.input),
-                &format!("{}: not started: interrupted", job.input.display()),
-            );
+            rep.error(Some(&job.input), &format!("{}: not started: interrupted", job.input.display()));
             failed += 1;
             continue;
         }
@@ -152,20 +127,9 @@ fn run(cli: &Cli) -> ExitCode {
             .output
             .parent()
             .filter(|p| !p.as_os_str().is_empty() && !p.exists() && many)
-            .map_or(Ok(()), |p| {
-                std::fs::create_dir_all(p).map_err(|e| Error::Io {
-                    path: p.into(),
-                    source: e,
-                })
-            })
+            .map_or(Ok(()), |p| std::fs::create_dir_all(p).map_err(|e| Error::Io { path: p.into(), source: e }))
             .and_then(|()| match job.kind {
-                Kind::Image => still::upscale_file(
-                    &job.input,
-                    &job.output,
-                    &mut up,
-                    cfg.max_pixels,
-                    cfg.overwrite,
-                ),
+                Kind::Image => still::upscale_file(&job.input, &job.output, &mut up, cfg.max_pixels, cfg.overwrite),
                 Kind::Video => {
                     let frames = FrameProgress(&rep);
                     let r = video::upscale_file(&job.input, &job.output, &mut up, &cfg, &frames);

@@ -72,10 +72,7 @@ impl Reporter {
     pub fn error(&self, file: Option<&Path>, msg: &str) {
         if self.json {
             let f = file.map_or("null".into(), |f| js(&f.display().to_string()));
-            self.event(&format!(
-                "\"event\":\"error\",\"file\":{f},\"message\":{}",
-                js(msg)
-            ));
+            self.event(&format!("\"event\":\"error\",\"file\":{f},\"message\":{}", js(msg)));
         }
         self.line(&format!("error: {msg}"));
     }
@@ -94,9 +91,7 @@ impl Reporter {
     /// The end of a batch.
     pub fn summary(&self, done: usize, failed: usize) {
         if self.json {
-            self.event(&format!(
-                "\"event\":\"summary\",\"done\":{done},\"failed\":{failed}"
-            ));
+            self.event(&format!("\"event\":\"summary\",\"done\":{done},\"failed\":{failed}"));
         } else if !self.quiet {
             self.line(&format!("upscale: {done} written, {failed} failed"));
         }
@@ -106,11 +101,7 @@ impl Reporter {
     pub fn begin(&self, what: &str, total: Option<u64>, unit: &str) {
         if self.json {
             let t = total.map_or("null".into(), |t| t.to_string());
-            self.event(&format!(
-                "\"event\":\"start\",\"what\":{},\"total\":{t},\"unit\":{}",
-                js(what),
-                js(unit)
-            ));
+            self.event(&format!("\"event\":\"start\",\"what\":{},\"total\":{t},\"unit\":{}", js(what), js(unit)));
             return;
         }
         if self.quiet || !std::io::stderr().is_terminal() {
@@ -158,8 +149,7 @@ impl Progress for FrameProgress<'_> {
     }
     fn warn(&self, msg: &str) {
         if self.0.json {
-            self.0
-                .event(&format!("\"event\":\"warning\",\"message\":{}", js(msg)));
+            self.0.event(&format!("\"event\":\"warning\",\"message\":{}", js(msg)));
         } else {
             self.0.line(&format!("warning: {msg}"));
         }

@@ -1,0 +1,452 @@
+//! Image-path tests: the converted weights against the ncnn reference, tiling, scales, formats,
+//! folders, compare, models and bad input. They run the real library or the real binary on
+//! inputs made here or committed under tests/data.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use image::{DynamicImage, GenericImageView, ImageBuffer, ImageEncoder, Luma, LumaA, Rgba};
+use upscale::planes::psnr;
+use upscale::{Config, Planes, Upscaler};
+
+fn data(p: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(p)
+}
+
+fn sample() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/coffee.png")
+}
+
+fn upscale(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_upscale")).args(args).arg("-q").output().expect("run upscale")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().expect("utf-8 path")
+}
+
+/// A one-line `error:` naming `name`, a non-zero exit, no panic.
+fn assert_clean_error(o: &Output, name: &str) {
+    let e = stderr(o);
+    assert!(!o.status.success(), "expected failure, got success: {e}");
+    assert!(e.lines().any(|l| l.starts_with("error:") && l.contains(name)), "no error line naming {name}: {e}");
+    assert!(!e.contains("panicked") && !e.contains("RUST_BACKTRACE"), "panic: {e}");
+}
+
+fn cfg(model: &str, scale: u32) -> Config {
+    Config { model: model.into(), scale, device: upscale::Device::Cpu, ..Config::default() }
+}
+
+fn rgb_planes(path: &Path) -> Planes {
+    Planes::from_buffer(&image::open(path).expect("open").to_rgb8())
+}
+
+#[test]
+fn animevideov3_matches_the_ncnn_reference_at_every_scale() {
+    let input = rgb_planes(&data("reference/astronaut_in.png"));
+    for scale in [2, 3, 4] {
+        let mut up = Upscaler::new(&cfg("realesr-animevideov3", scale)).expect("model loads");
+        let ours = up.upscale(&input).expect("upscale").to_rgb8();
+        let reference = image::open(data(&format!("reference/astronaut_ref_x{scale}.png"))).expect("ref").to_rgb8();
+        assert_eq!(ours.dimensions(), reference.dimensions(), "x{scale} size");
+        let p = psnr(ours.as_raw(), reference.as_raw());
+        assert!(p >= 45.0, "x{scale}: {p:.2} dB against the ncnn reference");
+    }
+}
+
+#[test]
+fn large_models_match_the_ncnn_reference() {
+    for model in upscale::model::CACHED_MODELS {
+        let refp = data(&format!("reference/coffee_ref_{model}.png"));
+        let mut up = Upscaler::new(&cfg(model, 4)).expect("tools/setup.sh converts the large models");
+        let ours = up.upscale(&rgb_planes(&data("reference/coffee_in.png"))).expect("upscale").to_rgb8();
+        let reference = image::open(&refp).expect("ref").to_rgb8();
+        let p = psnr(ours.as_raw(), reference.as_raw());
+        assert!(p >= 45.0, "{model}: {p:.2} dB against the ncnn reference");
+    }
+}
+
+#[test]
+fn tiled_run_equals_untiled_run() {
+    let input = rgb_planes(&sample());
+    let whole = Upscaler::new(&cfg("realesr-animevideov3", 4)).unwrap().upscale(&input).unwrap().to_rgb8();
+    for tile in [48, 64] {
+        let c = Config { tile, ..cfg("realesr-animevideov3", 4) };
+        let tiled = Upscaler::new(&c).unwrap().upscale(&input).unwrap().to_rgb8();
+        let p = psnr(whole.as_raw(), tiled.as_raw());
+        assert!(p >= 50.0, "tile {tile}: {p:.2} dB against the untiled run");
+    }
+}
+
+#[test]
+fn model_by_path_probes_its_scale_and_matches_the_builtin() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/realesr-animevideov3-x4.onnx");
+    let mut by_path = Upscaler::new(&cfg(s(&path), 4)).expect("loads by path");
+    assert_eq!(by_path.passes(), vec![4]);
+    let input = rgb_planes(&data("reference/astronaut_in.png"));
+    let a = by_path.upscale(&input).unwrap();
+    let b = Upscaler::new(&cfg("realesr-animevideov3", 4)).unwrap().upscale(&input).unwrap();
+    assert_eq!(a.to_rgb8(), b.to_rgb8());
+}
+
+#[test]
+fn a_file_that_is_not_a_model_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let fake = dir.path().join("fake.onnx");
+    std::fs::write(&fake, b"this is not a network").unwrap();
+    let o = upscale(&[s(&sample()), "-m", s(&fake), "-o", s(&dir.path().join("o.png"))]);
+    assert_clean_error(&o, "fake.onnx");
+    assert!(stderr(&o).contains("not a loadable ONNX model"), "{}", stderr(&o));
+    assert!(!dir.path().join("o.png").exists());
+    let o = upscale(&[s(&sample()), "-m", "no-such-model"]);
+    assert_clean_error(&o, "no-such-model");
+}
+
+#[test]
+fn every_scale_gives_the_right_size() {
+    let dir = tempfile::tempdir().unwrap();
+    let (w, h) = image::image_dimensions(sample()).unwrap();
+    let small = dir.path().join("small.png");
+    image::open(sample()).unwrap().crop_imm(0, 0, 40, 30).save(&small).unwrap();
+    for scale in ["2", "3", "4", "6", "8"] {
+        let out = dir.path().join(format!("x{scale}.png"));
+        let o = upscale(&[s(&small), "-s", scale, "-o", s(&out)]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let k: u32 = scale.parse().unwrap();
+        assert_eq!(image::image_dimensions(&out).unwrap(), (40 * k, 30 * k), "x{scale}");
+    }
+    let cases: [(&[&str], (u32, u32)); 4] = [
+        (&["--outscale", "1.5"], ((w as f64 * 1.5).round() as u32, (h as f64 * 1.5).round() as u32)),
+        (&["--width", "500"], (500, (h as f64 * 500.0 / w as f64).round() as u32)),
+        (&["--height", "300"], ((w as f64 * 300.0 / h as f64).round() as u32, 300)),
+        (&["--width", "321", "--height", "123"], (321, 123)),
+    ];
+    for (i, (args, want)) in cases.iter().enumerate() {
+        let out = dir.path().join(format!("c{i}.png"));
+        let sample = sample();
+        let mut a = vec![s(&sample), "-o", s(&out)];
+        a.extend_from_slice(args);
+        let o = upscale(&a);
+        assert!(o.status.success(), "{args:?}: {}", stderr(&o));
+        assert_eq!(image::image_dimensions(&out).unwrap(), *want, "{args:?}");
+    }
+}
+
+#[test]
+fn the_model_beats_nothing_but_stays_close_to_classic_resizers() {
+    // Sanity of the whole chain on a real photo: downscale 4x, upscale back, compare with the
+    // original. GAN models score about like bicubic (see STACK.md): both must be far above noise.
+    let orig = image::open(sample()).unwrap().crop_imm(0, 0, 200, 132).to_rgb8();
+    let small = image::imageops::resize(&orig, 50, 33, image::imageops::FilterType::Triangle);
+    let input = Planes::from_buffer(&small);
+    for model in ["realesr-animevideov3", "bicubic", "lanczos", "nearest", "bilinear"] {
+        let out = Upscaler::new(&cfg(model, 4)).unwrap().upscale(&input).unwrap().to_rgb8();
+        assert_eq!(out.dimensions(), (200, 132));
+        let p = psnr(out.as_raw(), orig.as_raw());
+        assert!(p > 18.0 && p < 40.0, "{model}: {p:.2} dB");
+    }
+}
+
+fn write_png_palette(path: &Path, w: u32, h: u32) {
+    let f = std::fs::File::create(path).unwrap();
+    let mut enc = png::Encoder::new(std::io::BufWriter::new(f), w, h);
+    enc.set_color(png::ColorType::Indexed);
+    enc.set_depth(png::BitDepth::Eight);
+    enc.set_palette(vec![255, 0, 0, 0, 255, 0, 0, 0, 255, 250, 250, 250]);
+    let mut wr = enc.write_header().unwrap();
+    let idx: Vec<u8> = (0..w * h).map(|i| ((i % w) * 4 / w) as u8).collect();
+    wr.write_image_data(&idx).unwrap();
+}
+
+/// A JPEG with an EXIF orientation tag inserted after SOI.
+fn write_jpeg_with_orientation(path: &Path, img: &image::RgbImage, orientation: u16) {
+    let mut jpg = Vec::new();
+    DynamicImage::ImageRgb8(img.clone())
+        .write_to(&mut std::io::Cursor::new(&mut jpg), image::ImageFormat::Jpeg)
+        .unwrap();
+    let mut tiff = b"MM\0\x2a\0\0\0\x08\0\x01\x01\x12\0\x03\0\0\0\x01".to_vec();
+    tiff.extend_from_slice(&orientation.to_be_bytes());
+    tiff.extend_from_slice(&[0, 0, 0, 0, 0, 0]);
+    let mut app1 = b"Exif\0\0".to_vec();
+    app1.extend_from_slice(&tiff);
+    let mut out = jpg[..2].to_vec();
+    out.extend_from_slice(&[0xFF, 0xE1]);
+    out.extend_from_slice(&((app1.len() + 2) as u16).to_be_bytes());
+    out.extend_from_slice(&app1);
+    out.extend_from_slice(&jpg[2..]);
+    std::fs::write(path, out).unwrap();
+}
+
+#[test]
+fn pictures_keep_what_they_are() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = |n: &str| dir.path().join(n);
+    let photo = image::open(sample()).unwrap().crop_imm(20, 20, 32, 24).to_rgb8();
+    // Alpha: a ramp that must survive, upscaled.
+    let rgba = ImageBuffer::from_fn(32, 24, |x, y| {
+        let p = photo.get_pixel(x, y);
+        Rgba([p[0], p[1], p[2], if x < 16 { 255 } else { 0 }])
+    });
+    rgba.save(d("alpha.png")).unwrap();
+    let o = upscale(&[s(&d("alpha.png")), "-s", "2", "-o", s(&d("alpha_x2.png"))]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = image::open(d("alpha_x2.png")).unwrap();
+    assert_eq!(out.color(), image::ColorType::Rgba8);
+    let a = out.to_rgba8();
+    assert_eq!((a.get_pixel(4, 20)[3], a.get_pixel(60, 20)[3]), (255, 0), "alpha follows the picture");
+
+    // 16-bit stays 16-bit, grey stays grey (and grey with alpha too).
+    DynamicImage::ImageRgb8(photo.clone()).into_rgb16().save(d("deep.png")).unwrap();
+    DynamicImage::ImageRgb8(photo.clone()).into_luma8().save(d("gray.png")).unwrap();
+    DynamicImage::ImageRgb8(photo.clone()).into_luma16().save(d("gray16.png")).unwrap();
+    ImageBuffer::from_fn(32, 24, |x, _| LumaA([x as u8 * 8, 200u8])).save(d("grayalpha.png")).unwrap();
+    for (name, want) in [
+        ("deep", image::ColorType::Rgb16),
+        ("gray", image::ColorType::L8),
+        ("gray16", image::ColorType::L16),
+        ("grayalpha", image::ColorType::La8),
+    ] {
+        let out = d(&format!("{name}_x2.png"));
+        let o = upscale(&[s(&d(&format!("{name}.png"))), "-s", "2", "-o", s(&out)]);
+        assert!(o.status.success(), "{name}: {}", stderr(&o));
+        let img = image::open(&out).unwrap();
+        assert_eq!((img.color(), img.dimensions()), (want, (64, 48)), "{name}");
+    }
+    // 16-bit keeps levels between 8-bit steps: a smooth ramp must not come back quantised to 256.
+    let ramp = ImageBuffer::from_fn(64, 16, |x, _| Luma([(x * 1024) as u16]));
+    ramp.save(d("ramp16.png")).unwrap();
+    let o = upscale(&[s(&d("ramp16.png")), "-m", "bicubic", "-s", "2", "-o", s(&d("ramp16_x2.png"))]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let r = image::open(d("ramp16_x2.png")).unwrap().into_luma16();
+    assert!(r.pixels().any(|p| p[0] % 257 != 0), "16-bit output holds only 8-bit levels");
+
+    // Palette PNG and CMYK JPEG are converted, not rejected.
+    write_png_palette(&d("palette.png"), 32, 24);
+    let cmyk: Vec<u8> = (0..32 * 24).flat_map(|i| [(i % 32 * 8) as u8, 40, 200, 10]).collect();
+    jpeg_encoder::Encoder::new_file(d("cmyk.jpg"), 95)
+        .unwrap()
+        .encode(&cmyk, 32, 24, jpeg_encoder::ColorType::Cmyk)
+        .unwrap();
+    for name in ["palette.png", "cmyk.jpg"] {
+        let out = d(&format!("{name}_x2.png"));
+        let o = upscale(&[s(&d(name)), "-s", "2", "-o", s(&out)]);
+        assert!(o.status.success(), "{name}: {}", stderr(&o));
+        assert_eq!(image::image_dimensions(&out).unwrap(), (64, 48), "{name}");
+    }
+    let pal = image::open(d("palette.png_x2.png")).unwrap().to_rgb8();
+    assert!(pal.get_pixel(4, 24)[0] > 200 && pal.get_pixel(4, 24)[1] < 60, "palette colours kept");
+
+    // EXIF orientation 6 (rotate 90° clockwise): a 32x24 picture is displayed 24x32.
+    write_jpeg_with_orientation(&d("rotated.jpg"), &photo, 6);
+    let o = upscale(&[s(&d("rotated.jpg")), "-s", "2", "-o", s(&d("rotated_x2.png"))]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(image::image_dimensions(d("rotated_x2.png")).unwrap(), (48, 64));
+}
+
+#[test]
+fn every_format_in_and_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let photo = image::open(sample()).unwrap().crop_imm(0, 0, 24, 16).to_rgb8();
+    for ext in ["png", "jpg", "webp", "tif", "bmp"] {
+        let input = dir.path().join(format!("in.{ext}"));
+        photo.save(&input).unwrap();
+        for out_ext in ["png", "jpg", "webp", "tif", "bmp"] {
+            let out = dir.path().join(format!("{ext}_to.{out_ext}"));
+            let o = upscale(&[s(&input), "-s", "2", "-o", s(&out)]);
+            assert!(o.status.success(), "{ext} -> {out_ext}: {}", stderr(&o));
+            let fmt = image::ImageReader::open(&out).unwrap().with_guessed_format().unwrap().format();
+            assert_eq!(fmt, image::ImageFormat::from_extension(out_ext), "{ext} -> {out_ext}");
+            let back = image::open(&out).unwrap().to_rgb8();
+            let reference = image::imageops::resize(&photo, 48, 32, image::imageops::FilterType::CatmullRom);
+            let p = psnr(back.as_raw(), reference.as_raw());
+            assert!(p > 20.0, "{ext} -> {out_ext}: {p:.1} dB against bicubic: not the same picture");
+        }
+    }
+    // The kind of input comes from the content: a PNG named .jpg is read as PNG.
+    let wrong = dir.path().join("really_png.jpg");
+    std::fs::copy(dir.path().join("in.png"), &wrong).unwrap();
+    let o = upscale(&[s(&wrong), "-s", "2", "-o", s(&dir.path().join("w.png"))]);
+    assert!(o.status.success(), "{}", stderr(&o));
+}
+
+#[test]
+fn folders_keep_structure_and_report_failures_without_stopping() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("photos");
+    std::fs::create_dir_all(src.join("sub/deeper")).unwrap();
+    let photo = image::open(sample()).unwrap().crop_imm(0, 0, 20, 16);
+    photo.save(src.join("a.png")).unwrap();
+    photo.save(src.join("sub/b.jpg")).unwrap();
+    photo.save(src.join("sub/deeper/c.webp")).unwrap();
+    let mut broken = std::fs::read(src.join("a.png")).unwrap();
+    broken.truncate(60);
+    std::fs::write(src.join("sub/broken.png"), &broken).unwrap();
+    std::fs::write(src.join("notes.txt"), "not an image").unwrap();
+
+    let out = dir.path().join("out");
+    let o = upscale(&[s(&src), "-r", "-s", "2", "-o", s(&out)]);
+    assert_clean_error(&o, "broken.png");
+    for f in ["a.png", "sub/b.jpg", "sub/deeper/c.webp"] {
+        assert_eq!(image::image_dimensions(out.join(f)).unwrap(), (40, 32), "{f}");
+    }
+    assert!(!out.join("sub/broken.png").exists() && !out.join("notes.txt").exists());
+    let leftovers: Vec<_> = walk(&out).into_iter().filter(|p| p.to_string_lossy().contains(".partial-")).collect();
+    assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
+
+    // Without -r only the top level; without -o the output folder is <folder>_x2.
+    let o = upscale(&[s(&src), "-s", "2"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(dir.path().join("photos_x2/a.png").is_file());
+    assert!(!dir.path().join("photos_x2/sub").exists());
+
+    // A summary and a progress line per file in JSON mode.
+    let o = Command::new(env!("CARGO_BIN_EXE_upscale"))
+        .args([s(&src), "-r", "-s", "2", "-y", "-o", s(&out), "--progress", "json"])
+        .output()
+        .unwrap();
+    let e = stderr(&o);
+    assert!(e.contains("\"event\":\"summary\",\"done\":3,\"failed\":1"), "{e}");
+    assert_eq!(e.matches("\"event\":\"file_done\"").count(), 3, "{e}");
+}
+
+fn walk(d: &Path) -> Vec<PathBuf> {
+    let mut v = Vec::new();
+    for e in std::fs::read_dir(d).unwrap().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            v.extend(walk(&p));
+        }
+        v.push(p);
+    }
+    v
+}
+
+#[test]
+fn compare_writes_one_labelled_grid() {
+    let dir = tempfile::tempdir().unwrap();
+    let small = dir.path().join("small.png");
+    image::open(sample()).unwrap().crop_imm(0, 0, 50, 40).save(&small).unwrap();
+    let out = dir.path().join("grid.png");
+    let o =
+        Command::new(env!("CARGO_BIN_EXE_upscale")).args(["compare", s(&small), "-o", s(&out), "-q"]).output().unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let g = image::open(&out).unwrap().to_rgb8();
+    // Four 200x160 panels, 4 px apart, under a 24 px label strip.
+    assert_eq!(g.dimensions(), (4 * 200 + 3 * 4, 160 + 24));
+    let panel = |i: u32| image::imageops::crop_imm(&g, i * 204, 24, 200, 160).to_image();
+    let nearest = panel(0);
+    let model = panel(3);
+    let p = psnr(nearest.as_raw(), model.as_raw());
+    assert!(p < 40.0 && p > 15.0, "panels differ as resizers do: {p:.1} dB");
+    let label_white =
+        (0..200).flat_map(|x| (0..24).map(move |y| (x, y))).filter(|&(x, y)| g.get_pixel(x, y)[0] == 255).count();
+    assert!(label_white > 50, "a label is drawn");
+}
+
+#[test]
+fn models_lists_every_model() {
+    let o = Command::new(env!("CARGO_BIN_EXE_upscale")).arg("models").output().unwrap();
+    assert!(o.status.success());
+    let out = String::from_utf8_lossy(&o.stdout);
+    for m in ["realesr-animevideov3", "realesrgan-x4plus", "realesrgan-x4plus-anime", "nearest", "bicubic", "lanczos"] {
+        assert!(out.lines().any(|l| l.starts_with(m)), "{m} missing: {out}");
+    }
+    // A large model that is not installed: says how to get it.
+    let empty = tempfile::tempdir().unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_upscale"))
+        .args(["-m", "realesrgan-x4plus", s(&sample()), "-o", s(&empty.path().join("o.png"))])
+        .env("UPSCALE_MODEL_DIR", empty.path())
+        .output()
+        .unwrap();
+    assert_clean_error(&o, "realesrgan-x4plus");
+    assert!(stderr(&o).contains("tools/setup.sh"), "{}", stderr(&o));
+    let o = Command::new(env!("CARGO_BIN_EXE_upscale"))
+        .arg("models")
+        .env("UPSCALE_MODEL_DIR", empty.path())
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.lines().any(|l| l.starts_with("realesrgan-x4plus ") && l.contains(" no ")), "{out}");
+}
+
+#[test]
+fn bad_input_is_one_clear_error_and_no_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = |n: &str| dir.path().join(n);
+    std::fs::write(d("text.png"), "hello, I am text").unwrap();
+    std::fs::write(d("empty.jpg"), "").unwrap();
+    // A PNG whose header claims 60000x60000: refused from the header, before allocating.
+    let mut bomb = Vec::new();
+    image::codecs::png::PngEncoder::new(&mut bomb)
+        .write_image(&[0u8; 3], 1, 1, image::ExtendedColorType::Rgb8)
+        .unwrap();
+    bomb[16..20].copy_from_slice(&60000u32.to_be_bytes());
+    bomb[20..24].copy_from_slice(&60000u32.to_be_bytes());
+    let crc = crc32(&bomb[12..29]);
+    bomb[29..33].copy_from_slice(&crc.to_be_bytes());
+    std::fs::write(d("bomb.png"), &bomb).unwrap();
+    for name in ["text.png", "empty.jpg", "bomb.png"] {
+        let out = d(&format!("{name}.out.png"));
+        let start = std::time::Instant::now();
+        let o = upscale(&[s(&d(name)), "-o", s(&out)]);
+        assert_clean_error(&o, name);
+        assert!(!out.exists(), "{name}: output written");
+        assert!(start.elapsed().as_secs() < 20, "{name}: took too long");
+    }
+    assert!(stderr(&upscale(&[s(&d("bomb.png")), "-o", s(&d("b.png"))])).contains("60000x60000"));
+    let o = upscale(&[s(&d("missing.png")), "-o", s(&d("m.png"))]);
+    assert_clean_error(&o, "missing.png");
+}
+
+/// CRC-32 (IEEE) for a PNG chunk.
+fn crc32(bytes: &[u8]) -> u32 {
+    let mut c = 0xFFFF_FFFFu32;
+    for &b in bytes {
+        c ^= b as u32;
+        for _ in 0..8 {
+            c = if c & 1 != 0 { 0xEDB8_8320 ^ (c >> 1) } else { c >> 1 };
+        }
+    }
+    !c
+}
+
+#[test]
+fn outputs_are_never_overwritten_without_y_and_inputs_never() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.png");
+    image::open(sample()).unwrap().crop_imm(0, 0, 16, 16).save(&input).unwrap();
+    let before = std::fs::read(&input).unwrap();
+    let out = dir.path().join("out.png");
+    std::fs::write(&out, "keep me").unwrap();
+    let o = upscale(&[s(&input), "-s", "2", "-o", s(&out)]);
+    assert_clean_error(&o, "out.png");
+    assert_eq!(std::fs::read(&out).unwrap(), b"keep me");
+    let o = upscale(&[s(&input), "-s", "2", "-o", s(&out), "-y"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(image::image_dimensions(&out).unwrap(), (32, 32));
+    let o = upscale(&[s(&input), "-s", "2", "-o", s(&input), "-y"]);
+    assert_clean_error(&o, "in.png");
+    assert_eq!(std::fs::read(&input).unwrap(), before, "input changed");
+    // Default name beside the input.
+    let o = upscale(&[s(&input), "-s", "2"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(dir.path().join("in_x2.png").is_file());
+}
+
+#[test]
+fn cuda_without_a_gpu_is_an_error_not_a_cpu_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("o.png");
+    let o = upscale(&[s(&sample()), "-d", "cuda", "-o", s(&out)]);
+    if o.status.success() {
+        // Only on a machine with a usable CUDA runtime.
+        return;
+    }
+    assert_clean_error(&o, "cuda");
+    assert!(stderr(&o).contains("CUDA"), "{}", stderr(&o));
+    assert!(!out.exists());
+}
