@@ -19,7 +19,8 @@ fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("model-only-cpu");
     g.sample_size(10);
     for (name, flops, side) in FLOPS {
-        let ModelSpec::Net { variants, .. } = model::resolve(name, None).expect("model installed: run tools/setup.sh")
+        let ModelSpec::Net { variants, .. } =
+            model::resolve(name, None, false).expect("model installed: run tools/setup.sh")
         else {
             unreachable!("a network")
         };

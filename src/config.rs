@@ -43,6 +43,17 @@ impl std::fmt::Display for Device {
     }
 }
 
+/// Numeric precision of the network.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Precision {
+    /// fp16 on a GPU, fp32 on the CPU.
+    #[default]
+    Auto,
+    Fp32,
+    /// Half-precision weights and compute (the `-fp16` model files made by the set-up).
+    Fp16,
+}
+
 /// When to deinterlace video.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Deinterlace {
@@ -89,6 +100,8 @@ pub struct Config {
     pub height: Option<u32>,
     /// Execution device. Default: auto.
     pub device: Device,
+    /// Network precision. Default: auto (fp16 on a GPU, fp32 on the CPU).
+    pub precision: Precision,
     /// Tile size in input pixels; 0 = chosen from the image size and available memory. Default: 0.
     pub tile: u32,
     /// Context around each tile (and reflected border around the image). Default: 10.
@@ -116,6 +129,7 @@ impl Default for Config {
             width: None,
             height: None,
             device: Device::Auto,
+            precision: Precision::Auto,
             tile: 0,
             tile_pad: 10,
             overwrite: false,

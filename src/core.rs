@@ -2,9 +2,9 @@
 //! the asked scale, tiles each pass, and finishes with Lanczos. The image path and the video
 //! pipeline both call [`Upscaler`].
 
-use crate::config::{Config, Device};
-use crate::error::{Error, Result};
-use crate::model::{self, ModelSpec, Network};
+use crate::config::{Config, Device, Precision};
+use crate::error::Result;
+use crate::model::{self, runtime, ModelSpec, Network};
 use crate::planes::Planes;
 use crate::resize::{self, Filter};
 use crate::tile::{self, TilePlan};
@@ -28,57 +28,46 @@ impl Upscaler {
     /// Loads the model named in `cfg` on its device and plans the passes for `cfg.scale`.
     pub fn new(cfg: &Config) -> Result<Self> {
         cfg.validate()?;
-        let spec = model::resolve(&cfg.model, cfg.model_dir.as_deref())?;
-        let (mut device, mut device_note) = (cfg.device, None);
         let mut up = Upscaler {
             nets: Vec::new(),
             passes: Vec::new(),
             classic: None,
             cfg: cfg.clone(),
-            device,
+            device: Device::Cpu,
             device_note: None,
         };
-        let (name, variants) = match spec {
-            ModelSpec::Classic(f) => {
-                up.classic = Some(f);
-                up.device = Device::Cpu;
-                return Ok(up);
-            }
-            ModelSpec::Net { name, variants } => (name, variants),
+        if let Some(f) = Filter::from_name(&cfg.model) {
+            up.classic = Some(f);
+            return Ok(up);
+        }
+        let (device, note) = runtime::choose_device(cfg.device)?;
+        let fp16 = match cfg.precision {
+            Precision::Fp16 => true,
+            Precision::Fp32 => false,
+            Precision::Auto => matches!(device, Device::Cuda(_)),
         };
+        let spec = match model::resolve(&cfg.model, cfg.model_dir.as_deref(), fp16) {
+            // Auto precision on a GPU without fp16 files installed: fp32, and say so.
+            Err(e) if fp16 && cfg.precision == Precision::Auto => {
+                up.device_note = Some(format!("fp32 ({e})"));
+                model::resolve(&cfg.model, cfg.model_dir.as_deref(), false)?
+            }
+            r => r?,
+        };
+        let ModelSpec::Net { name, variants } = spec else { unreachable!("classic filters are handled above") };
         let native: Vec<u32> = variants.iter().filter_map(|v| v.0).collect();
-        let chosen = plan_passes(&native, cfg.scale);
-        let mut load = |scale: Option<u32>, src: &model::Source| -> Result<Network> {
-            if device == Device::Auto {
-                match Network::load(&name, src, Device::Cuda(0), cfg.threads, scale) {
-                    Ok(n) => {
-                        device = Device::Cuda(0);
-                        device_note = Some("cuda:0 (a CUDA device is usable)".into());
-                        return Ok(n);
-                    }
-                    Err(Error::Device { msg, .. }) => {
-                        device = Device::Cpu;
-                        let why = msg.split(" (").next().unwrap_or(&msg).to_string();
-                        device_note = Some(format!("cpu ({why})"));
-                    }
-                    Err(e) => return Err(e),
-                }
-            }
-            Network::load(&name, src, device, cfg.threads, scale)
-        };
         if native.is_empty() {
             // A model given by path: its scale is found by probing, then passes are planned.
-            let net = load(None, &variants[0].1)?;
-            let s = net.scale();
+            let net = Network::load(&name, &variants[0].1, device, cfg.threads, None)?;
+            up.passes = vec![0; plan_passes(&[net.scale()], cfg.scale).len()];
             up.nets.push(net);
-            up.passes = vec![0; plan_passes(&[s], cfg.scale).len()];
         } else {
-            for s in chosen {
+            for s in plan_passes(&native, cfg.scale) {
                 let i = match up.nets.iter().position(|n| n.scale() == s) {
                     Some(i) => i,
                     None => {
                         let src = &variants.iter().find(|v| v.0 == Some(s)).expect("planned from these").1;
-                        up.nets.push(load(Some(s), src)?);
+                        up.nets.push(Network::load(&name, src, device, cfg.threads, Some(s))?);
                         up.nets.len() - 1
                     }
                 };
@@ -86,7 +75,10 @@ impl Upscaler {
             }
         }
         up.device = device;
-        up.device_note = device_note;
+        up.device_note = match (note, up.device_note.take()) {
+            (Some(n), Some(p)) => Some(format!("{n}, {p}")),
+            (n, p) => n.or(p),
+        };
         Ok(up)
     }
 

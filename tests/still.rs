@@ -450,3 +450,36 @@ fn cuda_without_a_gpu_is_an_error_not_a_cpu_run() {
     assert!(stderr(&o).contains("CUDA"), "{}", stderr(&o));
     assert!(!out.exists());
 }
+
+#[test]
+fn fp16_models_agree_with_fp32() {
+    let input = rgb_planes(&sample());
+    let run = |precision| {
+        let c = Config { precision, ..cfg("realesr-animevideov3", 4) };
+        Upscaler::new(&c).expect("fp16 files are made by tools/setup.sh").upscale(&input).unwrap().to_rgb8()
+    };
+    let (full, half) = (run(upscale::config::Precision::Fp32), run(upscale::config::Precision::Fp16));
+    let p = psnr(full.as_raw(), half.as_raw());
+    assert!(p >= 40.0 && p.is_finite(), "fp16 against fp32: {p:.2} dB");
+}
+
+#[test]
+fn a_missing_onnx_runtime_says_how_to_install_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("o.png");
+    let o = Command::new(env!("CARGO_BIN_EXE_upscale"))
+        .args([s(&sample()), "-o", s(&out)])
+        .env("ORT_DYLIB_PATH", dir.path().join("libonnxruntime.so"))
+        .output()
+        .unwrap();
+    assert_clean_error(&o, "libonnxruntime.so");
+    assert!(stderr(&o).contains("tools/setup.sh"), "{}", stderr(&o));
+    assert!(!out.exists());
+    // Classic resizers need no runtime at all.
+    let o = Command::new(env!("CARGO_BIN_EXE_upscale"))
+        .args([s(&sample()), "-m", "lanczos", "-s", "2", "-o", s(&out)])
+        .env("ORT_DYLIB_PATH", dir.path().join("libonnxruntime.so"))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+}

@@ -70,13 +70,14 @@ fi
 
 # 3. The large official models, converted from ncnn into the git-ignored cache.
 if [ "$models" = 1 ]; then
+  # fp32 and fp16 of the large models, fp16 of the built-in one (its fp32 is in models/).
   need=()
-  for m in realesrgan-x4plus realesrgan-x4plus-anime; do
-    [ -f "$ROOT/.cache/models/$m.onnx" ] || need+=("$m")
+  for m in realesrgan-x4plus realesrgan-x4plus-anime realesr-animevideov3-x2 realesr-animevideov3-x3 realesr-animevideov3-x4; do
+    [ -f "$ROOT/.cache/models/$m-fp16.onnx" ] || need+=("$m")
   done
   if [ ${#need[@]} -gt 0 ]; then
     say "converting ${need[*]} from the official ncnn weights into .cache/models"
-    bash tools/convert_models.sh "$ROOT/.cache/models" "${need[@]}"
+    bash tools/convert_models.sh "$ROOT/.cache/models" --fp16 "${need[@]}"
   fi
 fi
 

@@ -48,12 +48,28 @@ pub fn model_dirs(dir: Option<&Path>) -> Vec<PathBuf> {
     d
 }
 
-/// Resolves a model name or `.onnx` path.
-pub fn resolve(name: &str, dir: Option<&Path>) -> Result<ModelSpec> {
+/// The first `file` found in the model folders, or an error saying how to install it.
+fn find_cached(name: &str, file: &str, dir: Option<&Path>) -> Result<PathBuf> {
+    let dirs = model_dirs(dir);
+    dirs.iter().map(|d| d.join(file)).find(|p| p.is_file()).ok_or_else(|| {
+        Error::model(
+            name,
+            format!(
+                "not installed (looked for {file} in {}); run tools/setup.sh, which converts the \
+                 official weights into .cache/models, or set UPSCALE_MODEL_DIR",
+                dirs.iter().map(|d| d.display().to_string()).collect::<Vec<_>>().join(", ")
+            ),
+        )
+    })
+}
+
+/// Resolves a model name or `.onnx` path. With `fp16`, built-in networks resolve to their
+/// half-precision files (`<name>-fp16.onnx`, made by the set-up); a path is used as it is.
+pub fn resolve(name: &str, dir: Option<&Path>, fp16: bool) -> Result<ModelSpec> {
     if let Some(f) = Filter::from_name(name) {
         return Ok(ModelSpec::Classic(f));
     }
-    if name == DEFAULT_MODEL {
+    if name == DEFAULT_MODEL && !fp16 {
         let variants = vec![
             (Some(2), Source::Embedded(ANIMEVIDEO_X2)),
             (Some(3), Source::Embedded(ANIMEVIDEO_X3)),
@@ -61,20 +77,17 @@ pub fn resolve(name: &str, dir: Option<&Path>) -> Result<ModelSpec> {
         ];
         return Ok(ModelSpec::Net { name: name.into(), variants });
     }
+    if name == DEFAULT_MODEL {
+        let variants = [2, 3, 4]
+            .into_iter()
+            .map(|s| Ok((Some(s), Source::File(find_cached(name, &format!("{name}-x{s}-fp16.onnx"), dir)?))))
+            .collect::<Result<_>>()?;
+        return Ok(ModelSpec::Net { name: name.into(), variants });
+    }
     if CACHED_MODELS.contains(&name) {
-        let dirs = model_dirs(dir);
-        let file = format!("{name}.onnx");
-        return match dirs.iter().map(|d| d.join(&file)).find(|p| p.is_file()) {
-            Some(p) => Ok(ModelSpec::Net { name: name.into(), variants: vec![(Some(4), Source::File(p))] }),
-            None => Err(Error::model(
-                name,
-                format!(
-                    "not installed (looked for {file} in {}); run tools/setup.sh, which converts the \
-                     official weights into .cache/models, or set UPSCALE_MODEL_DIR",
-                    dirs.iter().map(|d| d.display().to_string()).collect::<Vec<_>>().join(", ")
-                ),
-            )),
-        };
+        let file = if fp16 { format!("{name}-fp16.onnx") } else { format!("{name}.onnx") };
+        let p = find_cached(name, &file, dir)?;
+        return Ok(ModelSpec::Net { name: name.into(), variants: vec![(Some(4), Source::File(p))] });
     }
     let path = Path::new(name);
     if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("onnx")) || path.is_file() {
@@ -115,7 +128,7 @@ pub fn list(dir: Option<&Path>) -> Vec<ModelEntry> {
         present: true,
     }];
     for name in CACHED_MODELS {
-        let (size, location, present) = match resolve(name, dir) {
+        let (size, location, present) = match resolve(name, dir, false) {
             Ok(ModelSpec::Net { variants, .. }) => match &variants[0].1 {
                 Source::File(p) => (std::fs::metadata(p).ok().map(|m| m.len()), p.display().to_string(), true),
                 Source::Embedded(b) => (Some(b.len() as u64), "built in".into(), true),

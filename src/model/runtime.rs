@@ -86,3 +86,19 @@ pub fn builder(device: Device, threads: usize) -> Result<SessionBuilder> {
     }
     Ok(b)
 }
+
+/// Resolves `auto` to a concrete device: CUDA device 0 when its execution provider can be
+/// registered, else the CPU. Returns the device and, for `auto`, a note saying which and why.
+pub fn choose_device(device: Device) -> Result<(Device, Option<String>)> {
+    if device != Device::Auto {
+        return Ok((device, None));
+    }
+    match builder(Device::Cuda(0), 0) {
+        Ok(_) => Ok((Device::Cuda(0), Some("cuda:0 (a CUDA device is usable)".into()))),
+        Err(Error::Device { msg, .. }) => {
+            let why = msg.split(" (").next().unwrap_or(&msg).to_string();
+            Ok((Device::Cpu, Some(format!("cpu ({why})"))))
+        }
+        Err(e) => Err(e),
+    }
+}

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use upscale::config::{Config, Deinterlace, Device, VideoConfig};
+use upscale::config::{Config, Deinterlace, Device, Precision, VideoConfig};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -67,6 +67,9 @@ pub struct Opts {
     /// auto, cpu, cuda or cuda:N.
     #[arg(short, long, default_value = "auto")]
     pub device: String,
+    /// Network precision: auto (fp16 on a GPU, fp32 on the CPU), fp32, fp16.
+    #[arg(long, value_enum, default_value_t = PrecisionArg::Auto)]
+    pub precision: PrecisionArg,
     /// Tile size in input pixels (0 = whole picture, or tiles chosen from available memory).
     #[arg(short, long, default_value_t = 0)]
     pub tile: u32,
@@ -124,6 +127,13 @@ pub enum ProgressKind {
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug)]
+pub enum PrecisionArg {
+    Auto,
+    Fp32,
+    Fp16,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug)]
 pub enum DeinterlaceArg {
     Auto,
     On,
@@ -145,6 +155,11 @@ impl Opts {
             width: self.width,
             height: self.height,
             device,
+            precision: match self.precision {
+                PrecisionArg::Auto => Precision::Auto,
+                PrecisionArg::Fp32 => Precision::Fp32,
+                PrecisionArg::Fp16 => Precision::Fp16,
+            },
             tile: self.tile,
             tile_pad: self.tile_pad,
             overwrite: self.overwrite,
