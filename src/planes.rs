@@ -68,32 +68,32 @@ impl Planes {
 
     /// Interleaves into 8-bit RGB (3 planes) with rounding and clamping.
     pub fn to_rgb8(&self) -> ImageBuffer<Rgb<u8>, Vec<u8>> {
-        ImageBuffer::from_raw(self.width, self.height, self.interleave(3, 255.0)).expect("buffer size matches")
+        self.buffer(self.interleave(3, 255.0))
     }
 
     /// Interleaves into 8-bit RGBA (4 planes).
     pub fn to_rgba8(&self) -> ImageBuffer<Rgba<u8>, Vec<u8>> {
-        ImageBuffer::from_raw(self.width, self.height, self.interleave(4, 255.0)).expect("buffer size matches")
+        self.buffer(self.interleave(4, 255.0))
     }
 
     /// Interleaves into 16-bit RGB (3 planes).
     pub fn to_rgb16(&self) -> ImageBuffer<Rgb<u16>, Vec<u16>> {
-        ImageBuffer::from_raw(self.width, self.height, self.interleave(3, 65535.0)).expect("buffer size matches")
+        self.buffer(self.interleave(3, 65535.0))
     }
 
     /// Interleaves into 16-bit RGBA (4 planes).
     pub fn to_rgba16(&self) -> ImageBuffer<Rgba<u16>, Vec<u16>> {
-        ImageBuffer::from_raw(self.width, self.height, self.interleave(4, 65535.0)).expect("buffer size matches")
+        self.buffer(self.interleave(4, 65535.0))
     }
 
     /// The luma of the first three planes (BT.601 weights), 8-bit.
     pub fn to_luma8(&self) -> ImageBuffer<Luma<u8>, Vec<u8>> {
-        ImageBuffer::from_raw(self.width, self.height, self.luma().interleave(1, 255.0)).expect("buffer size matches")
+        self.buffer(self.luma().interleave(1, 255.0))
     }
 
     /// The luma of the first three planes, 16-bit.
     pub fn to_luma16(&self) -> ImageBuffer<Luma<u16>, Vec<u16>> {
-        ImageBuffer::from_raw(self.width, self.height, self.luma().interleave(1, 65535.0)).expect("buffer size matches")
+        self.buffer(self.luma().interleave(1, 65535.0))
     }
 
     /// One plane of BT.601 luma from the first three planes.
@@ -111,6 +111,13 @@ impl Planes {
             data.extend_from_slice(p);
         }
         Planes { width: self.width, height: self.height, channels: 3, data }
+    }
+
+    /// Wraps interleaved samples of this picture's size into an `image` buffer.
+    fn buffer<P: Pixel>(&self, samples: Vec<P::Subpixel>) -> ImageBuffer<P, Vec<P::Subpixel>> {
+        let len = samples.len();
+        ImageBuffer::from_raw(self.width, self.height, samples)
+            .unwrap_or_else(|| unreachable!("{len} samples always fill {}x{}", self.width, self.height))
     }
 
     fn interleave<T: FromUnit>(&self, n: usize, max: f32) -> Vec<T> {

@@ -42,7 +42,31 @@ pub fn is_image(path: &Path) -> bool {
 
 /// Reads an image file. Pictures over `max_pixels` are refused before decoding.
 pub fn load(path: &Path, max_pixels: u64) -> Result<Picture> {
-    let reader = ImageReader::open(path).map_err(|e| Error::io(path, e))?;
+    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    if file.metadata().is_ok_and(|m| m.is_file() && m.len() == 0) {
+        return Err(Error::decode(path, "empty file (0 bytes)"));
+    }
+    let mut reader = ImageReader::new(std::io::BufReader::new(file));
+    // The extension's format, for content that is recognised as none.
+    if let Some(f) = ImageFormat::from_path(path).ok() {
+        reader.set_format(f);
+    }
+    decode_from(reader, path, max_pixels)
+}
+
+/// Decodes an image held in memory (format from its content), as [`load`] does a file; errors
+/// name the picture `<memory>`. The fuzz target `decode_image` calls this.
+pub fn decode(bytes: &[u8], max_pixels: u64) -> Result<Picture> {
+    decode_from(ImageReader::new(std::io::Cursor::new(bytes)), Path::new("<memory>"), max_pixels)
+}
+
+/// The decoding behind [`load`] and [`decode`]: format from the content, the size checked from
+/// the header before any pixel is allocated, EXIF orientation applied.
+fn decode_from<R: std::io::BufRead + std::io::Seek>(
+    reader: ImageReader<R>,
+    path: &Path,
+    max_pixels: u64,
+) -> Result<Picture> {
     let mut reader = reader.with_guessed_format().map_err(|e| Error::io(path, e))?;
     if reader.format().is_none() {
         return Err(Error::decode(path, "not a recognised image format"));
@@ -155,6 +179,15 @@ pub fn check_output(input: &Path, output: &Path, overwrite: bool) -> Result<()> 
     }
     if output.exists() && !overwrite {
         return Err(Error::Output { path: output.into(), msg: "exists (use -y to overwrite)".into() });
+    }
+    if output.is_dir() {
+        return Err(Error::Output { path: output.into(), msg: "is a folder".into() });
+    }
+    // Found before any work is done, not when the finished picture is written.
+    let parent = output.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    if !parent.is_dir() {
+        let why = if parent.exists() { "is not a folder" } else { "does not exist" };
+        return Err(Error::Output { path: output.into(), msg: format!("cannot write: {} {why}", parent.display()) });
     }
     Ok(())
 }

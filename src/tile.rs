@@ -118,10 +118,11 @@ mod tests {
         }
         let x2 = |p: &Planes| {
             let mut o = Planes::new(p.width * 2, p.height * 2, p.channels);
+            let (oa, ow) = (o.area(), o.width as usize);
             for c in 0..p.channels {
                 for y in 0..o.height as usize {
-                    for x in 0..o.width as usize {
-                        o.data[c * o.area() + y * o.width as usize + x] =
+                    for x in 0..ow {
+                        o.data[c * oa + y * ow + x] =
                             p.data[c * p.area() + (y / 2) * p.width as usize + x / 2];
                     }
                 }

@@ -1,19 +1,85 @@
 //! Video files: decoder thread → bounded channel → upscaler → bounded channel → encoder thread.
+//! Audio, subtitles, chapters and metadata are copied untouched; every frame keeps its timestamp.
+
+mod color;
+mod decode;
+mod encode;
+mod pipeline;
 
 use std::path::Path;
+
+use ffmpeg_next as ffmpeg;
 
 use crate::config::Config;
 use crate::core::Upscaler;
 use crate::error::{Error, Result};
 use crate::progress::Progress;
+use crate::still;
+
+/// FFmpeg's own log level: silent (the library never prints), unless `UPSCALE_FFMPEG_LOG` names
+/// one (`error`, `warning`, `info`, `debug`) for diagnosing a file.
+fn init_ffmpeg(input: &Path) -> Result<()> {
+    use ffmpeg::util::log::{self, Level};
+    ffmpeg::init().map_err(|e| Error::video(input, format!("FFmpeg: {e}")))?;
+    let level = match std::env::var("UPSCALE_FFMPEG_LOG").as_deref() {
+        Ok("error") => Level::Error,
+        Ok("warning") => Level::Warning,
+        Ok("info") => Level::Info,
+        Ok("debug") => Level::Debug,
+        _ => Level::Quiet,
+    };
+    log::set_level(level);
+    Ok(())
+}
 
 /// Upscales one video file into `output`.
+///
+/// The output is written beside it under [`still::temp_path`] and renamed into place when
+/// complete. When `progress` asks to stop, the frames done so far are finished into a playable
+/// file, renamed into place, and an error says how many were written.
 pub fn upscale_file(
     input: &Path,
-    _output: &Path,
-    _up: &mut Upscaler,
-    _cfg: &Config,
-    _progress: &dyn Progress,
+    output: &Path,
+    up: &mut Upscaler,
+    cfg: &Config,
+    progress: &dyn Progress,
 ) -> Result<()> {
-    Err(Error::video(input, "video is not supported yet"))
+    still::check_output(input, output, cfg.overwrite)?;
+    init_ffmpeg(input)?;
+    let mut dec = decode::Decoder::open(input, cfg.video.deinterlace)?;
+    let info = dec.info().clone();
+    let size = up.output_size(info.width, info.height);
+    let tmp = still::temp_path(output);
+    let enc = match encode::Encoder::create(output, &tmp, &mut dec, size, cfg, up.device(), progress) {
+        Ok(e) => e,
+        Err(e) => {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(e);
+        }
+    };
+    if !progress.start(input, info.total_frames) {
+        drop(enc);
+        let _ = std::fs::remove_file(&tmp);
+        return Err(Error::Cancelled);
+    }
+    let outcome = pipeline::run(input, dec, up, enc, cfg.video.queue_depth, progress);
+    let outcome = match outcome {
+        Ok(o) => o,
+        Err(e) => {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(e);
+        }
+    };
+    if let Err(e) = std::fs::rename(&tmp, output) {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(Error::io(output, e));
+    }
+    if outcome.interrupted {
+        let of = info.total_frames.map_or(String::new(), |t| format!(" of {}", t.max(outcome.frames)));
+        return Err(Error::video(
+            input,
+            format!("interrupted: wrote {}{of} frames to {}", outcome.frames, output.display()),
+        ));
+    }
+    Ok(())
 }

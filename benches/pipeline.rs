@@ -1,0 +1,88 @@
+//! How much the video pipeline costs over the model alone: on the same frames, the model only
+//! (`Upscaler::upscale_rgb8` on frames decoded beforehand), decode + encode only (the pipeline
+//! with the `nearest` resizer standing in for the model), and the whole pipeline.
+//!
+//! `cargo bench --bench pipeline` (needs the ffmpeg CLI and /work/shared/media/tos.mp4, or a clip
+//! named in `UPSCALE_BENCH_CLIP`). Prints frames per second and pipeline / model-only.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Instant;
+
+use upscale::progress::NoProgress;
+use upscale::{Config, Device, Upscaler};
+
+fn ffmpeg(args: &[&str]) {
+    let ok = Command::new("ffmpeg")
+        .args(["-hide_banner", "-loglevel", "error", "-y"])
+        .args(args)
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(ok, "ffmpeg {args:?} failed");
+}
+
+fn config(model: &str) -> Config {
+    Config { model: model.into(), scale: 4, device: Device::Cpu, overwrite: true, ..Config::default() }
+}
+
+fn pipeline_fps(clip: &Path, out: &Path, model: &str, frames: usize) -> f64 {
+    let cfg = config(model);
+    let mut up = Upscaler::new(&cfg).expect("model loads");
+    let t = Instant::now();
+    upscale::video::upscale_file(clip, out, &mut up, &cfg, &NoProgress).expect("pipeline runs");
+    frames as f64 / t.elapsed().as_secs_f64()
+}
+
+fn main() {
+    if std::env::args().any(|a| a == "--list") {
+        return;
+    }
+    let source = std::env::var("UPSCALE_BENCH_CLIP").unwrap_or_else(|_| "/work/shared/media/tos.mp4".to_string());
+    let dir = tempfile::tempdir().expect("temp dir");
+    let frames = 48;
+    println!("pipeline benchmark: realesr-animevideov3 x4, {frames} frames of {source}, CPU");
+    for (w, h) in [(160, 120), (320, 240)] {
+        let clip = dir.path().join(format!("clip{w}.mp4"));
+        // Real footage, away from the opening titles, scaled down; default x264 settings.
+        ffmpeg(&[
+            "-ss",
+            "60",
+            "-i",
+            &source,
+            "-frames:v",
+            &frames.to_string(),
+            "-an",
+            "-vf",
+            &format!("scale={w}:{h}"),
+            "-c:v",
+            "libx264",
+            "-crf",
+            "18",
+            clip.to_str().unwrap(),
+        ]);
+        let pattern = dir.path().join(format!("f{w}_%03d.png"));
+        ffmpeg(&["-i", clip.to_str().unwrap(), "-pix_fmt", "rgb24", pattern.to_str().unwrap()]);
+        let pics: Vec<image::RgbImage> = (1..=frames)
+            .map(|k| image::open(dir.path().join(format!("f{w}_{k:03}.png"))).expect("decoded frame").to_rgb8())
+            .collect();
+
+        let mut up = Upscaler::new(&config("realesr-animevideov3")).expect("model loads");
+        up.upscale_rgb8(&pics[0]).expect("warm-up");
+        let t = Instant::now();
+        for p in &pics {
+            std::hint::black_box(up.upscale_rgb8(p).expect("model runs"));
+        }
+        let model = frames as f64 / t.elapsed().as_secs_f64();
+
+        let out = dir.path().join(format!("out{w}.mp4"));
+        let codec = pipeline_fps(&clip, &out, "nearest", frames);
+        let full = pipeline_fps(&clip, &out, "realesr-animevideov3", frames);
+        println!(
+            "{w}x{h} -> {}x{}: model only {model:.2} fps, decode+encode only {codec:.1} fps, \
+             pipeline {full:.2} fps, pipeline/model-only {:.3}",
+            w * 4,
+            h * 4,
+            full / model
+        );
+    }
+}

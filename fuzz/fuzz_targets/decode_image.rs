@@ -1,0 +1,24 @@
+//! Fuzzes the image decode path: `still::decode` (format from the content, size checked from the
+//! header, EXIF orientation, planes and alpha) on arbitrary bytes. Any result is fine; a panic,
+//! an abort, a hang or an allocation over libFuzzer's `-rss_limit_mb` is a finding.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+/// 4 megapixels: large enough for every seed, small enough that an image the header allows
+/// stays well under libFuzzer's 2 GB memory limit (the decoder's allocation limit is 16 bytes
+/// a pixel of this).
+const MAX_PIXELS: u64 = 1 << 22;
+
+fuzz_target!(|data: &[u8]| {
+    if let Ok(pic) = upscale::still::decode(data, MAX_PIXELS) {
+        // What the upscaler would receive must be consistent with what was decoded.
+        let area = pic.rgb.width as usize * pic.rgb.height as usize;
+        assert_eq!(pic.rgb.data.len(), 3 * area);
+        if let Some(a) = &pic.alpha {
+            assert_eq!(a.data.len(), area);
+        }
+        // And must survive the way back to an image (what `save` writes).
+        let _ = pic.to_image();
+    }
+});

@@ -1,0 +1,340 @@
+//! The first stage of the video path: demux the input, decode its video stream, deinterlace it
+//! when asked (libavfilter `bwdif`, one frame out per frame in), turn each frame into RGB, and
+//! pass the packets of every copied stream along untouched.
+
+use std::path::{Path, PathBuf};
+
+use crossbeam_channel::Sender;
+use ffmpeg_next as ffmpeg;
+
+use ffmpeg::ffi;
+use ffmpeg::format::Pixel;
+use ffmpeg::util::color::{Primaries, Range, Space, TransferCharacteristic};
+use ffmpeg::{codec, decoder, filter, format, media, Packet, Rational};
+
+use super::color::{self, ToRgb};
+use super::pipeline::{Control, Item, Picture};
+use crate::config::Deinterlace;
+use crate::error::{Error, Result};
+
+/// What the encoder needs to know about the input's video stream.
+#[derive(Debug, Clone)]
+pub struct StreamInfo {
+    pub index: usize,
+    pub width: u32,
+    pub height: u32,
+    /// The decoder's pixel format, `yuvj*` replaced by `yuv*` (the range is in `range`).
+    pub format: Pixel,
+    pub time_base: Rational,
+    /// Average frame rate (or the stream's base rate, else 25).
+    pub frame_rate: Rational,
+    pub matrix: Space,
+    pub range: Range,
+    pub primaries: Primaries,
+    pub transfer: TransferCharacteristic,
+    /// Sample aspect ratio; 0/1 when unknown.
+    pub sar: Rational,
+    /// The stream's field order says interlaced.
+    pub interlaced: bool,
+    /// Frames in the stream: counted by the container, else estimated from the duration.
+    pub total_frames: Option<u64>,
+}
+
+/// The input file opened for decoding its best video stream.
+pub struct Decoder {
+    path: PathBuf,
+    ictx: format::context::Input,
+    decoder: decoder::Video,
+    info: StreamInfo,
+    deinterlace: Deinterlace,
+    /// Output stream for each input stream whose packets are copied.
+    copy_map: Vec<Option<usize>>,
+}
+
+impl Decoder {
+    /// Opens `path` and its video stream's decoder.
+    pub fn open(path: &Path, deinterlace: Deinterlace) -> Result<Self> {
+        let ictx = format::input(&path).map_err(|e| Error::video(path, format!("cannot open as a video: {e}")))?;
+        let st = ictx.streams().best(media::Type::Video).ok_or_else(|| Error::video(path, "no video stream"))?;
+        let index = st.index();
+        let params = st.parameters();
+        let field_order = unsafe { (*params.as_ptr()).field_order };
+        let mut ctx = codec::context::Context::from_parameters(params)
+            .map_err(|e| Error::video(path, format!("stream {index}: {e}")))?;
+        ctx.set_threading(codec::threading::Config {
+            kind: codec::threading::Type::Frame,
+            count: 2,
+            ..Default::default()
+        });
+        let decoder = ctx
+            .decoder()
+            .video()
+            .map_err(|e| Error::video(path, format!("stream {index}: no decoder for this codec: {e}")))?;
+        let (width, height) = (decoder.width(), decoder.height());
+        if width == 0 || height == 0 || decoder.format() == Pixel::None {
+            return Err(Error::video(path, format!("stream {index}: unknown picture size or pixel format")));
+        }
+        let (format, jpeg) = color::normalize(decoder.format());
+        let range = match jpeg {
+            Some(r) => r,
+            None => decoder.color_range(),
+        };
+        let tb = st.time_base();
+        let rate = [st.avg_frame_rate(), st.rate()]
+            .into_iter()
+            .find(|r| r.numerator() > 0 && r.denominator() > 0)
+            .unwrap_or(Rational(25, 1));
+        let fps = f64::from(rate);
+        let total_frames = if st.frames() > 0 {
+            Some(st.frames() as u64)
+        } else if st.duration() > 0 {
+            Some((st.duration() as f64 * f64::from(tb) * fps).round() as u64)
+        } else if ictx.duration() > 0 {
+            Some((ictx.duration() as f64 / ffi::AV_TIME_BASE as f64 * fps).round() as u64)
+        } else {
+            None
+        };
+        let sar = decoder.aspect_ratio();
+        let info = StreamInfo {
+            index,
+            width,
+            height,
+            format,
+            time_base: tb,
+            frame_rate: rate,
+            matrix: decoder.color_space(),
+            range,
+            primaries: decoder.color_primaries(),
+            transfer: decoder.color_transfer_characteristic(),
+            sar: if sar.numerator() > 0 && sar.denominator() > 0 { sar } else { Rational(0, 1) },
+            interlaced: matches!(
+                field_order,
+                ffi::AVFieldOrder::AV_FIELD_TT
+                    | ffi::AVFieldOrder::AV_FIELD_BB
+                    | ffi::AVFieldOrder::AV_FIELD_TB
+                    | ffi::AVFieldOrder::AV_FIELD_BT
+            ),
+            total_frames,
+        };
+        let n = ictx.nb_streams() as usize;
+        Ok(Decoder { path: path.to_path_buf(), ictx, decoder, info, deinterlace, copy_map: vec![None; n] })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn info(&self) -> &StreamInfo {
+        &self.info
+    }
+
+    /// The demuxer, for the encoder's setup (streams, chapters, metadata).
+    pub fn input(&self) -> &format::context::Input {
+        &self.ictx
+    }
+
+    /// Sends packets of input stream `input` to output stream `output`, untouched.
+    pub fn copy_stream(&mut self, input: usize, output: usize) {
+        if let Some(slot) = self.copy_map.get_mut(input) {
+            *slot = Some(output);
+        }
+    }
+
+    fn err(&self, what: &str, e: ffmpeg::Error) -> Error {
+        Error::video(&self.path, format!("{what}: {e}"))
+    }
+
+    /// Reads the whole input (or until asked to stop), sending pictures and copied packets.
+    pub fn run(mut self, tx: Sender<Item>, ctl: &Control) -> Result<()> {
+        let info = self.info.clone();
+        let mut frames = Frames {
+            tx,
+            to_rgb: ToRgb::new(
+                info.width,
+                info.height,
+                color::effective_matrix(info.matrix, info.height),
+                info.range == Range::JPEG,
+            ),
+            deint: None,
+            decided: false,
+            mode: self.deinterlace,
+            info: info.clone(),
+            last_pts: None,
+            frame_dur: frame_duration(info.frame_rate, info.time_base),
+            closed: false,
+        };
+        let mut packet = Packet::empty();
+        loop {
+            if ctl.stopping() || frames.closed {
+                return Ok(());
+            }
+            match packet.read(&mut self.ictx) {
+                Ok(()) => {}
+                Err(ffmpeg::Error::Eof) => break,
+                Err(ffmpeg::Error::InvalidData) => continue,
+                Err(e) => return Err(self.err("cannot read", e)),
+            }
+            let si = packet.stream();
+            if si == info.index {
+                match self.decoder.send_packet(&packet) {
+                    Ok(()) | Err(ffmpeg::Error::InvalidData) => {}
+                    Err(e) => return Err(self.err("cannot decode", e)),
+                }
+                frames.drain(&mut self.decoder, &self.path)?;
+            } else if let Some(out) = self.copy_map.get(si).copied().flatten() {
+                let tb = self.ictx.stream(si).map_or(Rational(1, 1), |s| s.time_base());
+                let mut p = std::mem::replace(&mut packet, Packet::empty());
+                p.set_stream(out);
+                if frames.tx.send(Item::Packet(p, tb)).is_err() {
+                    return Ok(());
+                }
+            }
+        }
+        // The end of the input: flush the decoder, then the deinterlacer.
+        self.decoder.send_eof().map_err(|e| self.err("cannot decode", e))?;
+        frames.drain(&mut self.decoder, &self.path)?;
+        if let Some(g) = frames.deint.as_mut() {
+            if let Some(mut src) = g.get("in") {
+                src.source().flush().map_err(|e| Error::video(&self.path, format!("deinterlacer: {e}")))?;
+            }
+            frames.pull(&self.path)?;
+        }
+        Ok(())
+    }
+}
+
+/// The duration of one frame in `tb` units, at least 1.
+pub fn frame_duration(rate: Rational, tb: Rational) -> i64 {
+    unsafe { ffi::av_rescale_q(1, rate.invert().into(), tb.into()) }.max(1)
+}
+
+/// Decoded frames on their way out of the decoder stage.
+struct Frames {
+    tx: Sender<Item>,
+    to_rgb: ToRgb,
+    deint: Option<filter::Graph>,
+    decided: bool,
+    mode: Deinterlace,
+    info: StreamInfo,
+    last_pts: Option<i64>,
+    frame_dur: i64,
+    /// The next stage has gone: stop quietly (its error, if any, is the one reported).
+    closed: bool,
+}
+
+impl Frames {
+    /// Takes every frame the decoder has ready.
+    fn drain(&mut self, dec: &mut decoder::Video, path: &Path) -> Result<()> {
+        let mut frame = ffmpeg::frame::Video::empty();
+        loop {
+            match dec.receive_frame(&mut frame) {
+                Ok(()) => {}
+                Err(ffmpeg::Error::Eof) => return Ok(()),
+                Err(ffmpeg::Error::Other { errno }) if errno == ffmpeg::error::EAGAIN => return Ok(()),
+                Err(ffmpeg::Error::InvalidData) => continue,
+                Err(e) => return Err(Error::video(path, format!("cannot decode: {e}"))),
+            }
+            // Keep the decoder's timestamp; only a missing or repeated one is made up.
+            let pts = match (frame.timestamp().or(frame.pts()), self.last_pts) {
+                (Some(t), Some(last)) if t <= last => last + 1,
+                (Some(t), _) => t,
+                (None, Some(last)) => last + self.frame_dur,
+                (None, None) => 0,
+            };
+            self.last_pts = Some(pts);
+            frame.set_pts(Some(pts));
+            if !self.decided {
+                self.decided = true;
+                let need = match self.mode {
+                    Deinterlace::On => true,
+                    Deinterlace::Off => false,
+                    Deinterlace::Auto => self.info.interlaced || frame.is_interlaced(),
+                };
+                if need {
+                    let all = self.mode == Deinterlace::On || self.info.interlaced;
+                    self.deint = Some(
+                        deinterlacer(&frame, self.info.time_base, all)
+                            .map_err(|e| Error::video(path, format!("deinterlacer: {e}")))?,
+                    );
+                }
+            }
+            match self.deint.as_mut() {
+                Some(g) => {
+                    if let Some(mut src) = g.get("in") {
+                        src.source().add(&frame).map_err(|e| Error::video(path, format!("deinterlacer: {e}")))?;
+                    }
+                    self.pull(path)?;
+                }
+                None => self.emit(&frame, pts, path)?,
+            }
+            if self.closed {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Takes every frame the deinterlacer has ready.
+    fn pull(&mut self, path: &Path) -> Result<()> {
+        let mut out = ffmpeg::frame::Video::empty();
+        loop {
+            let got = match self.deint.as_mut().and_then(|g| g.get("out")) {
+                Some(mut sink) => {
+                    let mut sink = sink.sink();
+                    sink.frame(&mut out).map(|()| sink.time_base())
+                }
+                None => return Ok(()),
+            };
+            match got {
+                Ok(tb) => {
+                    // bwdif halves the time base (it could emit one frame per field).
+                    let pts =
+                        out.pts().map_or(0, |t| unsafe { ffi::av_rescale_q(t, tb.into(), self.info.time_base.into()) });
+                    self.emit(&out.clone(), pts, path)?;
+                    if self.closed {
+                        return Ok(());
+                    }
+                }
+                Err(ffmpeg::Error::Eof) => return Ok(()),
+                Err(ffmpeg::Error::Other { errno }) if errno == ffmpeg::error::EAGAIN => return Ok(()),
+                Err(e) => return Err(Error::video(path, format!("deinterlacer: {e}"))),
+            }
+        }
+    }
+
+    fn emit(&mut self, frame: &ffmpeg::frame::Video, pts: i64, path: &Path) -> Result<()> {
+        let rgb = self
+            .to_rgb
+            .convert(frame)
+            .map_err(|e| Error::video(path, format!("cannot convert a frame to RGB: {e}")))?;
+        if self.tx.send(Item::Frame(Picture { rgb, pts })).is_err() {
+            self.closed = true;
+        }
+        Ok(())
+    }
+}
+
+/// A `bwdif` graph (one frame out per frame in); `all` deinterlaces every frame, else only those
+/// flagged interlaced.
+fn deinterlacer(frame: &ffmpeg::frame::Video, tb: Rational, all: bool) -> Result<filter::Graph, ffmpeg::Error> {
+    let mut g = filter::Graph::new();
+    let sar = frame.aspect_ratio();
+    let sar = if sar.numerator() > 0 && sar.denominator() > 0 { sar } else { Rational(1, 1) };
+    let args = format!(
+        "video_size={}x{}:pix_fmt={}:time_base={}/{}:pixel_aspect={}/{}",
+        frame.width(),
+        frame.height(),
+        ffi::AVPixelFormat::from(frame.format()) as i32,
+        tb.numerator(),
+        tb.denominator().max(1),
+        sar.numerator(),
+        sar.denominator()
+    );
+    let buffer = filter::find("buffer").ok_or(ffmpeg::Error::FilterNotFound)?;
+    let sink = filter::find("buffersink").ok_or(ffmpeg::Error::FilterNotFound)?;
+    g.add(&buffer, "in", &args)?;
+    g.add(&sink, "out", "")?;
+    let deint = if all { "all" } else { "interlaced" };
+    g.output("in", 0)?.input("out", 0)?.parse(&format!("bwdif=mode=send_frame:parity=auto:deint={deint}"))?;
+    g.validate()?;
+    Ok(g)
+}

@@ -1,0 +1,393 @@
+//! The last stage of the video path: the output file is set up before any frame is processed
+//! (codec, container and pixel format checked, copied streams, chapters and metadata laid out),
+//! then RGB pictures become YUV frames, are encoded and muxed with the copied packets.
+
+use std::ffi::CString;
+use std::path::{Path, PathBuf};
+
+use crossbeam_channel::Receiver;
+use ffmpeg_next as ffmpeg;
+
+use ffmpeg::ffi;
+use ffmpeg::format::Pixel;
+use ffmpeg::util::color::{Range, Space};
+use ffmpeg::{codec, encoder, format, media, Dictionary, Packet, Rational};
+
+use super::color::{self, FromRgb};
+use super::decode::{frame_duration, Decoder};
+use super::pipeline::{Control, Item};
+use crate::config::{Config, Device};
+use crate::error::{Error, Result};
+use crate::progress::Progress;
+
+/// Stream side data worth keeping on the upscaled video stream: orientation, stereo layout and
+/// HDR mastering facts describe the picture, whatever its size.
+const KEPT_SIDE_DATA: &[ffi::AVPacketSideDataType] = &[
+    ffi::AVPacketSideDataType::AV_PKT_DATA_DISPLAYMATRIX,
+    ffi::AVPacketSideDataType::AV_PKT_DATA_STEREO3D,
+    ffi::AVPacketSideDataType::AV_PKT_DATA_SPHERICAL,
+    ffi::AVPacketSideDataType::AV_PKT_DATA_MASTERING_DISPLAY_METADATA,
+    ffi::AVPacketSideDataType::AV_PKT_DATA_CONTENT_LIGHT_LEVEL,
+];
+
+/// The output file, ready for frames.
+pub struct Encoder {
+    output: PathBuf,
+    octx: format::context::Output,
+    encoder: encoder::Video,
+    stream: usize,
+    /// The encoder's time base: the input stream's.
+    time_base: Rational,
+    /// One frame in `time_base` units, for packets the encoder leaves without a duration.
+    frame_dur: i64,
+    /// The frames' format, size, matrix and full range (a scaler cannot cross threads: the
+    /// converter is made in the encoder thread).
+    target: (Pixel, u32, u32, Space, bool),
+}
+
+/// The codec used when none is asked: VP9 for WebM, H.264 elsewhere.
+fn default_codec(output: &Path) -> &'static str {
+    let ext = output.extension().map(|e| e.to_string_lossy().to_ascii_lowercase()).unwrap_or_default();
+    if ext == "webm" {
+        "libvpx-vp9"
+    } else {
+        "libx264"
+    }
+}
+
+/// Whether the container can hold `id`: `Some(false)` when the muxer says no.
+fn container_takes(octx: &format::context::Output, id: codec::Id) -> Option<bool> {
+    let r = unsafe { ffi::avformat_query_codec(octx.format().as_ptr(), id.into(), ffi::FF_COMPLIANCE_NORMAL as i32) };
+    match r {
+        1 => Some(true),
+        0 => Some(false),
+        _ => None,
+    }
+}
+
+fn pixel_from_name(name: &str) -> Option<Pixel> {
+    let c = CString::new(name).ok()?;
+    let f = unsafe { ffi::av_get_pix_fmt(c.as_ptr()) };
+    (f != ffi::AVPixelFormat::AV_PIX_FMT_NONE).then(|| Pixel::from(f))
+}
+
+/// The output pixel format: the asked one, else the input's when the encoder takes it, else
+/// 10-bit 4:2:0 for deep inputs, else 4:2:0, else the encoder's first.
+fn choose_format(asked: Option<Pixel>, input: Pixel, supported: &[Pixel]) -> Option<Pixel> {
+    let takes = |f: Pixel| supported.is_empty() || supported.contains(&f);
+    if let Some(f) = asked {
+        return takes(f).then_some(f);
+    }
+    let yuv_input = input.descriptor().is_some_and(|d| unsafe {
+        let flags = (*d.as_ptr()).flags;
+        flags & (ffi::AV_PIX_FMT_FLAG_RGB as u64 | ffi::AV_PIX_FMT_FLAG_PAL as u64) == 0 && d.nb_components() >= 3
+    });
+    let mut candidates = Vec::new();
+    if yuv_input {
+        candidates.push(input);
+    }
+    if color::depth(input) > 8 {
+        candidates.push(Pixel::YUV420P10LE);
+    }
+    candidates.push(Pixel::YUV420P);
+    candidates.into_iter().find(|&f| takes(f)).or_else(|| supported.first().copied())
+}
+
+/// Sample aspect ratio of the output: the same display shape on the new pixel grid.
+fn output_sar(sar: Rational, (w, h): (u32, u32), (ow, oh): (u32, u32)) -> Rational {
+    if sar.numerator() <= 0 || sar.denominator() <= 0 {
+        if w as u64 * oh as u64 == h as u64 * ow as u64 {
+            return Rational(0, 1);
+        }
+        return reduce(w as i64 * oh as i64, h as i64 * ow as i64);
+    }
+    reduce(sar.numerator() as i64 * w as i64 * oh as i64, sar.denominator() as i64 * h as i64 * ow as i64)
+}
+
+fn reduce(n: i64, d: i64) -> Rational {
+    let (mut num, mut den) = (0i32, 0i32);
+    unsafe { ffi::av_reduce(&mut num, &mut den, n, d, i32::MAX as i64) };
+    Rational(num, den)
+}
+
+impl Encoder {
+    /// Creates `tmp` (which becomes `output`) and sets up the encoder and every copied stream.
+    /// Every check that can fail without frames fails here.
+    pub fn create(
+        output: &Path,
+        tmp: &Path,
+        dec: &mut Decoder,
+        size: (u32, u32),
+        cfg: &Config,
+        device: Device,
+        progress: &dyn Progress,
+    ) -> Result<Encoder> {
+        let err = |msg: String| Error::video(output, msg);
+        let vc = &cfg.video;
+        let name = vc.codec.clone().unwrap_or_else(|| default_codec(output).to_string());
+        let codec = encoder::find_by_name(&name).ok_or_else(|| err(format!("codec '{name}': no such encoder")))?;
+        if codec.medium() != media::Type::Video {
+            return Err(err(format!("codec '{name}': not a video encoder")));
+        }
+        let supported: Vec<Pixel> =
+            codec.video().ok().and_then(|v| v.formats()).map(|f| f.collect()).unwrap_or_default();
+        let asked = match vc.pix_fmt.as_deref() {
+            Some(p) => Some(pixel_from_name(p).ok_or_else(|| err(format!("pixel format '{p}': unknown")))?),
+            None => None,
+        };
+        let info = dec.info().clone();
+        let fmt = choose_format(asked, info.format, &supported).ok_or_else(|| {
+            let list: Vec<&str> = supported.iter().map(|f| f.descriptor().map_or("?", |d| d.name())).collect();
+            err(format!(
+                "codec '{name}' does not take pixel format '{}' (it takes {})",
+                vc.pix_fmt.as_deref().unwrap_or("?"),
+                list.join(", ")
+            ))
+        })?;
+        // Subsampled chroma needs even sizes.
+        let (mut w, mut h) = size;
+        if let Some(d) = fmt.descriptor() {
+            let (cw, ch) = (1u32 << d.log2_chroma_w(), 1u32 << d.log2_chroma_h());
+            w = (w / cw * cw).max(cw);
+            h = (h / ch * ch).max(ch);
+        }
+
+        let mut octx =
+            format::output(&tmp).map_err(|e| err(format!("cannot create an output for this extension: {e}")))?;
+        let ext_name = octx.format().name().to_string();
+        if container_takes(&octx, codec.id()) == Some(false) {
+            return Err(err(format!("codec '{name}' cannot be stored in a {ext_name} file")));
+        }
+        let global_header = octx.format().flags().contains(format::Flags::GLOBAL_HEADER);
+
+        // The video stream first, then the copied ones in input order.
+        let mut ost = octx.add_stream(codec).map_err(|e| err(format!("cannot add the video stream: {e}")))?;
+        let stream = ost.index();
+        let mut enc = codec::context::Context::new_with_codec(codec)
+            .encoder()
+            .video()
+            .map_err(|e| err(format!("codec '{name}': {e}")))?;
+        let matrix = if info.matrix == Space::Unspecified || info.matrix == Space::Reserved {
+            color::effective_matrix(Space::Unspecified, h)
+        } else {
+            info.matrix
+        };
+        let full = info.range == Range::JPEG;
+        let sar = output_sar(info.sar, (info.width, info.height), (w, h));
+        enc.set_width(w);
+        enc.set_height(h);
+        enc.set_format(fmt);
+        enc.set_time_base(info.time_base);
+        enc.set_frame_rate(Some(info.frame_rate));
+        if sar.numerator() > 0 {
+            enc.set_aspect_ratio(sar);
+        }
+        enc.set_colorspace(matrix);
+        enc.set_color_range(if full { Range::JPEG } else { Range::MPEG });
+        enc.set_color_primaries(info.primaries);
+        enc.set_color_transfer_characteristic(info.transfer);
+        if global_header {
+            enc.set_flags(codec::Flags::GLOBAL_HEADER);
+        }
+        // On the CPU the model wants the cores; elsewhere the encoder may have them.
+        enc.set_threading(codec::threading::Config {
+            kind: codec::threading::Type::Frame,
+            count: if device == Device::Cpu { 1 } else { 0 },
+            ..Default::default()
+        });
+
+        let mut opts = Dictionary::new();
+        if let Some(p) = &vc.preset {
+            opts.set("preset", p);
+        }
+        let crf = vc.crf.map(|c| c.to_string());
+        if name.starts_with("libvpx") {
+            // Constant quality, as with x264's CRF; and a speed that keeps up with the model.
+            opts.set("crf", crf.as_deref().unwrap_or("32"));
+            opts.set("b", "0");
+            opts.set("row-mt", "1");
+            opts.set("cpu-used", "4");
+        } else if let Some(c) = &crf {
+            opts.set("crf", c);
+        }
+        for (k, v) in &vc.encoder_opts {
+            opts.set(k, v);
+        }
+        let enc = open_encoder(enc, codec, opts).map_err(|e| err(format!("codec '{name}': {e}")))?;
+        ost.set_parameters(&enc);
+        unsafe {
+            let st = ost.as_mut_ptr();
+            (*(*st).codecpar).codec_tag = 0;
+            (*st).time_base = info.time_base.into();
+            (*st).avg_frame_rate = info.frame_rate.into();
+            if sar.numerator() > 0 {
+                (*st).sample_aspect_ratio = sar.into();
+            }
+        }
+        let ictx = dec.input();
+        if let Some(ist) = ictx.stream(info.index) {
+            let mut md = Dictionary::new();
+            for (k, v) in ist.metadata().iter() {
+                if !["encoder", "duration"].contains(&k.to_ascii_lowercase().as_str()) {
+                    md.set(k, v);
+                }
+            }
+            ost.set_metadata(md);
+            unsafe {
+                let (src, dst) = (ist.as_ptr(), ost.as_mut_ptr());
+                (*dst).disposition = (*src).disposition;
+                for i in 0..(*src).nb_side_data.max(0) as usize {
+                    let sd = &*(*src).side_data.add(i);
+                    if !KEPT_SIDE_DATA.contains(&sd.type_) {
+                        continue;
+                    }
+                    let p = ffi::av_stream_new_side_data(dst, sd.type_, sd.size);
+                    if !p.is_null() {
+                        std::ptr::copy_nonoverlapping(sd.data, p, sd.size);
+                    }
+                }
+            }
+        }
+
+        // Copied streams: audio, subtitles, data, attachments, other video (cover art).
+        let mut copies = Vec::new();
+        for ist in ictx.streams() {
+            if ist.index() == info.index {
+                continue;
+            }
+            let par = ist.parameters();
+            let medium = par.medium();
+            if medium == media::Type::Audio && vc.no_audio {
+                continue;
+            }
+            if medium == media::Type::Unknown {
+                continue;
+            }
+            if container_takes(&octx, par.id()) == Some(false) {
+                progress.warn(&format!(
+                    "{}: stream {} ({:?} {:?}) left out: a {ext_name} file cannot hold it",
+                    dec.path().display(),
+                    ist.index(),
+                    medium,
+                    par.id()
+                ));
+                continue;
+            }
+            let mut ost = octx
+                .add_stream(encoder::find(codec::Id::None))
+                .map_err(|e| err(format!("cannot add stream {}: {e}", ist.index())))?;
+            ost.set_parameters(par);
+            ost.set_metadata(ist.metadata().to_owned());
+            unsafe {
+                let (src, dst) = (ist.as_ptr(), ost.as_mut_ptr());
+                (*(*dst).codecpar).codec_tag = 0;
+                (*dst).time_base = (*src).time_base;
+                (*dst).disposition = (*src).disposition;
+            }
+            copies.push((ist.index(), ost.index()));
+        }
+        octx.set_metadata(ictx.metadata().to_owned());
+        for ch in ictx.chapters() {
+            let title = ch.metadata().get("title").unwrap_or("").to_string();
+            octx.add_chapter(ch.id(), ch.time_base(), ch.start(), ch.end(), title)
+                .map_err(|e| err(format!("cannot copy chapter {}: {e}", ch.id())))?;
+        }
+        octx.write_header().map_err(|e| err(format!("cannot write the header: {e}")))?;
+        for (i, o) in copies {
+            dec.copy_stream(i, o);
+        }
+        let frame_dur = frame_duration(info.frame_rate, info.time_base);
+        Ok(Encoder {
+            output: output.to_path_buf(),
+            octx,
+            encoder: enc,
+            stream,
+            time_base: info.time_base,
+            frame_dur,
+            target: (fmt, w, h, matrix, full),
+        })
+    }
+
+    fn err(&self, what: &str, e: ffmpeg::Error) -> Error {
+        Error::video(&self.output, format!("{what}: {e}"))
+    }
+
+    /// Writes every packet the encoder has ready.
+    fn drain(&mut self) -> Result<()> {
+        let mut pkt = Packet::empty();
+        loop {
+            match self.encoder.receive_packet(&mut pkt) {
+                Ok(()) => {}
+                Err(ffmpeg::Error::Eof) => return Ok(()),
+                Err(ffmpeg::Error::Other { errno }) if errno == ffmpeg::error::EAGAIN => return Ok(()),
+                Err(e) => return Err(self.err("cannot encode", e)),
+            }
+            pkt.set_stream(self.stream);
+            if pkt.duration() == 0 {
+                pkt.set_duration(self.frame_dur);
+            }
+            let out_tb = self.octx.stream(self.stream).map_or(self.time_base, |s| s.time_base());
+            pkt.rescale_ts(self.time_base, out_tb);
+            pkt.write_interleaved(&mut self.octx).map_err(|e| self.err("cannot write", e))?;
+        }
+    }
+
+    /// Encodes and muxes until the channel closes; returns the frames written. Stops early
+    /// without a trailer when another stage failed (the file is then removed).
+    pub fn run(mut self, rx: Receiver<Item>, ctl: &Control, progress: &dyn Progress) -> Result<u64> {
+        let (fmt, w, h, matrix, full) = self.target;
+        let mut convert = FromRgb::new(fmt, w, h, matrix, full);
+        let mut done = 0u64;
+        for item in rx {
+            if ctl.halted() {
+                return Ok(done);
+            }
+            match item {
+                Item::Frame(pic) => {
+                    let mut frame =
+                        convert.convert(&pic.rgb).map_err(|e| self.err("cannot convert a frame from RGB", e))?;
+                    frame.set_pts(Some(pic.pts));
+                    self.encoder.send_frame(&frame).map_err(|e| self.err("cannot encode", e))?;
+                    self.drain()?;
+                    done += 1;
+                    if !progress.advance(done) {
+                        ctl.interrupt();
+                    }
+                }
+                Item::Packet(mut pkt, in_tb) => {
+                    let out_tb = self.octx.stream(pkt.stream()).map_or(in_tb, |s| s.time_base());
+                    pkt.rescale_ts(in_tb, out_tb);
+                    pkt.set_position(-1);
+                    pkt.write_interleaved(&mut self.octx).map_err(|e| self.err("cannot write", e))?;
+                }
+            }
+        }
+        if ctl.halted() {
+            return Ok(done);
+        }
+        self.encoder.send_eof().map_err(|e| self.err("cannot encode", e))?;
+        self.drain()?;
+        self.octx.write_trailer().map_err(|e| self.err("cannot finish the file", e))?;
+        Ok(done)
+    }
+}
+
+/// Opens the encoder with `opts`; an option the encoder does not know is an error, not ignored.
+fn open_encoder(
+    mut enc: encoder::video::Video,
+    codec: ffmpeg::Codec,
+    opts: Dictionary,
+) -> std::result::Result<encoder::Video, String> {
+    unsafe {
+        let mut raw = opts.disown();
+        let r = ffi::avcodec_open2(enc.as_mut_ptr(), codec.as_ptr(), &mut raw);
+        let left = Dictionary::own(raw);
+        if r < 0 {
+            return Err(ffmpeg::Error::from(r).to_string());
+        }
+        if let Some((k, _)) = left.iter().next() {
+            return Err(format!("unknown encoder option '{k}'"));
+        }
+    }
+    Ok(encoder::video::Encoder(enc))
+}

@@ -1,0 +1,145 @@
+//! The three stages of the video path on their own named threads, joined by bounded channels:
+//! decoder → upscaler → encoder. Memory is bounded by the channel depth; a dropped sender ends
+//! the stream; the first error stops every stage and is the one reported.
+
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
+
+use crossbeam_channel::bounded;
+use ffmpeg_next as ffmpeg;
+use image::RgbImage;
+
+use super::decode::Decoder;
+use super::encode::Encoder;
+use crate::core::Upscaler;
+use crate::error::{Error, Result};
+use crate::progress::Progress;
+
+/// One picture on its way through the pipeline, with its timestamp in the input stream's time
+/// base (kept as decoded: never recomputed from a frame rate).
+pub struct Picture {
+    pub rgb: RgbImage,
+    pub pts: i64,
+}
+
+/// What travels down the channels: pictures, and the packets of copied streams in demuxing order
+/// (they ride along so the muxer sees them interleaved with the video, in bounded memory).
+pub enum Item {
+    Frame(Picture),
+    /// A packet already mapped to its output stream, with the input stream's time base.
+    Packet(ffmpeg::Packet, ffmpeg::Rational),
+}
+
+/// Shared between the stages: why to stop, and the first error.
+#[derive(Default)]
+pub struct Control {
+    halt: AtomicBool,
+    interrupt: AtomicBool,
+    first_error: Mutex<Option<Error>>,
+}
+
+impl Control {
+    /// Records `e` if it is the first error, and stops every stage.
+    pub fn fail(&self, e: Error) {
+        let mut slot = self.first_error.lock().unwrap_or_else(|p| p.into_inner());
+        if slot.is_none() {
+            *slot = Some(e);
+        }
+        self.halt.store(true, Ordering::SeqCst);
+    }
+    /// The user asked to stop: finish the file with what is done.
+    pub fn interrupt(&self) {
+        self.interrupt.store(true, Ordering::SeqCst);
+    }
+    /// An error happened somewhere: stop without finishing.
+    pub fn halted(&self) -> bool {
+        self.halt.load(Ordering::SeqCst)
+    }
+    pub fn interrupted(&self) -> bool {
+        self.interrupt.load(Ordering::SeqCst)
+    }
+    /// Either reason to stop taking new work.
+    pub fn stopping(&self) -> bool {
+        self.halted() || self.interrupted()
+    }
+    fn take_error(&self) -> Option<Error> {
+        self.first_error.lock().unwrap_or_else(|p| p.into_inner()).take()
+    }
+}
+
+/// How a run ended when no stage failed.
+pub struct Outcome {
+    /// Frames written to the output.
+    pub frames: u64,
+    /// The progress callback asked to stop: the output holds the frames done so far.
+    pub interrupted: bool,
+}
+
+/// Runs the three stages until the input ends, the user interrupts, or a stage fails.
+pub fn run(
+    input: &Path,
+    decoder: Decoder,
+    up: &mut Upscaler,
+    encoder: Encoder,
+    depth: usize,
+    progress: &dyn Progress,
+) -> Result<Outcome> {
+    let ctl = Control::default();
+    let (to_model, from_decoder) = bounded::<Item>(depth.max(1));
+    let (to_encoder, from_model) = bounded::<Item>(depth.max(1));
+    let panicked = |what: &str| Error::video(input, format!("internal error: the {what} stopped"));
+
+    let frames = std::thread::scope(|s| -> Result<u64> {
+        let ctl = &ctl;
+        let dec = std::thread::Builder::new()
+            .name("decoder".into())
+            .spawn_scoped(s, move || {
+                if let Err(e) = decoder.run(to_model, ctl) {
+                    ctl.fail(e);
+                }
+            })
+            .map_err(|e| Error::video(input, format!("cannot start the decoder thread: {e}")))?;
+        let model = std::thread::Builder::new()
+            .name("upscaler".into())
+            .spawn_scoped(s, move || {
+                for item in from_decoder {
+                    let item = match item {
+                        Item::Frame(_) if ctl.stopping() => break,
+                        Item::Frame(p) => match up.upscale_rgb8(&p.rgb) {
+                            Ok(rgb) => Item::Frame(Picture { rgb, pts: p.pts }),
+                            Err(e) => {
+                                ctl.fail(e);
+                                break;
+                            }
+                        },
+                        packet => packet,
+                    };
+                    if to_encoder.send(item).is_err() {
+                        break;
+                    }
+                }
+            })
+            .map_err(|e| Error::video(input, format!("cannot start the upscaler thread: {e}")))?;
+        let enc = std::thread::Builder::new()
+            .name("encoder".into())
+            .spawn_scoped(s, move || match encoder.run(from_model, ctl, progress) {
+                Ok(n) => n,
+                Err(e) => {
+                    ctl.fail(e);
+                    0
+                }
+            })
+            .map_err(|e| Error::video(input, format!("cannot start the encoder thread: {e}")))?;
+        let d = dec.join();
+        let m = model.join();
+        let frames = enc.join();
+        d.map_err(|_| panicked("decoder"))?;
+        m.map_err(|_| panicked("upscaler"))?;
+        frames.map_err(|_| panicked("encoder"))
+    });
+    if let Some(e) = ctl.take_error() {
+        return Err(e);
+    }
+    Ok(Outcome { frames: frames?, interrupted: ctl.interrupted() })
+}
