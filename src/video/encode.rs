@@ -213,6 +213,7 @@ impl Encoder {
         for (k, v) in &vc.encoder_opts {
             opts.set(k, v);
         }
+        quiet_library_logs(&name, &mut opts);
         let enc = open_encoder(enc, codec, opts).map_err(|e| err(format!("codec '{name}': {e}")))?;
         ost.set_parameters(&enc);
         unsafe {
@@ -369,6 +370,18 @@ impl Encoder {
         self.drain()?;
         self.octx.write_trailer().map_err(|e| self.err("cannot finish the file", e))?;
         Ok(done)
+    }
+}
+
+/// Encoder libraries that write to stderr themselves (not through FFmpeg's log) are told to
+/// keep to their errors: the library never prints. A level the user set wins.
+fn quiet_library_logs(name: &str, opts: &mut Dictionary) {
+    if name == "libx265" {
+        let params = opts.get("x265-params").unwrap_or("").to_string();
+        if !params.contains("log-level") {
+            let sep = if params.is_empty() { "" } else { ":" };
+            opts.set("x265-params", &format!("log-level=error{sep}{params}"));
+        }
     }
 }
 
