@@ -54,10 +54,34 @@ impl Error {
     pub(crate) fn encode(path: &Path, msg: impl std::fmt::Display) -> Self {
         Error::Encode { path: path.to_path_buf(), msg: msg.to_string() }
     }
+    /// A model error; a multi-line message (ONNX Runtime's often are) is joined into one line.
     pub(crate) fn model(model: impl std::fmt::Display, msg: impl std::fmt::Display) -> Self {
-        Error::Model { model: model.to_string(), msg: msg.to_string() }
+        Error::Model { model: model.to_string(), msg: one_line(&msg.to_string()) }
     }
     pub(crate) fn video(path: &Path, msg: impl std::fmt::Display) -> Self {
         Error::Video { path: path.to_path_buf(), msg: msg.to_string() }
+    }
+}
+
+/// `msg` on one line: its non-blank lines, trimmed, joined with "; " (every failure is reported
+/// as a single `error:` line).
+pub(crate) fn one_line(msg: &str) -> String {
+    msg.lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join("; ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn multi_line_messages_become_one_line() {
+        let ort = "Got invalid dimensions for input: input for the following indices\n index: 3 Got: 32 \
+                   Expected: 3\n Please fix either the inputs/outputs or the model.\n";
+        assert_eq!(
+            one_line(ort),
+            "Got invalid dimensions for input: input for the following indices; index: 3 Got: 32 Expected: 3; \
+             Please fix either the inputs/outputs or the model."
+        );
+        assert_eq!(Error::model("m", "a\r\n\n  b").to_string(), "model m: a; b");
     }
 }

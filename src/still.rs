@@ -67,17 +67,36 @@ fn decode_from<R: std::io::BufRead + std::io::Seek>(
     path: &Path,
     max_pixels: u64,
 ) -> Result<Picture> {
-    let mut reader = reader.with_guessed_format().map_err(|e| Error::io(path, e))?;
-    if reader.format().is_none() {
+    let reader = reader.with_guessed_format().map_err(|e| Error::io(path, e))?;
+    let Some(format) = reader.format() else {
         return Err(Error::decode(path, "not a recognised image format"));
-    }
+    };
+    let too_large = |w: u32, h: u32| {
+        (w as u64 * h as u64 > max_pixels).then(|| Error::TooLarge {
+            path: path.into(),
+            width: w as u64,
+            height: h as u64,
+            limit: max_pixels,
+        })
+    };
+    // The PNG decoder reads on to the first IDAT before it tells the size, so a bomb cut short
+    // after its header would fail as "unexpected end of file": the size is read from IHDR first.
+    let mut reader = if format == ImageFormat::Png {
+        let mut inner = reader.into_inner();
+        if let Some(e) = png_size(&mut inner).map_err(|e| Error::io(path, e))?.and_then(|(w, h)| too_large(w, h)) {
+            return Err(e);
+        }
+        ImageReader::with_format(inner, format)
+    } else {
+        reader
+    };
     let mut limits = Limits::default();
     limits.max_alloc = Some(max_pixels.saturating_mul(16));
     reader.limits(limits);
     let mut decoder = reader.into_decoder().map_err(|e| Error::decode(path, e))?;
     let (w, h) = decoder.dimensions();
-    if w as u64 * h as u64 > max_pixels {
-        return Err(Error::TooLarge { path: path.into(), width: w as u64, height: h as u64, limit: max_pixels });
+    if let Some(e) = too_large(w, h) {
+        return Err(e);
     }
     if w == 0 || h == 0 {
         return Err(Error::decode(path, format!("empty image ({w}x{h})")));
@@ -88,6 +107,29 @@ fn decode_from<R: std::io::BufRead + std::io::Seek>(
         img.apply_orientation(o);
     }
     Ok(Picture::from_image(&img))
+}
+
+/// The width and height in a PNG's IHDR (the chunk that must come first), read without
+/// decoding anything and with the reader put back where it was; `None` when the first 24 bytes
+/// are not a PNG signature and an IHDR (the decoder then says what is wrong).
+fn png_size<R: std::io::Read + std::io::Seek>(r: &mut R) -> std::io::Result<Option<(u32, u32)>> {
+    let start = r.stream_position()?;
+    let mut head = [0u8; 24];
+    let mut n = 0;
+    while n < head.len() {
+        match r.read(&mut head[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    r.seek(std::io::SeekFrom::Start(start))?;
+    if n < head.len() || &head[..8] != b"\x89PNG\r\n\x1a\n" || &head[12..16] != b"IHDR" {
+        return Ok(None);
+    }
+    let be = |b: &[u8]| u32::from_be_bytes([b[0], b[1], b[2], b[3]]);
+    Ok(Some((be(&head[16..20]), be(&head[20..24]))))
 }
 
 impl Picture {

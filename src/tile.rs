@@ -1,6 +1,7 @@
 //! Tiling: split a picture into tiles with `pad` pixels of context on every side (reflected at
-//! the picture's border, as Real-ESRGAN's pre-padding does), and stitch the model's outputs back
-//! by keeping only each tile's centre. Pure functions, so seams can be tested without a model.
+//! the picture's border, as Real-ESRGAN's pre-padding does; the edge repeated along a side too
+//! short to reflect), and stitch the model's outputs back by keeping only each tile's centre.
+//! Pure functions, so seams can be tested without a model.
 
 use crate::planes::Planes;
 
@@ -49,15 +50,30 @@ pub fn reflect(i: i64, n: i64) -> usize {
     (if m >= n { period - m } else { m }) as usize
 }
 
-/// The tile's region grown by `pad` on every side, read from `src` with reflection outside it.
+/// Index `i` of a border `pad` wide around `0..n`: reflected when the side is longer than the
+/// pad, as Real-ESRGAN does (torch's reflect padding needs that), else the nearest edge pixel.
+/// Reflecting a side shorter than the pad would repeat the picture over and over, and a network
+/// sees a two-pixel picture turned into one-pixel stripes as texture to blend: a red and a
+/// blue pixel came out purple.
+pub fn border_index(i: i64, n: i64, pad: u32) -> usize {
+    if n > pad as i64 {
+        reflect(i, n)
+    } else {
+        i.clamp(0, (n - 1).max(0)) as usize
+    }
+}
+
+/// The tile's region grown by `pad` on every side, read from `src` with [`border_index`]
+/// outside it.
 pub fn extract(src: &Planes, t: Tile, pad: u32) -> Planes {
     let (w, h) = (t.w + 2 * pad, t.h + 2 * pad);
     let mut out = Planes::new(w, h, src.channels);
-    let xs: Vec<usize> = (0..w as i64).map(|i| reflect(t.x as i64 - pad as i64 + i, src.width as i64)).collect();
+    let xs: Vec<usize> =
+        (0..w as i64).map(|i| border_index(t.x as i64 - pad as i64 + i, src.width as i64, pad)).collect();
     for c in 0..src.channels {
         let (sp, op) = (src.plane(c), out.plane_mut(c));
         for j in 0..h as usize {
-            let sy = reflect(t.y as i64 - pad as i64 + j as i64, src.height as i64);
+            let sy = border_index(t.y as i64 - pad as i64 + j as i64, src.height as i64, pad);
             let srow = &sp[sy * src.width as usize..][..src.width as usize];
             for (o, &sx) in op[j * w as usize..][..w as usize].iter_mut().zip(&xs) {
                 *o = srow[sx];
@@ -92,6 +108,20 @@ mod tests {
         assert_eq!(r, vec![3, 2, 1, 0, 1, 2, 3, 4, 3, 2, 1]);
         assert_eq!(reflect(-7, 1), 0);
         assert_eq!(reflect(-5, 2), 1);
+    }
+
+    #[test]
+    fn sides_shorter_than_the_pad_repeat_their_edge() {
+        // 5 > pad 3: reflected; 2 <= pad 3: the edge pixel repeated, not 0 1 0 1 stripes.
+        let r: Vec<usize> = (-3..8).map(|i| border_index(i, 5, 3)).collect();
+        assert_eq!(r, vec![3, 2, 1, 0, 1, 2, 3, 4, 3, 2, 1]);
+        let r: Vec<usize> = (-3..5).map(|i| border_index(i, 2, 3)).collect();
+        assert_eq!(r, vec![0, 0, 0, 0, 1, 1, 1, 1]);
+        let mut src = Planes::new(2, 1, 1);
+        src.data = vec![0.25, 0.75];
+        let e = extract(&src, Tile { x: 0, y: 0, w: 2, h: 1 }, 3);
+        assert_eq!((e.width, e.height), (8, 7));
+        assert!(e.data.chunks(8).all(|row| row == [0.25, 0.25, 0.25, 0.25, 0.75, 0.75, 0.75, 0.75]));
     }
 
     #[test]

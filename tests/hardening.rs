@@ -779,7 +779,6 @@ fn a_full_disk_is_one_clear_error_and_leaves_no_partial_file() {
 }
 
 #[test]
-#[ignore = "needs SIGXFSZ ignored in src/bin/upscale/main.rs (see the hardening report)"]
 fn a_file_size_limit_is_an_error_not_a_kill() {
     // `ulimit -f` as a shell sets it: SIGXFSZ at its default action would kill the process
     // mid-write with no error line and the temporary file left behind.

@@ -67,10 +67,13 @@ impl Network {
     fn probe_scale(&mut self) -> Result<u32> {
         let probe = Planes::new(32, 32, 3);
         let out = self.run(&probe)?;
-        if out.width % 32 != 0 || out.width != out.height || out.width < 32 {
+        // An output as large as the input (an identity or a restoration model) is refused too:
+        // run as x1 it would quietly turn `-s 4` into a plain Lanczos enlargement.
+        if out.width % 32 != 0 || out.width != out.height || out.width <= 32 {
+            let same = if out.width == 32 && out.height == 32 { " (no enlargement)" } else { "" };
             return Err(Error::model(
                 &self.name,
-                format!("not a super-resolution model: a 32x32 input gave {}x{}", out.width, out.height),
+                format!("not a super-resolution model: a 32x32 input gave {}x{}{same}", out.width, out.height),
             ));
         }
         Ok(out.width / 32)
@@ -107,6 +110,9 @@ fn check_nchw3(t: &ValueType) -> std::result::Result<(), String> {
         return Err(format!("element type {ty:?}, expected float32"));
     }
     let dims: Vec<i64> = shape.iter().copied().collect();
+    if dims.len() == 4 && dims[3] == 3 && dims[1] != 3 {
+        return Err(format!("shape {dims:?} is channels-last (NHWC), expected [N, 3, H, W] (NCHW RGB)"));
+    }
     if dims.len() != 4 || !(dims[1] == 3 || dims[1] == -1) {
         return Err(format!("shape {dims:?}, expected [N, 3, H, W] (NCHW RGB)"));
     }

@@ -1,14 +1,16 @@
 //! Finding and loading the ONNX Runtime shared library (`load-dynamic`), once per process, and
-//! choosing the execution provider for a session.
+//! choosing the execution provider for a session. ONNX Runtime's own log is silenced: the
+//! library never prints, and what goes wrong comes back as an error instead.
 
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use ort::environment::Environment;
+use ort::logging::LogLevel;
 use ort::session::builder::{GraphOptimizationLevel, SessionBuilder};
 
 use crate::config::Device;
-use crate::error::{Error, Result};
+use crate::error::{one_line, Error, Result};
 
 /// The ONNX Runtime version the `ort` bindings expect.
 pub const ORT_VERSION: &str = "1.31.1";
@@ -53,11 +55,18 @@ pub fn environment() -> Result<&'static Environment> {
                 looked.join(", ")
             ));
         };
-        ort::init_from(path)
-            .map_err(|e| format!("{}: {e}", path.display()))?
+        let fail = |e: &dyn std::fmt::Display| one_line(&format!("{}: {e}", path.display()));
+        let env = ort::init_from(path)
+            .map_err(|e| fail(&e))?
             .with_name("upscale")
+            // Its log (coloured `[E:onnxruntime:...]` lines on stderr by default) is dropped:
+            // failures reach the caller as errors, reported once by the binary.
+            .with_logger(Arc::new(|_: LogLevel, _: &str, _: &str, _: &str, _: &str| {}))
             .build()
-            .map_err(|e| format!("{}: {e}", path.display()))
+            .map_err(|e| fail(&e))?;
+        // And not even formatted, below fatal.
+        env.set_log_level(LogLevel::Fatal);
+        Ok(env)
     })
     .as_ref()
     .map_err(|e| Error::Runtime(e.clone()))
@@ -67,8 +76,9 @@ pub fn environment() -> Result<&'static Environment> {
 /// A GPU that was asked for and cannot be had is an error, never a silent CPU run.
 pub fn builder(device: Device, threads: usize) -> Result<SessionBuilder> {
     let env = environment()?;
-    let rt = |e: ort::Error| Error::Runtime(e.to_string());
+    let rt = |e: ort::Error| Error::Runtime(one_line(&e.to_string()));
     let mut b = ort::session::Session::builder(env).map_err(rt)?;
+    b = b.with_log_level(LogLevel::Fatal).map_err(|e| rt(e.into()))?;
     b = b.with_optimization_level(GraphOptimizationLevel::Level3).map_err(|e| rt(e.into()))?;
     if threads > 0 {
         b = b.with_intra_threads(threads).map_err(|e| rt(e.into()))?;
@@ -78,9 +88,10 @@ pub fn builder(device: Device, threads: usize) -> Result<SessionBuilder> {
         b = b.with_execution_providers([ep]).map_err(|e| Error::Device {
             device: device.to_string(),
             msg: format!(
-                "CUDA execution provider unavailable: {e} (the CPU build of ONNX Runtime has none: \
+                "CUDA execution provider unavailable: {} (the CPU build of ONNX Runtime has none: \
                  run tools/setup.sh --gpu and set ORT_DYLIB_PATH to .cache/onnxruntime-gpu/libonnxruntime.so; \
-                 it needs the NVIDIA driver, CUDA 13, cuBLAS 13, cuDNN 9, cuFFT, cuRAND and NVRTC)"
+                 it needs the NVIDIA driver, CUDA 13, cuBLAS 13, cuDNN 9, cuFFT, cuRAND and NVRTC)",
+                one_line(&e.to_string())
             ),
         })?;
     }

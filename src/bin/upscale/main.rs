@@ -16,6 +16,7 @@ use cli::{Cli, Command};
 use report::{FrameProgress, Reporter};
 
 fn main() -> ExitCode {
+    survive_file_size_limit();
     let cli = Cli::parse();
     match cli.command {
         Some(Command::Models { model_dir }) => models(model_dir.as_deref()),
@@ -63,6 +64,15 @@ fn compare(image: &Path, output: Option<PathBuf>, opts: &cli::Opts, rep: &Report
     let grid = upscale::compare::grid(&pic.rgb, &mut up, &label)?;
     still::save(&image::DynamicImage::ImageRgb8(grid), &out)?;
     Ok(out)
+}
+
+/// A write past the file-size limit (`ulimit -f`) raises SIGXFSZ, whose default action kills the
+/// process mid-write: no error line, the temporary file left behind. With the signal caught (by a
+/// handler that only sets a flag nobody reads) the write fails with EFBIG instead, and that is
+/// reported and cleaned up like any other write error.
+fn survive_file_size_limit() {
+    let _ =
+        signal_hook::flag::register(signal_hook::consts::SIGXFSZ, Arc::new(std::sync::atomic::AtomicBool::new(false)));
 }
 
 /// Ctrl-C / SIGTERM: the first asks the work to stop cleanly (the library finalises what it
