@@ -83,6 +83,9 @@ pub struct VideoConfig {
     pub deinterlace: Deinterlace,
     /// Frames in flight between stages. Default: 4.
     pub queue_depth: usize,
+    /// Stop at the first damaged packet or frame (an error) instead of going on with the
+    /// decoder's concealment and a warning per damaged range. Default: false.
+    pub strict: bool,
 }
 
 /// Everything a run needs to know.

@@ -1,7 +1,8 @@
 //! Integration tests of the video path: the real binary on small clips made with the ffmpeg CLI
-//! (or cut from /work/shared/media), outputs checked with ffprobe. Nothing here asserts timing.
+//! (or cut from ../shared/media beside the crate), outputs checked with ffprobe. Nothing here asserts timing.
 
 use std::io::{BufRead, BufReader};
+use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
@@ -23,9 +24,17 @@ fn ffprobe(path: &Path, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-/// One `-show_entries` value of the first video stream, e.g. `stream=pix_fmt`.
+/// The `-show_entries` values of the first video stream, e.g. `stream=pix_fmt`, one a line.
+/// Only the top-level stream section counts: for MPEG-TS, ffprobe lists each stream a second
+/// time inside its program.
 fn video_entry(path: &Path, entry: &str) -> String {
-    ffprobe(path, &["-select_streams", "v:0", "-show_entries", entry, "-of", "default=nw=1:nk=1"]).trim().to_string()
+    let flat = ffprobe(path, &["-select_streams", "v:0", "-show_entries", entry, "-of", "flat"]);
+    let values: Vec<&str> = flat
+        .lines()
+        .filter(|l| l.starts_with("streams.stream.0."))
+        .filter_map(|l| Some(l.split_once('=')?.1.trim_matches('"')))
+        .collect();
+    values.join("\n")
 }
 
 /// Presentation times of every decoded video frame, in seconds.
@@ -58,6 +67,11 @@ fn packets_md5(path: &Path, kind: &str) -> String {
         .expect("ffmpeg runs");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// `pts,duration` of every packet of the first stream of `kind`, as stored.
+fn packet_times(path: &Path, kind: &str) -> String {
+    ffprobe(path, &["-select_streams", &format!("{kind}:0"), "-show_entries", "packet=pts,duration", "-of", "csv=p=0"])
 }
 
 fn packet_count(path: &Path, kind: &str) -> usize {
@@ -238,6 +252,9 @@ fn chapters_metadata_and_subtitles_are_copied() {
     assert!(tags.contains("Hello") && tags.contains("Someone"), "{tags}");
     assert_eq!(packets_md5(&inp, "a"), packets_md5(&out, "a"));
     assert_eq!(packets_md5(&inp, "s"), packets_md5(&out, "s"));
+    // Opus in Matroska: FFmpeg 5.1's muxer would shift every stream by the pre-skip (7 ms).
+    assert_eq!(packet_times(&inp, "a"), packet_times(&out, "a"));
+    assert_eq!(packet_times(&inp, "s"), packet_times(&out, "s"));
     assert_same_times(&frame_times(&inp), &frame_times(&out));
 }
 
@@ -436,11 +453,8 @@ fn existing_output_is_kept_without_overwrite() {
     assert_eq!(std::fs::read(&out).unwrap(), b"keep me");
 }
 
-/// The first Ctrl-C finishes a playable file of the frames done, renamed into place, and says so.
-#[test]
-fn interrupt_finishes_a_shorter_playable_file() {
-    let dir = tempfile::tempdir().unwrap();
-    let (inp, out) = (dir.path().join("in.mp4"), dir.path().join("out.mp4"));
+/// Twenty seconds of video with audio: long enough to be interrupted midway by the real model.
+fn long_clip(inp: &Path) {
     ffmpeg(&[
         "-f",
         "lavfi",
@@ -456,16 +470,21 @@ fn interrupt_finishes_a_shorter_playable_file() {
         "libx264",
         "-c:a",
         "aac",
-        s(&inp),
+        s(inp),
     ]);
-    let total = frame_times(&inp).len();
+}
+
+/// Runs the real model on `inp` with `--progress json`, sends `signal` (a `kill` name) once 5
+/// frames are written, and waits for the end: the exit status, stderr, and the process id.
+fn signal_at_frame_5(inp: &Path, out: &Path, signal: &str) -> (std::process::ExitStatus, String, u32) {
     let mut child = Command::new(BIN)
         .args(MODEL)
-        .args(["--progress", "json", s(&inp), "-o", s(&out)])
+        .args(["--progress", "json", s(inp), "-o", s(out)])
         .stderr(Stdio::piped())
         .stdout(Stdio::null())
         .spawn()
         .unwrap();
+    let pid = child.id();
     let stderr = BufReader::new(child.stderr.take().unwrap());
     let mut lines = Vec::new();
     let mut sent = false;
@@ -473,7 +492,7 @@ fn interrupt_finishes_a_shorter_playable_file() {
         let line = line.unwrap();
         let done = line.split("\"done\":").nth(1).and_then(|r| r.trim_end_matches('}').parse::<u64>().ok());
         if !sent && done.is_some_and(|d| d >= 5) {
-            let k = Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+            let k = Command::new("kill").args([&format!("-{signal}"), &pid.to_string()]).status().unwrap();
             assert!(k.success());
             sent = true;
         }
@@ -482,14 +501,55 @@ fn interrupt_finishes_a_shorter_playable_file() {
     let status = child.wait().unwrap();
     let err = lines.join("\n");
     assert!(sent, "no progress seen: {err}");
-    assert!(!status.success(), "{err}");
-    assert!(err.contains("interrupted: wrote"), "{err}");
+    (status, err, pid)
+}
+
+/// The first SIGINT (Ctrl-C) or SIGTERM finishes a playable file of the frames done, renamed
+/// into place, and says so.
+fn interrupt_finishes_a_playable_file(signal: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let (inp, out) = (dir.path().join("in.mp4"), dir.path().join("out.mp4"));
+    long_clip(&inp);
+    let total = frame_times(&inp).len();
+    let (status, err, _) = signal_at_frame_5(&inp, &out, signal);
+    assert!(!status.success(), "{signal}: {err}");
+    assert!(status.code().is_some(), "{signal}: killed by the signal instead of finishing: {err}");
+    assert!(err.contains("interrupted: wrote"), "{signal}: {err}");
     let n = frame_times(&out).len();
-    assert!(n >= 5 && n < total, "{n} of {total} frames");
-    assert!(err.contains(&format!("wrote {n} of {total} frames")), "{err}");
+    assert!(n >= 5 && n < total, "{signal}: {n} of {total} frames");
+    assert!(err.contains(&format!("wrote {n} of {total} frames")), "{signal}: {err}");
     let check = Command::new("ffmpeg").args(["-v", "error", "-i", s(&out), "-f", "null", "-"]).output().unwrap();
-    assert!(check.status.success() && check.stderr.is_empty());
+    assert!(check.status.success() && check.stderr.is_empty(), "{signal}: the output does not play cleanly");
     assert_eq!(others(dir.path(), &[&inp, &out]), Vec::<PathBuf>::new());
+}
+
+#[test]
+fn interrupt_finishes_a_shorter_playable_file() {
+    interrupt_finishes_a_playable_file("INT");
+}
+
+#[test]
+fn sigterm_finishes_a_shorter_playable_file() {
+    interrupt_finishes_a_playable_file("TERM");
+}
+
+/// SIGKILL cannot be caught: nothing is at the output path, and the only thing left is the
+/// temporary file (`still::temp_path`: `.upscale.partial-<pid>-<name>`, hidden, the process id
+/// in it), an MP4 without its index (written only by the trailer), so nothing plays it as a
+/// complete file.
+#[test]
+fn sigkill_leaves_nothing_at_the_output_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let (inp, out) = (dir.path().join("in.mp4"), dir.path().join("out.mp4"));
+    long_clip(&inp);
+    let (status, err, pid) = signal_at_frame_5(&inp, &out, "KILL");
+    assert_eq!(status.signal(), Some(9), "{err}");
+    assert!(!out.exists(), "a file is at the output path after SIGKILL");
+    let partial = dir.path().join(format!(".upscale.partial-{pid}-out.mp4"));
+    assert_eq!(others(dir.path(), &[&inp]), vec![partial.clone()]);
+    let probe = Command::new("ffprobe").args(["-v", "error"]).arg(&partial).output().unwrap();
+    assert!(!probe.status.success(), "the partial file opens as a complete video");
+    assert!(String::from_utf8_lossy(&probe.stderr).contains("moov atom not found"));
 }
 
 /// A frame through the pipeline and the same decoded frame through the image path agree (the
@@ -529,7 +589,7 @@ fn pipeline_frames_match_the_image_path() {
 /// streams and audio packets.
 #[test]
 fn bbb_one_second_keeps_everything() {
-    let src = Path::new("/work/shared/media/bbb.mp4");
+    let src = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/media/bbb.mp4"));
     if !src.exists() {
         eprintln!("skipped: {} is missing", src.display());
         return;

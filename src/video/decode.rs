@@ -1,6 +1,7 @@
 //! The first stage of the video path: demux the input, decode its video stream, deinterlace it
 //! when asked (libavfilter `bwdif`, one frame out per frame in), turn each frame into RGB, and
-//! pass the packets of every copied stream along untouched.
+//! pass the packets of every copied stream along untouched. Damaged data is concealed by the
+//! decoder and reported (see [`DamageLog`]), or stops the run with `--strict`.
 
 use std::path::{Path, PathBuf};
 
@@ -13,9 +14,14 @@ use ffmpeg::util::color::{Primaries, Range, Space, TransferCharacteristic};
 use ffmpeg::{codec, decoder, filter, format, media, Packet, Rational};
 
 use super::color::{self, ToRgb};
+use super::damage::DamageLog;
 use super::pipeline::{Control, Item, Picture};
-use crate::config::Deinterlace;
+use crate::config::{Deinterlace, VideoConfig};
 use crate::error::{Error, Result};
+use crate::progress::Progress;
+
+/// Demuxer errors in a row after which the input is given up as unreadable (each is skipped).
+const READ_ERRORS_IN_A_ROW: u32 = 1000;
 
 /// What the encoder needs to know about the input's video stream.
 #[derive(Debug, Clone)]
@@ -47,13 +53,15 @@ pub struct Decoder {
     decoder: decoder::Video,
     info: StreamInfo,
     deinterlace: Deinterlace,
+    /// Stop at the first damaged packet or frame.
+    strict: bool,
     /// Output stream for each input stream whose packets are copied.
     copy_map: Vec<Option<usize>>,
 }
 
 impl Decoder {
-    /// Opens `path` and its video stream's decoder.
-    pub fn open(path: &Path, deinterlace: Deinterlace) -> Result<Self> {
+    /// Opens `path` and its video stream's decoder (`cfg`: deinterlacing and strictness).
+    pub fn open(path: &Path, cfg: &VideoConfig) -> Result<Self> {
         let ictx = format::input(&path).map_err(|e| Error::video(path, format!("cannot open as a video: {e}")))?;
         let st = ictx.streams().best(media::Type::Video).ok_or_else(|| Error::video(path, "no video stream"))?;
         let index = st.index();
@@ -61,9 +69,11 @@ impl Decoder {
         let field_order = unsafe { (*params.as_ptr()).field_order };
         let mut ctx = codec::context::Context::from_parameters(params)
             .map_err(|e| Error::video(path, format!("stream {index}: {e}")))?;
+        // Strict runs decode on one thread: an error then belongs to the packet just sent, so
+        // the timestamp it names is exact (frame threads report it a packet or two later).
         ctx.set_threading(codec::threading::Config {
             kind: codec::threading::Type::Frame,
-            count: 2,
+            count: if cfg.strict { 1 } else { 2 },
             ..Default::default()
         });
         let decoder = ctx
@@ -117,7 +127,15 @@ impl Decoder {
             total_frames,
         };
         let n = ictx.nb_streams() as usize;
-        Ok(Decoder { path: path.to_path_buf(), ictx, decoder, info, deinterlace, copy_map: vec![None; n] })
+        Ok(Decoder {
+            path: path.to_path_buf(),
+            ictx,
+            decoder,
+            info,
+            deinterlace: cfg.deinterlace,
+            strict: cfg.strict,
+            copy_map: vec![None; n],
+        })
     }
 
     pub fn path(&self) -> &Path {
@@ -144,8 +162,20 @@ impl Decoder {
         Error::video(&self.path, format!("{what}: {e}"))
     }
 
-    /// Reads the whole input (or until asked to stop), sending pictures and copied packets.
-    pub fn run(mut self, tx: Sender<Item>, ctl: &Control) -> Result<()> {
+    /// Reads the whole input (or until asked to stop), sending pictures and copied packets;
+    /// each damaged range is a warning through `progress` at the end.
+    pub fn run(self, tx: Sender<Item>, ctl: &Control, progress: &dyn Progress) -> Result<()> {
+        let path = self.path.clone();
+        let frame_dur = frame_duration(self.info.frame_rate, self.info.time_base);
+        let mut damage = DamageLog::new(self.info.time_base, frame_dur, self.strict);
+        let result = self.decode(tx, ctl, &mut damage);
+        for w in damage.finish(&path.display().to_string()) {
+            progress.warn(&w);
+        }
+        result
+    }
+
+    fn decode(mut self, tx: Sender<Item>, ctl: &Control, damage: &mut DamageLog) -> Result<()> {
         let info = self.info.clone();
         let mut frames = Frames {
             tx,
@@ -163,24 +193,45 @@ impl Decoder {
             frame_dur: frame_duration(info.frame_rate, info.time_base),
             closed: false,
         };
+        let damaged = |e: String| Error::video(&self.path, e);
         let mut packet = Packet::empty();
+        let mut read_errors = 0;
+        let mut video_packets = 0u64;
         loop {
             if ctl.stopping() || frames.closed {
                 return Ok(());
             }
             match packet.read(&mut self.ictx) {
-                Ok(()) => {}
+                Ok(()) => read_errors = 0,
                 Err(ffmpeg::Error::Eof) => break,
-                Err(ffmpeg::Error::InvalidData) => continue,
+                Err(e @ ffmpeg::Error::InvalidData) => {
+                    // A packet the demuxer could not make sense of (a stream of any kind).
+                    if self.strict {
+                        let at = frames
+                            .last_pts
+                            .map_or(String::new(), |t| format!(" after {:.3} s", t as f64 * f64::from(info.time_base)));
+                        return Err(damaged(format!("damaged data{at}: {e} (stopped by --strict)")));
+                    }
+                    damage.unreadable();
+                    read_errors += 1;
+                    if read_errors >= READ_ERRORS_IN_A_ROW {
+                        return Err(self.err("cannot read", e));
+                    }
+                    continue;
+                }
                 Err(e) => return Err(self.err("cannot read", e)),
             }
             let si = packet.stream();
             if si == info.index {
+                video_packets += 1;
+                let pts = packet.pts().or(packet.dts());
+                damage.packet(pts, packet.is_corrupt()).map_err(damaged)?;
                 match self.decoder.send_packet(&packet) {
-                    Ok(()) | Err(ffmpeg::Error::InvalidData) => {}
+                    Ok(()) => {}
+                    Err(e @ ffmpeg::Error::InvalidData) => damage.decode_error(pts, &e).map_err(damaged)?,
                     Err(e) => return Err(self.err("cannot decode", e)),
                 }
-                frames.drain(&mut self.decoder, &self.path)?;
+                frames.drain(&mut self.decoder, &self.path, damage)?;
             } else if let Some(out) = self.copy_map.get(si).copied().flatten() {
                 let tb = self.ictx.stream(si).map_or(Rational(1, 1), |s| s.time_base());
                 let mut p = std::mem::replace(&mut packet, Packet::empty());
@@ -191,8 +242,18 @@ impl Decoder {
             }
         }
         // The end of the input: flush the decoder, then the deinterlacer.
-        self.decoder.send_eof().map_err(|e| self.err("cannot decode", e))?;
-        frames.drain(&mut self.decoder, &self.path)?;
+        // The index (MP4, MOV) lists every packet: fewer read means the file was cut short.
+        let listed = self.ictx.stream(info.index).map_or(0, |s| s.frames().max(0) as u64);
+        if listed > video_packets {
+            damage.truncated(video_packets, listed).map_err(damaged)?;
+        }
+        // EOF still reaches the decoder when it reports an earlier packet's error here.
+        match self.decoder.send_eof() {
+            Ok(()) => {}
+            Err(e @ ffmpeg::Error::InvalidData) => damage.decode_error(None, &e).map_err(damaged)?,
+            Err(e) => return Err(self.err("cannot decode", e)),
+        }
+        frames.drain(&mut self.decoder, &self.path, damage)?;
         if let Some(g) = frames.deint.as_mut() {
             if let Some(mut src) = g.get("in") {
                 src.source().flush().map_err(|e| Error::video(&self.path, format!("deinterlacer: {e}")))?;
@@ -223,15 +284,18 @@ struct Frames {
 }
 
 impl Frames {
-    /// Takes every frame the decoder has ready.
-    fn drain(&mut self, dec: &mut decoder::Video, path: &Path) -> Result<()> {
+    /// Takes every frame the decoder has ready; damage goes to `damage`.
+    fn drain(&mut self, dec: &mut decoder::Video, path: &Path, damage: &mut DamageLog) -> Result<()> {
         let mut frame = ffmpeg::frame::Video::empty();
         loop {
             match dec.receive_frame(&mut frame) {
                 Ok(()) => {}
                 Err(ffmpeg::Error::Eof) => return Ok(()),
                 Err(ffmpeg::Error::Other { errno }) if errno == ffmpeg::error::EAGAIN => return Ok(()),
-                Err(ffmpeg::Error::InvalidData) => continue,
+                Err(e @ ffmpeg::Error::InvalidData) => {
+                    damage.decode_error(None, &e).map_err(|m| Error::video(path, m))?;
+                    continue;
+                }
                 Err(e) => return Err(Error::video(path, format!("cannot decode: {e}"))),
             }
             // Keep the decoder's timestamp; only a missing or repeated one is made up.
@@ -242,6 +306,7 @@ impl Frames {
                 (None, None) => 0,
             };
             self.last_pts = Some(pts);
+            damage.frame(&frame, frame.pts(), pts).map_err(|m| Error::video(path, m))?;
             frame.set_pts(Some(pts));
             if !self.decided {
                 self.decided = true;

@@ -43,6 +43,32 @@ pub struct Encoder {
     /// The frames' format, size, matrix and full range (a scaler cannot cross threads: the
     /// converter is made in the encoder thread).
     target: (Pixel, u32, u32, Space, bool),
+    /// Added to the timestamps of each output stream's copied packets (see [`opus_delay_fix`]).
+    ts_fix: Vec<i64>,
+}
+
+/// What to add to a copied Opus stream's timestamps so that they read back as they were.
+///
+/// The Matroska demuxer subtracts the track's `CodecDelay` (Opus pre-skip) from every timestamp,
+/// but libavformat up to 59.30.100 (FFmpeg 5.1 included) writes `CodecDelay` without adding it
+/// back. The first audio packets then look negative, the muxer shifts *every* stream by the
+/// pre-skip (6.5 ms), and each remux moves the video 7 ms later. Newer muxers add it themselves.
+fn opus_delay_fix(octx: &format::context::Output, stream: usize) -> i64 {
+    const FIXED_IN: u32 = (59 << 16) | (31 << 8) | 100;
+    let name = octx.format().name().to_string();
+    if unsafe { ffi::avformat_version() } >= FIXED_IN || !(name.contains("matroska") || name.contains("webm")) {
+        return 0;
+    }
+    let Some(st) = octx.stream(stream) else { return 0 };
+    let par = unsafe { &*(*st.as_ptr()).codecpar };
+    if par.codec_id != ffi::AVCodecID::AV_CODEC_ID_OPUS || par.initial_padding <= 0 {
+        return 0;
+    }
+    // The same two roundings as the muxer (to nanoseconds) and the demuxer (to the stream's base).
+    let ns = unsafe {
+        ffi::av_rescale_q(par.initial_padding as i64, Rational(1, 48000).into(), Rational(1, 1_000_000_000).into())
+    };
+    unsafe { ffi::av_rescale_q(ns, Rational(1, 1_000_000_000).into(), st.time_base().into()) }
 }
 
 /// The codec used when none is asked: VP9 for WebM, H.264 elsewhere.
@@ -294,8 +320,10 @@ impl Encoder {
                 .map_err(|e| err(format!("cannot copy chapter {}: {e}", ch.id())))?;
         }
         octx.write_header().map_err(|e| err(format!("cannot write the header: {e}")))?;
+        let mut ts_fix = vec![0; octx.nb_streams() as usize];
         for (i, o) in copies {
             dec.copy_stream(i, o);
+            ts_fix[o] = opus_delay_fix(&octx, o);
         }
         let frame_dur = frame_duration(info.frame_rate, info.time_base);
         Ok(Encoder {
@@ -306,6 +334,7 @@ impl Encoder {
             time_base: info.time_base,
             frame_dur,
             target: (fmt, w, h, matrix, full),
+            ts_fix,
         })
     }
 
@@ -358,6 +387,10 @@ impl Encoder {
                 Item::Packet(mut pkt, in_tb) => {
                     let out_tb = self.octx.stream(pkt.stream()).map_or(in_tb, |s| s.time_base());
                     pkt.rescale_ts(in_tb, out_tb);
+                    if let Some(&fix) = self.ts_fix.get(pkt.stream()).filter(|&&f| f != 0) {
+                        pkt.set_pts(pkt.pts().map(|t| t + fix));
+                        pkt.set_dts(pkt.dts().map(|t| t + fix));
+                    }
                     pkt.set_position(-1);
                     pkt.write_interleaved(&mut self.octx).map_err(|e| self.err("cannot write", e))?;
                 }

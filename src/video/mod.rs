@@ -2,6 +2,7 @@
 //! Audio, subtitles, chapters and metadata are copied untouched; every frame keeps its timestamp.
 
 mod color;
+mod damage;
 mod decode;
 mod encode;
 mod pipeline;
@@ -46,7 +47,7 @@ pub fn upscale_file(
 ) -> Result<()> {
     still::check_output(input, output, cfg.overwrite)?;
     init_ffmpeg(input)?;
-    let mut dec = decode::Decoder::open(input, cfg.video.deinterlace)?;
+    let mut dec = decode::Decoder::open(input, &cfg.video)?;
     let info = dec.info().clone();
     let size = up.output_size(info.width, info.height);
     let tmp = still::temp_path(output);

@@ -95,7 +95,7 @@ pub fn run(
         let dec = std::thread::Builder::new()
             .name("decoder".into())
             .spawn_scoped(s, move || {
-                if let Err(e) = decoder.run(to_model, ctl) {
+                if let Err(e) = decoder.run(to_model, ctl, progress) {
                     ctl.fail(e);
                 }
             })

@@ -118,6 +118,9 @@ pub struct Opts {
     /// Deinterlacing of video: auto (from the stream's field order), on, off.
     #[arg(long, value_enum, default_value_t = DeinterlaceArg::Auto)]
     pub deinterlace: DeinterlaceArg,
+    /// Stop at the first damaged video packet (an error) instead of concealing it and warning.
+    #[arg(long)]
+    pub strict: bool,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -179,6 +182,7 @@ impl Opts {
                     DeinterlaceArg::On => Deinterlace::On,
                     DeinterlaceArg::Off => Deinterlace::Off,
                 },
+                strict: self.strict,
                 ..Config::default().video
             },
         };
