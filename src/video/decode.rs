@@ -49,6 +49,8 @@ pub struct Decoder {
     deinterlace: Deinterlace,
     /// Output stream for each input stream whose packets are copied.
     copy_map: Vec<Option<usize>>,
+    /// Frames up to this timestamp are decoded but not sent (a resumed job's finished part).
+    skip_through: Option<i64>,
 }
 
 impl Decoder {
@@ -117,7 +119,15 @@ impl Decoder {
             total_frames,
         };
         let n = ictx.nb_streams() as usize;
-        Ok(Decoder { path: path.to_path_buf(), ictx, decoder, info, deinterlace, copy_map: vec![None; n] })
+        Ok(Decoder {
+            path: path.to_path_buf(),
+            ictx,
+            decoder,
+            info,
+            deinterlace,
+            copy_map: vec![None; n],
+            skip_through: None,
+        })
     }
 
     pub fn path(&self) -> &Path {
@@ -138,6 +148,21 @@ impl Decoder {
         if let Some(slot) = self.copy_map.get_mut(input) {
             *slot = Some(output);
         }
+    }
+
+    /// The output stream that input stream `input`'s packets are copied to, if any.
+    pub fn copy_target(&self, input: usize) -> Option<usize> {
+        self.copy_map.get(input).copied().flatten()
+    }
+
+    /// Decodes but does not send the frames up to and including `pts` (see `seek.rs`).
+    pub fn skip_through(&mut self, pts: i64) {
+        self.skip_through = Some(pts);
+    }
+
+    /// The demuxer and the video decoder, for repositioning them (see `seek.rs`).
+    pub(super) fn parts(&mut self) -> (&mut format::context::Input, &mut decoder::Video) {
+        (&mut self.ictx, &mut self.decoder)
     }
 
     fn err(&self, what: &str, e: ffmpeg::Error) -> Error {
@@ -162,6 +187,7 @@ impl Decoder {
             last_pts: None,
             frame_dur: frame_duration(info.frame_rate, info.time_base),
             closed: false,
+            skip_through: self.skip_through,
         };
         let mut packet = Packet::empty();
         loop {
@@ -220,6 +246,8 @@ struct Frames {
     frame_dur: i64,
     /// The next stage has gone: stop quietly (its error, if any, is the one reported).
     closed: bool,
+    /// Frames up to this timestamp are not sent.
+    skip_through: Option<i64>,
 }
 
 impl Frames {
@@ -302,6 +330,9 @@ impl Frames {
     }
 
     fn emit(&mut self, frame: &ffmpeg::frame::Video, pts: i64, path: &Path) -> Result<()> {
+        if self.skip_through.is_some_and(|s| pts <= s) {
+            return Ok(());
+        }
         let rgb = self
             .to_rgb
             .convert(frame)

@@ -14,8 +14,8 @@ use ffmpeg::util::color::{Range, Space};
 use ffmpeg::{codec, encoder, format, media, Dictionary, Packet, Rational};
 
 use super::color::{self, FromRgb};
-use super::decode::{frame_duration, Decoder};
-use super::pipeline::{Control, Item};
+use super::decode::{frame_duration, Decoder, StreamInfo};
+use super::pipeline::{Control, Item, Picture, Sink};
 use crate::config::{Config, Device};
 use crate::error::{Error, Result};
 use crate::progress::Progress;
@@ -122,6 +122,64 @@ impl Encoder {
         device: Device,
         progress: &dyn Progress,
     ) -> Result<Encoder> {
+        Encoder::create_with_header(output, tmp, dec, size, cfg, device, progress, None)
+    }
+
+    /// [`Encoder::create`], with the video stream's codec header (extradata) replaced by
+    /// `header`: that of already encoded packets, as their container stores it (MP4 and
+    /// Matroska keep H.264 headers in another form than the encoder gives them).
+    #[allow(clippy::too_many_arguments)]
+    pub fn create_with_header(
+        output: &Path,
+        tmp: &Path,
+        dec: &mut Decoder,
+        size: (u32, u32),
+        cfg: &Config,
+        device: Device,
+        progress: &dyn Progress,
+        header: Option<&[u8]>,
+    ) -> Result<Encoder> {
+        let info = dec.info().clone();
+        let mut enc = Encoder::open(output, tmp, &info, size, cfg, device)?;
+        if let (Some(h), Some(mut ost)) = (header, enc.octx.stream_mut(enc.stream)) {
+            set_extradata(&mut ost, h);
+        }
+        let ictx = dec.input();
+        if let (Some(ist), Some(mut ost)) = (ictx.stream(info.index), enc.octx.stream_mut(enc.stream)) {
+            copy_video_facts(&ist, &mut ost);
+        }
+        let copies = add_copies(&mut enc.octx, dec, output, cfg.video.no_audio, progress)?;
+        enc.write_header()?;
+        for (i, o) in copies {
+            dec.copy_stream(i, o);
+        }
+        Ok(enc)
+    }
+
+    /// Creates `tmp` holding the upscaled video stream alone (a segment of a resumable job);
+    /// errors name `output`.
+    pub fn create_video_only(
+        output: &Path,
+        tmp: &Path,
+        info: &StreamInfo,
+        size: (u32, u32),
+        cfg: &Config,
+        device: Device,
+    ) -> Result<Encoder> {
+        let mut enc = Encoder::open(output, tmp, info, size, cfg, device)?;
+        enc.write_header()?;
+        Ok(enc)
+    }
+
+    /// The output file with its video stream and open encoder; the header is not written yet.
+    fn open(
+        output: &Path,
+        tmp: &Path,
+        info: &StreamInfo,
+        size: (u32, u32),
+        cfg: &Config,
+        device: Device,
+    ) -> Result<Encoder> {
         let err = |msg: String| Error::video(output, msg);
         let vc = &cfg.video;
         let name = vc.codec.clone().unwrap_or_else(|| default_codec(output).to_string());
@@ -135,7 +193,6 @@ impl Encoder {
             Some(p) => Some(pixel_from_name(p).ok_or_else(|| err(format!("pixel format '{p}': unknown")))?),
             None => None,
         };
-        let info = dec.info().clone();
         let fmt = choose_format(asked, info.format, &supported).ok_or_else(|| {
             let list: Vec<&str> = supported.iter().map(|f| f.descriptor().map_or("?", |d| d.name())).collect();
             err(format!(
@@ -224,78 +281,6 @@ impl Encoder {
                 (*st).sample_aspect_ratio = sar.into();
             }
         }
-        let ictx = dec.input();
-        if let Some(ist) = ictx.stream(info.index) {
-            let mut md = Dictionary::new();
-            for (k, v) in ist.metadata().iter() {
-                if !["encoder", "duration"].contains(&k.to_ascii_lowercase().as_str()) {
-                    md.set(k, v);
-                }
-            }
-            ost.set_metadata(md);
-            unsafe {
-                let (src, dst) = (ist.as_ptr(), ost.as_mut_ptr());
-                (*dst).disposition = (*src).disposition;
-                for i in 0..(*src).nb_side_data.max(0) as usize {
-                    let sd = &*(*src).side_data.add(i);
-                    if !KEPT_SIDE_DATA.contains(&sd.type_) {
-                        continue;
-                    }
-                    let p = ffi::av_stream_new_side_data(dst, sd.type_, sd.size);
-                    if !p.is_null() {
-                        std::ptr::copy_nonoverlapping(sd.data, p, sd.size);
-                    }
-                }
-            }
-        }
-
-        // Copied streams: audio, subtitles, data, attachments, other video (cover art).
-        let mut copies = Vec::new();
-        for ist in ictx.streams() {
-            if ist.index() == info.index {
-                continue;
-            }
-            let par = ist.parameters();
-            let medium = par.medium();
-            if medium == media::Type::Audio && vc.no_audio {
-                continue;
-            }
-            if medium == media::Type::Unknown {
-                continue;
-            }
-            if container_takes(&octx, par.id()) == Some(false) {
-                progress.warn(&format!(
-                    "{}: stream {} ({:?} {:?}) left out: a {ext_name} file cannot hold it",
-                    dec.path().display(),
-                    ist.index(),
-                    medium,
-                    par.id()
-                ));
-                continue;
-            }
-            let mut ost = octx
-                .add_stream(encoder::find(codec::Id::None))
-                .map_err(|e| err(format!("cannot add stream {}: {e}", ist.index())))?;
-            ost.set_parameters(par);
-            ost.set_metadata(ist.metadata().to_owned());
-            unsafe {
-                let (src, dst) = (ist.as_ptr(), ost.as_mut_ptr());
-                (*(*dst).codecpar).codec_tag = 0;
-                (*dst).time_base = (*src).time_base;
-                (*dst).disposition = (*src).disposition;
-            }
-            copies.push((ist.index(), ost.index()));
-        }
-        octx.set_metadata(ictx.metadata().to_owned());
-        for ch in ictx.chapters() {
-            let title = ch.metadata().get("title").unwrap_or("").to_string();
-            octx.add_chapter(ch.id(), ch.time_base(), ch.start(), ch.end(), title)
-                .map_err(|e| err(format!("cannot copy chapter {}: {e}", ch.id())))?;
-        }
-        octx.write_header().map_err(|e| err(format!("cannot write the header: {e}")))?;
-        for (i, o) in copies {
-            dec.copy_stream(i, o);
-        }
         let frame_dur = frame_duration(info.frame_rate, info.time_base);
         Ok(Encoder {
             output: output.to_path_buf(),
@@ -308,8 +293,23 @@ impl Encoder {
         })
     }
 
+    fn write_header(&mut self) -> Result<()> {
+        self.octx.write_header().map(drop).map_err(|e| self.err("cannot write the header", e))
+    }
+
     fn err(&self, what: &str, e: ffmpeg::Error) -> Error {
         Error::video(&self.output, format!("{what}: {e}"))
+    }
+
+    /// A converter from RGB pictures to this encoder's frames (made in the thread that uses it).
+    pub fn converter(&self) -> FromRgb {
+        let (fmt, w, h, matrix, full) = self.target;
+        FromRgb::new(fmt, w, h, matrix, full)
+    }
+
+    /// The output stream of the upscaled video.
+    pub fn video_stream(&self) -> usize {
+        self.stream
     }
 
     /// Writes every packet the encoder has ready.
@@ -332,11 +332,39 @@ impl Encoder {
         }
     }
 
+    /// Converts one upscaled picture, encodes it and writes the packets ready.
+    pub fn encode(&mut self, convert: &mut FromRgb, pic: &Picture) -> Result<()> {
+        let mut frame = convert.convert(&pic.rgb).map_err(|e| self.err("cannot convert a frame from RGB", e))?;
+        frame.set_pts(Some(pic.pts));
+        self.encoder.send_frame(&frame).map_err(|e| self.err("cannot encode", e))?;
+        self.drain()
+    }
+
+    /// Writes a packet already mapped to its output stream, with timestamps in `in_tb`.
+    pub fn mux(&mut self, mut pkt: Packet, in_tb: Rational) -> Result<()> {
+        let out_tb = self.octx.stream(pkt.stream()).map_or(in_tb, |s| s.time_base());
+        pkt.rescale_ts(in_tb, out_tb);
+        pkt.set_position(-1);
+        pkt.write_interleaved(&mut self.octx).map_err(|e| self.err("cannot write", e))
+    }
+
+    /// Flushes the encoder and writes the trailer: the file is complete.
+    pub fn finish(mut self) -> Result<()> {
+        self.encoder.send_eof().map_err(|e| self.err("cannot encode", e))?;
+        self.drain()?;
+        self.close()
+    }
+
+    /// Writes the trailer without flushing the encoder (no frame was sent: the video packets
+    /// came through [`Encoder::mux`]).
+    pub fn close(mut self) -> Result<()> {
+        self.octx.write_trailer().map_err(|e| self.err("cannot finish the file", e))
+    }
+
     /// Encodes and muxes until the channel closes; returns the frames written. Stops early
     /// without a trailer when another stage failed (the file is then removed).
     pub fn run(mut self, rx: Receiver<Item>, ctl: &Control, progress: &dyn Progress) -> Result<u64> {
-        let (fmt, w, h, matrix, full) = self.target;
-        let mut convert = FromRgb::new(fmt, w, h, matrix, full);
+        let mut convert = self.converter();
         let mut done = 0u64;
         for item in rx {
             if ctl.halted() {
@@ -344,32 +372,126 @@ impl Encoder {
             }
             match item {
                 Item::Frame(pic) => {
-                    let mut frame =
-                        convert.convert(&pic.rgb).map_err(|e| self.err("cannot convert a frame from RGB", e))?;
-                    frame.set_pts(Some(pic.pts));
-                    self.encoder.send_frame(&frame).map_err(|e| self.err("cannot encode", e))?;
-                    self.drain()?;
+                    self.encode(&mut convert, &pic)?;
                     done += 1;
                     if !progress.advance(done) {
                         ctl.interrupt();
                     }
                 }
-                Item::Packet(mut pkt, in_tb) => {
-                    let out_tb = self.octx.stream(pkt.stream()).map_or(in_tb, |s| s.time_base());
-                    pkt.rescale_ts(in_tb, out_tb);
-                    pkt.set_position(-1);
-                    pkt.write_interleaved(&mut self.octx).map_err(|e| self.err("cannot write", e))?;
-                }
+                Item::Packet(pkt, in_tb) => self.mux(pkt, in_tb)?,
             }
         }
         if ctl.halted() {
             return Ok(done);
         }
-        self.encoder.send_eof().map_err(|e| self.err("cannot encode", e))?;
-        self.drain()?;
-        self.octx.write_trailer().map_err(|e| self.err("cannot finish the file", e))?;
+        self.finish()?;
         Ok(done)
     }
+}
+
+impl Sink for Encoder {
+    fn run(self, rx: Receiver<Item>, ctl: &Control, progress: &dyn Progress) -> Result<u64> {
+        Encoder::run(self, rx, ctl, progress)
+    }
+}
+
+fn set_extradata(ost: &mut format::stream::StreamMut, data: &[u8]) {
+    unsafe {
+        let par = (*ost.as_mut_ptr()).codecpar;
+        ffi::av_freep(std::ptr::addr_of_mut!((*par).extradata).cast());
+        (*par).extradata_size = 0;
+        if data.is_empty() {
+            return;
+        }
+        let p = ffi::av_mallocz(data.len() + ffi::AV_INPUT_BUFFER_PADDING_SIZE as usize) as *mut u8;
+        if !p.is_null() {
+            std::ptr::copy_nonoverlapping(data.as_ptr(), p, data.len());
+            (*par).extradata = p;
+            (*par).extradata_size = data.len() as i32;
+        }
+    }
+}
+
+/// The input video stream's metadata, disposition and picture-describing side data, onto `ost`.
+fn copy_video_facts(ist: &format::stream::Stream, ost: &mut format::stream::StreamMut) {
+    let mut md = Dictionary::new();
+    for (k, v) in ist.metadata().iter() {
+        if !["encoder", "duration"].contains(&k.to_ascii_lowercase().as_str()) {
+            md.set(k, v);
+        }
+    }
+    ost.set_metadata(md);
+    unsafe {
+        let (src, dst) = (ist.as_ptr(), ost.as_mut_ptr());
+        (*dst).disposition = (*src).disposition;
+        for i in 0..(*src).nb_side_data.max(0) as usize {
+            let sd = &*(*src).side_data.add(i);
+            if !KEPT_SIDE_DATA.contains(&sd.type_) {
+                continue;
+            }
+            let p = ffi::av_stream_new_side_data(dst, sd.type_, sd.size);
+            if !p.is_null() {
+                std::ptr::copy_nonoverlapping(sd.data, p, sd.size);
+            }
+        }
+    }
+}
+
+/// Lays out the copied streams (audio, subtitles, data, attachments, other video such as cover
+/// art), the container's metadata and chapters; returns (input stream, output stream) pairs.
+fn add_copies(
+    octx: &mut format::context::Output,
+    dec: &Decoder,
+    output: &Path,
+    no_audio: bool,
+    progress: &dyn Progress,
+) -> Result<Vec<(usize, usize)>> {
+    let err = |msg: String| Error::video(output, msg);
+    let ictx = dec.input();
+    let ext_name = octx.format().name().to_string();
+    let mut copies = Vec::new();
+    for ist in ictx.streams() {
+        if ist.index() == dec.info().index {
+            continue;
+        }
+        let par = ist.parameters();
+        let medium = par.medium();
+        if medium == media::Type::Audio && no_audio {
+            continue;
+        }
+        if medium == media::Type::Unknown {
+            continue;
+        }
+        if container_takes(octx, par.id()) == Some(false) {
+            progress.warn(&format!(
+                "{}: stream {} ({:?} {:?}) left out: a {ext_name} file cannot hold it",
+                dec.path().display(),
+                ist.index(),
+                medium,
+                par.id()
+            ));
+            continue;
+        }
+        let mut ost = octx
+            .add_stream(encoder::find(codec::Id::None))
+            .map_err(|e| err(format!("cannot add stream {}: {e}", ist.index())))?;
+        ost.set_parameters(par);
+        ost.set_metadata(ist.metadata().to_owned());
+        unsafe {
+            let (src, dst) = (ist.as_ptr(), ost.as_mut_ptr());
+            (*(*dst).codecpar).codec_tag = 0;
+            (*dst).time_base = (*src).time_base;
+            (*dst).disposition = (*src).disposition;
+        }
+        copies.push((ist.index(), ost.index()));
+    }
+    octx.set_metadata(ictx.metadata().to_owned());
+    for ch in ictx.chapters() {
+        let title = ch.metadata().get("title").unwrap_or("").to_string();
+        octx.add_chapter(ch.id(), ch.time_base(), ch.start(), ch.end(), title)
+            .map_err(|e| err(format!("cannot copy chapter {}: {e}", ch.id())))?;
+    }
+    Ok(copies)
 }
 
 /// Opens the encoder with `opts`; an option the encoder does not know is an error, not ignored.

@@ -118,6 +118,13 @@ pub struct Opts {
     /// Deinterlacing of video: auto (from the stream's field order), on, off.
     #[arg(long, value_enum, default_value_t = DeinterlaceArg::Auto)]
     pub deinterlace: DeinterlaceArg,
+    /// Video: work in segments in <OUTPUT>.upscale-work/ and, when run again, continue an
+    /// interrupted job from there; the segments are joined without re-encoding at the end.
+    #[arg(long)]
+    pub resume: bool,
+    /// Frames per segment with --resume (0: ten seconds' worth).
+    #[arg(long, default_value_t = 0)]
+    pub segment_frames: u64,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -179,6 +186,8 @@ impl Opts {
                     DeinterlaceArg::On => Deinterlace::On,
                     DeinterlaceArg::Off => Deinterlace::Off,
                 },
+                resume: self.resume,
+                segment_frames: self.segment_frames,
                 ..Config::default().video
             },
         };
