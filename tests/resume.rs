@@ -128,7 +128,7 @@ fn killed_job_resumes_to_the_frames_of_an_uninterrupted_run() {
     let (lines, ok) = run(&[ARGS, &[s(&inp), "-o", s(&reference)]].concat(), None);
     assert!(ok, "{lines:#?}");
     let job = [ARGS, RESUME, &[s(&inp), "-o", s(&out)]].concat();
-    let seg = |i: usize| work.join(format!("segment-{i:05}.mp4"));
+    let seg = |i: usize| work.join(format!("segment-{i:05}.packets"));
 
     // Killed inside the third segment: two are finished, nothing is at the output path.
     let (lines, ok) = run(&job, Some(50));

@@ -15,6 +15,7 @@ use ffmpeg::{codec, encoder, format, media, Dictionary, Packet, Rational};
 
 use super::color::{self, FromRgb};
 use super::decode::{frame_duration, Decoder, StreamInfo};
+use super::packets::PacketWriter;
 use super::pipeline::{Control, Item, Picture, Sink};
 use crate::config::{Config, Device};
 use crate::error::{Error, Result};
@@ -43,6 +44,22 @@ pub struct Encoder {
     /// The frames' format, size, matrix and full range (a scaler cannot cross threads: the
     /// converter is made in the encoder thread).
     target: (Pixel, u32, u32, Space, bool),
+    /// Where the packets go instead of the muxer, for a segment (see `packets.rs`).
+    dump: Option<PacketWriter>,
+    dump_path: PathBuf,
+}
+
+/// A muxer for `path`'s format that writes nothing: for checks and flags alone.
+fn output_without_file(path: &Path) -> std::result::Result<format::context::Output, ffmpeg::Error> {
+    use std::os::unix::ffi::OsStrExt;
+    let name = CString::new(path.as_os_str().as_bytes()).map_err(|_| ffmpeg::Error::InvalidData)?;
+    let mut ctx = std::ptr::null_mut();
+    let r =
+        unsafe { ffi::avformat_alloc_output_context2(&mut ctx, std::ptr::null_mut(), std::ptr::null(), name.as_ptr()) };
+    if r < 0 || ctx.is_null() {
+        return Err(ffmpeg::Error::from(r.min(-1)));
+    }
+    Ok(unsafe { format::context::Output::wrap(ctx) })
 }
 
 /// The codec used when none is asked: VP9 for WebM, H.264 elsewhere.
@@ -122,28 +139,8 @@ impl Encoder {
         device: Device,
         progress: &dyn Progress,
     ) -> Result<Encoder> {
-        Encoder::create_with_header(output, tmp, dec, size, cfg, device, progress, None)
-    }
-
-    /// [`Encoder::create`], with the video stream's codec header (extradata) replaced by
-    /// `header`: that of already encoded packets, as their container stores it (MP4 and
-    /// Matroska keep H.264 headers in another form than the encoder gives them).
-    #[allow(clippy::too_many_arguments)]
-    pub fn create_with_header(
-        output: &Path,
-        tmp: &Path,
-        dec: &mut Decoder,
-        size: (u32, u32),
-        cfg: &Config,
-        device: Device,
-        progress: &dyn Progress,
-        header: Option<&[u8]>,
-    ) -> Result<Encoder> {
         let info = dec.info().clone();
-        let mut enc = Encoder::open(output, tmp, &info, size, cfg, device)?;
-        if let (Some(h), Some(mut ost)) = (header, enc.octx.stream_mut(enc.stream)) {
-            set_extradata(&mut ost, h);
-        }
+        let mut enc = Encoder::open(output, &info, size, cfg, device, || format::output(&tmp))?;
         let ictx = dec.input();
         if let (Some(ist), Some(mut ost)) = (ictx.stream(info.index), enc.octx.stream_mut(enc.stream)) {
             copy_video_facts(&ist, &mut ost);
@@ -156,9 +153,9 @@ impl Encoder {
         Ok(enc)
     }
 
-    /// Creates `tmp` holding the upscaled video stream alone (a segment of a resumable job);
-    /// errors name `output`.
-    pub fn create_video_only(
+    /// An encoder set up as for `output` whose packets go, untouched, into the packet file
+    /// `tmp` (a segment of a resumable job, see `packets.rs`); errors name `output`.
+    pub fn create_packet_file(
         output: &Path,
         tmp: &Path,
         info: &StreamInfo,
@@ -166,19 +163,21 @@ impl Encoder {
         cfg: &Config,
         device: Device,
     ) -> Result<Encoder> {
-        let mut enc = Encoder::open(output, tmp, info, size, cfg, device)?;
-        enc.write_header()?;
+        let mut enc = Encoder::open(output, info, size, cfg, device, || output_without_file(output))?;
+        enc.dump = Some(PacketWriter::create(tmp, enc.extradata()).map_err(|e| Error::io(tmp, e))?);
+        enc.dump_path = tmp.to_path_buf();
         Ok(enc)
     }
 
-    /// The output file with its video stream and open encoder; the header is not written yet.
+    /// The output (made by `make`) with its video stream and open encoder; the header is not
+    /// written yet.
     fn open(
         output: &Path,
-        tmp: &Path,
         info: &StreamInfo,
         size: (u32, u32),
         cfg: &Config,
         device: Device,
+        make: impl FnOnce() -> std::result::Result<format::context::Output, ffmpeg::Error>,
     ) -> Result<Encoder> {
         let err = |msg: String| Error::video(output, msg);
         let vc = &cfg.video;
@@ -209,8 +208,7 @@ impl Encoder {
             h = (h / ch * ch).max(ch);
         }
 
-        let mut octx =
-            format::output(&tmp).map_err(|e| err(format!("cannot create an output for this extension: {e}")))?;
+        let mut octx = make().map_err(|e| err(format!("cannot create an output for this extension: {e}")))?;
         let ext_name = octx.format().name().to_string();
         if container_takes(&octx, codec.id()) == Some(false) {
             return Err(err(format!("codec '{name}' cannot be stored in a {ext_name} file")));
@@ -290,6 +288,8 @@ impl Encoder {
             time_base: info.time_base,
             frame_dur,
             target: (fmt, w, h, matrix, full),
+            dump: None,
+            dump_path: PathBuf::new(),
         })
     }
 
@@ -312,6 +312,19 @@ impl Encoder {
         self.stream
     }
 
+    /// The encoder's global header (empty when the container takes headers in-band).
+    pub fn extradata(&self) -> &[u8] {
+        unsafe {
+            let ctx = self.encoder.as_ptr();
+            let (p, n) = ((*ctx).extradata, (*ctx).extradata_size);
+            if p.is_null() || n <= 0 {
+                &[]
+            } else {
+                std::slice::from_raw_parts(p, n as usize)
+            }
+        }
+    }
+
     /// Writes every packet the encoder has ready.
     fn drain(&mut self) -> Result<()> {
         let mut pkt = Packet::empty();
@@ -325,6 +338,10 @@ impl Encoder {
             pkt.set_stream(self.stream);
             if pkt.duration() == 0 {
                 pkt.set_duration(self.frame_dur);
+            }
+            if let Some(dump) = self.dump.as_mut() {
+                dump.write(&pkt).map_err(|e| Error::io(&self.dump_path, e))?;
+                continue;
             }
             let out_tb = self.octx.stream(self.stream).map_or(self.time_base, |s| s.time_base());
             pkt.rescale_ts(self.time_base, out_tb);
@@ -352,7 +369,10 @@ impl Encoder {
     pub fn finish(mut self) -> Result<()> {
         self.encoder.send_eof().map_err(|e| self.err("cannot encode", e))?;
         self.drain()?;
-        self.close()
+        match self.dump.take() {
+            Some(dump) => dump.finish().map_err(|e| Error::io(&self.dump_path, e)),
+            None => self.close(),
+        }
     }
 
     /// Writes the trailer without flushing the encoder (no frame was sent: the video packets
@@ -392,23 +412,6 @@ impl Encoder {
 impl Sink for Encoder {
     fn run(self, rx: Receiver<Item>, ctl: &Control, progress: &dyn Progress) -> Result<u64> {
         Encoder::run(self, rx, ctl, progress)
-    }
-}
-
-fn set_extradata(ost: &mut format::stream::StreamMut, data: &[u8]) {
-    unsafe {
-        let par = (*ost.as_mut_ptr()).codecpar;
-        ffi::av_freep(std::ptr::addr_of_mut!((*par).extradata).cast());
-        (*par).extradata_size = 0;
-        if data.is_empty() {
-            return;
-        }
-        let p = ffi::av_mallocz(data.len() + ffi::AV_INPUT_BUFFER_PADDING_SIZE as usize) as *mut u8;
-        if !p.is_null() {
-            std::ptr::copy_nonoverlapping(data.as_ptr(), p, data.len());
-            (*par).extradata = p;
-            (*par).extradata_size = data.len() as i32;
-        }
     }
 }
 

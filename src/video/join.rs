@@ -7,10 +7,11 @@ use std::path::{Path, PathBuf};
 
 use ffmpeg_next as ffmpeg;
 
-use ffmpeg::{format, media, Packet, Rational};
+use ffmpeg::{Packet, Rational};
 
 use super::decode::Decoder;
 use super::encode::Encoder;
+use super::packets::PacketReader;
 use super::workdir::WorkDir;
 use crate::config::{Config, Device};
 use crate::error::{Error, Result};
@@ -48,30 +49,30 @@ fn write(
     progress: &dyn Progress,
 ) -> Result<()> {
     let mut dec = Decoder::open(input, cfg.video.deinterlace)?;
-    // The first packet is read first: the output's video header is the segments' own.
-    let mut video = Segments { paths: work.segment_paths(), next: 0, open: None, out: 0, header: None };
-    let mut v = video.next()?;
-    let header = video.header.clone();
-    let mut enc = Encoder::create_with_header(output, tmp, &mut dec, size, cfg, device, progress, header.as_deref())?;
-    video.out = enc.video_stream();
-    if let Some((p, _)) = v.as_mut() {
-        p.set_stream(video.out);
-    }
+    let time_base = dec.info().time_base;
+    let mut enc = Encoder::create(output, tmp, &mut dec, size, cfg, device, progress)?;
+    let mut video = Segments {
+        paths: work.segment_paths(),
+        next: 0,
+        open: None,
+        out: enc.video_stream(),
+        header: enc.extradata().to_vec(),
+    };
     let mut copied = Copied::new(&mut dec);
+    let mut v = video.next()?;
     let mut c = copied.next()?;
     loop {
         let video_first = match (&v, &c) {
             (None, None) => break,
             (Some(_), None) => true,
             (None, Some(_)) => false,
-            (Some((a, atb)), Some((b, btb))) => match (a.dts().or(a.pts()), b.dts().or(b.pts())) {
-                (Some(x), Some(y)) => unsafe { ffmpeg::ffi::av_compare_ts(x, (*atb).into(), y, (*btb).into()) <= 0 },
+            (Some(a), Some((b, btb))) => match (a.dts().or(a.pts()), b.dts().or(b.pts())) {
+                (Some(x), Some(y)) => unsafe { ffmpeg::ffi::av_compare_ts(x, time_base.into(), y, (*btb).into()) <= 0 },
                 _ => true,
             },
         };
         if video_first {
-            let (p, tb) = v.take().expect("matched above");
-            enc.mux(p, tb)?;
+            enc.mux(v.take().expect("matched above"), time_base)?;
             v = video.next()?;
         } else {
             let (p, tb) = c.take().expect("matched above");
@@ -82,62 +83,48 @@ fn write(
     enc.close()
 }
 
-/// The video packets of every segment in turn.
+/// The video packets of every segment in turn, in the encoder's time base (the input video
+/// stream's).
 struct Segments {
     paths: Vec<PathBuf>,
     next: usize,
-    /// The segment being read, its video stream and that stream's time base.
-    open: Option<(format::context::Input, usize, Rational)>,
+    open: Option<PacketReader>,
     /// Output stream of the video.
     out: usize,
-    /// The first segment's codec header: every segment must have the same.
-    header: Option<Vec<u8>>,
+    /// The output encoder's header: the segments' encoders must have made the same.
+    header: Vec<u8>,
 }
 
 impl Segments {
-    fn next(&mut self) -> Result<Option<(Packet, Rational)>> {
+    fn next(&mut self) -> Result<Option<Packet>> {
         loop {
-            if self.open.is_none() {
-                let Some(path) = self.paths.get(self.next) else { return Ok(None) };
-                self.next += 1;
-                let bad = |msg: String| Error::video(path, format!("{msg}: remove the work folder to start again"));
-                let ictx = format::input(path).map_err(|e| bad(format!("cannot read this segment: {e}")))?;
-                let st = ictx.streams().best(media::Type::Video).ok_or_else(|| bad("no video stream".into()))?;
-                let (index, tb) = (st.index(), st.time_base());
-                let header = unsafe {
-                    let par = st.parameters().as_ptr();
-                    let (p, n) = ((*par).extradata, (*par).extradata_size);
-                    if p.is_null() || n <= 0 {
-                        Vec::new()
-                    } else {
-                        std::slice::from_raw_parts(p, n as usize).to_vec()
+            let path = match self.open {
+                Some(_) => &self.paths[self.next - 1],
+                None => {
+                    let Some(path) = self.paths.get(self.next) else { return Ok(None) };
+                    self.next += 1;
+                    let r = PacketReader::open(path).map_err(|e| damaged(path, &e.to_string()))?;
+                    if r.header() != self.header.as_slice() {
+                        return Err(damaged(path, "encoded with other codec parameters than the output"));
                     }
-                };
-                match &self.header {
-                    None => self.header = Some(header),
-                    Some(h) if *h != header => {
-                        return Err(bad("encoded with other codec parameters than the first segment".into()))
-                    }
-                    Some(_) => {}
+                    self.open = Some(r);
+                    path
                 }
-                self.open = Some((ictx, index, tb));
-            }
-            let (ictx, index, tb) = self.open.as_mut().expect("opened above");
-            let mut p = Packet::empty();
-            match p.read(ictx) {
-                Ok(()) if p.stream() == *index => {
+            };
+            match self.open.as_mut().expect("opened above").next() {
+                Ok(Some(mut p)) => {
                     p.set_stream(self.out);
-                    return Ok(Some((p, *tb)));
+                    return Ok(Some(p));
                 }
-                Ok(()) => {}
-                Err(ffmpeg::Error::Eof) => self.open = None,
-                Err(e) => {
-                    let path = &self.paths[self.next - 1];
-                    return Err(Error::video(path, format!("cannot read this segment: {e}")));
-                }
+                Ok(None) => self.open = None,
+                Err(e) => return Err(damaged(path, &e.to_string())),
             }
         }
     }
+}
+
+fn damaged(path: &Path, why: &str) -> Error {
+    Error::video(path, format!("{why}: remove the work folder to start again"))
 }
 
 /// The packets of the input's copied streams, mapped to their output streams.

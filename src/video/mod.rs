@@ -6,6 +6,7 @@ mod color;
 mod decode;
 mod encode;
 mod join;
+mod packets;
 mod pipeline;
 mod resume;
 mod seek;

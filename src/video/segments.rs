@@ -1,7 +1,7 @@
 //! The last stage of a resumable job: upscaled frames go into segments of the work folder, each
-//! a video-only file of `segment_frames` input frames from its own encoder (so it starts with a
-//! keyframe and depends on no other). A segment is written under a partial name, renamed when
-//! complete, and only then listed in the manifest.
+//! the encoded packets of `segment_frames` input frames from an encoder of its own (so it starts
+//! with a keyframe and depends on no other). A segment is written under a partial name, put on
+//! disk and renamed when complete, and only then listed in the manifest.
 
 use std::path::Path;
 
@@ -50,7 +50,7 @@ impl SegmentWriter<'_> {
         cfg: &Config,
         device: Device,
     ) -> Result<Encoder> {
-        Encoder::create_video_only(output, &work.partial_path(work.segments.len()), info, size, cfg, device)
+        Encoder::create_packet_file(output, &work.partial_path(work.segments.len()), info, size, cfg, device)
     }
 
     fn begin(&mut self, pts: i64) -> Result<Open> {
@@ -67,10 +67,7 @@ impl SegmentWriter<'_> {
         let index = self.work.segments.len();
         let (partial, file) = (self.work.partial_path(index), self.work.segment_name(index));
         let done = self.work.path().join(&file);
-        std::fs::File::open(&partial)
-            .and_then(|f| f.sync_all())
-            .and_then(|()| std::fs::rename(&partial, &done))
-            .map_err(|e| Error::io(&done, e))?;
+        std::fs::rename(&partial, &done).map_err(|e| Error::io(&done, e))?;
         self.work.add(Segment { frames: seg.frames, first_pts: seg.first_pts, last_pts: seg.last_pts, file })
     }
 }

@@ -27,7 +27,7 @@ pub struct Segment {
 pub struct WorkDir {
     dir: PathBuf,
     output: PathBuf,
-    /// The output's extension: segments are files of the output's container.
+    /// The output's extension, kept by the joined file before its rename.
     ext: String,
     /// What names the job: input identity and the settings that shape the output.
     job: Vec<(String, String)>,
@@ -186,7 +186,7 @@ impl WorkDir {
 
     /// The finished file of segment `index`.
     pub fn segment_name(&self, index: usize) -> String {
-        format!("segment-{index:05}.{}", self.ext)
+        format!("segment-{index:05}.packets")
     }
 
     pub fn path(&self) -> &Path {
@@ -195,7 +195,7 @@ impl WorkDir {
 
     /// Where segment `index` is written before it is finished.
     pub fn partial_path(&self, index: usize) -> PathBuf {
-        self.dir.join(format!("segment-{index:05}.partial.{}", self.ext))
+        self.dir.join(format!("segment-{index:05}.partial.packets"))
     }
 
     /// Where the joined output is written before it is renamed to the output.
