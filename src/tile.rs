@@ -122,7 +122,8 @@ mod tests {
             for c in 0..p.channels {
                 for y in 0..o.height as usize {
                     for x in 0..ow {
-                        o.data[c * oa + y * ow + x] = p.data[c * p.area() + (y / 2) * p.width as usize + x / 2];
+                        o.data[c * oa + y * ow + x] =
+                            p.data[c * p.area() + (y / 2) * p.width as usize + x / 2];
                     }
                 }
             }

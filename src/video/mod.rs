@@ -13,8 +13,6 @@ mod seek;
 mod segments;
 mod workdir;
 
-pub use workdir::work_path;
-
 use std::path::Path;
 
 use ffmpeg_next as ffmpeg;

@@ -50,7 +50,7 @@ impl Decoder {
     fn seek(&mut self, ts: i64) -> bool {
         let index = self.info().index as i32;
         let (ictx, dec) = self.parts();
-        let r = unsafe { ffi::av_seek_frame(ictx.as_mut_ptr(), index, ts, ffi::AVSEEK_FLAG_BACKWARD as i32) };
+        let r = unsafe { ffi::av_seek_frame(ictx.as_mut_ptr(), index, ts, ffi::AVSEEK_FLAG_BACKWARD) };
         dec.flush();
         r >= 0
     }
