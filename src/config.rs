@@ -86,6 +86,12 @@ pub struct VideoConfig {
     /// Stop at the first damaged packet or frame (an error) instead of going on with the
     /// decoder's concealment and a warning per damaged range. Default: false.
     pub strict: bool,
+    /// Write the video as keyframe-aligned segments in `<output>.upscale-work/` and continue an
+    /// interrupted job from there (see [`crate::video`]). Default: false.
+    pub resume: bool,
+    /// Frames per segment with `resume`; 0 = ten seconds' worth at the input's frame rate. A
+    /// resumed job keeps the length it started with. Default: 0.
+    pub segment_frames: u64,
 }
 
 /// Everything a run needs to know.

@@ -15,6 +15,8 @@ pub trait Progress: Send + Sync {
     }
     /// Something worth saying that is not an error (a fallback, a damaged range).
     fn warn(&self, _msg: &str) {}
+    /// Something worth knowing that is not a problem (a job resumed).
+    fn note(&self, _msg: &str) {}
 }
 
 /// A [`Progress`] that ignores everything and never cancels.

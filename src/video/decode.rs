@@ -57,6 +57,8 @@ pub struct Decoder {
     strict: bool,
     /// Output stream for each input stream whose packets are copied.
     copy_map: Vec<Option<usize>>,
+    /// Frames up to this timestamp are decoded but not sent (a resumed job's finished part).
+    skip_through: Option<i64>,
 }
 
 impl Decoder {
@@ -135,6 +137,7 @@ impl Decoder {
             deinterlace: cfg.deinterlace,
             strict: cfg.strict,
             copy_map: vec![None; n],
+            skip_through: None,
         })
     }
 
@@ -156,6 +159,21 @@ impl Decoder {
         if let Some(slot) = self.copy_map.get_mut(input) {
             *slot = Some(output);
         }
+    }
+
+    /// The output stream that input stream `input`'s packets are copied to, if any.
+    pub fn copy_target(&self, input: usize) -> Option<usize> {
+        self.copy_map.get(input).copied().flatten()
+    }
+
+    /// Decodes but does not send the frames up to and including `pts` (see `seek.rs`).
+    pub fn skip_through(&mut self, pts: i64) {
+        self.skip_through = Some(pts);
+    }
+
+    /// The demuxer and the video decoder, for repositioning them (see `seek.rs`).
+    pub(super) fn parts(&mut self) -> (&mut format::context::Input, &mut decoder::Video) {
+        (&mut self.ictx, &mut self.decoder)
     }
 
     fn err(&self, what: &str, e: ffmpeg::Error) -> Error {
@@ -192,6 +210,7 @@ impl Decoder {
             last_pts: None,
             frame_dur: frame_duration(info.frame_rate, info.time_base),
             closed: false,
+            skip_through: self.skip_through,
         };
         let damaged = |e: String| Error::video(&self.path, e);
         let mut packet = Packet::empty();
@@ -281,6 +300,8 @@ struct Frames {
     frame_dur: i64,
     /// The next stage has gone: stop quietly (its error, if any, is the one reported).
     closed: bool,
+    /// Frames up to this timestamp are not sent.
+    skip_through: Option<i64>,
 }
 
 impl Frames {
@@ -367,6 +388,9 @@ impl Frames {
     }
 
     fn emit(&mut self, frame: &ffmpeg::frame::Video, pts: i64, path: &Path) -> Result<()> {
+        if self.skip_through.is_some_and(|s| pts <= s) {
+            return Ok(());
+        }
         let rgb = self
             .to_rgb
             .convert(frame)

@@ -14,8 +14,9 @@ use ffmpeg::util::color::{Range, Space};
 use ffmpeg::{codec, encoder, format, media, Dictionary, Packet, Rational};
 
 use super::color::{self, FromRgb};
-use super::decode::{frame_duration, Decoder};
-use super::pipeline::{Control, Item};
+use super::decode::{frame_duration, Decoder, StreamInfo};
+use super::packets::PacketWriter;
+use super::pipeline::{Control, Item, Picture, Sink};
 use crate::config::{Config, Device};
 use crate::error::{Error, Result};
 use crate::progress::Progress;
@@ -43,6 +44,9 @@ pub struct Encoder {
     /// The frames' format, size, matrix and full range (a scaler cannot cross threads: the
     /// converter is made in the encoder thread).
     target: (Pixel, u32, u32, Space, bool),
+    /// Where the packets go instead of the muxer, for a segment (see `packets.rs`).
+    dump: Option<PacketWriter>,
+    dump_path: PathBuf,
     /// Added to the timestamps of each output stream's copied packets (see [`opus_delay_fix`]).
     ts_fix: Vec<i64>,
 }
@@ -69,6 +73,20 @@ fn opus_delay_fix(octx: &format::context::Output, stream: usize) -> i64 {
         ffi::av_rescale_q(par.initial_padding as i64, Rational(1, 48000).into(), Rational(1, 1_000_000_000).into())
     };
     unsafe { ffi::av_rescale_q(ns, Rational(1, 1_000_000_000).into(), st.time_base().into()) }
+}
+
+
+/// A muxer for `path`'s format that writes nothing: for checks and flags alone.
+fn output_without_file(path: &Path) -> std::result::Result<format::context::Output, ffmpeg::Error> {
+    use std::os::unix::ffi::OsStrExt;
+    let name = CString::new(path.as_os_str().as_bytes()).map_err(|_| ffmpeg::Error::InvalidData)?;
+    let mut ctx = std::ptr::null_mut();
+    let r =
+        unsafe { ffi::avformat_alloc_output_context2(&mut ctx, std::ptr::null_mut(), std::ptr::null(), name.as_ptr()) };
+    if r < 0 || ctx.is_null() {
+        return Err(ffmpeg::Error::from(r.min(-1)));
+    }
+    Ok(unsafe { format::context::Output::wrap(ctx) })
 }
 
 /// The codec used when none is asked: VP9 for WebM, H.264 elsewhere.
@@ -148,6 +166,48 @@ impl Encoder {
         device: Device,
         progress: &dyn Progress,
     ) -> Result<Encoder> {
+        let info = dec.info().clone();
+        let mut enc = Encoder::open(output, &info, size, cfg, device, || format::output(&tmp))?;
+        let ictx = dec.input();
+        if let (Some(ist), Some(mut ost)) = (ictx.stream(info.index), enc.octx.stream_mut(enc.stream)) {
+            copy_video_facts(&ist, &mut ost);
+        }
+        let copies = add_copies(&mut enc.octx, dec, output, cfg.video.no_audio, progress)?;
+        enc.write_header()?;
+        enc.ts_fix = vec![0; enc.octx.nb_streams() as usize];
+        for (i, o) in copies {
+            dec.copy_stream(i, o);
+            enc.ts_fix[o] = opus_delay_fix(&enc.octx, o);
+        }
+        Ok(enc)
+    }
+
+    /// An encoder set up as for `output` whose packets go, untouched, into the packet file
+    /// `tmp` (a segment of a resumable job, see `packets.rs`); errors name `output`.
+    pub fn create_packet_file(
+        output: &Path,
+        tmp: &Path,
+        info: &StreamInfo,
+        size: (u32, u32),
+        cfg: &Config,
+        device: Device,
+    ) -> Result<Encoder> {
+        let mut enc = Encoder::open(output, info, size, cfg, device, || output_without_file(output))?;
+        enc.dump = Some(PacketWriter::create(tmp, enc.extradata()).map_err(|e| Error::io(tmp, e))?);
+        enc.dump_path = tmp.to_path_buf();
+        Ok(enc)
+    }
+
+    /// The output (made by `make`) with its video stream and open encoder; the header is not
+    /// written yet.
+    fn open(
+        output: &Path,
+        info: &StreamInfo,
+        size: (u32, u32),
+        cfg: &Config,
+        device: Device,
+        make: impl FnOnce() -> std::result::Result<format::context::Output, ffmpeg::Error>,
+    ) -> Result<Encoder> {
         let err = |msg: String| Error::video(output, msg);
         let vc = &cfg.video;
         let name = vc.codec.clone().unwrap_or_else(|| default_codec(output).to_string());
@@ -161,7 +221,6 @@ impl Encoder {
             Some(p) => Some(pixel_from_name(p).ok_or_else(|| err(format!("pixel format '{p}': unknown")))?),
             None => None,
         };
-        let info = dec.info().clone();
         let fmt = choose_format(asked, info.format, &supported).ok_or_else(|| {
             let list: Vec<&str> = supported.iter().map(|f| f.descriptor().map_or("?", |d| d.name())).collect();
             err(format!(
@@ -178,8 +237,7 @@ impl Encoder {
             h = (h / ch * ch).max(ch);
         }
 
-        let mut octx =
-            format::output(&tmp).map_err(|e| err(format!("cannot create an output for this extension: {e}")))?;
+        let mut octx = make().map_err(|e| err(format!("cannot create an output for this extension: {e}")))?;
         let ext_name = octx.format().name().to_string();
         if container_takes(&octx, codec.id()) == Some(false) {
             return Err(err(format!("codec '{name}' cannot be stored in a {ext_name} file")));
@@ -251,80 +309,6 @@ impl Encoder {
                 (*st).sample_aspect_ratio = sar.into();
             }
         }
-        let ictx = dec.input();
-        if let Some(ist) = ictx.stream(info.index) {
-            let mut md = Dictionary::new();
-            for (k, v) in ist.metadata().iter() {
-                if !["encoder", "duration"].contains(&k.to_ascii_lowercase().as_str()) {
-                    md.set(k, v);
-                }
-            }
-            ost.set_metadata(md);
-            unsafe {
-                let (src, dst) = (ist.as_ptr(), ost.as_mut_ptr());
-                (*dst).disposition = (*src).disposition;
-                for i in 0..(*src).nb_side_data.max(0) as usize {
-                    let sd = &*(*src).side_data.add(i);
-                    if !KEPT_SIDE_DATA.contains(&sd.type_) {
-                        continue;
-                    }
-                    let p = ffi::av_stream_new_side_data(dst, sd.type_, sd.size);
-                    if !p.is_null() {
-                        std::ptr::copy_nonoverlapping(sd.data, p, sd.size);
-                    }
-                }
-            }
-        }
-
-        // Copied streams: audio, subtitles, data, attachments, other video (cover art).
-        let mut copies = Vec::new();
-        for ist in ictx.streams() {
-            if ist.index() == info.index {
-                continue;
-            }
-            let par = ist.parameters();
-            let medium = par.medium();
-            if medium == media::Type::Audio && vc.no_audio {
-                continue;
-            }
-            if medium == media::Type::Unknown {
-                continue;
-            }
-            if container_takes(&octx, par.id()) == Some(false) {
-                progress.warn(&format!(
-                    "{}: stream {} ({:?} {:?}) left out: a {ext_name} file cannot hold it",
-                    dec.path().display(),
-                    ist.index(),
-                    medium,
-                    par.id()
-                ));
-                continue;
-            }
-            let mut ost = octx
-                .add_stream(encoder::find(codec::Id::None))
-                .map_err(|e| err(format!("cannot add stream {}: {e}", ist.index())))?;
-            ost.set_parameters(par);
-            ost.set_metadata(ist.metadata().to_owned());
-            unsafe {
-                let (src, dst) = (ist.as_ptr(), ost.as_mut_ptr());
-                (*(*dst).codecpar).codec_tag = 0;
-                (*dst).time_base = (*src).time_base;
-                (*dst).disposition = (*src).disposition;
-            }
-            copies.push((ist.index(), ost.index()));
-        }
-        octx.set_metadata(ictx.metadata().to_owned());
-        for ch in ictx.chapters() {
-            let title = ch.metadata().get("title").unwrap_or("").to_string();
-            octx.add_chapter(ch.id(), ch.time_base(), ch.start(), ch.end(), title)
-                .map_err(|e| err(format!("cannot copy chapter {}: {e}", ch.id())))?;
-        }
-        octx.write_header().map_err(|e| err(format!("cannot write the header: {e}")))?;
-        let mut ts_fix = vec![0; octx.nb_streams() as usize];
-        for (i, o) in copies {
-            dec.copy_stream(i, o);
-            ts_fix[o] = opus_delay_fix(&octx, o);
-        }
         let frame_dur = frame_duration(info.frame_rate, info.time_base);
         Ok(Encoder {
             output: output.to_path_buf(),
@@ -334,12 +318,42 @@ impl Encoder {
             time_base: info.time_base,
             frame_dur,
             target: (fmt, w, h, matrix, full),
-            ts_fix,
+            dump: None,
+            dump_path: PathBuf::new(),
+            ts_fix: Vec::new(),
         })
+    }
+
+    fn write_header(&mut self) -> Result<()> {
+        self.octx.write_header().map(drop).map_err(|e| self.err("cannot write the header", e))
     }
 
     fn err(&self, what: &str, e: ffmpeg::Error) -> Error {
         Error::video(&self.output, format!("{what}: {e}"))
+    }
+
+    /// A converter from RGB pictures to this encoder's frames (made in the thread that uses it).
+    pub fn converter(&self) -> FromRgb {
+        let (fmt, w, h, matrix, full) = self.target;
+        FromRgb::new(fmt, w, h, matrix, full)
+    }
+
+    /// The output stream of the upscaled video.
+    pub fn video_stream(&self) -> usize {
+        self.stream
+    }
+
+    /// The encoder's global header (empty when the container takes headers in-band).
+    pub fn extradata(&self) -> &[u8] {
+        unsafe {
+            let ctx = self.encoder.as_ptr();
+            let (p, n) = ((*ctx).extradata, (*ctx).extradata_size);
+            if p.is_null() || n <= 0 {
+                &[]
+            } else {
+                std::slice::from_raw_parts(p, n as usize)
+            }
+        }
     }
 
     /// Writes every packet the encoder has ready.
@@ -356,17 +370,56 @@ impl Encoder {
             if pkt.duration() == 0 {
                 pkt.set_duration(self.frame_dur);
             }
+            if let Some(dump) = self.dump.as_mut() {
+                dump.write(&pkt).map_err(|e| Error::io(&self.dump_path, e))?;
+                continue;
+            }
             let out_tb = self.octx.stream(self.stream).map_or(self.time_base, |s| s.time_base());
             pkt.rescale_ts(self.time_base, out_tb);
             pkt.write_interleaved(&mut self.octx).map_err(|e| self.err("cannot write", e))?;
         }
     }
 
+    /// Converts one upscaled picture, encodes it and writes the packets ready.
+    pub fn encode(&mut self, convert: &mut FromRgb, pic: &Picture) -> Result<()> {
+        let mut frame = convert.convert(&pic.rgb).map_err(|e| self.err("cannot convert a frame from RGB", e))?;
+        frame.set_pts(Some(pic.pts));
+        self.encoder.send_frame(&frame).map_err(|e| self.err("cannot encode", e))?;
+        self.drain()
+    }
+
+    /// Writes a packet already mapped to its output stream, with timestamps in `in_tb`.
+    pub fn mux(&mut self, mut pkt: Packet, in_tb: Rational) -> Result<()> {
+        let out_tb = self.octx.stream(pkt.stream()).map_or(in_tb, |s| s.time_base());
+        pkt.rescale_ts(in_tb, out_tb);
+        if let Some(&fix) = self.ts_fix.get(pkt.stream()).filter(|&&f| f != 0) {
+            pkt.set_pts(pkt.pts().map(|t| t + fix));
+            pkt.set_dts(pkt.dts().map(|t| t + fix));
+        }
+        pkt.set_position(-1);
+        pkt.write_interleaved(&mut self.octx).map_err(|e| self.err("cannot write", e))
+    }
+
+    /// Flushes the encoder and writes the trailer: the file is complete.
+    pub fn finish(mut self) -> Result<()> {
+        self.encoder.send_eof().map_err(|e| self.err("cannot encode", e))?;
+        self.drain()?;
+        match self.dump.take() {
+            Some(dump) => dump.finish().map_err(|e| Error::io(&self.dump_path, e)),
+            None => self.close(),
+        }
+    }
+
+    /// Writes the trailer without flushing the encoder (no frame was sent: the video packets
+    /// came through [`Encoder::mux`]).
+    pub fn close(mut self) -> Result<()> {
+        self.octx.write_trailer().map_err(|e| self.err("cannot finish the file", e))
+    }
+
     /// Encodes and muxes until the channel closes; returns the frames written. Stops early
     /// without a trailer when another stage failed (the file is then removed).
     pub fn run(mut self, rx: Receiver<Item>, ctl: &Control, progress: &dyn Progress) -> Result<u64> {
-        let (fmt, w, h, matrix, full) = self.target;
-        let mut convert = FromRgb::new(fmt, w, h, matrix, full);
+        let mut convert = self.converter();
         let mut done = 0u64;
         for item in rx {
             if ctl.halted() {
@@ -374,36 +427,109 @@ impl Encoder {
             }
             match item {
                 Item::Frame(pic) => {
-                    let mut frame =
-                        convert.convert(&pic.rgb).map_err(|e| self.err("cannot convert a frame from RGB", e))?;
-                    frame.set_pts(Some(pic.pts));
-                    self.encoder.send_frame(&frame).map_err(|e| self.err("cannot encode", e))?;
-                    self.drain()?;
+                    self.encode(&mut convert, &pic)?;
                     done += 1;
                     if !progress.advance(done) {
                         ctl.interrupt();
                     }
                 }
-                Item::Packet(mut pkt, in_tb) => {
-                    let out_tb = self.octx.stream(pkt.stream()).map_or(in_tb, |s| s.time_base());
-                    pkt.rescale_ts(in_tb, out_tb);
-                    if let Some(&fix) = self.ts_fix.get(pkt.stream()).filter(|&&f| f != 0) {
-                        pkt.set_pts(pkt.pts().map(|t| t + fix));
-                        pkt.set_dts(pkt.dts().map(|t| t + fix));
-                    }
-                    pkt.set_position(-1);
-                    pkt.write_interleaved(&mut self.octx).map_err(|e| self.err("cannot write", e))?;
-                }
+                Item::Packet(pkt, in_tb) => self.mux(pkt, in_tb)?,
             }
         }
         if ctl.halted() {
             return Ok(done);
         }
-        self.encoder.send_eof().map_err(|e| self.err("cannot encode", e))?;
-        self.drain()?;
-        self.octx.write_trailer().map_err(|e| self.err("cannot finish the file", e))?;
+        self.finish()?;
         Ok(done)
     }
+}
+
+impl Sink for Encoder {
+    fn run(self, rx: Receiver<Item>, ctl: &Control, progress: &dyn Progress) -> Result<u64> {
+        Encoder::run(self, rx, ctl, progress)
+    }
+}
+
+/// The input video stream's metadata, disposition and picture-describing side data, onto `ost`.
+fn copy_video_facts(ist: &format::stream::Stream, ost: &mut format::stream::StreamMut) {
+    let mut md = Dictionary::new();
+    for (k, v) in ist.metadata().iter() {
+        if !["encoder", "duration"].contains(&k.to_ascii_lowercase().as_str()) {
+            md.set(k, v);
+        }
+    }
+    ost.set_metadata(md);
+    unsafe {
+        let (src, dst) = (ist.as_ptr(), ost.as_mut_ptr());
+        (*dst).disposition = (*src).disposition;
+        for i in 0..(*src).nb_side_data.max(0) as usize {
+            let sd = &*(*src).side_data.add(i);
+            if !KEPT_SIDE_DATA.contains(&sd.type_) {
+                continue;
+            }
+            let p = ffi::av_stream_new_side_data(dst, sd.type_, sd.size);
+            if !p.is_null() {
+                std::ptr::copy_nonoverlapping(sd.data, p, sd.size);
+            }
+        }
+    }
+}
+
+/// Lays out the copied streams (audio, subtitles, data, attachments, other video such as cover
+/// art), the container's metadata and chapters; returns (input stream, output stream) pairs.
+fn add_copies(
+    octx: &mut format::context::Output,
+    dec: &Decoder,
+    output: &Path,
+    no_audio: bool,
+    progress: &dyn Progress,
+) -> Result<Vec<(usize, usize)>> {
+    let err = |msg: String| Error::video(output, msg);
+    let ictx = dec.input();
+    let ext_name = octx.format().name().to_string();
+    let mut copies = Vec::new();
+    for ist in ictx.streams() {
+        if ist.index() == dec.info().index {
+            continue;
+        }
+        let par = ist.parameters();
+        let medium = par.medium();
+        if medium == media::Type::Audio && no_audio {
+            continue;
+        }
+        if medium == media::Type::Unknown {
+            continue;
+        }
+        if container_takes(octx, par.id()) == Some(false) {
+            progress.warn(&format!(
+                "{}: stream {} ({:?} {:?}) left out: a {ext_name} file cannot hold it",
+                dec.path().display(),
+                ist.index(),
+                medium,
+                par.id()
+            ));
+            continue;
+        }
+        let mut ost = octx
+            .add_stream(encoder::find(codec::Id::None))
+            .map_err(|e| err(format!("cannot add stream {}: {e}", ist.index())))?;
+        ost.set_parameters(par);
+        ost.set_metadata(ist.metadata().to_owned());
+        unsafe {
+            let (src, dst) = (ist.as_ptr(), ost.as_mut_ptr());
+            (*(*dst).codecpar).codec_tag = 0;
+            (*dst).time_base = (*src).time_base;
+            (*dst).disposition = (*src).disposition;
+        }
+        copies.push((ist.index(), ost.index()));
+    }
+    octx.set_metadata(ictx.metadata().to_owned());
+    for ch in ictx.chapters() {
+        let title = ch.metadata().get("title").unwrap_or("").to_string();
+        octx.add_chapter(ch.id(), ch.time_base(), ch.start(), ch.end(), title)
+            .map_err(|e| err(format!("cannot copy chapter {}: {e}", ch.id())))?;
+    }
+    Ok(copies)
 }
 
 /// Encoder libraries that write to stderr themselves (not through FFmpeg's log) are told to

@@ -1,11 +1,18 @@
 //! Video files: decoder thread → bounded channel → upscaler → bounded channel → encoder thread.
 //! Audio, subtitles, chapters and metadata are copied untouched; every frame keeps its timestamp.
+//! With `resume` the video goes through segments in a work folder instead (see `resume.rs`).
 
 mod color;
 mod damage;
 mod decode;
 mod encode;
+mod join;
+mod packets;
 mod pipeline;
+mod resume;
+mod seek;
+mod segments;
+mod workdir;
 
 use std::path::Path;
 
@@ -47,6 +54,9 @@ pub fn upscale_file(
 ) -> Result<()> {
     still::check_output(input, output, cfg.overwrite)?;
     init_ffmpeg(input)?;
+    if cfg.video.resume {
+        return resume::upscale_file(input, output, up, cfg, progress);
+    }
     let mut dec = decode::Decoder::open(input, &cfg.video)?;
     let info = dec.info().clone();
     let size = up.output_size(info.width, info.height);

@@ -6,12 +6,11 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
-use crossbeam_channel::bounded;
+use crossbeam_channel::{bounded, Receiver};
 use ffmpeg_next as ffmpeg;
 use image::RgbImage;
 
 use super::decode::Decoder;
-use super::encode::Encoder;
 use crate::core::Upscaler;
 use crate::error::{Error, Result};
 use crate::progress::Progress;
@@ -68,6 +67,13 @@ impl Control {
     }
 }
 
+/// The last stage: takes the upscaled pictures (and copied packets) until the channel closes,
+/// and returns the frames it wrote. The encoder is one; the segment writer of a resumable job
+/// another.
+pub trait Sink: Send {
+    fn run(self, rx: Receiver<Item>, ctl: &Control, progress: &dyn Progress) -> Result<u64>;
+}
+
 /// How a run ended when no stage failed.
 pub struct Outcome {
     /// Frames written to the output.
@@ -81,7 +87,7 @@ pub fn run(
     input: &Path,
     decoder: Decoder,
     up: &mut Upscaler,
-    encoder: Encoder,
+    encoder: impl Sink,
     depth: usize,
     progress: &dyn Progress,
 ) -> Result<Outcome> {

@@ -121,6 +121,13 @@ pub struct Opts {
     /// Stop at the first damaged video packet (an error) instead of concealing it and warning.
     #[arg(long)]
     pub strict: bool,
+    /// Video: work in segments in <OUTPUT>.upscale-work/ and, when run again, continue an
+    /// interrupted job from there; the segments are joined without re-encoding at the end.
+    #[arg(long)]
+    pub resume: bool,
+    /// Frames per segment with --resume (0: ten seconds' worth).
+    #[arg(long, default_value_t = 0)]
+    pub segment_frames: u64,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -183,6 +190,8 @@ impl Opts {
                     DeinterlaceArg::Off => Deinterlace::Off,
                 },
                 strict: self.strict,
+                resume: self.resume,
+                segment_frames: self.segment_frames,
                 ..Config::default().video
             },
         };

@@ -147,6 +147,9 @@ impl Progress for FrameProgress<'_> {
         self.0.set(done);
         !self.0.cancel.load(Ordering::Relaxed)
     }
+    fn note(&self, msg: &str) {
+        self.0.note(msg);
+    }
     fn warn(&self, msg: &str) {
         if self.0.json {
             self.0.event(&format!("\"event\":\"warning\",\"message\":{}", js(msg)));

@@ -1,0 +1,161 @@
+//! The end of a resumable job: the segments' video packets, unchanged (no re-encoding, the
+//! timestamps they were encoded with), and the input's audio, subtitle and other packets are
+//! muxed into the output, laid out exactly as the one-pass path lays it out (same encoder
+//! parameters, copied streams, chapters and metadata), interleaved by decoding time.
+
+use std::path::{Path, PathBuf};
+
+use ffmpeg_next as ffmpeg;
+
+use ffmpeg::{Packet, Rational};
+
+use super::decode::Decoder;
+use super::encode::Encoder;
+use super::packets::PacketReader;
+use super::workdir::WorkDir;
+use crate::config::{Config, Device};
+use crate::error::{Error, Result};
+use crate::progress::Progress;
+
+/// Joins the finished segments of `work` with the input's copied streams into `output`
+/// (through a partial file in the work folder, renamed when complete).
+pub fn join(
+    input: &Path,
+    output: &Path,
+    work: &WorkDir,
+    size: (u32, u32),
+    cfg: &Config,
+    device: Device,
+    progress: &dyn Progress,
+) -> Result<()> {
+    let tmp = work.joined_path();
+    let result = write(input, output, &tmp, work, size, cfg, device, progress)
+        .and_then(|()| std::fs::rename(&tmp, output).map_err(|e| Error::io(output, e)));
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+#[allow(clippy::too_many_arguments)]
+fn write(
+    input: &Path,
+    output: &Path,
+    tmp: &Path,
+    work: &WorkDir,
+    size: (u32, u32),
+    cfg: &Config,
+    device: Device,
+    progress: &dyn Progress,
+) -> Result<()> {
+    let mut dec = Decoder::open(input, &cfg.video)?;
+    let time_base = dec.info().time_base;
+    let mut enc = Encoder::create(output, tmp, &mut dec, size, cfg, device, progress)?;
+    let mut video = Segments {
+        paths: work.segment_paths(),
+        next: 0,
+        open: None,
+        out: enc.video_stream(),
+        header: enc.extradata().to_vec(),
+    };
+    let mut copied = Copied::new(&mut dec);
+    let mut v = video.next()?;
+    let mut c = copied.next()?;
+    loop {
+        let video_first = match (&v, &c) {
+            (None, None) => break,
+            (Some(_), None) => true,
+            (None, Some(_)) => false,
+            (Some(a), Some((b, btb))) => match (a.dts().or(a.pts()), b.dts().or(b.pts())) {
+                (Some(x), Some(y)) => unsafe { ffmpeg::ffi::av_compare_ts(x, time_base.into(), y, (*btb).into()) <= 0 },
+                _ => true,
+            },
+        };
+        if video_first {
+            enc.mux(v.take().expect("matched above"), time_base)?;
+            v = video.next()?;
+        } else {
+            let (p, tb) = c.take().expect("matched above");
+            enc.mux(p, tb)?;
+            c = copied.next()?;
+        }
+    }
+    enc.close()
+}
+
+/// The video packets of every segment in turn, in the encoder's time base (the input video
+/// stream's).
+struct Segments {
+    paths: Vec<PathBuf>,
+    next: usize,
+    open: Option<PacketReader>,
+    /// Output stream of the video.
+    out: usize,
+    /// The output encoder's header: the segments' encoders must have made the same.
+    header: Vec<u8>,
+}
+
+impl Segments {
+    fn next(&mut self) -> Result<Option<Packet>> {
+        loop {
+            let path = match self.open {
+                Some(_) => &self.paths[self.next - 1],
+                None => {
+                    let Some(path) = self.paths.get(self.next) else { return Ok(None) };
+                    self.next += 1;
+                    let r = PacketReader::open(path).map_err(|e| damaged(path, &e.to_string()))?;
+                    if r.header() != self.header.as_slice() {
+                        return Err(damaged(path, "encoded with other codec parameters than the output"));
+                    }
+                    self.open = Some(r);
+                    path
+                }
+            };
+            match self.open.as_mut().expect("opened above").next() {
+                Ok(Some(mut p)) => {
+                    p.set_stream(self.out);
+                    return Ok(Some(p));
+                }
+                Ok(None) => self.open = None,
+                Err(e) => return Err(damaged(path, &e.to_string())),
+            }
+        }
+    }
+}
+
+fn damaged(path: &Path, why: &str) -> Error {
+    Error::video(path, format!("{why}: remove the work folder to start again"))
+}
+
+/// The packets of the input's copied streams, mapped to their output streams.
+struct Copied<'a> {
+    dec: &'a mut Decoder,
+    map: Vec<Option<usize>>,
+}
+
+impl<'a> Copied<'a> {
+    fn new(dec: &'a mut Decoder) -> Self {
+        let map = (0..dec.input().nb_streams() as usize).map(|i| dec.copy_target(i)).collect();
+        Copied { dec, map }
+    }
+
+    fn next(&mut self) -> Result<Option<(Packet, Rational)>> {
+        let path = self.dec.path().to_path_buf();
+        let (ictx, _) = self.dec.parts();
+        loop {
+            let mut p = Packet::empty();
+            match p.read(ictx) {
+                Ok(()) => {}
+                Err(ffmpeg::Error::Eof) => return Ok(None),
+                Err(ffmpeg::Error::InvalidData) => continue,
+                Err(e) => return Err(Error::video(&path, format!("cannot read: {e}"))),
+            }
+            let si = p.stream();
+            if let Some(out) = self.map.get(si).copied().flatten() {
+                let tb = ictx.stream(si).map_or(Rational(1, 1), |s| s.time_base());
+                p.set_stream(out);
+                return Ok(Some((p, tb)));
+            }
+        }
+    }
+}
