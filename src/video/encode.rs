@@ -75,7 +75,6 @@ fn opus_delay_fix(octx: &format::context::Output, stream: usize) -> i64 {
     unsafe { ffi::av_rescale_q(ns, Rational(1, 1_000_000_000).into(), st.time_base().into()) }
 }
 
-
 /// A muxer for `path`'s format that writes nothing: for checks and flags alone.
 fn output_without_file(path: &Path) -> std::result::Result<format::context::Output, ffmpeg::Error> {
     use std::os::unix::ffi::OsStrExt;
