@@ -2,7 +2,7 @@
 //! (`Upscaler::upscale_rgb8` on frames decoded beforehand), decode + encode only (the pipeline
 //! with the `nearest` resizer standing in for the model), and the whole pipeline.
 //!
-//! `cargo bench --bench pipeline` (needs the ffmpeg CLI and /work/shared/media/tos.mp4, or a clip
+//! `cargo bench --bench pipeline` (needs the ffmpeg CLI and ../shared/media/tos.mp4, or a clip
 //! named in `UPSCALE_BENCH_CLIP`). Prints frames per second and pipeline / model-only.
 
 use std::path::Path;
@@ -37,7 +37,8 @@ fn main() {
     if std::env::args().any(|a| a == "--list") {
         return;
     }
-    let source = std::env::var("UPSCALE_BENCH_CLIP").unwrap_or_else(|_| "/work/shared/media/tos.mp4".to_string());
+    let source = std::env::var("UPSCALE_BENCH_CLIP")
+        .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/media/tos.mp4").to_string());
     let dir = tempfile::tempdir().expect("temp dir");
     let frames = 48;
     println!("pipeline benchmark: realesr-animevideov3 x4, {frames} frames of {source}, CPU");
