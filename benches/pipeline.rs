@@ -47,7 +47,7 @@ fn main() {
         // Real footage, away from the opening titles, scaled down; default x264 settings.
         ffmpeg(&[
             "-ss",
-            "60",
+            "3",
             "-i",
             &source,
             "-frames:v",

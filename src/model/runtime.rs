@@ -80,6 +80,9 @@ pub fn builder(device: Device, threads: usize) -> Result<SessionBuilder> {
     let mut b = ort::session::Session::builder(env).map_err(rt)?;
     b = b.with_log_level(LogLevel::Fatal).map_err(|e| rt(e.into()))?;
     b = b.with_optimization_level(GraphOptimizationLevel::Level3).map_err(|e| rt(e.into()))?;
+    // Idle intra-op threads sleep instead of spinning: in the video pipeline the decoder and
+    // encoder threads need those cores between the network's operators and runs.
+    b = b.with_intra_op_spinning(false).map_err(|e| rt(e.into()))?;
     if threads > 0 {
         b = b.with_intra_threads(threads).map_err(|e| rt(e.into()))?;
     }
