@@ -5,6 +5,7 @@ mod color;
 mod decode;
 mod encode;
 mod pipeline;
+pub mod probe;
 
 use std::path::Path;
 
