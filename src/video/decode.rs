@@ -59,6 +59,8 @@ pub struct Decoder {
     copy_map: Vec<Option<usize>>,
     /// Frames up to this timestamp are decoded but not sent (a resumed job's finished part).
     skip_through: Option<i64>,
+    /// Largest picture (width × height) accepted, from the stream's header and every frame.
+    max_pixels: u64,
 }
 
 impl Decoder {
@@ -68,7 +70,8 @@ impl Decoder {
         let st = ictx.streams().best(media::Type::Video).ok_or_else(|| Error::video(path, "no video stream"))?;
         let index = st.index();
         let params = st.parameters();
-        let field_order = unsafe { (*params.as_ptr()).field_order };
+        // Read as a plain number: the bindings' Rust enum must not hold an unchecked value.
+        let field_order = unsafe { std::ptr::addr_of!((*params.as_ptr()).field_order).cast::<u32>().read() };
         let mut ctx = codec::context::Context::from_parameters(params)
             .map_err(|e| Error::video(path, format!("stream {index}: {e}")))?;
         // Strict runs decode on one thread: an error then belongs to the packet just sent, so
@@ -78,10 +81,12 @@ impl Decoder {
             count: if cfg.strict { 1 } else { 2 },
             ..Default::default()
         });
-        let decoder = ctx
+        let mut decoder = ctx
             .decoder()
             .video()
             .map_err(|e| Error::video(path, format!("stream {index}: no decoder for this codec: {e}")))?;
+        // Before any of them is read below as a Rust enum.
+        unsafe { sanitize_enums(decoder.as_mut_ptr()) };
         let (width, height) = (decoder.width(), decoder.height());
         if width == 0 || height == 0 || decoder.format() == Pixel::None {
             return Err(Error::video(path, format!("stream {index}: unknown picture size or pixel format")));
@@ -119,13 +124,14 @@ impl Decoder {
             primaries: decoder.color_primaries(),
             transfer: decoder.color_transfer_characteristic(),
             sar: if sar.numerator() > 0 && sar.denominator() > 0 { sar } else { Rational(0, 1) },
-            interlaced: matches!(
-                field_order,
-                ffi::AVFieldOrder::AV_FIELD_TT
-                    | ffi::AVFieldOrder::AV_FIELD_BB
-                    | ffi::AVFieldOrder::AV_FIELD_TB
-                    | ffi::AVFieldOrder::AV_FIELD_BT
-            ),
+            interlaced: [
+                ffi::AVFieldOrder::AV_FIELD_TT,
+                ffi::AVFieldOrder::AV_FIELD_BB,
+                ffi::AVFieldOrder::AV_FIELD_TB,
+                ffi::AVFieldOrder::AV_FIELD_BT,
+            ]
+            .into_iter()
+            .any(|f| f as u32 == field_order),
             total_frames,
         };
         let n = ictx.nb_streams() as usize;
@@ -138,6 +144,7 @@ impl Decoder {
             strict: cfg.strict,
             copy_map: vec![None; n],
             skip_through: None,
+            max_pixels: u64::MAX,
         })
     }
 
@@ -152,6 +159,15 @@ impl Decoder {
     /// The demuxer, for the encoder's setup (streams, chapters, metadata).
     pub fn input(&self) -> &format::context::Input {
         &self.ictx
+    }
+
+    /// Refuses pictures over `max` pixels: now, when the stream's header says it is larger, and
+    /// while decoding, for any frame that is (a stream can change size mid-way). A few kilobytes
+    /// can declare an 8K×12K MPEG-2 picture (found by fuzzing); this is the decompression-bomb
+    /// guard the still path has in `--max-pixels`.
+    pub fn limit_pixels(&mut self, max: u64) -> Result<()> {
+        self.max_pixels = max;
+        check_size(&self.path, self.info.width, self.info.height, max)
     }
 
     /// Sends packets of input stream `input` to output stream `output`, untouched.
@@ -204,6 +220,8 @@ impl Decoder {
                 info.range == Range::JPEG,
             ),
             deint: None,
+            deint_for: (0, 0, Pixel::None),
+            deint_all: false,
             decided: false,
             mode: self.deinterlace,
             info: info.clone(),
@@ -211,15 +229,19 @@ impl Decoder {
             frame_dur: frame_duration(info.frame_rate, info.time_base),
             closed: false,
             skip_through: self.skip_through,
+            max_pixels: self.max_pixels,
         };
         let damaged = |e: String| Error::video(&self.path, e);
-        let mut packet = Packet::empty();
         let mut read_errors = 0;
         let mut video_packets = 0u64;
         loop {
             if ctl.stopping() || frames.closed {
                 return Ok(());
             }
+            // A fresh packet each time: `Packet::read` (av_read_frame) overwrites what it is
+            // given without unreferencing it, so reusing one leaked every video packet (found
+            // by the demux_video fuzz target). This one is unreferenced when dropped.
+            let mut packet = Packet::empty();
             match packet.read(&mut self.ictx) {
                 Ok(()) => read_errors = 0,
                 Err(ffmpeg::Error::Eof) => break,
@@ -253,7 +275,7 @@ impl Decoder {
                 frames.drain(&mut self.decoder, &self.path, damage)?;
             } else if let Some(out) = self.copy_map.get(si).copied().flatten() {
                 let tb = self.ictx.stream(si).map_or(Rational(1, 1), |s| s.time_base());
-                let mut p = std::mem::replace(&mut packet, Packet::empty());
+                let mut p = packet;
                 p.set_stream(out);
                 if frames.tx.send(Item::Packet(p, tb)).is_err() {
                     return Ok(());
@@ -273,14 +295,78 @@ impl Decoder {
             Err(e) => return Err(self.err("cannot decode", e)),
         }
         frames.drain(&mut self.decoder, &self.path, damage)?;
-        if let Some(g) = frames.deint.as_mut() {
-            if let Some(mut src) = g.get("in") {
-                src.source().flush().map_err(|e| Error::video(&self.path, format!("deinterlacer: {e}")))?;
-            }
-            frames.pull(&self.path)?;
-        }
-        Ok(())
+        frames.finish_deinterlacer(&self.path)
     }
+}
+
+/// FFmpeg's names of its enum values, declared here taking a plain `int`: each returns null for
+/// a value out of range or unnamed. (The bindings declare them taking the Rust enums, which
+/// cannot be made from an unchecked value.)
+mod names {
+    use std::ffi::{c_char, c_int};
+    #[allow(clashing_extern_declarations)]
+    extern "C" {
+        pub fn av_color_primaries_name(v: c_int) -> *const c_char;
+        pub fn av_color_transfer_name(v: c_int) -> *const c_char;
+        pub fn av_color_space_name(v: c_int) -> *const c_char;
+        pub fn av_color_range_name(v: c_int) -> *const c_char;
+        pub fn av_chroma_location_name(v: c_int) -> *const c_char;
+        pub fn av_get_pix_fmt_name(v: c_int) -> *const c_char;
+    }
+}
+
+/// Replaces each enum field of a decoder's context that holds a value FFmpeg does not name by
+/// its "unspecified" value. FFmpeg copies some of them from the file unchecked (MPEG-1/2's
+/// sequence display extension, Matroska's Colour element), and the bindings type these fields
+/// as Rust enums, so reading one (`color_primaries()` and the like) would be undefined
+/// behaviour: a 305-byte MPEG-1 stream read outside a lookup table (found by fuzzing, under
+/// ASan; a bug of ffmpeg-next / ffmpeg-sys-next's enum bindings, guarded here).
+///
+/// # Safety
+/// `ctx` must point to a live `AVCodecContext`.
+unsafe fn sanitize_enums(ctx: *mut ffi::AVCodecContext) {
+    use std::ffi::{c_char, c_int};
+    use std::ptr::addr_of_mut;
+    unsafe fn fix(field: *mut i32, name: unsafe extern "C" fn(c_int) -> *const c_char, unspecified: i32) {
+        let v = field.read();
+        if v != unspecified && name(v).is_null() {
+            field.write(unspecified);
+        }
+    }
+    fix(
+        addr_of_mut!((*ctx).color_primaries).cast(),
+        names::av_color_primaries_name,
+        ffi::AVColorPrimaries::AVCOL_PRI_UNSPECIFIED as i32,
+    );
+    fix(
+        addr_of_mut!((*ctx).color_trc).cast(),
+        names::av_color_transfer_name,
+        ffi::AVColorTransferCharacteristic::AVCOL_TRC_UNSPECIFIED as i32,
+    );
+    fix(
+        addr_of_mut!((*ctx).colorspace).cast(),
+        names::av_color_space_name,
+        ffi::AVColorSpace::AVCOL_SPC_UNSPECIFIED as i32,
+    );
+    fix(
+        addr_of_mut!((*ctx).color_range).cast(),
+        names::av_color_range_name,
+        ffi::AVColorRange::AVCOL_RANGE_UNSPECIFIED as i32,
+    );
+    fix(
+        addr_of_mut!((*ctx).chroma_sample_location).cast(),
+        names::av_chroma_location_name,
+        ffi::AVChromaLocation::AVCHROMA_LOC_UNSPECIFIED as i32,
+    );
+    fix(addr_of_mut!((*ctx).pix_fmt).cast(), names::av_get_pix_fmt_name, ffi::AVPixelFormat::AV_PIX_FMT_NONE as i32);
+}
+
+/// `Error::TooLarge` when a `width`×`height` picture is over `max` pixels.
+fn check_size(path: &Path, width: u32, height: u32, max: u64) -> Result<()> {
+    if width as u64 * height as u64 > max {
+        return Err(Error::TooLarge { path: path.into(), width: width.into(), height: height.into(), limit: max });
+    }
+    Ok(())
 }
 
 /// The duration of one frame in `tb` units, at least 1.
@@ -293,6 +379,10 @@ struct Frames {
     tx: Sender<Item>,
     to_rgb: ToRgb,
     deint: Option<filter::Graph>,
+    /// The frame size and format `deint` was built for: bwdif cannot take another.
+    deint_for: (u32, u32, Pixel),
+    /// `deint` deinterlaces every frame, not only those flagged interlaced.
+    deint_all: bool,
     decided: bool,
     mode: Deinterlace,
     info: StreamInfo,
@@ -302,6 +392,8 @@ struct Frames {
     closed: bool,
     /// Frames up to this timestamp are not sent.
     skip_through: Option<i64>,
+    /// See [`Decoder::limit_pixels`].
+    max_pixels: u64,
 }
 
 impl Frames {
@@ -319,6 +411,7 @@ impl Frames {
                 }
                 Err(e) => return Err(Error::video(path, format!("cannot decode: {e}"))),
             }
+            check_size(path, frame.width(), frame.height(), self.max_pixels)?;
             // Keep the decoder's timestamp; only a missing or repeated one is made up.
             let pts = match (frame.timestamp().or(frame.pts()), self.last_pts) {
                 (Some(t), Some(last)) if t <= last => last + 1,
@@ -337,12 +430,19 @@ impl Frames {
                     Deinterlace::Auto => self.info.interlaced || frame.is_interlaced(),
                 };
                 if need {
-                    let all = self.mode == Deinterlace::On || self.info.interlaced;
-                    self.deint = Some(
-                        deinterlacer(&frame, self.info.time_base, all)
-                            .map_err(|e| Error::video(path, format!("deinterlacer: {e}")))?,
-                    );
+                    self.deint_all = self.mode == Deinterlace::On || self.info.interlaced;
+                    self.start_deinterlacer(&frame, path)?;
                 }
+            }
+            // A frame of another size or format (a stream can change mid-way): buffersrc would
+            // pass it on with only a warning and bwdif would read past its planes (a heap
+            // overflow in libavfilter, found by fuzzing). Finish the graph and start a new one.
+            if self.deint.is_some() && self.deint_for != (frame.width(), frame.height(), frame.format()) {
+                self.finish_deinterlacer(path)?;
+                if self.closed {
+                    return Ok(());
+                }
+                self.start_deinterlacer(&frame, path)?;
             }
             match self.deint.as_mut() {
                 Some(g) => {
@@ -357,6 +457,27 @@ impl Frames {
                 return Ok(());
             }
         }
+    }
+
+    /// Builds the deinterlacer for frames like `frame`.
+    fn start_deinterlacer(&mut self, frame: &ffmpeg::frame::Video, path: &Path) -> Result<()> {
+        let g = deinterlacer(frame, self.info.time_base, self.deint_all)
+            .map_err(|e| Error::video(path, format!("deinterlacer: {e}")))?;
+        self.deint = Some(g);
+        self.deint_for = (frame.width(), frame.height(), frame.format());
+        Ok(())
+    }
+
+    /// Flushes the deinterlacer, if any, passing on the frames it still holds, and drops it.
+    fn finish_deinterlacer(&mut self, path: &Path) -> Result<()> {
+        if let Some(g) = self.deint.as_mut() {
+            if let Some(mut src) = g.get("in") {
+                src.source().flush().map_err(|e| Error::video(path, format!("deinterlacer: {e}")))?;
+            }
+            self.pull(path)?;
+        }
+        self.deint = None;
+        Ok(())
     }
 
     /// Takes every frame the deinterlacer has ready.

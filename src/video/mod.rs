@@ -9,6 +9,7 @@ mod encode;
 mod join;
 mod packets;
 mod pipeline;
+pub mod probe;
 mod resume;
 mod seek;
 mod segments;
@@ -58,6 +59,7 @@ pub fn upscale_file(
         return resume::upscale_file(input, output, up, cfg, progress);
     }
     let mut dec = decode::Decoder::open(input, &cfg.video)?;
+    dec.limit_pixels(cfg.max_pixels)?;
     let info = dec.info().clone();
     let size = up.output_size(info.width, info.height);
     let tmp = still::temp_path(output);

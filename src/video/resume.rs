@@ -30,7 +30,8 @@ pub fn upscale_file(
     cfg: &Config,
     progress: &dyn Progress,
 ) -> Result<()> {
-    let dec = Decoder::open(input, &cfg.video)?;
+    let mut dec = Decoder::open(input, &cfg.video)?;
+    dec.limit_pixels(cfg.max_pixels)?;
     let size = up.output_size(dec.info().width, dec.info().height);
     let per_segment = match cfg.video.segment_frames {
         0 => (f64::from(dec.info().frame_rate) * DEFAULT_SEGMENT_SECS).round().max(1.0) as u64,
