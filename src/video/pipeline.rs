@@ -11,6 +11,7 @@ use ffmpeg_next as ffmpeg;
 use image::RgbImage;
 
 use super::decode::Decoder;
+use crate::config::Device;
 use crate::core::Upscaler;
 use crate::error::{Error, Result};
 use crate::progress::Progress;
@@ -82,6 +83,17 @@ pub struct Outcome {
     pub interrupted: bool,
 }
 
+/// Lowers the calling thread's priority to the lowest (nice 19). On the CPU the network is the bottleneck
+/// and splits each operator across every core: a decoder or encoder slice landing on one core
+/// stalls the whole operator, so those stages yield and take the gaps between the model's runs
+/// (the bounded channels keep them from falling behind for long).
+fn yield_to_model() {
+    // SAFETY: setpriority on this thread's own id; a failure only leaves the priority as it was.
+    unsafe {
+        libc::setpriority(libc::PRIO_PROCESS, libc::gettid() as libc::id_t, 19);
+    }
+}
+
 /// Runs the three stages until the input ends, the user interrupts, or a stage fails.
 pub fn run(
     input: &Path,
@@ -95,12 +107,16 @@ pub fn run(
     let (to_model, from_decoder) = bounded::<Item>(depth.max(1));
     let (to_encoder, from_model) = bounded::<Item>(depth.max(1));
     let panicked = |what: &str| Error::video(input, format!("internal error: the {what} stopped"));
+    let cpu_model = up.device() == Device::Cpu && !up.passes().is_empty();
 
     let frames = std::thread::scope(|s| -> Result<u64> {
         let ctl = &ctl;
         let dec = std::thread::Builder::new()
             .name("decoder".into())
             .spawn_scoped(s, move || {
+                if cpu_model {
+                    yield_to_model();
+                }
                 if let Err(e) = decoder.run(to_model, ctl, progress) {
                     ctl.fail(e);
                 }
@@ -129,11 +145,16 @@ pub fn run(
             .map_err(|e| Error::video(input, format!("cannot start the upscaler thread: {e}")))?;
         let enc = std::thread::Builder::new()
             .name("encoder".into())
-            .spawn_scoped(s, move || match encoder.run(from_model, ctl, progress) {
-                Ok(n) => n,
-                Err(e) => {
-                    ctl.fail(e);
-                    0
+            .spawn_scoped(s, move || {
+                if cpu_model {
+                    yield_to_model();
+                }
+                match encoder.run(from_model, ctl, progress) {
+                    Ok(n) => n,
+                    Err(e) => {
+                        ctl.fail(e);
+                        0
+                    }
                 }
             })
             .map_err(|e| Error::video(input, format!("cannot start the encoder thread: {e}")))?;
