@@ -48,10 +48,13 @@ fn s(p: &Path) -> &str {
     p.to_str().expect("utf-8 temp path")
 }
 
-/// Upscales `inp` into `out` by 2 with bicubic plus `extra`, and checks it succeeded.
+/// Upscales `inp` into `out` by 2 (bicubic unless `extra` names a model), and checks it
+/// succeeded.
 fn upscale(inp: &Path, out: &Path, extra: &[&str]) {
+    let model: &[&str] = if extra.contains(&"-m") { &[] } else { &["-m", "bicubic"] };
     let o = Command::new(BIN)
-        .args(["-m", "bicubic", "-s", "2", "-q"])
+        .args(model)
+        .args(["-s", "2", "-q"])
         .args(extra)
         .arg(inp)
         .arg("-o")
@@ -148,5 +151,63 @@ fn every_offered_encoder_writes_a_playable_file() {
             "{name}: {}",
             String::from_utf8_lossy(&check.stderr)
         );
+    }
+}
+
+/// The first frame of `path` as RGB, `w`×`h` (nearest-neighbour), read with the YUV matrix
+/// `matrix` (`bt601`, `bt709`) or, with `auto`, the one the stream is tagged with.
+fn first_frame_rgb(path: &Path, w: u32, h: u32, matrix: &str) -> Vec<u8> {
+    let vf = format!("scale={w}:{h}:flags=neighbor:in_color_matrix={matrix},format=rgb24");
+    let out = Command::new("ffmpeg")
+        .args(["-hide_banner", "-loglevel", "error", "-i"])
+        .arg(path)
+        .args(["-frames:v", "1", "-vf", &vf, "-f", "rawvideo", "-"])
+        .output()
+        .expect("ffmpeg runs");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(out.stdout.len(), (w * h * 3) as usize);
+    out.stdout
+}
+
+/// SD is BT.601 and HD is BT.709 when untagged, and a tag wins: colour bars come back with every
+/// bar's colour where it was (a matrix mix-up moves saturated bars by 10–20 levels).
+#[test]
+fn colour_bars_come_back_without_a_shift() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // (name, size, extra tags, the matrix the input means)
+    let cases: [(&str, (u32, u32), &[&str], &str); 3] = [
+        ("sd.mkv", (160, 120), &[], "bt601"),
+        (
+            "sd709.mkv",
+            (160, 120),
+            &["-colorspace", "bt709", "-color_primaries", "bt709", "-color_trc", "bt709"],
+            "bt709",
+        ),
+        ("hd.mkv", (1280, 720), &[], "bt709"),
+    ];
+    for (name, (w, h), tags, matrix) in cases {
+        let inp = d.join(name);
+        let src = format!("smptebars=size={w}x{h}:rate=25");
+        let mut a =
+            vec!["-f", "lavfi", "-i", &src, "-frames:v", "2", "-c:v", "libx264", "-qp", "0", "-pix_fmt", "yuv444p"];
+        a.extend_from_slice(tags);
+        a.push(s(&inp));
+        ffmpeg(&a);
+        let out = d.join(format!("out_{name}"));
+        upscale(&inp, &out, &["-m", "nearest", "--codec", "libx264", "--crf", "0", "--pix-fmt", "yuv444p"]);
+        let before = first_frame_rgb(&inp, w, h, matrix);
+        let after = first_frame_rgb(&out, w, h, "auto");
+        // The centre of each of the seven bars at a third of the height.
+        for bar in 0..7 {
+            let (x, y) = ((2 * bar + 1) * w / 14, h / 3);
+            let at = |img: &[u8]| -> [i32; 3] {
+                let i = ((y * w + x) * 3) as usize;
+                [img[i] as i32, img[i + 1] as i32, img[i + 2] as i32]
+            };
+            let (p, q) = (at(&before), at(&after));
+            let diff = (0..3).map(|c| (p[c] - q[c]).abs()).max().unwrap_or(0);
+            assert!(diff <= 3, "{name}: bar {bar}: {p:?} became {q:?}");
+        }
     }
 }
