@@ -9,24 +9,14 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
+mod common;
+use common::{ffmpeg, s};
+
 /// Longest any one run may take before it is killed and the test fails.
 const HANG_LIMIT: Duration = Duration::from_secs(60);
 
 /// A traditional resizer: these tests are about the decoder, not the network.
 const FAST: &[&str] = &["-m", "bicubic", "-s", "2", "-d", "cpu"];
-
-fn s(p: &Path) -> &str {
-    p.to_str().expect("utf-8 temp path")
-}
-
-fn ffmpeg(args: &[&str]) {
-    let out = Command::new("ffmpeg")
-        .args(["-hide_banner", "-loglevel", "error", "-y"])
-        .args(args)
-        .output()
-        .expect("ffmpeg runs");
-    assert!(out.status.success(), "ffmpeg {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-}
 
 /// ffprobe's stdout; its complaints about the damage on stderr are expected and ignored.
 fn ffprobe(path: &Path, args: &[&str]) -> String {

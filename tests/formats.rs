@@ -5,16 +5,10 @@
 use std::path::Path;
 use std::process::Command;
 
-const BIN: &str = env!("CARGO_BIN_EXE_upscale");
+mod common;
+use common::{ffmpeg, s};
 
-fn ffmpeg(args: &[&str]) {
-    let out = Command::new("ffmpeg")
-        .args(["-hide_banner", "-loglevel", "error", "-y"])
-        .args(args)
-        .output()
-        .expect("ffmpeg runs");
-    assert!(out.status.success(), "ffmpeg {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-}
+const BIN: &str = env!("CARGO_BIN_EXE_upscale");
 
 /// `ffprobe -show_entries ENTRY` of the first stream of `sel` (`v:0`, `a:0`), one value a line.
 fn probe(path: &Path, sel: &str, entry: &str) -> String {
@@ -42,10 +36,6 @@ fn audio_md5(path: &Path) -> String {
         .expect("ffmpeg runs");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().expect("utf-8 temp path")
 }
 
 /// Upscales `inp` into `out` by 2 (bicubic unless `extra` names a model), and checks it

@@ -8,21 +8,14 @@ use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
+mod common;
+use common::{ffmpeg_out, s};
+
 const BIN: &str = env!("CARGO_BIN_EXE_upscale");
 /// A deterministic, lossless encoding: decoded frames equal what was encoded.
 const ARGS: &[&str] =
     &["-m", "realesr-animevideov3", "-s", "2", "-d", "cpu", "--codec", "libx264", "--encoder-opt", "qp=0"];
 const RESUME: &[&str] = &["--resume", "--segment-frames", "24"];
-
-fn s(p: &Path) -> &str {
-    p.to_str().expect("utf-8 temp path")
-}
-
-fn ffmpeg_out(args: &[&str]) -> String {
-    let out = Command::new("ffmpeg").args(["-hide_banner", "-loglevel", "error", "-y"]).args(args).output().unwrap();
-    assert!(out.status.success(), "ffmpeg {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
 
 /// testsrc2 160x120 at 24 fps with a sine AAC track, keyframes every 20 frames (not on the
 /// segment boundaries, so resuming has to seek back and decode up to the boundary).

@@ -6,17 +6,11 @@ use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
+mod common;
+use common::{ffmpeg, s};
+
 const BIN: &str = env!("CARGO_BIN_EXE_upscale");
 const MODEL: &[&str] = &["-m", "realesr-animevideov3", "-s", "2", "-d", "cpu"];
-
-fn ffmpeg(args: &[&str]) {
-    let out = Command::new("ffmpeg")
-        .args(["-hide_banner", "-loglevel", "error", "-y"])
-        .args(args)
-        .output()
-        .expect("ffmpeg runs");
-    assert!(out.status.success(), "ffmpeg {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-}
 
 fn ffprobe(path: &Path, args: &[&str]) -> String {
     let out = Command::new("ffprobe").args(["-v", "error"]).args(args).arg(path).output().expect("ffprobe runs");
@@ -86,10 +80,6 @@ fn upscale(args: &[&str]) -> Output {
 
 fn ok(out: &Output) {
     assert!(out.status.success(), "upscale failed: {}", String::from_utf8_lossy(&out.stderr));
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().expect("utf-8 temp path")
 }
 
 /// Files in `dir` other than `keep` (temporary leftovers).

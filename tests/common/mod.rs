@@ -1,0 +1,28 @@
+//! Helpers the video integration tests share: running the ffmpeg CLI to make inputs, and
+//! temporary paths as the `&str` arguments commands take. Each test file uses what it needs.
+#![allow(dead_code)]
+
+use std::path::Path;
+use std::process::Command;
+
+/// Runs `ffmpeg -y ARGS` quietly and returns its stdout; a failure fails the test with ffmpeg's
+/// own message.
+pub fn ffmpeg_out(args: &[&str]) -> String {
+    let out = Command::new("ffmpeg")
+        .args(["-hide_banner", "-loglevel", "error", "-y"])
+        .args(args)
+        .output()
+        .expect("ffmpeg runs");
+    assert!(out.status.success(), "ffmpeg {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Runs `ffmpeg -y ARGS` quietly (making a test input).
+pub fn ffmpeg(args: &[&str]) {
+    ffmpeg_out(args);
+}
+
+/// A temporary path as a command argument (tempfile paths are UTF-8).
+pub fn s(p: &Path) -> &str {
+    p.to_str().expect("utf-8 temp path")
+}
