@@ -534,6 +534,11 @@ fn add_copies(
 /// Encoder libraries that write to stderr themselves (not through FFmpeg's log) are told to
 /// keep to their errors: the library never prints. A level the user set wins.
 fn quiet_library_logs(name: &str, opts: &mut Dictionary) {
+    if name == "libsvtav1" && std::env::var_os("SVT_LOG").is_none() {
+        // SVT-AV1 takes its level only from the environment (1 = errors). Set before any
+        // pipeline thread starts; nothing else in the process reads it.
+        std::env::set_var("SVT_LOG", "1");
+    }
     if name == "libx265" {
         let params = opts.get("x265-params").unwrap_or("").to_string();
         if !params.contains("log-level") {
