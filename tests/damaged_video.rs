@@ -10,7 +10,7 @@ use std::process::{Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 mod common;
-use common::{ffmpeg, s};
+use common::{ffmpeg, s, with_tone};
 
 /// Longest any one run may take before it is killed and the test fails.
 const HANG_LIMIT: Duration = Duration::from_secs(60);
@@ -133,26 +133,7 @@ fn damaged_range(w: &str) -> Option<(f64, f64, u64, u64)> {
 /// Four seconds of testsrc2 (160x120, 24 fps, a keyframe every second) with AAC, in MP4 with
 /// the index (moov) at the front or at the end.
 fn make_mp4(out: &Path, faststart: bool) {
-    let mut args = vec![
-        "-f",
-        "lavfi",
-        "-i",
-        "testsrc2=size=160x120:rate=24",
-        "-f",
-        "lavfi",
-        "-i",
-        "sine=sample_rate=48000",
-        "-t",
-        "4",
-        "-c:v",
-        "libx264",
-        "-pix_fmt",
-        "yuv420p",
-        "-g",
-        "24",
-        "-c:a",
-        "aac",
-    ];
+    let mut args = with_tone(&["-t", "4", "-c:v", "libx264", "-pix_fmt", "yuv420p", "-g", "24", "-c:a", "aac"]);
     if faststart {
         args.extend(["-movflags", "+faststart"]);
     }

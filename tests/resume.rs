@@ -9,7 +9,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 
 mod common;
-use common::{ffmpeg_out, s};
+use common::{ffmpeg_out, s, with_tone};
 
 const BIN: &str = env!("CARGO_BIN_EXE_upscale");
 /// A deterministic, lossless encoding: decoded frames equal what was encoded.
@@ -20,15 +20,7 @@ const RESUME: &[&str] = &["--resume", "--segment-frames", "24"];
 /// testsrc2 160x120 at 24 fps with a sine AAC track, keyframes every 20 frames (not on the
 /// segment boundaries, so resuming has to seek back and decode up to the boundary).
 fn make_clip(out: &Path, secs: &str) {
-    ffmpeg_out(&[
-        "-f",
-        "lavfi",
-        "-i",
-        "testsrc2=size=160x120:rate=24",
-        "-f",
-        "lavfi",
-        "-i",
-        "sine=frequency=440:sample_rate=48000",
+    ffmpeg_out(&with_tone(&[
         "-t",
         secs,
         "-c:v",
@@ -41,7 +33,7 @@ fn make_clip(out: &Path, secs: &str) {
         "aac",
         "-shortest",
         s(out),
-    ]);
+    ]));
 }
 
 /// One line per decoded video frame: timestamps, size and the MD5 of its pixels.

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 mod common;
-use common::{ffmpeg, s};
+use common::{ffmpeg, s, with_tone};
 
 const BIN: &str = env!("CARGO_BIN_EXE_upscale");
 const MODEL: &[&str] = &["-m", "realesr-animevideov3", "-s", "2", "-d", "cpu"];
@@ -111,26 +111,7 @@ fn make_clip(out: &Path, size: &str, rate: u32, secs: &str, extra: &[&str]) {
 fn frames_timestamps_and_audio_are_kept_in_mp4() {
     let dir = tempfile::tempdir().unwrap();
     let (inp, out) = (dir.path().join("in.mp4"), dir.path().join("out.mp4"));
-    ffmpeg(&[
-        "-f",
-        "lavfi",
-        "-i",
-        "testsrc2=size=160x120:rate=24",
-        "-f",
-        "lavfi",
-        "-i",
-        "sine=frequency=440:sample_rate=48000",
-        "-t",
-        "1",
-        "-c:v",
-        "libx264",
-        "-pix_fmt",
-        "yuv420p",
-        "-c:a",
-        "aac",
-        "-shortest",
-        s(&inp),
-    ]);
+    ffmpeg(&with_tone(&["-t", "1", "-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest", s(&inp)]));
     let mut args = MODEL.to_vec();
     args.extend([s(&inp), "-o", s(&out)]);
     ok(&upscale(&args));
@@ -197,15 +178,7 @@ fn chapters_metadata_and_subtitles_are_copied() {
         "1\n00:00:00,000 --> 00:00:00,500\nHello\n\n2\n00:00:00,500 --> 00:00:01,000\nWorld\n",
     )
     .unwrap();
-    ffmpeg(&[
-        "-f",
-        "lavfi",
-        "-i",
-        "testsrc2=size=160x120:rate=24",
-        "-f",
-        "lavfi",
-        "-i",
-        "sine=sample_rate=48000",
+    ffmpeg(&with_tone(&[
         "-i",
         s(&d.join("s.srt")),
         "-i",
@@ -229,7 +202,7 @@ fn chapters_metadata_and_subtitles_are_copied() {
         "-c:s",
         "srt",
         s(&inp),
-    ]);
+    ]));
     let mut args = MODEL.to_vec();
     args.extend([s(&inp), "-o", s(&out)]);
     ok(&upscale(&args));
@@ -374,23 +347,7 @@ fn interlaced_mpeg2_ts_is_deinterlaced() {
 fn webm_defaults_to_vp9_and_no_audio_drops_audio() {
     let dir = tempfile::tempdir().unwrap();
     let (inp, out) = (dir.path().join("in.mkv"), dir.path().join("out.webm"));
-    ffmpeg(&[
-        "-f",
-        "lavfi",
-        "-i",
-        "testsrc2=size=160x120:rate=24",
-        "-f",
-        "lavfi",
-        "-i",
-        "sine=sample_rate=48000",
-        "-t",
-        "0.5",
-        "-c:v",
-        "libx264",
-        "-c:a",
-        "libopus",
-        s(&inp),
-    ]);
+    ffmpeg(&with_tone(&["-t", "0.5", "-c:v", "libx264", "-c:a", "libopus", s(&inp)]));
     let mut args = MODEL.to_vec();
     args.extend(["--no-audio", s(&inp), "-o", s(&out)]);
     ok(&upscale(&args));
@@ -445,23 +402,7 @@ fn existing_output_is_kept_without_overwrite() {
 
 /// Twenty seconds of video with audio: long enough to be interrupted midway by the real model.
 fn long_clip(inp: &Path) {
-    ffmpeg(&[
-        "-f",
-        "lavfi",
-        "-i",
-        "testsrc2=size=160x120:rate=24",
-        "-f",
-        "lavfi",
-        "-i",
-        "sine=sample_rate=48000",
-        "-t",
-        "20",
-        "-c:v",
-        "libx264",
-        "-c:a",
-        "aac",
-        s(inp),
-    ]);
+    ffmpeg(&with_tone(&["-t", "20", "-c:v", "libx264", "-c:a", "aac", s(inp)]));
 }
 
 /// Runs the real model on `inp` with `--progress json`, sends `signal` (a `kill` name) once 5

@@ -26,3 +26,12 @@ pub fn ffmpeg(args: &[&str]) {
 pub fn s(p: &Path) -> &str {
     p.to_str().expect("utf-8 temp path")
 }
+
+/// The two inputs most test clips start from: testsrc2 (moving, 160x120 at 24 fps) and a
+/// 440 Hz tone at 48 kHz, followed by `rest` (duration, codecs, output): ffmpeg arguments.
+pub fn with_tone<'a>(rest: &[&'a str]) -> Vec<&'a str> {
+    let mut args =
+        vec!["-f", "lavfi", "-i", "testsrc2=size=160x120:rate=24", "-f", "lavfi", "-i", "sine=sample_rate=48000"];
+    args.extend_from_slice(rest);
+    args
+}
