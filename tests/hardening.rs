@@ -16,6 +16,9 @@ use std::time::{Duration, Instant};
 use image::{DynamicImage, ImageBuffer, Luma, LumaA, Rgb, RgbImage};
 use upscale::planes::psnr;
 
+mod common;
+use common::crc32;
+
 /// Longest any one run may take before it is killed and the test fails.
 const HANG_LIMIT: Duration = Duration::from_secs(30);
 
@@ -141,18 +144,6 @@ fn noise(n: usize, seed: u64) -> Vec<u8> {
             (x >> 24) as u8
         })
         .collect()
-}
-
-/// CRC-32 (IEEE) for a PNG chunk.
-fn crc32(bytes: &[u8]) -> u32 {
-    let mut c = 0xFFFF_FFFFu32;
-    for &b in bytes {
-        c ^= b as u32;
-        for _ in 0..8 {
-            c = if c & 1 != 0 { 0xEDB8_8320 ^ (c >> 1) } else { c >> 1 };
-        }
-    }
-    !c
 }
 
 /// A PNG chunk with its length and CRC (`good_crc: false` spoils the CRC).

@@ -9,6 +9,9 @@ use image::{DynamicImage, GenericImageView, ImageBuffer, ImageEncoder, Luma, Lum
 use upscale::planes::psnr;
 use upscale::{Config, Planes, Upscaler};
 
+mod common;
+use common::crc32;
+
 fn data(p: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(p)
 }
@@ -400,18 +403,6 @@ fn bad_input_is_one_clear_error_and_no_output() {
     assert!(stderr(&upscale(&[s(&d("bomb.png")), "-o", s(&d("b.png"))])).contains("60000x60000"));
     let o = upscale(&[s(&d("missing.png")), "-o", s(&d("m.png"))]);
     assert_clean_error(&o, "missing.png");
-}
-
-/// CRC-32 (IEEE) for a PNG chunk.
-fn crc32(bytes: &[u8]) -> u32 {
-    let mut c = 0xFFFF_FFFFu32;
-    for &b in bytes {
-        c ^= b as u32;
-        for _ in 0..8 {
-            c = if c & 1 != 0 { 0xEDB8_8320 ^ (c >> 1) } else { c >> 1 };
-        }
-    }
-    !c
 }
 
 #[test]

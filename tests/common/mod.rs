@@ -1,5 +1,5 @@
-//! Helpers the video integration tests share: running the ffmpeg CLI to make inputs, and
-//! temporary paths as the `&str` arguments commands take. Each test file uses what it needs.
+//! Helpers the integration tests share: running the ffmpeg CLI to make inputs, temporary paths
+//! as the `&str` arguments commands take, PNG chunk checksums. Each test file uses what it needs.
 #![allow(dead_code)]
 
 use std::path::Path;
@@ -34,4 +34,16 @@ pub fn with_tone<'a>(rest: &[&'a str]) -> Vec<&'a str> {
         vec!["-f", "lavfi", "-i", "testsrc2=size=160x120:rate=24", "-f", "lavfi", "-i", "sine=sample_rate=48000"];
     args.extend_from_slice(rest);
     args
+}
+
+/// CRC-32 (IEEE) for a PNG chunk.
+pub fn crc32(bytes: &[u8]) -> u32 {
+    let mut c = 0xFFFF_FFFFu32;
+    for &b in bytes {
+        c ^= b as u32;
+        for _ in 0..8 {
+            c = if c & 1 != 0 { 0xEDB8_8320 ^ (c >> 1) } else { c >> 1 };
+        }
+    }
+    !c
 }
