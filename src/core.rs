@@ -114,8 +114,10 @@ impl Upscaler {
             let next = self.run_tiled(self.passes[k], src)?;
             cur = Some(next);
         }
-        let out = cur.unwrap_or_else(|| img.clone());
-        Ok(resize::resize(&out, tw, th, Filter::Lanczos))
+        match cur {
+            Some(out) if (out.width, out.height) == (tw, th) => Ok(out),
+            out => Ok(resize::resize(out.as_ref().unwrap_or(img), tw, th, Filter::Lanczos)),
+        }
     }
 
     /// Upscales an 8-bit RGB buffer (the video path's frames).
