@@ -1,5 +1,6 @@
 //! How much the video pipeline costs over the model alone: on the same frames, the model only
-//! (`Upscaler::upscale_rgb8` on frames decoded beforehand), decode + encode only (the pipeline
+//! (`Upscaler::upscale_rgb8` on frames decoded beforehand, on the same frame workers as the
+//! pipeline: two single-core copies taking frames in turn on 2 cores), decode + encode only (the pipeline
 //! with the `nearest` resizer standing in for the model), and the whole pipeline.
 //!
 //! `cargo bench --bench pipeline` (needs the ffmpeg CLI and ../shared/media/tos.mp4, or a clip
@@ -83,15 +84,30 @@ fn main() {
             .collect();
 
         for &pad in &pads {
-            let mut up = Upscaler::new(&config("realesr-animevideov3", pad)).expect("model loads");
-            up.upscale_rgb8(&pics[0]).expect("warm-up");
+            let up = Upscaler::new(&config("realesr-animevideov3", pad)).expect("model loads");
+            // The model alone as the pipeline runs it: on its frame workers, frames in turn.
+            let mut workers = up.frame_workers().expect("workers load");
+            if workers.is_empty() {
+                workers.push(up);
+            }
+            for w in &mut workers {
+                w.upscale_rgb8(&pics[0]).expect("warm-up");
+            }
+            let n = workers.len();
             let out = dir.path().join(format!("out{w}.mp4"));
             let (mut model, mut codec, mut full) = (Vec::new(), Vec::new(), Vec::new());
             for _ in 0..reps {
                 let t = Instant::now();
-                for p in &pics {
-                    std::hint::black_box(up.upscale_rgb8(p).expect("model runs"));
-                }
+                std::thread::scope(|s| {
+                    for (k, w) in workers.iter_mut().enumerate() {
+                        let pics = &pics;
+                        s.spawn(move || {
+                            for p in pics.iter().skip(k).step_by(n) {
+                                std::hint::black_box(w.upscale_rgb8(p).expect("model runs"));
+                            }
+                        });
+                    }
+                });
                 model.push(frames as f64 / t.elapsed().as_secs_f64());
                 codec.push(pipeline_fps(&clip, &out, "nearest", pad, frames));
                 full.push(pipeline_fps(&clip, &out, "realesr-animevideov3", pad, frames));

@@ -119,7 +119,8 @@ pub struct Config {
     pub overwrite: bool,
     /// Descend into sub-folders. Default: false.
     pub recursive: bool,
-    /// Threads for ONNX Runtime; 0 = all cores. Default: 0.
+    /// Threads for ONNX Runtime; 0 = all cores (video on the CPU: two upscalers with half each,
+    /// see [`crate::core::Upscaler::frame_workers`]). Default: 0.
     pub threads: usize,
     /// Largest accepted input in pixels (decompression-bomb guard). Default: 2^28 (16384²).
     pub max_pixels: u64,

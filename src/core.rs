@@ -82,6 +82,22 @@ impl Upscaler {
         Ok(up)
     }
 
+    /// Independent copies of this upscaler for the video path to run on alternate frames, or
+    /// none when one is best. On the CPU with the thread count left to the runtime (`threads`
+    /// 0) and at least two cores, two copies with half the cores each: one network run per
+    /// core group, with no barrier between them, where a single run splits every operator
+    /// over all cores and waits at each operator's end (and for idle threads to wake). On two
+    /// cores ONNX Runtime ran realesr-animevideov3 at 160×120 at 8.7–9.0 frames/s this way
+    /// against 6.3–7.6 with one two-thread session (BENCHMARKS.md).
+    pub fn frame_workers(&self) -> Result<Vec<Upscaler>> {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        if self.device != Device::Cpu || self.passes.is_empty() || self.cfg.threads != 0 || cores < 2 {
+            return Ok(Vec::new());
+        }
+        let cfg = Config { device: Device::Cpu, threads: cores / 2, ..self.cfg.clone() };
+        (0..2).map(|_| Upscaler::new(&cfg)).collect()
+    }
+
     /// The device the model runs on.
     pub fn device(&self) -> Device {
         self.device

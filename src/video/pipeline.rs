@@ -6,7 +6,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
-use crossbeam_channel::{bounded, Receiver};
+use crossbeam_channel::{bounded, Receiver, Sender};
 use ffmpeg_next as ffmpeg;
 use image::RgbImage;
 
@@ -108,6 +108,8 @@ pub fn run(
     let (to_encoder, from_model) = bounded::<Item>(depth.max(1));
     let panicked = |what: &str| Error::video(input, format!("internal error: the {what} stopped"));
     let cpu_model = up.device() == Device::Cpu && !up.passes().is_empty();
+    let mut workers = up.frame_workers()?;
+    let workers = (!workers.is_empty()).then_some(&mut workers);
 
     let frames = std::thread::scope(|s| -> Result<u64> {
         let ctl = &ctl;
@@ -124,23 +126,9 @@ pub fn run(
             .map_err(|e| Error::video(input, format!("cannot start the decoder thread: {e}")))?;
         let model = std::thread::Builder::new()
             .name("upscaler".into())
-            .spawn_scoped(s, move || {
-                for item in from_decoder {
-                    let item = match item {
-                        Item::Frame(_) if ctl.stopping() => break,
-                        Item::Frame(p) => match up.upscale_rgb8(&p.rgb) {
-                            Ok(rgb) => Item::Frame(Picture { rgb, pts: p.pts }),
-                            Err(e) => {
-                                ctl.fail(e);
-                                break;
-                            }
-                        },
-                        packet => packet,
-                    };
-                    if to_encoder.send(item).is_err() {
-                        break;
-                    }
-                }
+            .spawn_scoped(s, move || match workers {
+                Some(workers) => alternate(workers, from_decoder, to_encoder, ctl),
+                None => upscale_stage(up, from_decoder, to_encoder, ctl),
             })
             .map_err(|e| Error::video(input, format!("cannot start the upscaler thread: {e}")))?;
         let enc = std::thread::Builder::new()
@@ -169,4 +157,72 @@ pub fn run(
         return Err(e);
     }
     Ok(Outcome { frames: frames?, interrupted: ctl.interrupted() })
+}
+
+/// The upscaling stage on one upscaler: frames in, frames out, copied packets passed along.
+fn upscale_stage(up: &mut Upscaler, rx: Receiver<Item>, tx: Sender<Item>, ctl: &Control) {
+    for item in rx {
+        let item = match item {
+            Item::Frame(_) if ctl.stopping() => break,
+            Item::Frame(p) => match up.upscale_rgb8(&p.rgb) {
+                Ok(rgb) => Item::Frame(Picture { rgb, pts: p.pts }),
+                Err(e) => {
+                    ctl.fail(e);
+                    break;
+                }
+            },
+            packet => packet,
+        };
+        if tx.send(item).is_err() {
+            break;
+        }
+    }
+}
+
+/// The upscaling stage on several upscalers ([`Upscaler::frame_workers`]), each on its own
+/// thread, taking frames in turn. Order is kept without sorting: frame k goes to worker k mod n
+/// with the packets that follow it, and the collector reads worker k's queue up to its frame
+/// before turning to the next worker, so items leave in the order they came.
+fn alternate(workers: &mut [Upscaler], rx: Receiver<Item>, tx: Sender<Item>, ctl: &Control) {
+    std::thread::scope(|s| {
+        let (mut ins, mut outs) = (Vec::new(), Vec::new());
+        for (k, up) in workers.iter_mut().enumerate() {
+            let (in_tx, in_rx) = bounded::<Item>(1);
+            let (out_tx, out_rx) = bounded::<Item>(1);
+            let spawned = std::thread::Builder::new()
+                .name(format!("upscaler-{k}"))
+                .spawn_scoped(s, move || upscale_stage(up, in_rx, out_tx, ctl));
+            if let Err(e) = spawned {
+                ctl.fail(Error::Runtime(format!("cannot start an upscaler thread: {e}")));
+                return;
+            }
+            ins.push(in_tx);
+            outs.push(out_rx);
+        }
+        s.spawn(move || {
+            let mut k = 0;
+            while let Ok(item) = outs[k].recv() {
+                let frame = matches!(item, Item::Frame(_));
+                if tx.send(item).is_err() {
+                    break;
+                }
+                if frame {
+                    k = (k + 1) % outs.len();
+                }
+            }
+        });
+        let mut k = 0;
+        for item in rx {
+            let frame = matches!(item, Item::Frame(_));
+            if frame && ctl.stopping() {
+                break;
+            }
+            if ins[k].send(item).is_err() {
+                break;
+            }
+            if frame {
+                k = (k + 1) % ins.len();
+            }
+        }
+    });
 }

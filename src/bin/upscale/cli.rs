@@ -88,7 +88,8 @@ pub struct Opts {
     /// Progress display: bar (on a terminal) or json (one object a line on stderr).
     #[arg(long, value_enum, default_value_t = ProgressKind::Bar)]
     pub progress: ProgressKind,
-    /// ONNX Runtime threads (0 = all cores).
+    /// ONNX Runtime threads (0 = all cores; for video on the CPU, two networks on alternate
+    /// frames with half the cores each).
     #[arg(long, default_value_t = 0)]
     pub threads: usize,
     /// Largest accepted input picture in pixels (guards against decompression bombs).
