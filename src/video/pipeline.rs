@@ -181,8 +181,8 @@ fn upscale_stage(up: &mut Upscaler, rx: Receiver<Item>, tx: Sender<Item>, ctl: &
 
 /// The upscaling stage on several upscalers ([`Upscaler::frame_workers`]), each on its own
 /// thread, taking frames in turn. Order is kept without sorting: frame k goes to worker k mod n
-/// with the packets that follow it, and the collector reads worker k's queue up to its frame
-/// before turning to the next worker, so items leave in the order they came.
+/// behind the packets that came since frame k − 1, and the collector reads each worker's queue
+/// up to its frame before turning to the next worker, so items leave in the order they came.
 fn alternate(workers: &mut [Upscaler], rx: Receiver<Item>, tx: Sender<Item>, ctl: &Control) {
     std::thread::scope(|s| {
         let (mut ins, mut outs) = (Vec::new(), Vec::new());
