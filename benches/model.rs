@@ -20,7 +20,7 @@ fn bench(c: &mut Criterion) {
     g.sample_size(10);
     for (name, flops, side) in FLOPS {
         let ModelSpec::Net { variants, .. } =
-            model::resolve(name, None, false).expect("model installed: run tools/setup.sh")
+            model::resolve(name, None, upscale::config::Precision::Fp32).expect("model installed: run tools/setup.sh")
         else {
             unreachable!("a network")
         };

@@ -3,7 +3,7 @@
 //! pipeline both call [`Upscaler`].
 
 use crate::config::{Config, Device, Precision};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::model::{self, runtime, ModelSpec, Network};
 use crate::planes::Planes;
 use crate::resize::{self, Filter};
@@ -41,16 +41,22 @@ impl Upscaler {
             return Ok(up);
         }
         let (device, note) = runtime::choose_device(cfg.device)?;
-        let fp16 = match cfg.precision {
-            Precision::Fp16 => true,
-            Precision::Fp32 => false,
-            Precision::Auto => matches!(device, Device::Cuda(_)),
+        let precision = match cfg.precision {
+            Precision::Auto if matches!(device, Device::Cuda(_)) => Precision::Fp16,
+            Precision::Auto => Precision::Fp32,
+            Precision::Int8 if device != Device::Cpu => {
+                return Err(Error::Device {
+                    device: device.to_string(),
+                    msg: "--precision int8 runs on the CPU only; use fp16 or fp32 on a GPU".into(),
+                })
+            }
+            p => p,
         };
-        let spec = match model::resolve(&cfg.model, cfg.model_dir.as_deref(), fp16) {
+        let spec = match model::resolve(&cfg.model, cfg.model_dir.as_deref(), precision) {
             // Auto precision on a GPU without fp16 files installed: fp32, and say so.
-            Err(e) if fp16 && cfg.precision == Precision::Auto => {
+            Err(e) if precision == Precision::Fp16 && cfg.precision == Precision::Auto => {
                 up.device_note = Some(format!("fp32 ({e})"));
-                model::resolve(&cfg.model, cfg.model_dir.as_deref(), false)?
+                model::resolve(&cfg.model, cfg.model_dir.as_deref(), Precision::Fp32)?
             }
             r => r?,
         };

