@@ -1,19 +1,27 @@
 //! How much the video pipeline costs over the model alone: on the same frames, the model only
 //! (`Upscaler::upscale_rgb8` on frames decoded beforehand, on the same frame workers as the
-//! pipeline: two single-core copies taking frames in turn on 2 cores), decode + encode only (the pipeline
-//! with the `nearest` resizer standing in for the model), and the whole pipeline.
+//! pipeline: two single-core copies taking frames in turn on 2 cores), decode + encode only (the
+//! pipeline with the `nearest` resizer standing in for the model), and the whole pipeline.
 //!
 //! `cargo bench --bench pipeline` (needs the ffmpeg CLI and ../shared/media/tos.mp4, or a clip
-//! named in `UPSCALE_BENCH_CLIP`). Prints frames per second and pipeline / model-only, with the
-//! default 10 px border padding and with none (`--tile-pad 0`, what the official Real-ESRGAN
-//! video script does by default; `UPSCALE_BENCH_PADS=10` measures only the default). The machine
-//! these run on is a shared VM whose speed drifts by 10 % and more within a minute, so each figure
-//! is the median of `UPSCALE_BENCH_REPS` (default 3) runs, model only and pipeline interleaved.
+//! named in `UPSCALE_BENCH_CLIP`). Prints frames per second and pipeline / model-only. What it
+//! measures is set by comma-separated lists in the environment:
+//! - `UPSCALE_BENCH_FRAMES` (default `48,24`): frames at 160×120 and at 320×240;
+//! - `UPSCALE_BENCH_PADS` (default `10,0`): border padding; 10 is the default, 0 is what the
+//!   official Real-ESRGAN video script does by default;
+//! - `UPSCALE_BENCH_PRECISIONS` (default `fp32`; `int8` too);
+//! - `UPSCALE_BENCH_PRESETS` (default empty: the encoder's own default, x264 medium).
+//!
+//! The machine these run on is a shared VM whose speed drifts by 10 % and more within a minute,
+//! so each figure is the median of `UPSCALE_BENCH_REPS` (default 3) runs, model only and
+//! pipeline interleaved. The pipeline's time includes starting its frame workers and filling and
+//! draining its stages; the model only is timed after a warm-up.
 
 use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
 
+use upscale::config::Precision;
 use upscale::progress::NoProgress;
 use upscale::{Config, Device, Upscaler};
 
@@ -26,12 +34,30 @@ fn ffmpeg(args: &[&str]) {
     assert!(ok, "ffmpeg {args:?} failed");
 }
 
-fn config(model: &str, pad: u32) -> Config {
-    Config { model: model.into(), scale: 4, device: Device::Cpu, overwrite: true, tile_pad: pad, ..Config::default() }
+/// One measured setting.
+#[derive(Clone, Copy)]
+struct Setting<'a> {
+    pad: u32,
+    precision: Precision,
+    preset: Option<&'a str>,
 }
 
-fn pipeline_fps(clip: &Path, out: &Path, model: &str, pad: u32, frames: usize) -> f64 {
-    let cfg = config(model, pad);
+fn config(model: &str, s: Setting) -> Config {
+    let mut c = Config {
+        model: model.into(),
+        scale: 4,
+        device: Device::Cpu,
+        overwrite: true,
+        tile_pad: s.pad,
+        precision: s.precision,
+        ..Config::default()
+    };
+    c.video.preset = s.preset.map(str::to_string);
+    c
+}
+
+fn pipeline_fps(clip: &Path, out: &Path, model: &str, s: Setting, frames: usize) -> f64 {
+    let cfg = config(model, s);
     let mut up = Upscaler::new(&cfg).expect("model loads");
     let t = Instant::now();
     upscale::video::upscale_file(clip, out, &mut up, &cfg, &NoProgress).expect("pipeline runs");
@@ -43,6 +69,15 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
+fn list(var: &str, default: &str) -> Vec<String> {
+    std::env::var(var)
+        .unwrap_or_else(|_| default.into())
+        .split(',')
+        .map(|p| p.trim().to_string())
+        .filter(|p| !p.is_empty())
+        .collect()
+}
+
 fn main() {
     if std::env::args().any(|a| a == "--list") {
         return;
@@ -52,16 +87,31 @@ fn main() {
     let dir = tempfile::tempdir().expect("temp dir");
     let reps: usize =
         std::env::var("UPSCALE_BENCH_REPS").map_or(3, |r| r.parse().expect("UPSCALE_BENCH_REPS: a count"));
-    let pads: Vec<u32> = std::env::var("UPSCALE_BENCH_PADS")
-        .unwrap_or_else(|_| "10,0".into())
-        .split(',')
-        .map(|p| p.trim().parse().expect("UPSCALE_BENCH_PADS: comma-separated pixel counts"))
+    let counts: Vec<usize> = list("UPSCALE_BENCH_FRAMES", "48,24")
+        .iter()
+        .map(|p| p.parse().expect("UPSCALE_BENCH_FRAMES: frame counts"))
         .collect();
+    let pads: Vec<u32> =
+        list("UPSCALE_BENCH_PADS", "10,0").iter().map(|p| p.parse().expect("UPSCALE_BENCH_PADS: pixels")).collect();
+    let precisions: Vec<Precision> = list("UPSCALE_BENCH_PRECISIONS", "fp32")
+        .iter()
+        .map(|p| match p.as_str() {
+            "fp32" => Precision::Fp32,
+            "int8" => Precision::Int8,
+            other => panic!("UPSCALE_BENCH_PRECISIONS: fp32 or int8, not {other}"),
+        })
+        .collect();
+    let presets = list("UPSCALE_BENCH_PRESETS", "");
+    let presets: Vec<Option<&str>> =
+        if presets.is_empty() { vec![None] } else { presets.iter().map(|p| Some(p.as_str())).collect() };
     println!("pipeline benchmark: realesr-animevideov3 x4, {source} from 3 s, CPU, median of {reps}");
-    for (w, h, frames) in [(160, 120, 48), (320, 240, 24)] {
+    for ((w, h), &frames) in [(160, 120), (320, 240)].into_iter().zip(&counts) {
         let clip = dir.path().join(format!("clip{w}.mp4"));
-        // Real footage, away from the opening titles, scaled down; default x264 settings.
+        // Real footage, away from the opening titles (looped when more frames are asked for than
+        // the source has after 3 s), scaled down; default x264 settings.
         ffmpeg(&[
+            "-stream_loop",
+            "-1",
             "-ss",
             "3",
             "-i",
@@ -77,49 +127,56 @@ fn main() {
             "18",
             clip.to_str().unwrap(),
         ]);
-        let pattern = dir.path().join(format!("f{w}_%03d.png"));
+        let pattern = dir.path().join(format!("f{w}_%04d.png"));
         ffmpeg(&["-i", clip.to_str().unwrap(), "-pix_fmt", "rgb24", pattern.to_str().unwrap()]);
         let pics: Vec<image::RgbImage> = (1..=frames)
-            .map(|k| image::open(dir.path().join(format!("f{w}_{k:03}.png"))).expect("decoded frame").to_rgb8())
+            .map(|k| image::open(dir.path().join(format!("f{w}_{k:04}.png"))).expect("decoded frame").to_rgb8())
             .collect();
 
-        for &pad in &pads {
-            let up = Upscaler::new(&config("realesr-animevideov3", pad)).expect("model loads");
-            // The model alone as the pipeline runs it: on its frame workers, frames in turn.
-            let mut workers = up.frame_workers().expect("workers load");
-            if workers.is_empty() {
-                workers.push(up);
-            }
-            for w in &mut workers {
-                w.upscale_rgb8(&pics[0]).expect("warm-up");
-            }
-            let n = workers.len();
-            let out = dir.path().join(format!("out{w}.mp4"));
-            let (mut model, mut codec, mut full) = (Vec::new(), Vec::new(), Vec::new());
-            for _ in 0..reps {
-                let t = Instant::now();
-                std::thread::scope(|s| {
-                    for (k, w) in workers.iter_mut().enumerate() {
-                        let pics = &pics;
-                        s.spawn(move || {
-                            for p in pics.iter().skip(k).step_by(n) {
-                                std::hint::black_box(w.upscale_rgb8(p).expect("model runs"));
+        for &precision in &precisions {
+            for &pad in &pads {
+                for &preset in &presets {
+                    let s = Setting { pad, precision, preset };
+                    let up = Upscaler::new(&config("realesr-animevideov3", s)).expect("model loads");
+                    // The model alone as the pipeline runs it: on its frame workers, frames in turn.
+                    let mut workers = up.frame_workers().expect("workers load");
+                    if workers.is_empty() {
+                        workers.push(up);
+                    }
+                    for w in &mut workers {
+                        w.upscale_rgb8(&pics[0]).expect("warm-up");
+                    }
+                    let n = workers.len();
+                    let out = dir.path().join(format!("out{w}.mp4"));
+                    let (mut model, mut codec, mut full) = (Vec::new(), Vec::new(), Vec::new());
+                    for _ in 0..reps {
+                        let t = Instant::now();
+                        std::thread::scope(|sc| {
+                            for (k, w) in workers.iter_mut().enumerate() {
+                                let pics = &pics;
+                                sc.spawn(move || {
+                                    for p in pics.iter().skip(k).step_by(n) {
+                                        std::hint::black_box(w.upscale_rgb8(p).expect("model runs"));
+                                    }
+                                });
                             }
                         });
+                        model.push(frames as f64 / t.elapsed().as_secs_f64());
+                        codec.push(pipeline_fps(&clip, &out, "nearest", s, frames));
+                        full.push(pipeline_fps(&clip, &out, "realesr-animevideov3", s, frames));
                     }
-                });
-                model.push(frames as f64 / t.elapsed().as_secs_f64());
-                codec.push(pipeline_fps(&clip, &out, "nearest", pad, frames));
-                full.push(pipeline_fps(&clip, &out, "realesr-animevideov3", pad, frames));
+                    let (model, codec, full) = (median(model), median(codec), median(full));
+                    println!(
+                        "{w}x{h} -> {}x{}, {frames} frames, {precision:?}, tile pad {pad}, preset {}: \
+                         model only {model:.2} fps, decode+encode only {codec:.1} fps, pipeline {full:.2} fps, \
+                         pipeline/model-only {:.3}",
+                        w * 4,
+                        h * 4,
+                        preset.unwrap_or("default"),
+                        full / model
+                    );
+                }
             }
-            let (model, codec, full) = (median(model), median(codec), median(full));
-            println!(
-                "{w}x{h} -> {}x{}, {frames} frames, tile pad {pad}: model only {model:.2} fps, \
-                 decode+encode only {codec:.1} fps, pipeline {full:.2} fps, pipeline/model-only {:.3}",
-                w * 4,
-                h * 4,
-                full / model
-            );
         }
     }
 }
