@@ -487,12 +487,21 @@ fn sigkill_leaves_nothing_at_the_output_path() {
 /// output is lossless 4:4:4, so only the YUV rounding is between them).
 #[test]
 fn pipeline_frames_match_the_image_path() {
+    pipeline_matches_image_path("fp32", upscale::config::Precision::Fp32);
+}
+
+#[test]
+fn int8_pipeline_frames_match_the_int8_image_path() {
+    pipeline_matches_image_path("int8", upscale::config::Precision::Int8);
+}
+
+fn pipeline_matches_image_path(arg: &str, precision: upscale::config::Precision) {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let (inp, out) = (d.join("in.mkv"), d.join("out.mkv"));
     make_clip(&inp, "160x120", 24, "0.25", &["-c:v", "ffv1", "-pix_fmt", "bgr0"]);
     let mut args = MODEL.to_vec();
-    args.extend(["--codec", "ffv1", "--pix-fmt", "yuv444p", s(&inp), "-o", s(&out)]);
+    args.extend(["--precision", arg, "--codec", "ffv1", "--pix-fmt", "yuv444p", s(&inp), "-o", s(&out)]);
     ok(&upscale(&args));
     let n = frame_times(&inp).len();
     assert_eq!(frame_times(&out).len(), n);
@@ -503,6 +512,7 @@ fn pipeline_frames_match_the_image_path() {
         model: "realesr-animevideov3".into(),
         scale: 2,
         device: upscale::Device::Cpu,
+        precision,
         ..upscale::Config::default()
     };
     let mut up = upscale::Upscaler::new(&cfg).unwrap();
@@ -512,7 +522,7 @@ fn pipeline_frames_match_the_image_path() {
         let got = image::open(d.join(format!("out{k:02}.png"))).unwrap().to_rgb8();
         assert_eq!(want.dimensions(), got.dimensions());
         let p = upscale::planes::psnr(want.as_raw(), got.as_raw());
-        assert!(p >= 40.0, "frame {k}: {p:.1} dB");
+        assert!(p >= 40.0, "{arg} frame {k}: {p:.1} dB");
     }
 }
 
