@@ -137,8 +137,13 @@ pub fn list(dir: Option<&Path>) -> Vec<ModelEntry> {
     let mut rows = vec![ModelEntry {
         name: DEFAULT_MODEL.into(),
         scales: "2,3,4".into(),
-        size: Some((ANIMEVIDEO_X2.len() + ANIMEVIDEO_X3.len() + ANIMEVIDEO_X4.len()) as u64),
-        location: "built into the binary".into(),
+        size: Some(
+            [ANIMEVIDEO_X2, ANIMEVIDEO_X3, ANIMEVIDEO_X4, ANIMEVIDEO_X2_INT8, ANIMEVIDEO_X3_INT8, ANIMEVIDEO_X4_INT8]
+                .iter()
+                .map(|m| m.len() as u64)
+                .sum(),
+        ),
+        location: "built into the binary (fp32 and int8)".into(),
         present: true,
     }];
     for name in CACHED_MODELS {
