@@ -2,8 +2,8 @@
 """Make the int8 realesr-animevideov3 models for the CPU (`--precision int8`).
 
 The CPU runs 8-bit convolutions (VNNI where the processor has it) about 2.5x faster than fp32.
-What keeps the int8 network close to the fp32 one (39-44 dB on held-out pictures, see
-tools/reference_table.md) is:
+What keeps the int8 network close to the fp32 one (38.6-42.9 dB from the ncnn reference on
+the skimage photos of tools/check_reference.py, see tools/reference_table.md) is:
 
   1. Activation smoothing (SmoothQuant's migration, alpha 0.5): the PReLU between two
      convolutions is positively homogeneous, so each channel c can be scaled by 1/s_c at the
@@ -16,10 +16,12 @@ tools/reference_table.md) is:
      picture itself and the residual that is added to the enlarged input). PReLU stays fp32
      (as BatchNormalization + Relu, which are cheap here).
 
-Calibration pictures: six frames of each of ../shared/media's three clips (scaled to 160x120 (the
-calibrator needs one size), pre-padded by 10 px by reflection as the runtime does), none of which is used to check the
-result. Inputs are the fp32 models in models/ (made by tools/ncnn2onnx.py); outputs go beside
-them as <name>-int8.onnx. Needs python3 with onnx, onnxruntime and numpy, and the ffmpeg CLI.
+Calibration pictures: six frames of each of ../shared/media's three clips, scaled to 160x120
+(the calibrator takes one size) and pre-padded by 10 px by reflection as the runtime does; none
+of them is used to check the result. The output is deterministic (same sha256 on a rerun with
+the same onnxruntime, 1.31.1 here). Inputs are the fp32 models in models/ (made by
+tools/ncnn2onnx.py); outputs go beside them as <name>-int8.onnx. Needs python3 with onnx,
+onnxruntime and numpy, and the ffmpeg CLI.
 
 Usage:
     python3 tools/quantize_int8.py [--media ../shared/media] [--out models]
