@@ -6,7 +6,7 @@
 //! `cargo bench --bench pipeline` (needs the ffmpeg CLI and ../shared/media/tos.mp4, or a clip
 //! named in `UPSCALE_BENCH_CLIP`). Prints frames per second and pipeline / model-only. What it
 //! measures is set by comma-separated lists in the environment:
-//! - `UPSCALE_BENCH_FRAMES` (default `48,24`): frames at 160×120 and at 320×240;
+//! - `UPSCALE_BENCH_FRAMES` (default `48,24`): frames at 160×120 and at 320×240 (0 skips a size);
 //! - `UPSCALE_BENCH_PADS` (default `10,0`): border padding; 10 is the default, 0 is what the
 //!   official Real-ESRGAN video script does by default;
 //! - `UPSCALE_BENCH_PRECISIONS` (default `fp32`; `int8` too);
@@ -106,6 +106,9 @@ fn main() {
         if presets.is_empty() { vec![None] } else { presets.iter().map(|p| Some(p.as_str())).collect() };
     println!("pipeline benchmark: realesr-animevideov3 x4, {source} from 3 s, CPU, median of {reps}");
     for ((w, h), &frames) in [(160, 120), (320, 240)].into_iter().zip(&counts) {
+        if frames == 0 {
+            continue;
+        }
         let clip = dir.path().join(format!("clip{w}.mp4"));
         // Real footage, away from the opening titles (looped when more frames are asked for than
         // the source has after 3 s), scaled down; default x264 settings.
