@@ -53,8 +53,8 @@ pub enum Precision {
     /// Half-precision weights and compute (the `-fp16` model files made by the set-up).
     Fp16,
     /// 8-bit convolutions on the CPU (realesr-animevideov3 only: the built-in `-int8` files
-    /// made by `tools/quantize_int8.py`). About 2.5x faster than fp32 and an approximation of
-    /// it: 38.6-42.9 dB against the reference where fp32 is at 90 dB (tools/reference_table.md).
+    /// made by `tools/quantize_int8.py`). About 2x faster than fp32 for video (2.5x a single-core
+    /// run) and an approximation of it: 38.6-42.9 dB against the reference where fp32 is at 90 dB (tools/reference_table.md).
     Int8,
 }
 

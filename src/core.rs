@@ -40,7 +40,12 @@ impl Upscaler {
             up.classic = Some(f);
             return Ok(up);
         }
-        let (device, note) = runtime::choose_device(cfg.device)?;
+        // int8 runs on the CPU only: `auto` then means the CPU (an explicit GPU is refused below).
+        let (device, note) = if cfg.precision == Precision::Int8 && cfg.device == Device::Auto {
+            (Device::Cpu, Some("cpu (int8 runs on the CPU)".to_string()))
+        } else {
+            runtime::choose_device(cfg.device)?
+        };
         let precision = match cfg.precision {
             Precision::Auto if matches!(device, Device::Cuda(_)) => Precision::Fp16,
             Precision::Auto => Precision::Fp32,

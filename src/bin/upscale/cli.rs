@@ -68,7 +68,7 @@ pub struct Opts {
     #[arg(short, long, default_value = "auto")]
     pub device: String,
     /// Network precision: auto (fp16 on a GPU, fp32 on the CPU), fp32, fp16, or int8 (CPU,
-    /// realesr-animevideov3: about 2.5x faster, an approximation at ~41 dB of fp32).
+    /// realesr-animevideov3: about twice as fast, an approximation at ~41 dB of fp32).
     #[arg(long, value_enum, default_value_t = PrecisionArg::Auto)]
     pub precision: PrecisionArg,
     /// Tile size in input pixels (0 = whole picture, or tiles chosen from available memory).
