@@ -7,29 +7,21 @@ use std::path::{Path, PathBuf};
 
 use ffmpeg_next as ffmpeg;
 
-use ffmpeg::{Packet, Rational};
+use ffmpeg::Packet;
 
 use super::decode::Decoder;
-use super::encode::Encoder;
+use super::encode::{EncodeTarget, Encoder};
 use super::packets::PacketReader;
 use super::workdir::WorkDir;
-use crate::config::{Config, Device};
 use crate::error::{Error, Result};
 use crate::progress::Progress;
 
-/// Joins the finished segments of `work` with the input's copied streams into `output`
-/// (through a partial file in the work folder, renamed when complete).
-pub fn join(
-    input: &Path,
-    output: &Path,
-    work: &WorkDir,
-    size: (u32, u32),
-    cfg: &Config,
-    device: Device,
-    progress: &dyn Progress,
-) -> Result<()> {
+/// Joins the finished segments of `work` with the input's copied streams into the target's
+/// output (through a partial file in the work folder, renamed when complete).
+pub fn join(input: &Path, work: &WorkDir, target: &EncodeTarget, progress: &dyn Progress) -> Result<()> {
     let tmp = work.joined_path();
-    let result = write(input, output, &tmp, work, size, cfg, device, progress)
+    let output = &target.output;
+    let result = write(input, &tmp, work, target, progress)
         .and_then(|()| std::fs::rename(&tmp, output).map_err(|e| Error::io(output, e)));
     if result.is_err() {
         let _ = std::fs::remove_file(&tmp);
@@ -37,20 +29,10 @@ pub fn join(
     result
 }
 
-#[allow(clippy::too_many_arguments)]
-fn write(
-    input: &Path,
-    output: &Path,
-    tmp: &Path,
-    work: &WorkDir,
-    size: (u32, u32),
-    cfg: &Config,
-    device: Device,
-    progress: &dyn Progress,
-) -> Result<()> {
-    let mut dec = Decoder::open(input, &cfg.video)?;
+fn write(input: &Path, tmp: &Path, work: &WorkDir, target: &EncodeTarget, progress: &dyn Progress) -> Result<()> {
+    let mut dec = Decoder::open(input, &target.settings)?;
     let time_base = dec.info().time_base;
-    let mut enc = Encoder::create(output, tmp, &mut dec, size, cfg, device, progress)?;
+    let mut enc = Encoder::create(target, tmp, &mut dec, progress)?;
     let mut video = Segments {
         paths: work.segment_paths(),
         next: 0,
@@ -58,9 +40,8 @@ fn write(
         out: enc.video_stream(),
         header: enc.extradata().to_vec(),
     };
-    let mut copied = Copied::new(&mut dec);
     let mut v = video.next()?;
-    let mut c = copied.next()?;
+    let mut c = dec.next_copied()?;
     loop {
         let video_first = match (&v, &c) {
             (None, None) => break,
@@ -77,7 +58,7 @@ fn write(
         } else {
             let (p, tb) = c.take().expect("matched above");
             enc.mux(p, tb)?;
-            c = copied.next()?;
+            c = dec.next_copied()?;
         }
     }
     enc.close()
@@ -125,37 +106,4 @@ impl Segments {
 
 fn damaged(path: &Path, why: &str) -> Error {
     Error::video(path, format!("{why}: remove the work folder to start again"))
-}
-
-/// The packets of the input's copied streams, mapped to their output streams.
-struct Copied<'a> {
-    dec: &'a mut Decoder,
-    map: Vec<Option<usize>>,
-}
-
-impl<'a> Copied<'a> {
-    fn new(dec: &'a mut Decoder) -> Self {
-        let map = (0..dec.input().nb_streams() as usize).map(|i| dec.copy_target(i)).collect();
-        Copied { dec, map }
-    }
-
-    fn next(&mut self) -> Result<Option<(Packet, Rational)>> {
-        let path = self.dec.path().to_path_buf();
-        let (ictx, _) = self.dec.parts();
-        loop {
-            let mut p = Packet::empty();
-            match p.read(ictx) {
-                Ok(()) => {}
-                Err(ffmpeg::Error::Eof) => return Ok(None),
-                Err(ffmpeg::Error::InvalidData) => continue,
-                Err(e) => return Err(Error::video(&path, format!("cannot read: {e}"))),
-            }
-            let si = p.stream();
-            if let Some(out) = self.map.get(si).copied().flatten() {
-                let tb = ictx.stream(si).map_or(Rational(1, 1), |s| s.time_base());
-                p.set_stream(out);
-                return Ok(Some((p, tb)));
-            }
-        }
-    }
 }

@@ -1,25 +1,30 @@
-//! Video files: decoder thread → bounded channel → upscaler → bounded channel → encoder thread.
-//! Audio, subtitles, chapters and metadata are copied untouched; every frame keeps its timestamp.
-//! With `resume` the video goes through segments in a work folder instead (see `resume.rs`).
+//! Video files: source (decoder) thread → bounded channel → frame upscalers → bounded channel →
+//! sink (encoder) thread. Audio, subtitles, chapters and metadata are copied untouched; every
+//! frame keeps its timestamp. With `resume` the video goes through segments in a work folder
+//! instead (see `resume.rs`).
 
 mod color;
 mod damage;
 mod decode;
 mod encode;
+pub mod items;
 mod join;
 mod packets;
-mod pipeline;
+pub mod pipeline;
 pub mod probe;
+mod reorder;
 mod resume;
 mod seek;
 mod segments;
+pub mod stages;
 mod workdir;
+pub mod workers;
 
 use std::path::Path;
 
 use ffmpeg_next as ffmpeg;
 
-use crate::config::Config;
+use crate::config::{Config, Device};
 use crate::core::Upscaler;
 use crate::error::{Error, Result};
 use crate::progress::Progress;
@@ -61,9 +66,14 @@ pub fn upscale_file(
     let mut dec = decode::Decoder::open(input, &cfg.video)?;
     dec.limit_pixels(cfg.max_pixels)?;
     let info = dec.info().clone();
-    let size = up.output_size(info.width, info.height);
+    let target = encode::EncodeTarget {
+        output: output.to_path_buf(),
+        size: up.output_size(info.width, info.height),
+        settings: cfg.video.clone(),
+        device: up.device(),
+    };
     let tmp = still::temp_path(output);
-    let enc = match encode::Encoder::create(output, &tmp, &mut dec, size, cfg, up.device(), progress) {
+    let enc = match encode::Encoder::create(&target, &tmp, &mut dec, progress) {
         Ok(e) => e,
         Err(e) => {
             let _ = std::fs::remove_file(&tmp);
@@ -75,7 +85,7 @@ pub fn upscale_file(
         let _ = std::fs::remove_file(&tmp);
         return Err(Error::Cancelled);
     }
-    let outcome = pipeline::run(input, dec, up, enc, cfg.video.queue_depth, progress);
+    let outcome = run_pipeline(input, dec, up, enc, cfg, progress);
     let outcome = match outcome {
         Ok(o) => o,
         Err(e) => {
@@ -95,4 +105,29 @@ pub fn upscale_file(
         ));
     }
     Ok(())
+}
+
+/// Videos with at least this many frames (or of unknown length) choose between the frame
+/// workers and one all-core session by timing their first frames; shorter ones take the workers.
+const CALIBRATE_FROM_FRAMES: u64 = 48;
+
+/// The pipeline from `dec` to `sink` with `up` in the middle: with its frame workers when it has
+/// any (on the CPU), chosen against `up` alone by timing the first frames of a long video.
+fn run_pipeline(
+    input: &Path,
+    dec: decode::Decoder,
+    up: &mut Upscaler,
+    sink: impl stages::Sink,
+    cfg: &Config,
+    progress: &dyn Progress,
+) -> Result<pipeline::Outcome> {
+    let total = dec.info().total_frames;
+    let yield_io = up.device() == Device::Cpu && !up.passes().is_empty();
+    let mut workers = up.frame_workers()?;
+    let pool = workers::Pool {
+        calibrate: !workers.is_empty() && total.map_or(true, |t| t >= CALIBRATE_FROM_FRAMES),
+        workers: workers.iter_mut().map(|w| w as &mut dyn stages::FrameUpscaler).collect(),
+        main: up,
+    };
+    pipeline::run(input, dec, pool, sink, cfg.video.queue_depth, yield_io, progress)
 }

@@ -10,9 +10,9 @@ use std::time::UNIX_EPOCH;
 use ffmpeg_next as ffmpeg;
 
 use super::decode::Decoder;
+use super::encode::EncodeTarget;
 use super::segments::SegmentWriter;
 use super::workdir::WorkDir;
-use super::{join, pipeline};
 use crate::config::Config;
 use crate::core::Upscaler;
 use crate::error::{Error, Result};
@@ -38,7 +38,8 @@ pub fn upscale_file(
         n => n,
     };
     let mut work = WorkDir::open(output, job(input, cfg, size)?, per_segment)?;
-    let result = run(input, output, dec, &mut work, size, up, cfg, progress);
+    let target = EncodeTarget { output: output.to_path_buf(), size, settings: cfg.video.clone(), device: up.device() };
+    let result = run(input, dec, &mut work, &target, up, cfg, progress);
     match &result {
         Ok(()) => work.remove()?,
         // Nothing worth keeping: leave no folder behind.
@@ -50,22 +51,19 @@ pub fn upscale_file(
     result
 }
 
-#[allow(clippy::too_many_arguments)]
 fn run(
     input: &Path,
-    output: &Path,
     mut dec: Decoder,
     work: &mut WorkDir,
-    size: (u32, u32),
+    target: &EncodeTarget,
     up: &mut Upscaler,
     cfg: &Config,
     progress: &dyn Progress,
 ) -> Result<()> {
     let info = dec.info().clone();
-    let device = up.device();
     if !work.complete {
         let skipped = work.frames_done();
-        let next = SegmentWriter::encoder(work, output, &info, size, cfg, device)?;
+        let next = SegmentWriter::encoder(work, target, &info)?;
         if let Some(last) = work.last_pts() {
             dec.resume_after(last)?;
             progress.note(&format!(
@@ -78,17 +76,8 @@ fn run(
         if !progress.start(input, info.total_frames) || (skipped > 0 && !progress.advance(skipped)) {
             return Err(Error::Cancelled);
         }
-        let writer = SegmentWriter {
-            work: &mut *work,
-            output,
-            info: info.clone(),
-            size,
-            cfg,
-            device,
-            next: Some(next),
-            skipped,
-        };
-        pipeline::run(input, dec, up, writer, cfg.video.queue_depth, progress)?;
+        let writer = SegmentWriter { work: &mut *work, target, info: info.clone(), next: Some(next), skipped };
+        super::run_pipeline(input, dec, up, writer, cfg, progress)?;
         if !work.complete {
             let done = work.frames_done();
             let of = info.total_frames.map_or(String::new(), |t| format!(" of {}", t.max(done)));
@@ -101,7 +90,7 @@ fn run(
             ));
         }
     }
-    join::join(input, output, work, size, cfg, device, progress)
+    super::join::join(input, work, target, progress)
 }
 
 /// What names the job in the manifest: the input (path, size, modification time), the FFmpeg

@@ -3,28 +3,23 @@
 //! with a keyframe and depends on no other). A segment is written under a partial name, put on
 //! disk and renamed when complete, and only then listed in the manifest.
 
-use std::path::Path;
-
 use crossbeam_channel::Receiver;
 
 use super::color::FromRgb;
 use super::decode::StreamInfo;
-use super::encode::Encoder;
-use super::pipeline::{Control, Item, Sink};
+use super::encode::{EncodeTarget, Encoder};
+use super::items::{Control, Item};
+use super::stages::Sink;
 use super::workdir::{Segment, WorkDir};
-use crate::config::{Config, Device};
 use crate::error::{Error, Result};
 use crate::progress::Progress;
 
 /// Writes the frames of a resumable job into the segments of its work folder.
 pub struct SegmentWriter<'a> {
     pub work: &'a mut WorkDir,
-    /// The job's output, named in errors.
-    pub output: &'a Path,
+    /// The job's output (named in errors) and its encoder settings.
+    pub target: &'a EncodeTarget,
     pub info: StreamInfo,
-    pub size: (u32, u32),
-    pub cfg: &'a Config,
-    pub device: Device,
     /// The encoder of the next segment, opened before any frame (that is where impossible
     /// settings are found).
     pub next: Option<Encoder>,
@@ -42,21 +37,14 @@ struct Open {
 
 impl SegmentWriter<'_> {
     /// Opens the encoder of the next segment.
-    pub fn encoder(
-        work: &WorkDir,
-        output: &Path,
-        info: &StreamInfo,
-        size: (u32, u32),
-        cfg: &Config,
-        device: Device,
-    ) -> Result<Encoder> {
-        Encoder::create_packet_file(output, &work.partial_path(work.segments.len()), info, size, cfg, device)
+    pub fn encoder(work: &WorkDir, target: &EncodeTarget, info: &StreamInfo) -> Result<Encoder> {
+        Encoder::create_packet_file(target, &work.partial_path(work.segments.len()), info)
     }
 
     fn begin(&mut self, pts: i64) -> Result<Open> {
         let enc = match self.next.take() {
             Some(e) => e,
-            None => Self::encoder(self.work, self.output, &self.info, self.size, self.cfg, self.device)?,
+            None => Self::encoder(self.work, self.target, &self.info)?,
         };
         Ok(Open { enc, first_pts: pts, last_pts: pts, frames: 0 })
     }
