@@ -7,6 +7,7 @@
 #
 #   tools/bench_yardstick.sh            # pads "10 0", one run each (UPSCALE_BENCH_REPS to repeat)
 #   PYTHON=/path/to/venv/bin/python PADS="10" tools/bench_yardstick.sh
+# Then the CPU seconds of each thread of one CLI run (tools/thread_times.py) on the first clip.
 #
 # Needs: ffmpeg/ffprobe, ../shared/media (tos.mp4 for live action, bbb.mp4 for its AAC track), a
 # Python with onnxruntime (`pip install onnxruntime==1.31.1`), the model in .cache/models or models/.
@@ -56,6 +57,11 @@ for c in $clips; do
         echo "$c $pad $(echo "$r" | sed -n 's/.*fps=\([0-9.]*\).*/\1/p') $(echo "$r" | sed -n 's/.*cpu=//p')" >>"$tmp/py.txt"
     done
 done
+# Where the time goes: CPU seconds per thread of the CLI on the first clip (pad 10).
+cargo build -q --release
+echo
+echo "Per thread, upscale $(basename "${clips%% *}") -s 4 -d cpu (CPU seconds):"
+"$PYTHON" tools/thread_times.py target/release/upscale "${clips%% *}" -o "$tmp/cli.mp4" -s 4 -d cpu -y -q
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
 echo "Frames per second (wall clock), and CPU seconds per frame (all threads and processes):"
