@@ -7,7 +7,7 @@ use std::process::{Command, Output};
 
 use image::{DynamicImage, GenericImageView, ImageBuffer, ImageEncoder, Luma, LumaA, Rgba};
 use upscale::planes::psnr;
-use upscale::{Config, Planes, Upscaler};
+use upscale::{Config, Engine, Planes};
 
 mod common;
 use common::crc32;
@@ -52,7 +52,8 @@ fn rgb_planes(path: &Path) -> Planes {
 fn animevideov3_matches_the_ncnn_reference_at_every_scale() {
     let input = rgb_planes(&data("reference/astronaut_in.png"));
     for scale in [2, 3, 4] {
-        let mut up = Upscaler::new(&cfg("realesr-animevideov3", scale)).expect("model loads");
+        let engine_up = Engine::new(&cfg("realesr-animevideov3", scale)).expect("model loads");
+        let mut up = engine_up.upscaler(&cfg("realesr-animevideov3", scale)).unwrap();
         let ours = up.upscale(&input).expect("upscale").to_rgb8();
         let reference = image::open(data(&format!("reference/astronaut_ref_x{scale}.png"))).expect("ref").to_rgb8();
         assert_eq!(ours.dimensions(), reference.dimensions(), "x{scale} size");
@@ -65,7 +66,8 @@ fn animevideov3_matches_the_ncnn_reference_at_every_scale() {
 fn large_models_match_the_ncnn_reference() {
     for model in upscale::model::CACHED_MODELS {
         let refp = data(&format!("reference/coffee_ref_{model}.png"));
-        let mut up = Upscaler::new(&cfg(model, 4)).expect("tools/setup.sh converts the large models");
+        let engine_up = Engine::new(&cfg(model, 4)).expect("tools/setup.sh converts the large models");
+        let mut up = engine_up.upscaler(&cfg(model, 4)).unwrap();
         let ours = up.upscale(&rgb_planes(&data("reference/coffee_in.png"))).expect("upscale").to_rgb8();
         let reference = image::open(&refp).expect("ref").to_rgb8();
         let p = psnr(ours.as_raw(), reference.as_raw());
@@ -76,10 +78,16 @@ fn large_models_match_the_ncnn_reference() {
 #[test]
 fn tiled_run_equals_untiled_run() {
     let input = rgb_planes(&sample());
-    let whole = Upscaler::new(&cfg("realesr-animevideov3", 4)).unwrap().upscale(&input).unwrap().to_rgb8();
+    let whole = Engine::new(&cfg("realesr-animevideov3", 4))
+        .unwrap()
+        .upscaler(&cfg("realesr-animevideov3", 4))
+        .unwrap()
+        .upscale(&input)
+        .unwrap()
+        .to_rgb8();
     for tile in [48, 64] {
         let c = Config { tile, ..cfg("realesr-animevideov3", 4) };
-        let tiled = Upscaler::new(&c).unwrap().upscale(&input).unwrap().to_rgb8();
+        let tiled = Engine::new(&c).unwrap().upscaler(&c).unwrap().upscale(&input).unwrap().to_rgb8();
         let p = psnr(whole.as_raw(), tiled.as_raw());
         assert!(p >= 50.0, "tile {tile}: {p:.2} dB against the untiled run");
     }
@@ -88,11 +96,17 @@ fn tiled_run_equals_untiled_run() {
 #[test]
 fn model_by_path_probes_its_scale_and_matches_the_builtin() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/realesr-animevideov3-x4.onnx");
-    let mut by_path = Upscaler::new(&cfg(s(&path), 4)).expect("loads by path");
+    let engine_by_path = Engine::new(&cfg(s(&path), 4)).expect("loads by path");
+    let mut by_path = engine_by_path.upscaler(&cfg(s(&path), 4)).unwrap();
     assert_eq!(by_path.passes(), vec![4]);
     let input = rgb_planes(&data("reference/astronaut_in.png"));
     let a = by_path.upscale(&input).unwrap();
-    let b = Upscaler::new(&cfg("realesr-animevideov3", 4)).unwrap().upscale(&input).unwrap();
+    let b = Engine::new(&cfg("realesr-animevideov3", 4))
+        .unwrap()
+        .upscaler(&cfg("realesr-animevideov3", 4))
+        .unwrap()
+        .upscale(&input)
+        .unwrap();
     assert_eq!(a.to_rgb8(), b.to_rgb8());
 }
 
@@ -147,7 +161,8 @@ fn the_model_beats_nothing_but_stays_close_to_classic_resizers() {
     let small = image::imageops::resize(&orig, 50, 33, image::imageops::FilterType::Triangle);
     let input = Planes::from_buffer(&small);
     for model in ["realesr-animevideov3", "bicubic", "lanczos", "nearest", "bilinear"] {
-        let out = Upscaler::new(&cfg(model, 4)).unwrap().upscale(&input).unwrap().to_rgb8();
+        let out =
+            Engine::new(&cfg(model, 4)).unwrap().upscaler(&cfg(model, 4)).unwrap().upscale(&input).unwrap().to_rgb8();
         assert_eq!(out.dimensions(), (200, 132));
         let p = psnr(out.as_raw(), orig.as_raw());
         assert!(p > 18.0 && p < 40.0, "{model}: {p:.2} dB");
@@ -447,7 +462,13 @@ fn fp16_models_agree_with_fp32() {
     let input = rgb_planes(&sample());
     let run = |precision| {
         let c = Config { precision, ..cfg("realesr-animevideov3", 4) };
-        Upscaler::new(&c).expect("fp16 files are made by tools/setup.sh").upscale(&input).unwrap().to_rgb8()
+        Engine::new(&c)
+            .expect("fp16 files are made by tools/setup.sh")
+            .upscaler(&c)
+            .unwrap()
+            .upscale(&input)
+            .unwrap()
+            .to_rgb8()
     };
     let (full, half) = (run(upscale::config::Precision::Fp32), run(upscale::config::Precision::Fp16));
     let p = psnr(full.as_raw(), half.as_raw());
@@ -460,7 +481,7 @@ fn int8_models_stay_close_to_the_reference_and_are_really_int8() {
     for scale in [2, 3, 4] {
         let run = |precision| {
             let c = Config { precision, ..cfg("realesr-animevideov3", scale) };
-            Upscaler::new(&c).expect("int8 files are built in").upscale(&input).unwrap().to_rgb8()
+            Engine::new(&c).expect("int8 files are built in").upscaler(&c).unwrap().upscale(&input).unwrap().to_rgb8()
         };
         let (full, int8) = (run(upscale::config::Precision::Fp32), run(upscale::config::Precision::Int8));
         let reference = image::open(data(&format!("reference/astronaut_ref_x{scale}.png"))).expect("ref").to_rgb8();
