@@ -151,6 +151,12 @@ impl Engine {
         self.note.as_deref()
     }
 
+    /// Sessions loaded so far, frame workers included: one per native scale used per slot.
+    pub fn sessions(&self) -> usize {
+        let count = |s: &Slot| s.nets.lock().unwrap_or_else(|e| e.into_inner()).len();
+        count(&self.main) + self.workers.get().map_or(0, |w| w.iter().map(count).sum())
+    }
+
     /// The model's name or path, as asked.
     pub fn model(&self) -> &str {
         &self.model

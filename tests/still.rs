@@ -3,14 +3,14 @@
 //! inputs made here or committed under tests/data.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
 use image::{DynamicImage, GenericImageView, ImageBuffer, ImageEncoder, Luma, LumaA, Rgba};
 use upscale::planes::psnr;
 use upscale::{Config, Engine, Planes};
 
 mod common;
-use common::crc32;
+use common::{crc32, s, upscale_run, Run};
 
 fn data(p: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(p)
@@ -20,20 +20,19 @@ fn sample() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/coffee.png")
 }
 
-fn upscale(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_upscale")).args(args).arg("-q").output().expect("run upscale")
+/// `upscale ARGS -q`, killed as a hang after common::HANG_LIMIT.
+fn upscale(args: &[&str]) -> Run {
+    let mut a = args.to_vec();
+    a.push("-q");
+    upscale_run(&a)
 }
 
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().expect("utf-8 path")
+fn stderr(o: &Run) -> String {
+    o.stderr.clone()
 }
 
 /// A one-line `error:` naming `name`, a non-zero exit, no panic.
-fn assert_clean_error(o: &Output, name: &str) {
+fn assert_clean_error(o: &Run, name: &str) {
     let e = stderr(o);
     assert!(!o.status.success(), "expected failure, got success: {e}");
     assert!(e.lines().any(|l| l.starts_with("error:") && l.contains(name)), "no error line naming {name}: {e}");
@@ -322,10 +321,17 @@ fn folders_keep_structure_and_report_failures_without_stopping() {
     assert!(!dir.path().join("photos_x2/sub").exists());
 
     // A summary and a progress line per file in JSON mode.
-    let o = Command::new(env!("CARGO_BIN_EXE_upscale"))
-        .args([s(&src), "-r", "-s", "2", "-y", "-o", s(&out), "--progress", "json"])
-        .output()
-        .unwrap();
+    let o = common::run_cmd(Command::new(env!("CARGO_BIN_EXE_upscale")).args([
+        s(&src),
+        "-r",
+        "-s",
+        "2",
+        "-y",
+        "-o",
+        s(&out),
+        "--progress",
+        "json",
+    ]));
     let e = stderr(&o);
     assert!(e.contains("\"event\":\"summary\",\"done\":3,\"failed\":1"), "{e}");
     assert_eq!(e.matches("\"event\":\"file_done\"").count(), 3, "{e}");
@@ -350,7 +356,7 @@ fn compare_writes_one_labelled_grid() {
     image::open(sample()).unwrap().crop_imm(0, 0, 50, 40).save(&small).unwrap();
     let out = dir.path().join("grid.png");
     let o =
-        Command::new(env!("CARGO_BIN_EXE_upscale")).args(["compare", s(&small), "-o", s(&out), "-q"]).output().unwrap();
+        common::run_cmd(Command::new(env!("CARGO_BIN_EXE_upscale")).args(["compare", s(&small), "-o", s(&out), "-q"]));
     assert!(o.status.success(), "{}", stderr(&o));
     let g = image::open(&out).unwrap().to_rgb8();
     // Four 200x160 panels, 4 px apart, under a 24 px label strip.
@@ -367,27 +373,25 @@ fn compare_writes_one_labelled_grid() {
 
 #[test]
 fn models_lists_every_model() {
-    let o = Command::new(env!("CARGO_BIN_EXE_upscale")).arg("models").output().unwrap();
+    let o = common::run_cmd(Command::new(env!("CARGO_BIN_EXE_upscale")).arg("models"));
     assert!(o.status.success());
-    let out = String::from_utf8_lossy(&o.stdout);
+    let out = o.stdout.clone();
     for m in ["realesr-animevideov3", "realesrgan-x4plus", "realesrgan-x4plus-anime", "nearest", "bicubic", "lanczos"] {
         assert!(out.lines().any(|l| l.starts_with(m)), "{m} missing: {out}");
     }
     // A large model that is not installed: says how to get it.
     let empty = tempfile::tempdir().unwrap();
-    let o = Command::new(env!("CARGO_BIN_EXE_upscale"))
-        .args(["-m", "realesrgan-x4plus", s(&sample()), "-o", s(&empty.path().join("o.png"))])
-        .env("UPSCALE_MODEL_DIR", empty.path())
-        .output()
-        .unwrap();
+    let o = common::run_cmd(
+        Command::new(env!("CARGO_BIN_EXE_upscale"))
+            .args(["-m", "realesrgan-x4plus", s(&sample()), "-o", s(&empty.path().join("o.png"))])
+            .env("UPSCALE_MODEL_DIR", empty.path()),
+    );
     assert_clean_error(&o, "realesrgan-x4plus");
     assert!(stderr(&o).contains("tools/setup.sh"), "{}", stderr(&o));
-    let o = Command::new(env!("CARGO_BIN_EXE_upscale"))
-        .arg("models")
-        .env("UPSCALE_MODEL_DIR", empty.path())
-        .output()
-        .unwrap();
-    let out = String::from_utf8_lossy(&o.stdout);
+    let o = common::run_cmd(
+        Command::new(env!("CARGO_BIN_EXE_upscale")).arg("models").env("UPSCALE_MODEL_DIR", empty.path()),
+    );
+    let out = o.stdout.clone();
     assert!(out.lines().any(|l| l.starts_with("realesrgan-x4plus ") && l.contains(" no ")), "{out}");
 }
 
@@ -409,11 +413,9 @@ fn bad_input_is_one_clear_error_and_no_output() {
     std::fs::write(d("bomb.png"), &bomb).unwrap();
     for name in ["text.png", "empty.jpg", "bomb.png"] {
         let out = d(&format!("{name}.out.png"));
-        let start = std::time::Instant::now();
         let o = upscale(&[s(&d(name)), "-o", s(&out)]);
         assert_clean_error(&o, name);
         assert!(!out.exists(), "{name}: output written");
-        assert!(start.elapsed().as_secs() < 20, "{name}: took too long");
     }
     assert!(stderr(&upscale(&[s(&d("bomb.png")), "-o", s(&d("b.png"))])).contains("60000x60000"));
     let o = upscale(&[s(&d("missing.png")), "-o", s(&d("m.png"))]);
@@ -449,7 +451,14 @@ fn cuda_without_a_gpu_is_an_error_not_a_cpu_run() {
     let out = dir.path().join("o.png");
     let o = upscale(&[s(&sample()), "-d", "cuda", "-o", s(&out)]);
     if o.status.success() {
-        // Only on a machine with a usable CUDA runtime.
+        // A machine with a usable CUDA runtime: the GPU's picture must match the CPU's.
+        let cpu = dir.path().join("cpu.png");
+        let c = upscale(&[s(&sample()), "-d", "cpu", "-o", s(&cpu)]);
+        assert!(c.status.success(), "{}", stderr(&c));
+        let (a, b) = (image::open(&out).unwrap().to_rgb8(), image::open(&cpu).unwrap().to_rgb8());
+        assert_eq!(a.dimensions(), b.dimensions());
+        let p = psnr(a.as_raw(), b.as_raw());
+        assert!(p >= 35.0, "CUDA output {p:.1} dB from the CPU's");
         return;
     }
     assert_clean_error(&o, "cuda");
@@ -512,19 +521,19 @@ fn int8_is_refused_where_there_is_none() {
 fn a_missing_onnx_runtime_says_how_to_install_it() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("o.png");
-    let o = Command::new(env!("CARGO_BIN_EXE_upscale"))
-        .args([s(&sample()), "-o", s(&out)])
-        .env("ORT_DYLIB_PATH", dir.path().join("libonnxruntime.so"))
-        .output()
-        .unwrap();
+    let o = common::run_cmd(
+        Command::new(env!("CARGO_BIN_EXE_upscale"))
+            .args([s(&sample()), "-o", s(&out)])
+            .env("ORT_DYLIB_PATH", dir.path().join("libonnxruntime.so")),
+    );
     assert_clean_error(&o, "libonnxruntime.so");
     assert!(stderr(&o).contains("tools/setup.sh"), "{}", stderr(&o));
     assert!(!out.exists());
     // Classic resizers need no runtime at all.
-    let o = Command::new(env!("CARGO_BIN_EXE_upscale"))
-        .args([s(&sample()), "-m", "lanczos", "-s", "2", "-o", s(&out)])
-        .env("ORT_DYLIB_PATH", dir.path().join("libonnxruntime.so"))
-        .output()
-        .unwrap();
+    let o = common::run_cmd(
+        Command::new(env!("CARGO_BIN_EXE_upscale"))
+            .args([s(&sample()), "-m", "lanczos", "-s", "2", "-o", s(&out)])
+            .env("ORT_DYLIB_PATH", dir.path().join("libonnxruntime.so")),
+    );
     assert!(o.status.success(), "{}", stderr(&o));
 }
