@@ -366,6 +366,6 @@ mod tests {
     fn auto_tile_fits_memory() {
         assert_eq!(auto_tile(320, 240, 10, 64 << 30), 0);
         let t = auto_tile(8000, 6000, 10, 8 << 30);
-        assert!(t >= 64 && t % 16 == 0 && ((t + 20) as u64).pow(2) * BYTES_PER_INPUT_PIXEL <= 2 << 30, "{t}");
+        assert!(t >= 64 && t.is_multiple_of(16) && ((t + 20) as u64).pow(2) * BYTES_PER_INPUT_PIXEL <= 2 << 30, "{t}");
     }
 }

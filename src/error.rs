@@ -128,6 +128,7 @@ impl Error {
     pub(crate) fn runtime(what: impl std::fmt::Display, e: Option<ort::Error>) -> Self {
         Error::Runtime { msg: one_line(&what.to_string()), source: e }
     }
+    #[cfg(feature = "video")]
     pub(crate) fn video(path: &Path, msg: impl std::fmt::Display) -> Self {
         Error::Video {
             path: path.to_path_buf(),
@@ -141,6 +142,7 @@ impl Error {
     pub(crate) fn ffmpeg(path: &Path, what: impl std::fmt::Display, e: ffmpeg_next::Error) -> Self {
         Error::Video { path: path.to_path_buf(), msg: what.to_string(), source: Some(e) }
     }
+    #[cfg(feature = "video")]
     pub(crate) fn thread(what: impl std::fmt::Display, source: std::io::Error) -> Self {
         Error::Thread { what: what.to_string(), source }
     }
@@ -189,7 +191,7 @@ mod tests {
         let e = Error::io(Path::new("a.png"), std::io::Error::new(std::io::ErrorKind::NotFound, "gone"));
         assert!(std::error::Error::source(&e).is_some());
         assert_eq!(e.report(), "a.png: gone");
-        let t = Error::thread("decoder", std::io::Error::other("no memory"));
+        let t = Error::Thread { what: "decoder".into(), source: std::io::Error::other("no memory") };
         assert_eq!(t.report(), "cannot start the decoder thread: no memory");
     }
 }

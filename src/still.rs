@@ -50,7 +50,7 @@ pub fn load(path: &Path, max_pixels: u64) -> Result<Picture> {
     }
     let mut reader = ImageReader::new(std::io::BufReader::new(file));
     // The extension's format, for content that is recognised as none.
-    if let Some(f) = ImageFormat::from_path(path).ok() {
+    if let Ok(f) = ImageFormat::from_path(path) {
         reader.set_format(f);
     }
     decode_from(reader, path, max_pixels)

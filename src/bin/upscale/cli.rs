@@ -42,7 +42,7 @@ pub enum Command {
         #[arg(short, long)]
         output: Option<PathBuf>,
         #[command(flatten)]
-        opts: Opts,
+        opts: Box<Opts>,
     },
 }
 
