@@ -2,6 +2,8 @@
 
 mod cli;
 mod report;
+#[cfg(feature = "serve")]
+mod serve;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -33,6 +35,8 @@ fn main() -> ExitCode {
                 }
             }
         }
+        #[cfg(feature = "serve")]
+        Some(Command::Serve(args)) => serve::run(&args),
         None => run(&cli),
     }
 }
