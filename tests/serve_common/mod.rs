@@ -177,9 +177,17 @@ pub fn request(port: u16, method: &str, path: &str, headers: &[(&str, &str)], bo
     }
     head.push_str("Connection: close\r\n\r\n");
     s.write_all(head.as_bytes()).expect("send head");
-    // The server may answer (413) and close before the whole body is sent.
-    let _ = s.write_all(body);
-    read_response(&mut s)
+    // The body goes from another thread while this one reads: the server may answer (413) and
+    // close before the whole body is sent, and the answer must be read before the reset.
+    let mut w = s.try_clone().expect("clone the stream");
+    let body = body.to_vec();
+    let writer = std::thread::spawn(move || {
+        let _ = w.write_all(&body);
+    });
+    let resp = read_response(&mut s);
+    let _ = s.shutdown(std::net::Shutdown::Both);
+    let _ = writer.join();
+    resp
 }
 
 /// Reads a response to the end of the connection, chunked bodies decoded.
@@ -308,11 +316,12 @@ pub fn probe(path: &Path) -> (u32, u32, u64, Option<String>) {
     (f[0].parse().unwrap(), f[1].parse().unwrap(), f[2].parse().unwrap(), (!a.is_empty()).then_some(a))
 }
 
-/// Every entry left under `dir`, recursively.
+/// Every entry left under `dir`, recursively, except `.ses`: ONNX Runtime's session id file,
+/// which it writes in the temporary folder of any process that loads it (the CLI too).
 pub fn leftovers(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     if let Ok(rd) = std::fs::read_dir(dir) {
-        for e in rd.flatten() {
+        for e in rd.flatten().filter(|e| e.file_name() != ".ses") {
             out.push(e.path());
             if e.path().is_dir() {
                 out.extend(leftovers(&e.path()));

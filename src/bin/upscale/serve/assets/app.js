@@ -123,7 +123,8 @@ function render(job) {
   else if (j.state === "cancelled") setBar(job, 0, 1, "cancelled");
   else if (j.state === "queued") setBar(job, 0, 1, "waiting for the jobs before it");
   else if (j.state === "running") {
-    const eta = job.t0 && p.done ? ((performance.now() - job.t0) / 1000 / p.done) * (p.total - p.done) : null;
+    const since = p.done - (job.d0 || 0);
+    const eta = job.t0 && since > 0 ? ((performance.now() - job.t0) / 1000 / since) * (p.total - p.done) : null;
     const of = p.total ? `${p.done}/${p.total} ${p.unit}` : "working…";
     setBar(job, p.total ? p.done : 0, p.total || 0, eta != null && p.total ? `${of}, ETA ${fmtTime(eta)}` : of);
   }
@@ -223,7 +224,8 @@ function applyZoom() {
   const z = $("zoom").value;
   const stage = $("stage");
   const fitW = $("viewport").clientWidth;
-  const width = z === "fit" ? Math.min(fitW, w) : w * Number(z) / (window.devicePixelRatio || 1);
+  const fitH = window.innerHeight * 0.68;
+  const width = z === "fit" ? Math.min(fitW, (fitH * w) / h) : (w * Number(z)) / (window.devicePixelRatio || 1);
   // Both layers live in one stage: zooming the stage keeps them in step.
   stage.style.width = `${width}px`;
   stage.style.height = `${(width * h) / w}px`;
