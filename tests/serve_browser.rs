@@ -57,7 +57,10 @@ fn js(tab: &Tab, expr: &str) -> Value {
 fn until(tab: &Tab, expr: &str, limit: Duration, what: &str) {
     let t0 = Instant::now();
     while js(tab, &format!("!!({expr})")) != Value::Bool(true) {
-        assert!(t0.elapsed() < limit, "{what}: not seen in {limit:?}; queue: {}", queue(tab));
+        if t0.elapsed() > limit {
+            shot(tab, "failed.png");
+            panic!("{what}: not seen in {limit:?}; queue: {}", queue(tab));
+        }
         std::thread::sleep(Duration::from_millis(150));
     }
 }

@@ -80,6 +80,7 @@ function card(job) {
       <button type="button" class="edit" hidden>Edit</button>
       <a class="button download" hidden>Download</a>
       <button type="button" class="delete">Remove</button></span></div>`;
+  job.li = li;
   $("queue").append(li);
   $("empty").hidden = true;
   li.querySelector(".cancel").onclick = () => job.json.id && api(`/api/jobs/${job.json.id}/cancel`,
@@ -112,7 +113,8 @@ function render(job) {
   const running = ["queued", "running", "uploading"].includes(j.state);
   li.querySelector(".cancel").hidden = !running || !j.id;
   const done = j.state === "done";
-  li.querySelector(".compare").hidden = !done;
+  // An edit changes the geometry: its "before" would not line up.
+  li.querySelector(".compare").hidden = !done || j.task === "edit";
   li.querySelector(".edit").hidden = !done;
   const dl = li.querySelector(".download");
   dl.hidden = !done;
@@ -383,7 +385,7 @@ function preview() {
     }
   }
   const out = $("preview");
-  const fit = Math.min(1, 720 / cur.width, 540 / cur.height);
+  const fit = Math.min(720 / cur.width, 480 / cur.height);
   out.width = Math.max(1, Math.round(cur.width * fit));
   out.height = Math.max(1, Math.round(cur.height * fit));
   out.getContext("2d").drawImage(cur, 0, 0, out.width, out.height);
