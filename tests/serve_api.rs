@@ -43,7 +43,7 @@ fn an_uploaded_photo_is_upscaled_like_the_cli_does() {
         ev.text().lines().filter_map(|l| l.strip_prefix("data: ")).map(|d| serde_json::from_str(d).unwrap()).collect();
     let kinds: Vec<&str> = events.iter().map(|e| e["event"].as_str().unwrap()).collect();
     assert!(kinds.contains(&"start") && kinds.contains(&"file_done"), "{kinds:?}");
-    assert_eq!(events.last().unwrap(), &serde_json::json!({"event":"summary","done":1,"failed":0,"interrupted":0}));
+    assert_eq!(events.last().unwrap(), &serde_json::json!({"event":"summary","done":1,"failed":0,"interrupted":false}));
 
     // The list holds it; DELETE removes it and its files.
     assert_eq!(srv.json("/api/jobs")["jobs"].as_array().unwrap().len(), 1);
@@ -295,7 +295,7 @@ fn cancel_stops_a_running_video_and_a_queued_job_never_starts() {
     assert_eq!(srv.wait(&b, MINUTE)["state"], "cancelled");
     assert_eq!(srv.get(&format!("/api/jobs/{a}/result")).status, 409);
     let ev = srv.get(&format!("/api/jobs/{a}/events")).text();
-    assert!(ev.contains(r#""interrupted":1"#), "{ev}");
+    assert!(ev.contains(r#""interrupted":true"#), "{ev}");
 }
 
 #[test]

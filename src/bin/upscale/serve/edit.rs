@@ -8,8 +8,8 @@ use std::process::{Command, Stdio};
 
 use image::{DynamicImage, Rgba, RgbaImage};
 use serde::Deserialize;
-use upscale::progress::Progress;
-use upscale::{still, Error, Result};
+use upscale::progress::{Event, Progress, Unit};
+use upscale::{output, still, Error, Result};
 
 use super::jobs::{Job, Media};
 
@@ -81,8 +81,8 @@ pub struct EditRequest {
 const MAX_TEXT: usize = 200;
 
 /// Checks the operations against a `w`×`h` picture (and `max_pixels`), returning the final size.
-pub fn validate(ops: &[Operation], (mut w, mut h): (u32, u32), max_pixels: u64) -> Result<(u32, u32)> {
-    let bad = |m: String| Err(Error::Config(m));
+pub fn validate(ops: &[Operation], (mut w, mut h): (u32, u32), max_pixels: u64) -> Result<(u32, u32), String> {
+    let bad = |m: String| Err(m);
     if ops.is_empty() {
         return bad("no operations".into());
     }
@@ -144,7 +144,7 @@ pub fn validate(ops: &[Operation], (mut w, mut h): (u32, u32), max_pixels: u64) 
 pub fn apply(job: &Job, ops: &[Operation], progress: &dyn Progress) -> Result<()> {
     match job.media {
         Media::Image => {
-            if !progress.start(&job.input, Some(1)) {
+            if !progress.event(&Event::Start { file: Some(job.input.clone()), total: Some(1), unit: Unit::Files }) {
                 return Err(Error::Cancelled);
             }
             let mut img = image::ImageReader::open(&job.input)
@@ -156,7 +156,7 @@ pub fn apply(job: &Job, ops: &[Operation], progress: &dyn Progress) -> Result<()
                 img = apply_image(img, op);
             }
             still::save(&img, &job.output)?;
-            progress.advance(1);
+            progress.event(&Event::Progress { done: 1, total: Some(1), unit: Unit::Files });
             Ok(())
         }
         Media::Video => apply_video(job, ops, progress),
@@ -364,7 +364,7 @@ fn apply_video(job: &Job, ops: &[Operation], progress: &dyn Progress) -> Result<
     let scan = upscale::video::probe::scan(&job.input, 0, u64::MAX)?;
     let (graph, marks) = filter_graph(ops, (scan.width, scan.height), &job.dir)?;
     let last = graph.rsplit('[').next().unwrap_or("").trim_end_matches(']').to_string();
-    let tmp = still::temp_path(&job.output);
+    let tmp = output::temp_path(&job.output);
     let ext = job.output.extension().and_then(|e| e.to_str()).unwrap_or("mp4");
     let mut cmd = Command::new("ffmpeg");
     cmd.args(["-nostdin", "-hide_banner", "-loglevel", "error", "-y", "-i"]).arg(&job.input);
@@ -383,9 +383,10 @@ fn apply_video(job: &Job, ops: &[Operation], progress: &dyn Progress) -> Result<
     }
     cmd.args(["-progress", "pipe:1", "-nostats"]).arg(&tmp);
     cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
-    let fail = |msg: String| Error::Video { path: job.input.clone(), msg };
+    let fail = |msg: String| Error::Decode { path: job.input.clone(), msg };
     let mut child = cmd.spawn().map_err(|e| fail(format!("cannot run ffmpeg for the video edit: {e}")))?;
-    if !progress.start(&job.input, scan.total_frames) {
+    let total = scan.total_frames;
+    if !progress.event(&Event::Start { file: Some(job.input.clone()), total, unit: Unit::Frames }) {
         let _ = child.kill();
     }
     let stderr = child.stderr.take();
@@ -399,7 +400,7 @@ fn apply_video(job: &Job, ops: &[Operation], progress: &dyn Progress) -> Result<
     if let Some(out) = child.stdout.take() {
         for line in std::io::BufReader::new(out).lines().map_while(|l| l.ok()) {
             if let Some(n) = line.strip_prefix("frame=").and_then(|n| n.trim().parse().ok()) {
-                if !progress.advance(n) {
+                if !progress.event(&Event::Progress { done: n, total, unit: Unit::Frames }) {
                     let _ = child.kill();
                 }
             }

@@ -330,8 +330,10 @@ pub fn start_workers(
     store: Arc<Store>,
     rx: crossbeam_channel::Receiver<Arc<Job>>,
 ) -> Vec<std::thread::JoinHandle<()>> {
+    let engines = Arc::new(super::work::Engines::default());
     (0..n.max(1))
         .map(|i| {
+            let engines = engines.clone();
             let rx = rx.clone();
             let store = store.clone();
             std::thread::Builder::new()
@@ -343,7 +345,7 @@ pub fn start_workers(
                             continue;
                         }
                         job.set_state(State::Running, None);
-                        super::work::run(&job);
+                        super::work::run(&job, &engines);
                         if !store.holds(&job.id) {
                             let _ = std::fs::remove_dir_all(&job.dir);
                         }

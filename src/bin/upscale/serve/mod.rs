@@ -38,7 +38,7 @@ pub fn run(args: &ServeArgs) -> ExitCode {
     };
     let device = match upload::device(&args.device) {
         Ok(d) => d,
-        Err(e) => return fail(e.to_string()),
+        Err(e) => return fail(e),
     };
     if args.jobs == 0 || args.max_upload_mib == 0 {
         return fail("--jobs and --max-upload-mib must be at least 1".into());

@@ -181,7 +181,7 @@ async fn edit_job(State(app): State<Arc<App>>, Path(id): Path<String>, body: axu
         return error(StatusCode::CONFLICT, "only a finished result can be edited");
     };
     if let Err(e) = edit::validate(&req.operations, size, app.args.max_pixels) {
-        return error(StatusCode::BAD_REQUEST, e.to_string());
+        return error(StatusCode::BAD_REQUEST, e);
     }
     if app.store.len() >= app.args.max_jobs {
         return error(StatusCode::SERVICE_UNAVAILABLE, "too many jobs held: delete some first");

@@ -256,11 +256,11 @@ fn settings(app: &App, f: &Fields, size: (u32, u32)) -> Result<Config, String> {
     if cfg.width.is_some_and(|w| w as u64 > 1 << 16) || cfg.height.is_some_and(|h| h as u64 > 1 << 16) {
         return Err("width and height must be at most 65536".into());
     }
-    cfg.validate().map_err(|e| e.to_string())?;
+    cfg.validate().map_err(|e| e.report())?;
     Ok(cfg)
 }
 
 /// The device setting for every job, from `--device`.
-pub fn device(arg: &str) -> upscale::Result<Device> {
-    arg.parse()
+pub fn device(arg: &str) -> Result<Device, String> {
+    arg.parse().map_err(|e: upscale::error::ConfigError| format!("--device {}: expected {}", e.value, e.expected))
 }

@@ -1,99 +1,119 @@
-//! Running one job on a worker thread: the upscale through the library (the one seam to the
-//! engine), or an edit, with its events recorded for the page and its final state set.
+//! Running one job on a worker thread: the upscale through the library's engine (one engine per
+//! model, cached and shared by the workers) and `jobs::run_job`, or an edit, with the library's
+//! events forwarded to the job's event stream (server paths replaced by the client's names) and
+//! its final state set.
 
+use std::collections::HashMap;
 use std::path::Path;
+use std::sync::{Arc, Mutex};
 
-use serde_json::json;
-use upscale::progress::Progress;
-use upscale::{still, video, Config, Error, Upscaler};
+use serde_json::Value;
+use upscale::jobs::{self, Kind, Outcome};
+use upscale::progress::{Event, Progress};
+use upscale::{output, Config, Engine, Error};
 
 use super::jobs::{Job, Media, State, Task};
 
-/// Forwards the library's progress to the job's event stream; `false` when it is cancelled.
-struct JobProgress<'a> {
-    job: &'a Job,
-    unit: &'static str,
-    total: std::sync::Mutex<Option<u64>>,
+/// Loaded engines by model name, shared by the worker threads.
+#[derive(Default)]
+pub struct Engines(Mutex<HashMap<String, Arc<Engine>>>);
+
+impl Engines {
+    /// The engine for `cfg.model` (loaded on first use; a failed load is not kept).
+    fn get(&self, cfg: &Config) -> upscale::Result<(Arc<Engine>, bool)> {
+        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(e) = map.get(&cfg.model) {
+            return Ok((e.clone(), false));
+        }
+        let e = Arc::new(Engine::new(cfg)?);
+        map.insert(cfg.model.clone(), e.clone());
+        Ok((e, true))
+    }
+}
+
+/// Forwards events to the job's stream; `false` when the job is cancelled.
+pub struct JobProgress<'a> {
+    pub job: &'a Job,
 }
 
 impl Progress for JobProgress<'_> {
-    fn start(&self, _what: &Path, total: Option<u64>) -> bool {
-        *self.total.lock().unwrap_or_else(|e| e.into_inner()) = total;
-        self.job.event(json!({"event": "start", "file": self.job.original, "total": total, "unit": self.unit}));
+    fn event(&self, e: &Event) -> bool {
+        let mut v = serde_json::to_value(e).unwrap_or(Value::Null);
+        for (key, shown) in [("file", &self.job.original), ("input", &self.job.original), ("output", &self.job.name)] {
+            if v.get(key).is_some_and(|f| !f.is_null()) {
+                v[key] = Value::String(shown.clone());
+            }
+        }
+        if let Some(m) = v.get("message").and_then(Value::as_str) {
+            v["message"] = Value::String(self.job.hide_paths(m));
+        }
+        self.job.event(v);
         !self.job.cancelled()
-    }
-    fn advance(&self, done: u64) -> bool {
-        let total = *self.total.lock().unwrap_or_else(|e| e.into_inner());
-        self.job.event(json!({"event": "progress", "done": done, "total": total, "unit": self.unit}));
-        !self.job.cancelled()
-    }
-    fn warn(&self, msg: &str) {
-        self.job.event(json!({"event": "warning", "file": self.job.original, "message": self.job.hide_paths(msg)}));
-    }
-    fn note(&self, msg: &str) {
-        self.job.event(json!({"event": "note", "message": self.job.hide_paths(msg)}));
     }
 }
 
 impl Job {
     /// A message with the server's paths replaced by the names the client knows.
     pub fn hide_paths(&self, msg: &str) -> String {
-        msg.replace(&self.input.display().to_string(), &self.original)
-            .replace(&self.output.display().to_string(), &self.name)
-            .replace(&still::temp_path(&self.output).display().to_string(), &self.name)
-            .replace(&self.dir.display().to_string(), "")
+        let shown = |p: &Path| p.display().to_string();
+        msg.replace(&shown(&output::temp_path(&self.output)), &self.name)
+            .replace(&shown(&self.output), &self.name)
+            .replace(&shown(&self.input), &self.original)
+            .replace(&shown(&self.dir), "")
     }
 }
 
-/// The upscale itself: today's `Upscaler` and file functions behind one call.
-fn upscale(job: &Job, cfg: &Config, progress: &JobProgress) -> upscale::Result<()> {
-    let mut up = Upscaler::new(cfg)?;
-    if let Some(n) = up.device_note() {
+/// The upscale itself: the cached engine and the library's job runner.
+fn upscale(job: &Job, cfg: &Config, engines: &Engines, progress: &JobProgress) -> upscale::Result<Outcome> {
+    let (engine, fresh) = engines.get(cfg)?;
+    if let Some(n) = engine.device_note().filter(|_| fresh) {
         progress.note(&format!("device {n}"));
     }
-    match job.media {
-        Media::Image => {
-            if !progress.start(&job.input, Some(1)) {
-                return Err(Error::Cancelled);
-            }
-            still::upscale_file(&job.input, &job.output, &mut up, cfg.max_pixels, true)?;
-            progress.advance(1);
-            Ok(())
-        }
-        Media::Video => video::upscale_file(&job.input, &job.output, &mut up, cfg, progress),
-    }
+    let kind = match job.media {
+        Media::Image => Kind::Image,
+        Media::Video => Kind::Video,
+    };
+    let lib_job = jobs::Job {
+        input: job.input.clone(),
+        output: job.output.clone(),
+        kind,
+        settings: cfg.clone(),
+        create_dirs: false,
+    };
+    jobs::run_job(&lib_job, &engine, progress)
 }
 
 /// Runs a job to its end and records the outcome.
-pub fn run(job: &Job) {
-    let unit = match (&job.task, job.media) {
-        (_, Media::Video) => "frames",
-        (Task::Upscale(_), Media::Image) => "tiles",
-        (Task::Edit { .. }, Media::Image) => "files",
-    };
-    let progress = JobProgress { job, unit, total: std::sync::Mutex::new(None) };
+pub fn run(job: &Job, engines: &Engines) {
+    let progress = JobProgress { job };
     let result = match &job.task {
-        Task::Upscale(cfg) => upscale(job, cfg, &progress),
-        Task::Edit { ops, .. } => super::edit::apply(job, ops, &progress),
+        Task::Upscale(cfg) => upscale(job, cfg, engines, &progress),
+        Task::Edit { ops, .. } => super::edit::apply(job, ops, &progress).map(|()| Outcome::Done),
     };
-    let result = result.and_then(|()| if job.cancelled() { Err(Error::Cancelled) } else { Ok(()) });
+    let result = match result {
+        Ok(Outcome::Done) if !job.cancelled() => Ok(()),
+        Ok(_) => Err(Error::Cancelled),
+        Err(e) => Err(e),
+    };
+    let summary = |done, failed, interrupted| Event::Summary { done, failed, interrupted };
     match result {
         Ok(()) => {
             job.status().size = result_size(job);
-            job.event(json!({"event": "file_done", "input": job.original, "output": job.name, "interrupted": false}));
-            job.event(json!({"event": "summary", "done": 1, "failed": 0, "interrupted": 0}));
+            let input = job.input.clone();
+            progress.event(&Event::FileDone { input, output: job.output.clone(), interrupted: false });
+            progress.event(&summary(1, 0, false));
             job.set_state(State::Done, None);
         }
         Err(_) if job.cancelled() => {
             let _ = std::fs::remove_file(&job.output);
-            job.event(json!({"event": "summary", "done": 0, "failed": 0, "interrupted": 1}));
+            progress.event(&summary(0, 0, true));
             job.set_state(State::Cancelled, None);
         }
         Err(e) => {
             let _ = std::fs::remove_file(&job.output);
-            let msg = job.hide_paths(&e.to_string());
-            job.event(json!({"event": "error", "file": job.original, "message": msg}));
-            job.event(json!({"event": "summary", "done": 0, "failed": 1, "interrupted": 0}));
+            let msg = job.hide_paths(&e.report());
+            progress.event(&Event::Error { file: Some(job.input.clone()), message: msg.clone() });
+            progress.event(&summary(0, 1, false));
             job.set_state(State::Failed, Some(msg));
         }
     }
