@@ -221,6 +221,8 @@ fn upload_scale_compare_edit_and_download_in_a_browser() {
     assert_eq!(widths[0], widths[1], "zoom keeps both sides in step: {widths}");
     tab.find_element("#compare-panel").unwrap().scroll_into_view().unwrap();
     let compare_png = shot(&tab, "4-compare.png");
+    let page_end =
+        js(&tab, "Math.ceil(document.querySelector('footer').getBoundingClientRect().bottom + window.scrollY)");
 
     // Download the upscaled photo: same as the CLI's output for the same input.
     let got = download(&tab, &photo_id, &downloads, "coffee_x2.png");
@@ -291,9 +293,12 @@ fn upload_scale_compare_edit_and_download_in_a_browser() {
     // The README's picture (docs/serve.png), when asked for.
     if std::env::var_os("UPSCALE_README_SCREENSHOT").is_some() {
         let img = image::load_from_memory(&compare_png).unwrap();
-        let small = img.resize(900, 2000, image::imageops::FilterType::Lanczos3);
+        let h = page_end.as_u64().map_or(img.height(), |b| (b as u32 + 8).min(img.height()));
+        let small = img.crop_imm(0, 0, img.width(), h).resize(720, 2000, image::imageops::FilterType::Lanczos3);
         let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/serve.png");
         std::fs::create_dir_all(out.parent().unwrap()).unwrap();
-        small.save(&out).unwrap();
+        small.to_rgb8().save(&out).unwrap();
+        let size = std::fs::metadata(&out).unwrap().len();
+        assert!(size < 200_000, "docs/serve.png is {size} bytes: keep it under 200 KB");
     }
 }
