@@ -28,7 +28,7 @@ use std::time::Instant;
 
 use upscale::config::Precision;
 use upscale::progress::NoProgress;
-use upscale::{Config, Device, Upscaler};
+use upscale::{Config, Device, Engine};
 
 fn ffmpeg(args: &[&str]) {
     let ok = Command::new("ffmpeg")
@@ -63,9 +63,10 @@ fn config(model: &str, s: Setting) -> Config {
 
 fn pipeline_fps(clip: &Path, out: &Path, model: &str, s: Setting, frames: usize) -> f64 {
     let cfg = config(model, s);
-    let mut up = Upscaler::new(&cfg).expect("model loads");
+    let engine = Engine::new(&cfg).expect("model loads");
+    let mut up = engine.upscaler(&cfg).expect("settings are valid");
     let t = Instant::now();
-    upscale::video::upscale_file(clip, out, &mut up, &cfg, &NoProgress).expect("pipeline runs");
+    let _ = upscale::video::upscale_file(clip, out, &mut up, &cfg, &NoProgress).expect("pipeline runs");
     frames as f64 / t.elapsed().as_secs_f64()
 }
 
@@ -111,7 +112,8 @@ struct Rate {
 
 /// The model alone on `pics`: one all-core session in turn, and the frame workers together.
 fn model_fps(cfg: &Config, pics: &[image::RgbImage]) -> (Rate, Rate) {
-    let mut up = Upscaler::new(cfg).expect("model loads");
+    let engine = Engine::new(cfg).expect("model loads");
+    let mut up = engine.upscaler(cfg).expect("settings are valid");
     up.upscale_rgb8(&pics[0]).expect("warm-up");
     let single = timed(pics.len(), || {
         for p in pics {
@@ -158,10 +160,11 @@ fn yardstick(clips: &[String], pads: &[u32], reps: usize, dir: &Path) {
             let mut runs = Vec::new();
             for _ in 0..reps {
                 let (a, b) = model_fps(&cfg, &pics);
-                let mut up = Upscaler::new(&cfg).expect("model loads");
+                let engine = Engine::new(&cfg).expect("model loads");
+                let mut up = engine.upscaler(&cfg).expect("settings are valid");
                 let c = timed(frames, || {
-                    upscale::video::upscale_file(Path::new(clip), &out, &mut up, &cfg, &NoProgress)
-                        .expect("pipeline runs")
+                    let _ = upscale::video::upscale_file(Path::new(clip), &out, &mut up, &cfg, &NoProgress)
+                        .expect("pipeline runs");
                 });
                 runs.push([a, b, c]);
             }
@@ -247,7 +250,9 @@ fn main() {
             for &pad in &pads {
                 for &preset in &presets {
                     let s = Setting { pad, precision, preset };
-                    let up = Upscaler::new(&config("realesr-animevideov3", s)).expect("model loads");
+                    let cfg = config("realesr-animevideov3", s);
+                    let engine = Engine::new(&cfg).expect("model loads");
+                    let up = engine.upscaler(&cfg).expect("settings are valid");
                     // The model alone as the pipeline runs it: on its frame workers, frames in turn.
                     let mut workers = up.frame_workers().expect("workers load");
                     if workers.is_empty() {

@@ -33,15 +33,13 @@ pub fn effective_matrix(tag: Space, height: u32) -> Space {
 }
 
 /// swscale's coefficient table index (`SWS_CS_*`) for a matrix.
-// The constants' type differs between FFmpeg versions' bindings: the casts are needed on some.
-#[allow(clippy::unnecessary_cast)]
 fn sws_matrix(space: Space) -> i32 {
     match space {
-        Space::BT709 => ffi::SWS_CS_ITU709 as i32,
-        Space::FCC => ffi::SWS_CS_FCC as i32,
-        Space::SMPTE240M => ffi::SWS_CS_SMPTE240M as i32,
-        Space::BT2020NCL | Space::BT2020CL => ffi::SWS_CS_BT2020 as i32,
-        _ => ffi::SWS_CS_ITU601 as i32,
+        Space::BT709 => ffi::SWS_CS_ITU709,
+        Space::FCC => ffi::SWS_CS_FCC,
+        Space::SMPTE240M => ffi::SWS_CS_SMPTE240M,
+        Space::BT2020NCL | Space::BT2020CL => ffi::SWS_CS_BT2020,
+        _ => ffi::SWS_CS_ITU601,
     }
 }
 
@@ -98,7 +96,7 @@ impl ToRgb {
     /// Converts one frame; a frame of another size or format gets a scaler of its own.
     pub fn convert(&mut self, frame: &VideoFrame) -> Result<RgbImage, ffmpeg::Error> {
         let (fmt, range) = normalize(frame.format());
-        let stale = self.ctx.as_ref().map_or(true, |c| {
+        let stale = self.ctx.as_ref().is_none_or(|c| {
             let i = c.input();
             i.format != frame.format() || i.width != frame.width() || i.height != frame.height()
         });
@@ -157,7 +155,7 @@ impl FromRgb {
     /// Converts one picture into a new frame (the encoder may keep it as a reference).
     pub fn convert(&mut self, img: &RgbImage) -> Result<VideoFrame, ffmpeg::Error> {
         let (w, h) = img.dimensions();
-        let stale = self.ctx.as_ref().map_or(true, |c| c.input().width != w || c.input().height != h);
+        let stale = self.ctx.as_ref().is_none_or(|c| c.input().width != w || c.input().height != h);
         if stale {
             let mut ctx = scaling::Context::get(Pixel::RGB24, w, h, self.format, self.width, self.height, flags())?;
             if !is_rgb(self.format) {

@@ -19,7 +19,7 @@ use super::items::{Control, Item, Picture};
 use super::packets::PacketWriter;
 use super::stages::Sink;
 use crate::config::{Device, VideoConfig};
-use crate::error::{Error, Result};
+use crate::error::{ConfigError, Error, Result};
 use crate::progress::Progress;
 
 /// Stream side data worth keeping on the upscaled video stream: orientation, stereo layout and
@@ -117,10 +117,8 @@ fn default_codec(output: &Path) -> &'static str {
 }
 
 /// Whether the container can hold `id`: `Some(false)` when the muxer says no.
-// FF_COMPLIANCE_NORMAL's type differs between FFmpeg versions' bindings: the cast is needed on some.
-#[allow(clippy::unnecessary_cast)]
 fn container_takes(octx: &format::context::Output, id: codec::Id) -> Option<bool> {
-    let r = unsafe { ffi::avformat_query_codec(octx.format().as_ptr(), id.into(), ffi::FF_COMPLIANCE_NORMAL as i32) };
+    let r = unsafe { ffi::avformat_query_codec(octx.format().as_ptr(), id.into(), ffi::FF_COMPLIANCE_NORMAL) };
     match r {
         1 => Some(true),
         0 => Some(false),
@@ -271,12 +269,17 @@ impl Encoder {
         });
         if !fits_grid(fmt, (w, h)) {
             let (cw, ch) = chroma_grid(fmt);
-            return Err(Error::Config(format!(
-                "{}: output size {w}x{h}: pixel format '{}' needs a width in multiples of {cw} and a \
-                 height in multiples of {ch} (a 4:4:4 format such as yuv444p takes any size)",
-                output.display(),
-                format_name(fmt),
-            )));
+            let (field, value, multiple) = if w % cw != 0 { ("width", w, cw) } else { ("height", h, ch) };
+            return Err(ConfigError::new(
+                field,
+                value,
+                format!(
+                    "a multiple of {multiple} for pixel format {} (output size {w}x{h}; a 4:4:4 format \
+                     such as yuv444p takes any size)",
+                    format_name(fmt)
+                ),
+            )
+            .into());
         }
 
         let mut octx = make().map_err(|e| err(format!("cannot create an output for this extension: {e}")))?;

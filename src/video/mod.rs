@@ -25,16 +25,17 @@ use std::path::Path;
 use ffmpeg_next as ffmpeg;
 
 use crate::config::{Config, Device};
-use crate::core::Upscaler;
+use crate::engine::Upscaler;
 use crate::error::{Error, Result};
+use crate::jobs::Outcome;
+use crate::output;
 use crate::progress::Progress;
-use crate::still;
 
 /// FFmpeg's own log level: silent (the library never prints), unless `UPSCALE_FFMPEG_LOG` names
 /// one (`error`, `warning`, `info`, `debug`) for diagnosing a file.
 fn init_ffmpeg(input: &Path) -> Result<()> {
     use ffmpeg::util::log::{self, Level};
-    ffmpeg::init().map_err(|e| Error::video(input, format!("FFmpeg: {e}")))?;
+    ffmpeg::init().map_err(|e| Error::ffmpeg(input, "cannot start FFmpeg", e))?;
     let level = match std::env::var("UPSCALE_FFMPEG_LOG").as_deref() {
         Ok("error") => Level::Error,
         Ok("warning") => Level::Warning,
@@ -48,17 +49,17 @@ fn init_ffmpeg(input: &Path) -> Result<()> {
 
 /// Upscales one video file into `output`.
 ///
-/// The output is written beside it under [`still::temp_path`] and renamed into place when
+/// The output is written beside it under [`output::temp_path`] and renamed into place when
 /// complete. When `progress` asks to stop, the frames done so far are finished into a playable
-/// file, renamed into place, and an error says how many were written.
+/// file, renamed into place, and the outcome says how many were written.
 pub fn upscale_file(
     input: &Path,
     output: &Path,
-    up: &mut Upscaler,
+    up: &mut Upscaler<'_>,
     cfg: &Config,
     progress: &dyn Progress,
-) -> Result<()> {
-    still::check_output(input, output, cfg.overwrite)?;
+) -> Result<Outcome> {
+    output::check(input, output, cfg.overwrite)?;
     init_ffmpeg(input)?;
     if cfg.video.resume {
         return resume::upscale_file(input, output, up, cfg, progress);
@@ -72,7 +73,7 @@ pub fn upscale_file(
         settings: cfg.video.clone(),
         device: up.device(),
     };
-    let tmp = still::temp_path(output);
+    let tmp = output::temp_path(output);
     let enc = match encode::Encoder::create(&target, &tmp, &mut dec, progress) {
         Ok(e) => e,
         Err(e) => {
@@ -99,12 +100,15 @@ pub fn upscale_file(
     }
     if outcome.interrupted {
         let of = info.total_frames.map_or(String::new(), |t| format!(" of {}", t.max(outcome.frames)));
-        return Err(Error::video(
-            input,
-            format!("interrupted: wrote {}{of} frames to {}", outcome.frames, output.display()),
+        progress.note(&format!(
+            "{}: interrupted: wrote {}{of} frames to {}",
+            input.display(),
+            outcome.frames,
+            output.display()
         ));
+        return Ok(Outcome::Interrupted { frames: outcome.frames });
     }
-    Ok(())
+    Ok(Outcome::Done)
 }
 
 /// Videos with at least this many frames (or of unknown length) choose between the frame
@@ -116,7 +120,7 @@ const CALIBRATE_FROM_FRAMES: u64 = 48;
 fn run_pipeline(
     input: &Path,
     dec: decode::Decoder,
-    up: &mut Upscaler,
+    up: &mut Upscaler<'_>,
     sink: impl stages::Sink,
     cfg: &Config,
     progress: &dyn Progress,
@@ -125,7 +129,7 @@ fn run_pipeline(
     let yield_io = up.device() == Device::Cpu && !up.passes().is_empty();
     let mut workers = up.frame_workers()?;
     let pool = workers::Pool {
-        calibrate: !workers.is_empty() && total.map_or(true, |t| t >= CALIBRATE_FROM_FRAMES),
+        calibrate: !workers.is_empty() && total.is_none_or(|t| t >= CALIBRATE_FROM_FRAMES),
         workers: workers.iter_mut().map(|w| w as &mut dyn stages::FrameUpscaler).collect(),
         main: up,
     };

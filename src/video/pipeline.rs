@@ -196,7 +196,7 @@ mod tests {
             let level = rgb.get_pixel(0, 0).0[0];
             self.calls.lock().unwrap().push((self.id, start, Instant::now()));
             if self.fail_at == Some(level) {
-                return Err(Error::Runtime(format!("the double fails at frame {level}")));
+                return Err(Error::runtime(format!("the double fails at frame {level}"), None));
             }
             Ok(image::imageops::resize(rgb, 8, 8, image::imageops::FilterType::Nearest))
         }
@@ -207,8 +207,11 @@ mod tests {
     struct Notes(Mutex<Vec<String>>);
 
     impl Progress for Notes {
-        fn note(&self, msg: &str) {
-            self.0.lock().unwrap().push(msg.to_string());
+        fn event(&self, e: &crate::progress::Event) -> bool {
+            if let crate::progress::Event::Note { message } = e {
+                self.0.lock().unwrap().push(message.clone());
+            }
+            true
         }
     }
 
@@ -317,7 +320,7 @@ mod tests {
         workers[0].fail_at = Some(7);
         let r = run_doubles(40, &mut main, &mut workers, false, Recorder::default(), &crate::progress::NoProgress);
         match r {
-            Err(Error::Runtime(m)) => assert!(m.contains("frame 7"), "{m}"),
+            Err(Error::Runtime { msg, .. }) => assert!(msg.contains("frame 7"), "{msg}"),
             Err(e) => panic!("{e}"),
             Ok((seen, _)) => panic!("no error: {seen:?}"),
         }

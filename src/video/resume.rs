@@ -14,8 +14,9 @@ use super::encode::EncodeTarget;
 use super::segments::SegmentWriter;
 use super::workdir::WorkDir;
 use crate::config::Config;
-use crate::core::Upscaler;
+use crate::engine::Upscaler;
 use crate::error::{Error, Result};
+use crate::jobs::Outcome;
 use crate::progress::Progress;
 
 /// Segment length when none is configured, in seconds of input.
@@ -26,10 +27,10 @@ const DEFAULT_SEGMENT_SECS: f64 = 10.0;
 pub fn upscale_file(
     input: &Path,
     output: &Path,
-    up: &mut Upscaler,
+    up: &mut Upscaler<'_>,
     cfg: &Config,
     progress: &dyn Progress,
-) -> Result<()> {
+) -> Result<Outcome> {
     let mut dec = Decoder::open(input, &cfg.video)?;
     dec.limit_pixels(cfg.max_pixels)?;
     let size = up.output_size(dec.info().width, dec.info().height);
@@ -41,7 +42,8 @@ pub fn upscale_file(
     let target = EncodeTarget { output: output.to_path_buf(), size, settings: cfg.video.clone(), device: up.device() };
     let result = run(input, dec, &mut work, &target, up, cfg, progress);
     match &result {
-        Ok(()) => work.remove()?,
+        Ok(Outcome::Done) => work.remove()?,
+        Ok(Outcome::Interrupted { .. }) => {}
         // Nothing worth keeping: leave no folder behind.
         Err(_) if work.segments.is_empty() && !work.complete => {
             let _ = work.remove();
@@ -56,10 +58,10 @@ fn run(
     mut dec: Decoder,
     work: &mut WorkDir,
     target: &EncodeTarget,
-    up: &mut Upscaler,
+    up: &mut Upscaler<'_>,
     cfg: &Config,
     progress: &dyn Progress,
-) -> Result<()> {
+) -> Result<Outcome> {
     let info = dec.info().clone();
     if !work.complete {
         let skipped = work.frames_done();
@@ -81,16 +83,16 @@ fn run(
         if !work.complete {
             let done = work.frames_done();
             let of = info.total_frames.map_or(String::new(), |t| format!(" of {}", t.max(done)));
-            return Err(Error::video(
-                input,
-                format!(
-                    "interrupted: {done}{of} frames done, kept in {}: run again with --resume to go on",
-                    work.path().display()
-                ),
+            progress.note(&format!(
+                "{}: interrupted: {done}{of} frames done, kept in {}: run again with --resume to go on",
+                input.display(),
+                work.path().display()
             ));
+            return Ok(Outcome::Interrupted { frames: done });
         }
     }
-    super::join::join(input, work, target, progress)
+    super::join::join(input, work, target, progress)?;
+    Ok(Outcome::Done)
 }
 
 /// What names the job in the manifest: the input (path, size, modification time), the FFmpeg

@@ -7,7 +7,7 @@ use crossbeam_channel::{Receiver, Sender};
 use image::RgbImage;
 
 use super::items::{Control, Item};
-use crate::core::Upscaler;
+use crate::engine::Upscaler;
 use crate::error::Result;
 use crate::progress::Progress;
 
@@ -30,7 +30,7 @@ pub trait FrameUpscaler: Send {
     fn upscale_frame(&mut self, rgb: &RgbImage) -> Result<RgbImage>;
 }
 
-impl FrameUpscaler for Upscaler {
+impl FrameUpscaler for Upscaler<'_> {
     fn upscale_frame(&mut self, rgb: &RgbImage) -> Result<RgbImage> {
         self.upscale_rgb8(rgb)
     }

@@ -111,7 +111,7 @@ pub fn run(
             .name("reorder".into())
             .spawn_scoped(s, move || collect(done_rx, tx, frames, packets));
         if let Err(e) = dispatcher.and(collector) {
-            ctl.fail(Error::Runtime(format!("cannot start a pipeline thread: {e}")));
+            ctl.fail(Error::thread("dispatcher", e));
             return;
         }
         upscale(input, pool, job_rx, done_tx, ctl, progress);
@@ -290,11 +290,12 @@ impl Queue<'_> {
             for (k, up) in ups.iter_mut().enumerate() {
                 let up: &mut dyn FrameUpscaler = &mut **up;
                 let (ended, frames) = (&ended, &frames);
+                let name = if name.ends_with("-all") { name.to_string() } else { format!("{name}-{k}") };
                 let spawned = std::thread::Builder::new()
-                    .name(if name.ends_with("-all") { name.to_string() } else { format!("{name}-{k}") })
+                    .name(name.clone())
                     .spawn_scoped(s, move || self.work(up, each, ended, frames));
                 if let Err(e) = spawned {
-                    self.ctl.fail(Error::Runtime(format!("cannot start an upscaler thread: {e}")));
+                    self.ctl.fail(Error::thread(name, e));
                 }
             }
         });
@@ -303,7 +304,7 @@ impl Queue<'_> {
 
     fn work(&self, up: &mut dyn FrameUpscaler, each: Option<u64>, ended: &AtomicBool, count: &AtomicU64) {
         let mut n = 0;
-        while each.map_or(true, |e| n < e) {
+        while each.is_none_or(|e| n < e) {
             let job = match self.jobs.recv_timeout(POLL) {
                 Ok(job) => job,
                 Err(RecvTimeoutError::Timeout) if !self.ctl.stopping() => continue,
