@@ -62,7 +62,7 @@ fn audio_md5(path: &Path) -> String {
 /// The `done` count of a `--progress json` progress line.
 fn done(line: &str) -> Option<u64> {
     line.contains("\"event\":\"progress\"").then_some(())?;
-    line.split("\"done\":").nth(1)?.trim_end_matches('}').parse().ok()
+    line.split("\"done\":").nth(1)?.split([',', '}']).next()?.parse().ok()
 }
 
 /// Runs the binary with `--progress json`; with `kill_at`, SIGKILLs it once it reports that

@@ -450,7 +450,7 @@ fn signal_at_frame_5(inp: &Path, out: &Path, signal: &str) -> (std::process::Exi
     let mut sent = false;
     for line in stderr.lines() {
         let line = line.unwrap();
-        let done = line.split("\"done\":").nth(1).and_then(|r| r.trim_end_matches('}').parse::<u64>().ok());
+        let done = line.split("\"done\":").nth(1).and_then(|r| r.split([',', '}']).next()?.parse::<u64>().ok());
         if !sent && done.is_some_and(|d| d >= 5) {
             let k = Command::new("kill").args([&format!("-{signal}"), &pid.to_string()]).status().unwrap();
             assert!(k.success());
