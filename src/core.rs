@@ -160,9 +160,19 @@ impl Upscaler {
         auto_tile(w, h, self.cfg.tile_pad, available_memory())
     }
 
+    /// Runs one pass tile by tile; out of memory, the frame is retried with smaller tiles and
+    /// the smaller size kept for the next frames (`tile_size` then reports it).
     fn run_tiled(&mut self, net: usize, img: &Planes) -> Result<Planes> {
-        let pad = self.cfg.tile_pad;
         let tile = self.tile_size(img.width, img.height);
+        let (out, used) = model::network::retry_smaller(tile, img.width, img.height, |t| self.run_tiles(net, img, t))?;
+        if used != tile {
+            self.cfg.tile = used;
+        }
+        Ok(out)
+    }
+
+    fn run_tiles(&mut self, net: usize, img: &Planes, tile: u32) -> Result<Planes> {
+        let pad = self.cfg.tile_pad;
         let net = &mut self.nets[net];
         let s = net.scale();
         let mut out = Planes::new(img.width * s, img.height * s, 3);

@@ -27,6 +27,10 @@ pub enum Error {
     /// A model could not be found, loaded or run.
     #[error("model {model}: {msg}")]
     Model { model: String, msg: String },
+    /// The model ran out of memory on its device (a GPU's or the capped arena's): the frame can
+    /// be retried with smaller tiles.
+    #[error("model {model}: out of memory: {msg}")]
+    OutOfMemory { model: String, msg: String },
     /// An execution device (GPU) was asked for and cannot be had.
     #[error("device {device}: {msg}")]
     Device { device: String, msg: String },

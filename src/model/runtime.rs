@@ -110,6 +110,11 @@ fn try_builder(device: Device, threads: usize) -> Result<std::result::Result<Ses
             return Ok(Err(p));
         }
         let mut ep = ort::ep::CUDA::default().with_device_id(n as i32);
+        // Extra provider options for measurements, e.g. "prefer_nhwc=1,cudnn_conv_algo_search=HEURISTIC".
+        for kv in std::env::var("UPSCALE_CUDA_OPTIONS").unwrap_or_default().split(',').filter(|s| !s.is_empty()) {
+            let (k, v) = kv.split_once('=').unwrap_or((kv, "1"));
+            ep = ort::ep::ArbitrarilyConfigurableExecutionProvider::with_arbitrary_config(ep, k.trim(), v.trim());
+        }
         if let Some(bytes) = limit {
             ep = ep
                 .with_memory_limit(bytes as usize)
