@@ -19,7 +19,7 @@ pub const REQUIRED: [(&str, &str); 7] = [
 ];
 
 /// Libraries the required ones open by name at run time, loaded first when a folder has them
-/// (file-name prefixes; `libcudnn_engines_runtime_compiled` needs the driver, so it goes last).
+/// (a name ending in '.' is a file-name prefix).
 const COMPANIONS: [(&str, &[&str]); 3] = [
     ("libcufft.so.12", &["libnvJitLink.so.13"]),
     ("libnvrtc.so.13", &["libnvrtc-builtins.so."]),
@@ -222,6 +222,9 @@ impl Driver {
     }
 }
 
+/// Finds every required library (in the folders, else on the system path) and, only when all
+/// are there and the driver loads, loads them with their companions in dependency order: a
+/// machine without a driver never maps the 2 GB of CUDA libraries.
 fn load() -> Loaded {
     let looked = library_dirs();
     let driver = open("libcuda.so.1").map(|h| Driver {
@@ -231,22 +234,28 @@ fn load() -> Loaded {
         error_name: sym(h, "cuGetErrorName"),
     });
     let mut missing = Vec::new();
+    let mut found = Vec::new();
     for (lib, wheel) in REQUIRED {
-        for (parent, companions) in COMPANIONS {
-            if parent == lib {
-                for c in companions.iter().filter(|c| driver.is_ok() || !c.contains("runtime_compiled")) {
-                    if let Some(p) = find(&looked, c) {
+        match find(&looked, lib) {
+            Some(p) => found.push((lib, wheel, Some(p))),
+            None if open(lib).is_ok() => found.push((lib, wheel, None)),
+            None => missing.push((lib, wheel)),
+        }
+    }
+    if missing.is_empty() && driver.is_ok() {
+        for (lib, wheel, path) in found {
+            for (parent, companions) in COMPANIONS {
+                if parent == lib {
+                    for p in companions.iter().filter_map(|c| find(&looked, c)) {
                         let _ = open(&p.to_string_lossy());
                     }
                 }
             }
-        }
-        let found = match find(&looked, lib) {
-            Some(p) => open(&p.to_string_lossy()),
-            None => open(lib),
-        };
-        if found.is_err() {
-            missing.push((lib, wheel));
+            if let Some(p) = path {
+                if open(&p.to_string_lossy()).is_err() {
+                    missing.push((lib, wheel));
+                }
+            }
         }
     }
     Loaded { driver: driver.map_err(|e| e.to_string()), missing, looked }
