@@ -20,7 +20,7 @@ use std::time::Instant;
 
 use upscale::config::Precision;
 use upscale::model::{self, memory, network, Network, Source};
-use upscale::{Config, Device, Planes, Upscaler};
+use upscale::{Config, Device, Engine, Planes};
 
 /// FLOPs per input pixel, as printed by tools/ncnn2onnx.py (models/README.md).
 fn flops_per_pixel(model: &str) -> u64 {
@@ -192,7 +192,8 @@ fn oom_check(spec: &str, device: Device) -> Row {
     memory::set_limit(limit);
     let cfg = Config { device, tile: 0, precision: Precision::Fp32, ..Config::default() };
     let t0 = Instant::now();
-    let result = Upscaler::new(&cfg).and_then(|mut u| {
+    let result = Engine::new(&cfg).and_then(|e| {
+        let mut u = e.upscaler(&cfg)?;
         let out = u.upscale(&photo(w, h))?;
         Ok((out, u.tile_size(w, h)))
     });

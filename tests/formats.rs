@@ -72,7 +72,9 @@ fn archive_containers_keep_frames_times_and_audio() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let src = ["-f", "lavfi", "-i", "testsrc2=size=160x120:rate=25", "-f", "lavfi", "-i", "sine=sample_rate=48000"];
-    let cases: [(&str, &[&str], &str, (u32, u32)); 4] = [
+    // (file name, ffmpeg arguments, audio codec, output size)
+    type Case<'a> = (&'a str, &'a [&'a str], &'a str, (u32, u32));
+    let cases: [Case; 4] = [
         ("ps.mpg", &["-t", "1", "-c:v", "mpeg2video", "-q:v", "3", "-c:a", "mp2", "-f", "vob"], "mp2", (320, 240)),
         ("pal.dv", &["-t", "0.6", "-vf", "scale=720:576,setsar=16/15", "-target", "pal-dv"], "pcm_s16le", (1440, 1152)),
         (
@@ -168,7 +170,8 @@ fn colour_bars_come_back_without_a_shift() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     // (name, size, extra tags, the matrix the input means)
-    let cases: [(&str, (u32, u32), &[&str], &str); 3] = [
+    type Case<'a> = (&'a str, (u32, u32), &'a [&'a str], &'a str);
+    let cases: [Case; 3] = [
         ("sd.mkv", (160, 120), &[], "bt601"),
         (
             "sd709.mkv",

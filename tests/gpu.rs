@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use upscale::model::{self, memory, Network};
-use upscale::{Config, Device, Planes, Upscaler};
+use upscale::{Config, Device, Engine, Event, Planes, Progress};
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
@@ -142,14 +142,35 @@ fn psnr(a: &Planes, b: &Planes) -> f64 {
 fn out_of_memory_retries_the_frame_with_smaller_tiles() {
     let cfg = Config { device: Device::Cpu, tile: 0, threads: 2, ..Config::default() };
     let img = photo(256, 192);
-    let reference = Upscaler::new(&Config { tile: 64, ..cfg.clone() }).unwrap().upscale(&img).unwrap();
+    let tiled = Config { tile: 64, ..cfg.clone() };
+    let reference = Engine::new(&tiled).unwrap().upscaler(&tiled).unwrap().upscale(&img).unwrap();
     memory::set_limit(48 << 20);
-    let mut capped = Upscaler::new(&cfg).unwrap();
+    let engine = Engine::new(&cfg).unwrap();
+    let mut capped = engine.upscaler(&cfg).unwrap();
     assert_eq!(capped.tile_size(256, 192), 0, "starts with the whole picture");
-    let out = capped.upscale(&img).unwrap();
+    let notes = Notes::default();
+    let out = capped.upscale_with(&img, &notes).unwrap();
     // Out of memory with the whole picture: the frame came back complete with smaller tiles,
     // and the smaller size is kept for the next frames.
     let t = capped.tile_size(256, 192);
     assert!(t > 0 && t < 256, "{t}");
     assert!(psnr(&out, &reference) > 45.0);
+    // Said once: the next frame starts with the smaller tiles.
+    capped.upscale_with(&img, &notes).unwrap();
+    let said = notes.0.lock().unwrap().clone();
+    assert_eq!(said.len(), 1, "{said:?}");
+    assert!(said[0].starts_with("out of memory with the whole picture: tiles of "), "{said:?}");
+}
+
+/// The notes a run sent.
+#[derive(Default)]
+struct Notes(std::sync::Mutex<Vec<String>>);
+
+impl Progress for Notes {
+    fn event(&self, e: &Event) -> bool {
+        if let Event::Note { message } = e {
+            self.0.lock().unwrap().push(message.clone());
+        }
+        true
+    }
 }

@@ -51,7 +51,7 @@ pub fn register_cpu_arena(env: &Environment) -> Result<()> {
         }
     })
     .clone()
-    .map_err(|e| Error::Runtime(format!("cannot cap the CPU arena: {e}")))
+    .map_err(|e| Error::runtime(format!("cannot cap the CPU arena: {e}"), None))
 }
 
 /// An ONNX Runtime status as a result, releasing it.

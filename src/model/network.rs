@@ -49,7 +49,7 @@ impl Network {
             Source::Embedded(bytes) => b.commit_from_memory(bytes),
             Source::File(path) => b.commit_from_file(path),
         }
-        .map_err(|e| bad(format!("not a loadable ONNX model: {e}")))?;
+        .map_err(|e| Error::model_ort(name, "not a loadable ONNX model", e))?;
         if session.inputs().len() != 1 || session.outputs().is_empty() {
             return Err(bad(format!(
                 "expected one image input and an image output, found {} inputs and {} outputs",
@@ -95,7 +95,7 @@ impl Network {
     /// Runs the network on a 3-plane picture.
     pub fn run(&mut self, input: &Planes) -> Result<Planes> {
         let name = self.name.clone();
-        let err = |e: ort::Error| ort_error(&name, e);
+        let err = |e: ort::Error| ort_error(&name, "running the network", e);
         let (w, h) = (input.width as usize, input.height as usize);
         let tensor = TensorRef::from_array_view(([1usize, 3, h, w], &input.data[..3 * w * h])).map_err(err)?;
         let outputs = self.session.run(ort::inputs![tensor]).map_err(err)?;
@@ -121,7 +121,7 @@ impl Network {
     /// direct), and a GPU provider tunes its kernels for that one shape only once.
     pub fn run_fixed(&mut self, input: &Planes, width: u32, height: u32) -> Result<Planes> {
         let name = self.name.clone();
-        let err = |e: ort::Error| ort_error(&name, e);
+        let err = |e: ort::Error| ort_error(&name, "running the network at a fixed shape", e);
         if input.width > width || input.height > height || input.channels < 3 {
             return Err(Error::model(
                 &name,
@@ -195,7 +195,7 @@ fn pad_into(src: &Planes, dst: &mut [f32], w: usize, h: usize) {
 /// An ONNX Runtime failure as our error: running out of memory (its arena's cap, the GPU's
 /// memory, a cuDNN/cuBLAS workspace) is [`Error::OutOfMemory`], anything else [`Error::Model`].
 /// ONNX Runtime has no error code for it, so its messages are what tell.
-pub fn ort_error(model: &str, e: ort::Error) -> Error {
+pub fn ort_error(model: &str, what: &str, e: ort::Error) -> Error {
     let msg = e.to_string();
     const SIGNS: [&str; 7] = [
         "Failed to allocate memory",
@@ -207,9 +207,9 @@ pub fn ort_error(model: &str, e: ort::Error) -> Error {
         "bad_alloc",
     ];
     if SIGNS.iter().any(|s| msg.contains(s)) {
-        Error::OutOfMemory { model: model.to_string(), msg: crate::error::one_line(&msg) }
+        Error::OutOfMemory { model: model.to_string(), source: e }
     } else {
-        Error::model(model, msg)
+        Error::model_ort(model, what, e)
     }
 }
 
@@ -267,7 +267,10 @@ mod tests {
     use super::*;
 
     fn oom() -> Error {
-        Error::OutOfMemory { model: "m".into(), msg: "Failed to allocate memory for requested buffer".into() }
+        Error::OutOfMemory {
+            model: "m".into(),
+            source: ort::Error::new("Failed to allocate memory for requested buffer"),
+        }
     }
 
     #[test]

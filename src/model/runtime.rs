@@ -10,7 +10,7 @@ use ort::logging::LogLevel;
 use ort::session::builder::{GraphOptimizationLevel, SessionBuilder};
 
 use crate::config::Device;
-use crate::error::{one_line, Error, Result};
+use crate::error::{one_line, DeviceProblem, Error, Result};
 use crate::model::cuda::{self, Problem};
 use crate::model::memory;
 
@@ -72,7 +72,7 @@ pub fn environment() -> Result<&'static Environment> {
     })
     .as_ref()
     .map(|(env, _)| env)
-    .map_err(|e| Error::Runtime(e.clone()))
+    .map_err(|e| Error::runtime(e, None))
 }
 
 /// The ONNX Runtime library this process loaded, once [`environment`] succeeded.
@@ -86,7 +86,14 @@ pub fn loaded_library() -> Option<PathBuf> {
 pub fn builder(device: Device, threads: usize) -> Result<SessionBuilder> {
     match try_builder(device, threads)? {
         Ok(b) => Ok(b),
-        Err(p) => Err(Error::Device { device: device.to_string(), msg: p.to_string() }),
+        Err(p) => {
+            let problem = if matches!(p, Problem::CpuBuild { .. }) {
+                DeviceProblem::NoProvider
+            } else {
+                DeviceProblem::Unavailable
+            };
+            Err(Error::Device { device: device.to_string(), problem, msg: p.to_string() })
+        }
     }
 }
 
@@ -94,7 +101,7 @@ pub fn builder(device: Device, threads: usize) -> Result<SessionBuilder> {
 /// ONNX Runtime itself failing).
 fn try_builder(device: Device, threads: usize) -> Result<std::result::Result<SessionBuilder, Problem>> {
     let env = environment()?;
-    let rt = |e: ort::Error| Error::Runtime(one_line(&e.to_string()));
+    let rt = |e: ort::Error| Error::runtime("cannot make a session", Some(e));
     let mut b = ort::session::Session::builder(env).map_err(rt)?;
     b = b.with_log_level(LogLevel::Fatal).map_err(|e| rt(e.into()))?;
     b = b.with_optimization_level(GraphOptimizationLevel::Level3).map_err(|e| rt(e.into()))?;

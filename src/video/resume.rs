@@ -14,8 +14,9 @@ use super::segments::SegmentWriter;
 use super::workdir::WorkDir;
 use super::{join, pipeline};
 use crate::config::Config;
-use crate::core::Upscaler;
+use crate::engine::Upscaler;
 use crate::error::{Error, Result};
+use crate::jobs::Outcome;
 use crate::progress::Progress;
 
 /// Segment length when none is configured, in seconds of input.
@@ -26,10 +27,10 @@ const DEFAULT_SEGMENT_SECS: f64 = 10.0;
 pub fn upscale_file(
     input: &Path,
     output: &Path,
-    up: &mut Upscaler,
+    up: &mut Upscaler<'_>,
     cfg: &Config,
     progress: &dyn Progress,
-) -> Result<()> {
+) -> Result<Outcome> {
     let mut dec = Decoder::open(input, &cfg.video)?;
     dec.limit_pixels(cfg.max_pixels)?;
     let size = up.output_size(dec.info().width, dec.info().height);
@@ -40,7 +41,8 @@ pub fn upscale_file(
     let mut work = WorkDir::open(output, job(input, cfg, size)?, per_segment)?;
     let result = run(input, output, dec, &mut work, size, up, cfg, progress);
     match &result {
-        Ok(()) => work.remove()?,
+        Ok(Outcome::Done) => work.remove()?,
+        Ok(Outcome::Interrupted { .. }) => {}
         // Nothing worth keeping: leave no folder behind.
         Err(_) if work.segments.is_empty() && !work.complete => {
             let _ = work.remove();
@@ -57,10 +59,10 @@ fn run(
     mut dec: Decoder,
     work: &mut WorkDir,
     size: (u32, u32),
-    up: &mut Upscaler,
+    up: &mut Upscaler<'_>,
     cfg: &Config,
     progress: &dyn Progress,
-) -> Result<()> {
+) -> Result<Outcome> {
     let info = dec.info().clone();
     let device = up.device();
     if !work.complete {
@@ -92,16 +94,16 @@ fn run(
         if !work.complete {
             let done = work.frames_done();
             let of = info.total_frames.map_or(String::new(), |t| format!(" of {}", t.max(done)));
-            return Err(Error::video(
-                input,
-                format!(
-                    "interrupted: {done}{of} frames done, kept in {}: run again with --resume to go on",
-                    work.path().display()
-                ),
+            progress.note(&format!(
+                "{}: interrupted: {done}{of} frames done, kept in {}: run again with --resume to go on",
+                input.display(),
+                work.path().display()
             ));
+            return Ok(Outcome::Interrupted { frames: done });
         }
     }
-    join::join(input, output, work, size, cfg, device, progress)
+    join::join(input, output, work, size, cfg, device, progress)?;
+    Ok(Outcome::Done)
 }
 
 /// What names the job in the manifest: the input (path, size, modification time), the FFmpeg

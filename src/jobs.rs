@@ -1,10 +1,13 @@
-//! Turning the command line's inputs (files, folders, mixed) into jobs: one input file and the
-//! output path it goes to, with the kind of file found from its content.
+//! Jobs, for every front end: inputs (files, folders, mixed) planned into jobs (one input
+//! file, its output path, its kind found from the content, its settings), and [`run_job`], which
+//! runs one on an [`Engine`] for images and videos alike and says how it ended.
 
 use std::path::{Path, PathBuf};
 
 use crate::config::Config;
+use crate::engine::Engine;
 use crate::error::{Error, Result};
+use crate::progress::{Event, Progress, Unit};
 use crate::still;
 
 /// What an input file holds.
@@ -15,11 +18,105 @@ pub enum Kind {
 }
 
 /// One file to upscale.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct Job {
     pub input: PathBuf,
     pub output: PathBuf,
     pub kind: Kind,
+    /// Scale, size, tiling, overwrite, pixel limit and video settings of this job (the model,
+    /// device and precision are the engine's).
+    pub settings: Config,
+    /// Create the output's folder when missing (jobs planned from a folder or several inputs);
+    /// otherwise a missing folder is an error.
+    pub create_dirs: bool,
+}
+
+/// How a job ended when nothing failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[must_use]
+pub enum Outcome {
+    /// Everything was written.
+    Done,
+    /// Stopped on request after `frames` frames: the output holds those (a video finished
+    /// short), or, with `resume`, the finished segments are kept in the work folder.
+    Interrupted { frames: u64 },
+}
+
+/// Runs one job on `engine`: a still image tile by tile, a video frame by frame, with events
+/// sent to `progress` (which may cancel: a still image then writes nothing and the result is
+/// [`Error::Cancelled`]; a video is finished short as [`Outcome::Interrupted`]).
+pub fn run_job(job: &Job, engine: &Engine, progress: &dyn Progress) -> Result<Outcome> {
+    let cfg = &job.settings;
+    if job.create_dirs {
+        if let Some(p) = job.output.parent().filter(|p| !p.as_os_str().is_empty() && !p.exists()) {
+            std::fs::create_dir_all(p).map_err(|e| Error::io(p, e))?;
+        }
+    }
+    let mut up = engine.upscaler(cfg)?;
+    match job.kind {
+        Kind::Image => {
+            let file = Some(job.input.clone());
+            // The tile count is known once the picture's size is: the upscaler reports each tile.
+            progress.event(&Event::Start { file, total: None, unit: Unit::Tiles });
+            still::upscale_file(&job.input, &job.output, &mut up, cfg, progress)?;
+            Ok(Outcome::Done)
+        }
+        #[cfg(feature = "video")]
+        Kind::Video => crate::video::upscale_file(&job.input, &job.output, &mut up, cfg, progress),
+        #[cfg(not(feature = "video"))]
+        Kind::Video => Err(Error::decode(&job.input, "a video, and this build has no video support (feature `video`)")),
+    }
+}
+
+/// What a run of several jobs came to.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Summary {
+    pub done: usize,
+    pub failed: usize,
+    /// Stopped on request: the jobs after the interrupted one were not started.
+    pub interrupted: bool,
+}
+
+/// Runs `jobs` in order on `engine`: each failure is reported as an error event and the rest go
+/// on; a stop request ends the run after the job in progress. Sends file-done, error and file
+/// progress events, and the summary at the end.
+pub fn run_all(jobs: &[Job], engine: &Engine, progress: &dyn Progress) -> Summary {
+    let mut sum = Summary::default();
+    let many = jobs.len() > 1;
+    if many {
+        progress.event(&Event::Start { file: None, total: Some(jobs.len() as u64), unit: Unit::Files });
+    }
+    for (i, job) in jobs.iter().enumerate() {
+        if sum.interrupted {
+            break;
+        }
+        match run_job(job, engine, progress) {
+            Ok(outcome) => {
+                let interrupted = outcome != Outcome::Done;
+                if job.output.exists() {
+                    sum.done += usize::from(!interrupted);
+                    let (input, output) = (job.input.clone(), job.output.clone());
+                    progress.event(&Event::FileDone { input, output, interrupted });
+                }
+                sum.interrupted |= interrupted;
+            }
+            Err(Error::Cancelled) => sum.interrupted = true,
+            Err(e) => {
+                sum.failed += 1;
+                progress.event(&Event::Error { file: Some(job.input.clone()), message: e.report() });
+            }
+        }
+        if many && !sum.interrupted {
+            let go_on = progress.event(&Event::Progress {
+                done: i as u64 + 1,
+                total: Some(jobs.len() as u64),
+                unit: Unit::Files,
+            });
+            sum.interrupted |= !go_on;
+        }
+    }
+    progress.event(&Event::Summary { done: sum.done, failed: sum.failed, interrupted: sum.interrupted });
+    sum
 }
 
 /// Extensions taken as video inside folders (single files are judged by content).
@@ -132,7 +229,7 @@ pub fn plan(inputs: &[PathBuf], output: Option<&Path>, cfg: &Config) -> Result<V
                 let kind = kind_of(&f);
                 let rel = f.strip_prefix(input).unwrap_or(&f);
                 let name = output_name(rel, kind, None);
-                jobs.push(Job { output: base.join(name), input: f, kind });
+                jobs.push(Job { output: base.join(name), input: f, kind, settings: cfg.clone(), create_dirs: true });
             }
         } else {
             let kind = kind_of(input);
@@ -145,7 +242,13 @@ pub fn plan(inputs: &[PathBuf], output: Option<&Path>, cfg: &Config) -> Result<V
                 Some(o) => o.join(output_name(Path::new(input.file_name().unwrap_or_default()), kind, None)),
                 None => output_name(input, kind, Some(&tag)),
             };
-            jobs.push(Job { input: input.clone(), output: out, kind });
+            jobs.push(Job {
+                input: input.clone(),
+                output: out,
+                kind,
+                settings: cfg.clone(),
+                create_dirs: !single_file,
+            });
         }
     }
     if jobs.is_empty() {
