@@ -101,6 +101,7 @@ fn measure(
     let t1 = Instant::now();
     let first = nets[0].run_fixed(&inputs[0], w, h).map_err(|e| e.to_string())?;
     let first_s = t1.elapsed().as_secs_f64();
+    let pinned = nets[0].pinned_buffers();
     for n in &mut nets[1..] {
         n.run_fixed(&inputs[1], w, h).map_err(|e| e.to_string())?;
     }
@@ -154,7 +155,7 @@ fn measure(
         "{{\"model\":\"{model}\",\"precision\":\"{p}\",\"width\":{w},\"height\":{h},\"device\":\"{device}\",\
          \"inflight\":{inflight},\"frames\":{frames},\"seconds\":{secs:.3},\"fps\":{fps:.4},\
          \"flops_per_frame\":{flops},\"tflops\":{tflops:.4},\"peak_tflops\":{},\"ratio_to_peak\":{},\
-         \"load_s\":{load_s:.3},\"first_run_s\":{first_s:.3},\"psnr_vs_fp32_db\":{},\"cuda_options\":\"{options}\"}}",
+         \"load_s\":{load_s:.3},\"first_run_s\":{first_s:.3},\"psnr_vs_fp32_db\":{},\"cuda_options\":\"{options}\",\"pinned_buffers\":{pinned}}}",
         opt(peak, 2),
         opt(ratio, 4),
         opt(vs_fp32, 2)
@@ -243,6 +244,12 @@ fn main() {
         "{:<22} {:<5} {:>11} {:>2} {:>6} {:>9} {:>9} {:>7} {:>7} {:>8} {:>8}",
         "model", "prec", "input", "n", "frames", "frames/s", "TFLOP/s", "of peak", "load s", "first s", "dB/fp32"
     );
+    // The retry check first: it must not be the part a time limit cuts off.
+    let oom = env("UPSCALE_BENCH_OOM", "");
+    if !oom.is_empty() {
+        emit(&oom_check(&oom, device));
+        memory::set_limit(0);
+    }
     let mut refs = HashMap::new();
     let mut failed = false;
     for size in list("UPSCALE_BENCH_SIZES", "720x480,1920x1080") {
@@ -279,10 +286,6 @@ fn main() {
                 }
             }
         }
-    }
-    let oom = env("UPSCALE_BENCH_OOM", "");
-    if !oom.is_empty() {
-        emit(&oom_check(&oom, device));
     }
     if failed {
         std::process::exit(1);

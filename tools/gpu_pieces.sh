@@ -48,8 +48,8 @@ for m in realesrgan-x4plus realesr-animevideov3-x4; do
   cp "$mdir/$m.param" "$mdir/$m.bin" "$STAGE/ncnn/"
 done
 
-# 3. The model bench, without debug information.
-exe=$(cargo bench --bench gpu_model --no-run --message-format=json 2>/dev/null |
+# 3. The model bench, without debug information, built without the video feature (no FFmpeg).
+exe=$(cargo bench --bench gpu_model --no-default-features --no-run --message-format=json 2>/dev/null |
   python3 -c 'import json, sys
 for l in sys.stdin:
     m = json.loads(l)

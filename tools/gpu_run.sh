@@ -136,8 +136,8 @@ fi
 
 # 6. The matrix-multiply peak, then the model-only bench against it.
 if [ "$device" = cuda ]; then
-  timeout 120 python3 tools/gpu_peak.py --device cuda --json "$OUT/peak.json"
-  sizes=720x480,1920x1080 frames=5 seconds=2 oom=1073741824:1920x1080 bench_dev=cuda limit=420
+  timeout 90 python3 tools/gpu_peak.py --device cuda --json "$OUT/peak.json"
+  sizes=720x480,1920x1080 frames=5 seconds=2 oom=1073741824:1920x1080 bench_dev=cuda limit=330
 else
   timeout 120 python3 tools/gpu_peak.py --device cpu --json "$OUT/peak.json"
   sizes=64x48 frames=2 seconds=0 oom=$((48 << 20)):256x192 bench_dev=cpu limit=300
@@ -151,7 +151,7 @@ bench_rc=$?
 if [ "$device" = cuda ]; then
   say "fp16 with NHWC convolutions (prefer_nhwc=1), one frame in flight"
   UPSCALE_CUDA_OPTIONS=prefer_nhwc=1 UPSCALE_BENCH_PRECISIONS=fp16 UPSCALE_BENCH_INFLIGHT=1 \
-    UPSCALE_BENCH_JSON=$OUT/model_nhwc.jsonl timeout 150 "$BENCH"
+    UPSCALE_BENCH_JSON=$OUT/model_nhwc.jsonl timeout 100 "$BENCH"
   cat "$OUT/model_nhwc.jsonl" >> "$OUT/model.jsonl" 2>/dev/null
   rm -f "$OUT/model_nhwc.jsonl"
 fi

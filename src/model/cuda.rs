@@ -135,7 +135,8 @@ fn cuda_version(v: i32) -> String {
 
 /// Folders searched for the CUDA libraries: `$UPSCALE_CUDA_LIBS` (`:`-separated) when set, else
 /// `cuda/` beside the executable and the set-up's `.cache/cuda13`. A folder laid out as a Python
-/// `site-packages` (`nvidia/cu13/lib`, `nvidia/cudnn/lib`, as NVIDIA's wheels install) counts too.
+/// `site-packages` (`nvidia/*/lib`: `nvidia/cu13/lib`, `nvidia/cudnn/lib` as NVIDIA's wheels
+/// install) counts too.
 pub fn library_dirs() -> Vec<PathBuf> {
     let roots: Vec<PathBuf> = match std::env::var_os("UPSCALE_CUDA_LIBS") {
         Some(v) => std::env::split_paths(&v).filter(|p| !p.as_os_str().is_empty()).collect(),
@@ -154,11 +155,11 @@ pub fn library_dirs() -> Vec<PathBuf> {
     let mut dirs = Vec::new();
     for r in roots {
         dirs.push(r.clone());
-        for sub in ["nvidia/cu13/lib", "nvidia/cudnn/lib"] {
-            if r.join(sub).is_dir() {
-                dirs.push(r.join(sub));
-            }
-        }
+        let mut subs: Vec<PathBuf> = std::fs::read_dir(r.join("nvidia"))
+            .map(|d| d.filter_map(|e| e.ok().map(|e| e.path().join("lib"))).filter(|p| p.is_dir()).collect())
+            .unwrap_or_default();
+        subs.sort();
+        dirs.extend(subs);
     }
     dirs
 }

@@ -29,6 +29,7 @@ pub struct Network {
     scale: u32,
     device: Device,
     bound: Option<Bound>,
+    pinned: bool,
 }
 
 /// Buffers bound to the session for one input shape, reused run after run.
@@ -60,7 +61,8 @@ impl Network {
         for (what, outlet) in [("input", &session.inputs()[0]), ("output", &session.outputs()[0])] {
             check_nchw3(outlet.dtype()).map_err(|m| bad(format!("{what} '{}': {m}", outlet.name())))?;
         }
-        let mut net = Network { name: name.to_string(), session, scale: scale.unwrap_or(1), device, bound: None };
+        let mut net =
+            Network { name: name.to_string(), session, scale: scale.unwrap_or(1), device, bound: None, pinned: false };
         if scale.is_none() {
             net.scale = net.probe_scale()?;
         }
@@ -131,20 +133,20 @@ impl Network {
         let (w, h, s) = (width as usize, height as usize, self.scale as usize);
         if self.bound.as_ref().map_or(true, |b| (b.width, b.height) != (w, h)) {
             self.bound = None;
-            let alloc = match self.device {
-                Device::Cuda(n) => Allocator::new(
-                    &self.session,
-                    MemoryInfo::new(
-                        AllocationDevice::CUDA_PINNED,
-                        n as i32,
-                        AllocatorType::Device,
-                        MemoryType::CPUInput,
-                    )
-                    .map_err(err)?,
+            // Page-locked host memory on a GPU (direct copies), else ordinary memory.
+            let pinned = match self.device {
+                Device::Cuda(n) => MemoryInfo::new(
+                    AllocationDevice::CUDA_PINNED,
+                    n as i32,
+                    AllocatorType::Device,
+                    MemoryType::CPUInput,
                 )
-                .map_err(err)?,
-                _ => Allocator::default(),
+                .and_then(|info| Allocator::new(&self.session, info))
+                .ok(),
+                _ => None,
             };
+            self.pinned = pinned.is_some();
+            let alloc = pinned.unwrap_or_default();
             let mut binding = self.session.create_binding().map_err(err)?;
             let output = Tensor::<f32>::new(&alloc, [1usize, 3, h * s, w * s]).map_err(err)?;
             binding.bind_output(self.session.outputs()[0].name(), output).map_err(err)?;
@@ -168,6 +170,13 @@ impl Network {
             return Err(Error::model(&name, "output holds NaN or infinite values"));
         }
         Ok(out)
+    }
+}
+
+impl Network {
+    /// Whether [`Network::run_fixed`]'s buffers are page-locked (a GPU that offers them).
+    pub fn pinned_buffers(&self) -> bool {
+        self.pinned
     }
 }
 
