@@ -131,7 +131,7 @@ impl Network {
             ));
         }
         let (w, h, s) = (width as usize, height as usize, self.scale as usize);
-        if self.bound.as_ref().map_or(true, |b| (b.width, b.height) != (w, h)) {
+        if self.bound.as_ref().is_none_or(|b| (b.width, b.height) != (w, h)) {
             self.bound = None;
             // Page-locked host memory on a GPU (direct copies), else ordinary memory.
             let pinned = match self.device {
