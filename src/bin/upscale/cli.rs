@@ -44,6 +44,9 @@ pub enum Command {
         #[command(flatten)]
         opts: Box<Opts>,
     },
+    /// The local web page: upload, scale, compare, edit, download (and its HTTP API).
+    #[cfg(feature = "serve")]
+    Serve(crate::serve::ServeArgs),
 }
 
 #[derive(Args, Debug, Clone)]

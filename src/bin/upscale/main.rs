@@ -4,6 +4,8 @@
 
 mod cli;
 mod report;
+#[cfg(feature = "serve")]
+mod serve;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -44,6 +46,8 @@ fn main() -> ExitCode {
                 }
             }
         }
+        #[cfg(feature = "serve")]
+        Some(Command::Serve(args)) => serve::run(&args),
         None => run(&cli),
     }
 }
