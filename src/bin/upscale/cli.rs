@@ -44,6 +44,11 @@ pub enum Command {
         #[command(flatten)]
         opts: Opts,
     },
+    /// One video over many machines: plan, run one segment, status, join, emit scheduler steps.
+    Job {
+        #[command(subcommand)]
+        command: crate::job::JobCommand,
+    },
 }
 
 #[derive(Args, Debug, Clone)]

@@ -1,6 +1,7 @@
 //! The `upscale` binary: parse the command line, run the library, report, pick the exit code.
 
 mod cli;
+mod job;
 mod report;
 
 use std::path::{Path, PathBuf};
@@ -33,6 +34,7 @@ fn main() -> ExitCode {
                 }
             }
         }
+        Some(Command::Job { command }) => job::main(command),
         None => run(&cli),
     }
 }
