@@ -152,7 +152,7 @@ fn plan(input: &Path, output: &Path, n: Option<usize>, secs: Option<f64>, opts: 
             rep.note(&format!("{n} segments asked, {} made: the input has no more keyframes", p.segments.len()));
         }
     }
-    println!("{}", work.path().display());
+    println!("{}", std::path::absolute(work.path()).unwrap_or_else(|_| work.path().to_path_buf()).display());
     println!("{}", p.segments.len());
     ExitCode::SUCCESS
 }
