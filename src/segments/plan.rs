@@ -275,17 +275,26 @@ impl Settings {
         Ok(())
     }
 
-    /// What differs between these settings and `other`, as `name was A, now B`.
+    /// What differs between these settings and `other`, as `name was A, now B` (each
+    /// difference, the settings asked for before those derived from them).
     pub fn difference(&self, other: &Settings) -> Option<String> {
         let (a, b) = (serde_json::to_value(self).ok()?, serde_json::to_value(other).ok()?);
         let (a, b) = (a.as_object()?, b.as_object()?);
-        a.iter().find(|(k, v)| b.get(*k) != Some(v)).map(|(k, v)| {
-            let show = |v: &serde_json::Value| match v {
-                serde_json::Value::String(s) => s.clone(),
-                v => v.to_string(),
-            };
-            format!("{} was {}, now {}", k.replace('_', "-"), show(v), b.get(k).map_or("(none)".into(), show))
-        })
+        let show = |v: &serde_json::Value| match v {
+            serde_json::Value::String(s) => s.clone(),
+            v => v.to_string(),
+        };
+        let mut diffs: Vec<(bool, String)> = a
+            .iter()
+            .filter(|(k, v)| b.get(*k) != Some(v))
+            .map(|(k, v)| {
+                let derived = ["output_size", "model_files", "tile"].contains(&k.as_str());
+                let now = b.get(k).map_or("(none)".into(), show);
+                (derived, format!("{} was {}, now {now}", k.replace('_', "-"), show(v)))
+            })
+            .collect();
+        diffs.sort_by_key(|d| d.0);
+        (!diffs.is_empty()).then(|| diffs.into_iter().map(|d| d.1).collect::<Vec<_>>().join("; "))
     }
 }
 
@@ -470,7 +479,8 @@ mod tests {
         let mut b = a.clone();
         assert_eq!(a.difference(&b), None);
         b.scale = 3;
-        assert_eq!(a.difference(&b).as_deref(), Some("scale was 4, now 3"));
+        b.output_size = (192, 144);
+        assert_eq!(a.difference(&b).as_deref(), Some("scale was 4, now 3; output-size was [256,192], now [192,144]"));
         assert_eq!(a.config().video.codec.as_deref(), Some("libx264"));
         assert_eq!(a.tile, 64 * 4 / 4);
     }
