@@ -127,6 +127,7 @@ pub fn k8s(plan: &Plan, work: &WorkDir, image: &str, claim: &str) -> String {
     let _ = writeln!(s, "      - action: Ignore");
     let _ = writeln!(s, "        onPodConditions:");
     let _ = writeln!(s, "          - type: DisruptionTarget");
+    let _ = writeln!(s, "            status: \"True\"");
     let _ = writeln!(s, "  template:");
     let _ = writeln!(s, "    metadata:");
     let _ = writeln!(s, "      labels:");
