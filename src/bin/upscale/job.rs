@@ -17,6 +17,8 @@ use crate::report::{FrameProgress, Reporter};
 /// Segment length of `job plan` when neither --segments nor --segment-seconds is given.
 const DEFAULT_SEGMENT_SECS: f64 = 60.0;
 
+/// Parsed once at start-up: the size of the `Plan` variant (all of [`Opts`]) costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand, Debug)]
 pub enum JobCommand {
     /// Plan the job: keyframe cut points and every setting, into OUTPUT.upscale-work/plan.json.
