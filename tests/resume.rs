@@ -350,3 +350,50 @@ fn job_steps_by_hand_join_a_vfr_clip_into_mp4() {
     let (_, status, _) = upscale(&["job", "status", w], &[]);
     assert!(status.starts_with("3 of 3 segments done"), "{status}");
 }
+
+/// An interlaced clip is deinterlaced (bwdif, which reads the frames on both sides): each
+/// segment's worker starts a keyframe early and reads one frame past its end, so the frames at
+/// the cuts come out as in a one-pass run.
+#[test]
+fn interlaced_segments_deinterlace_as_one_pass() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (inp, one, out) = (d.join("in.mkv"), d.join("one.mkv"), d.join("out.mkv"));
+    ffmpeg_out(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=size=160x120:rate=50",
+        "-t",
+        "3",
+        "-vf",
+        "tinterlace=interleave_top,setfield=tff",
+        "-c:v",
+        "libx264",
+        "-flags",
+        "+ildct+ilme",
+        "-x264opts",
+        "tff=1",
+        "-g",
+        "15",
+        s(&inp),
+    ]);
+    let opts = ["-m", "lanczos", "-s", "2", "--encoder-opt", "qp=0", "-q"];
+    let (code, _, err) = upscale(&[&opts[..], &[s(&inp), "-o", s(&one)]].concat(), &[]);
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) =
+        upscale(&[&["job", "plan", s(&inp), "-o", s(&out), "--segments", "3"], &opts[..]].concat(), &[]);
+    assert_eq!(code, 0, "{err}");
+    let work = d.join("out.mkv.upscale-work");
+    let plan = std::fs::read_to_string(work.join("plan.json")).unwrap();
+    assert!(plan.contains("\"deinterlace\": \"on\""), "{plan}");
+    for i in ["2", "0", "1"] {
+        let (code, _, err) = upscale(&["job", "run", s(&work), "--index", i, "-q"], &[]);
+        assert_eq!(code, 0, "{err}");
+    }
+    let (code, _, err) = upscale(&["job", "join", s(&work), "-q"], &[]);
+    assert_eq!(code, 0, "{err}");
+    let (want, got) = (frame_md5s(&one), frame_md5s(&out));
+    assert_eq!(got.len(), 75);
+    assert_eq!(want, got, "frames at the cuts differ from the one-pass run's");
+}

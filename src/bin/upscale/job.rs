@@ -226,7 +226,11 @@ fn run(work: &Path, index: Option<usize>, rep: &Reporter) -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(Failure::Retry(Error::Cancelled)) => {
-            fail(rep, Some(work), &Error::Config(format!("segment {index}: interrupted (nothing kept)")), 1)
+            let e = Error::Output {
+                path: work.into(),
+                msg: format!("segment {index}: interrupted (nothing kept; run it again)"),
+            };
+            fail(rep, Some(work), &e, 1)
         }
         Err(f) => fail(rep, Some(work), f.error(), code(&f)),
     }
