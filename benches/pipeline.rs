@@ -23,7 +23,7 @@ use std::time::Instant;
 
 use upscale::config::Precision;
 use upscale::progress::NoProgress;
-use upscale::{Config, Device, Upscaler};
+use upscale::{Config, Device, Engine};
 
 fn ffmpeg(args: &[&str]) {
     let ok = Command::new("ffmpeg")
@@ -58,9 +58,10 @@ fn config(model: &str, s: Setting) -> Config {
 
 fn pipeline_fps(clip: &Path, out: &Path, model: &str, s: Setting, frames: usize) -> f64 {
     let cfg = config(model, s);
-    let mut up = Upscaler::new(&cfg).expect("model loads");
+    let engine = Engine::new(&cfg).expect("model loads");
+    let mut up = engine.upscaler(&cfg).expect("settings are valid");
     let t = Instant::now();
-    upscale::video::upscale_file(clip, out, &mut up, &cfg, &NoProgress).expect("pipeline runs");
+    let _ = upscale::video::upscale_file(clip, out, &mut up, &cfg, &NoProgress).expect("pipeline runs");
     frames as f64 / t.elapsed().as_secs_f64()
 }
 
@@ -140,7 +141,9 @@ fn main() {
             for &pad in &pads {
                 for &preset in &presets {
                     let s = Setting { pad, precision, preset };
-                    let up = Upscaler::new(&config("realesr-animevideov3", s)).expect("model loads");
+                    let cfg = config("realesr-animevideov3", s);
+                    let engine = Engine::new(&cfg).expect("model loads");
+                    let up = engine.upscaler(&cfg).expect("settings are valid");
                     // The model alone as the pipeline runs it: on its frame workers, frames in turn.
                     let mut workers = up.frame_workers().expect("workers load");
                     if workers.is_empty() {

@@ -4,7 +4,7 @@
 use font8x8::UnicodeFonts;
 use image::{Rgb, RgbImage};
 
-use crate::core::Upscaler;
+use crate::engine::Upscaler;
 use crate::error::Result;
 use crate::planes::Planes;
 use crate::resize::{self, Filter};

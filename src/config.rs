@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use crate::error::{Error, Result};
+use crate::error::ConfigError;
 
 /// Where the model runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -18,8 +18,8 @@ pub enum Device {
 }
 
 impl std::str::FromStr for Device {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Self> {
+    type Err = ConfigError;
+    fn from_str(s: &str) -> Result<Self, ConfigError> {
         match s {
             "auto" => Ok(Device::Auto),
             "cpu" => Ok(Device::Cpu),
@@ -28,7 +28,7 @@ impl std::str::FromStr for Device {
                 .strip_prefix("cuda:")
                 .and_then(|n| n.parse().ok())
                 .map(Device::Cuda)
-                .ok_or_else(|| Error::Config(format!("--device '{s}': expected auto, cpu, cuda or cuda:N"))),
+                .ok_or_else(|| ConfigError::new("device", format!("'{s}'"), "auto, cpu, cuda or cuda:N")),
         }
     }
 }
@@ -69,7 +69,7 @@ pub enum Deinterlace {
 }
 
 /// Video encoding settings.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct VideoConfig {
     /// FFmpeg encoder name. Default: libx264 (libvpx-vp9 for .webm).
     pub codec: Option<String>,
@@ -98,7 +98,27 @@ pub struct VideoConfig {
     pub segment_frames: u64,
 }
 
-/// Everything a run needs to know.
+impl Default for VideoConfig {
+    fn default() -> Self {
+        VideoConfig {
+            codec: None,
+            crf: None,
+            preset: None,
+            pix_fmt: None,
+            encoder_opts: Vec::new(),
+            no_audio: false,
+            deinterlace: Deinterlace::Auto,
+            queue_depth: 4,
+            strict: false,
+            resume: false,
+            segment_frames: 0,
+        }
+    }
+}
+
+/// Everything a run needs to know. The engine reads `model`, `device`, `precision`, `threads`
+/// and `model_dir` once ([`crate::Engine::new`]); every job reads the rest, so one engine serves
+/// jobs of any scale.
 #[derive(Debug, Clone)]
 pub struct Config {
     /// Model name (built-in) or path to an `.onnx` file. Default: `realesr-animevideov3`.
@@ -124,7 +144,7 @@ pub struct Config {
     /// Descend into sub-folders. Default: false.
     pub recursive: bool,
     /// Threads for ONNX Runtime; 0 = all cores (video on the CPU: two upscalers with half each,
-    /// see [`crate::core::Upscaler::frame_workers`]). Default: 0.
+    /// see [`crate::engine::Upscaler::frame_workers`]). Default: 0.
     pub threads: usize,
     /// Largest accepted input in pixels (decompression-bomb guard). Default: 2^28 (16384²).
     pub max_pixels: u64,
@@ -151,43 +171,43 @@ impl Default for Config {
             threads: 0,
             max_pixels: 1 << 28,
             model_dir: None,
-            video: VideoConfig { queue_depth: 4, ..VideoConfig::default() },
+            video: VideoConfig::default(),
         }
     }
 }
 
 impl Config {
-    /// Checks every value; the message names the bad one and the accepted range.
-    pub fn validate(&self) -> Result<()> {
+    /// Checks every value; the error names the field, the value and the accepted range.
+    pub fn validate(&self) -> Result<(), crate::Error> {
+        let bad =
+            |field, value: &dyn std::fmt::Display, expected: &str| Err(ConfigError::new(field, value, expected).into());
         if ![2, 3, 4, 6, 8].contains(&self.scale) {
-            return Err(Error::Config(format!("--scale {}: expected 2, 3, 4, 6 or 8", self.scale)));
+            return bad("scale", &self.scale, "2, 3, 4, 6 or 8");
         }
         if let Some(f) = self.outscale {
             if !(f > 0.0 && f <= 64.0) {
-                return Err(Error::Config(format!("--outscale {f}: expected a factor in (0, 64]")));
+                return bad("outscale", &f, "a factor in (0, 64]");
             }
         }
-        for (name, v) in [("--width", self.width), ("--height", self.height)] {
-            if v == Some(0) || v.is_some_and(|v| v > 65535) {
-                return Err(Error::Config(format!("{name} {}: expected 1..=65535", v.unwrap_or(0))));
+        for (name, v) in [("width", self.width), ("height", self.height)] {
+            if let Some(v) = v.filter(|&v| v == 0 || v > 65535) {
+                return bad(name, &v, "1..=65535");
             }
         }
         if self.outscale.is_some() && (self.width.is_some() || self.height.is_some()) {
-            return Err(Error::Config("--outscale cannot be combined with --width/--height".into()));
+            return Err(crate::Error::Conflict("outscale cannot be combined with width/height".into()));
         }
         if self.tile != 0 && self.tile < 16 {
-            return Err(Error::Config(format!("--tile {}: expected 0 (automatic) or at least 16", self.tile)));
+            return bad("tile", &self.tile, "0 (automatic) or at least 16");
         }
         if self.tile_pad > 64 {
-            return Err(Error::Config(format!("--tile-pad {}: expected 0..=64", self.tile_pad)));
+            return bad("tile_pad", &self.tile_pad, "0..=64");
         }
         if self.video.queue_depth == 0 {
-            return Err(Error::Config("queue depth 0: expected at least 1".into()));
+            return bad("video.queue_depth", &0, "at least 1");
         }
-        if let Some(crf) = self.video.crf {
-            if crf > 63 {
-                return Err(Error::Config(format!("--crf {crf}: expected 0..=63")));
-            }
+        if let Some(crf) = self.video.crf.filter(|&c| c > 63) {
+            return bad("video.crf", &crf, "0..=63");
         }
         Ok(())
     }
@@ -212,8 +232,18 @@ mod tests {
     #[test]
     fn validate_names_the_bad_value() {
         let c = Config { scale: 5, ..Config::default() };
-        assert!(c.validate().unwrap_err().to_string().contains("--scale 5"));
+        let crate::Error::Config(e) = c.validate().unwrap_err() else { panic!("not a config error") };
+        assert_eq!((e.field, e.value.as_str()), ("scale", "5"));
+        assert_eq!(e.to_string(), "scale 5: expected 2, 3, 4, 6 or 8");
         assert!(Config::default().validate().is_ok());
+    }
+
+    #[test]
+    fn default_video_config_is_valid() {
+        // Regression: VideoConfig::default() had queue_depth 0, which validate() refuses.
+        let c = Config { video: VideoConfig::default(), ..Config::default() };
+        assert!(c.validate().is_ok());
+        assert_eq!(VideoConfig::default().queue_depth, 4);
     }
 
     #[test]

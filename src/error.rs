@@ -1,14 +1,51 @@
 //! The one error type of the library: every message names the file (or model) and the cause,
-//! so the binary can print it as a single `error:` line.
+//! keeps the underlying error as its source, and prints as a single `error:` line
+//! ([`Error::report`]).
 
 use std::path::{Path, PathBuf};
 
+/// A configuration value out of its range: which field, the value given, what is allowed.
+/// Front ends map `field` to their own names (the CLI to its flags, see `cli.rs`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field} {value}: expected {expected}")]
+pub struct ConfigError {
+    /// The [`crate::Config`] field (`scale`, `tile`, `video.crf`, …).
+    pub field: &'static str,
+    /// The value given.
+    pub value: String,
+    /// What is accepted.
+    pub expected: String,
+}
+
+impl ConfigError {
+    pub(crate) fn new(field: &'static str, value: impl std::fmt::Display, expected: impl Into<String>) -> Self {
+        ConfigError { field, value: value.to_string(), expected: expected.into() }
+    }
+}
+
+/// Why a GPU that was asked for cannot be had.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DeviceProblem {
+    /// The loaded ONNX Runtime library has no such execution provider (the CPU build).
+    NoProvider,
+    /// The provider is there but a library it needs, the driver or the device is missing.
+    Unavailable,
+    /// Asked for something the device cannot do (int8 on a GPU).
+    Unsupported,
+}
+
 /// Everything that can go wrong in `upscale`.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum Error {
     /// Reading or writing a file failed.
-    #[error("{}: {source}", path.display())]
-    Io { path: PathBuf, source: std::io::Error },
+    #[error("{}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     /// The file is not an image (or video) we can read.
     #[error("{}: {msg}", path.display())]
     Decode { path: PathBuf, msg: String },
@@ -18,25 +55,50 @@ pub enum Error {
     /// The picture is larger than the configured limit (decompression-bomb guard).
     #[error("{}: image is {width}x{height}, over the limit of {limit} pixels (see --max-pixels)", path.display())]
     TooLarge { path: PathBuf, width: u64, height: u64, limit: u64 },
-    /// The output exists and `--overwrite` was not given, or it would replace an input.
+    /// The output exists and overwriting was not asked for, or it would replace an input.
     #[error("{}: {msg}", path.display())]
     Output { path: PathBuf, msg: String },
     /// ONNX Runtime could not be loaded or initialised.
-    #[error("ONNX Runtime: {0}")]
-    Runtime(String),
+    #[error("ONNX Runtime: {msg}")]
+    Runtime {
+        msg: String,
+        #[source]
+        source: Option<ort::Error>,
+    },
     /// A model could not be found, loaded or run.
     #[error("model {model}: {msg}")]
-    Model { model: String, msg: String },
+    Model {
+        model: String,
+        msg: String,
+        #[source]
+        source: Option<ort::Error>,
+    },
     /// An execution device (GPU) was asked for and cannot be had.
     #[error("device {device}: {msg}")]
-    Device { device: String, msg: String },
+    Device { device: String, problem: DeviceProblem, msg: String },
     /// A configuration value is out of range.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// Settings that cannot go together (`outscale` with `width`).
     #[error("{0}")]
-    Config(String),
+    Conflict(String),
+    /// A worker thread could not be started.
+    #[error("cannot start the {what} thread")]
+    Thread {
+        what: String,
+        #[source]
+        source: std::io::Error,
+    },
     /// A video could not be read, processed or written.
     #[error("{}: {msg}", path.display())]
-    Video { path: PathBuf, msg: String },
-    /// The work was cancelled through the progress callback.
+    Video {
+        path: PathBuf,
+        msg: String,
+        #[cfg(feature = "video")]
+        #[source]
+        source: Option<ffmpeg_next::Error>,
+    },
+    /// The work was cancelled through the progress callback before anything was written.
     #[error("cancelled")]
     Cancelled,
 }
@@ -54,12 +116,51 @@ impl Error {
     pub(crate) fn encode(path: &Path, msg: impl std::fmt::Display) -> Self {
         Error::Encode { path: path.to_path_buf(), msg: msg.to_string() }
     }
-    /// A model error; a multi-line message (ONNX Runtime's often are) is joined into one line.
+    /// A model error without an underlying ONNX Runtime error.
     pub(crate) fn model(model: impl std::fmt::Display, msg: impl std::fmt::Display) -> Self {
-        Error::Model { model: model.to_string(), msg: one_line(&msg.to_string()) }
+        Error::Model { model: model.to_string(), msg: one_line(&msg.to_string()), source: None }
     }
+    /// A model error caused by ONNX Runtime: `what` was being done.
+    pub(crate) fn model_ort(model: impl std::fmt::Display, what: impl std::fmt::Display, e: ort::Error) -> Self {
+        Error::Model { model: model.to_string(), msg: what.to_string(), source: Some(e) }
+    }
+    /// ONNX Runtime failed while `what` was being done.
+    pub(crate) fn runtime(what: impl std::fmt::Display, e: Option<ort::Error>) -> Self {
+        Error::Runtime { msg: one_line(&what.to_string()), source: e }
+    }
+    #[cfg(feature = "video")]
     pub(crate) fn video(path: &Path, msg: impl std::fmt::Display) -> Self {
-        Error::Video { path: path.to_path_buf(), msg: msg.to_string() }
+        Error::Video {
+            path: path.to_path_buf(),
+            msg: msg.to_string(),
+            #[cfg(feature = "video")]
+            source: None,
+        }
+    }
+    /// A video error caused by FFmpeg: `what` was being done.
+    #[cfg(feature = "video")]
+    pub(crate) fn ffmpeg(path: &Path, what: impl std::fmt::Display, e: ffmpeg_next::Error) -> Self {
+        Error::Video { path: path.to_path_buf(), msg: what.to_string(), source: Some(e) }
+    }
+    #[cfg(feature = "video")]
+    pub(crate) fn thread(what: impl std::fmt::Display, source: std::io::Error) -> Self {
+        Error::Thread { what: what.to_string(), source }
+    }
+
+    /// The whole error on one line: this error and every source under it, joined by ": "
+    /// (a source already spelled out in the message is not repeated).
+    pub fn report(&self) -> String {
+        let mut out = self.to_string();
+        let mut src = std::error::Error::source(self);
+        while let Some(s) = src {
+            let text = one_line(&s.to_string());
+            if !text.is_empty() && !out.contains(&text) {
+                out.push_str(": ");
+                out.push_str(&text);
+            }
+            src = s.source();
+        }
+        one_line(&out)
     }
 }
 
@@ -83,5 +184,14 @@ mod tests {
              Please fix either the inputs/outputs or the model."
         );
         assert_eq!(Error::model("m", "a\r\n\n  b").to_string(), "model m: a; b");
+    }
+
+    #[test]
+    fn report_keeps_the_source() {
+        let e = Error::io(Path::new("a.png"), std::io::Error::new(std::io::ErrorKind::NotFound, "gone"));
+        assert!(std::error::Error::source(&e).is_some());
+        assert_eq!(e.report(), "a.png: gone");
+        let t = Error::Thread { what: "decoder".into(), source: std::io::Error::other("no memory") };
+        assert_eq!(t.report(), "cannot start the decoder thread: no memory");
     }
 }

@@ -1,25 +1,31 @@
 //! `upscale`: enlarge pictures and video with Real-ESRGAN networks on ONNX Runtime.
 //!
-//! One still-image core ([`core::Upscaler`]) turns an RGB picture into a larger one; image files
-//! ([`still`]) and video files ([`video`]) both feed it. The library never prints: progress goes
-//! through [`progress::Progress`], failures through [`Error`], each naming the file and cause.
+//! One [`Engine`] loads a model family once; [`jobs::run_job`] runs a [`jobs::Job`] (an image
+//! or a video file) on it and reports [`progress::Event`]s to a [`progress::Progress`]. The
+//! command line, the web server and the scheduler steps are thin callers of these. The library
+//! never prints: failures come back as [`Error`]s that name the file and the cause.
 
-pub mod batch;
 pub mod compare;
 pub mod config;
-pub mod core;
+pub mod engine;
 pub mod error;
+pub mod jobs;
 pub mod memory;
 pub mod model;
+pub mod output;
 pub mod planes;
 pub mod progress;
 pub mod resize;
+#[cfg(feature = "video")]
 pub mod segments;
 pub mod still;
 pub mod tile;
+#[cfg(feature = "video")]
 pub mod video;
 
 pub use config::{Config, Device};
-pub use core::Upscaler;
+pub use engine::{Engine, Upscaler};
 pub use error::{Error, Result};
+pub use jobs::{run_job, Job, Outcome};
 pub use planes::Planes;
+pub use progress::{Event, Progress};

@@ -1,25 +1,103 @@
-//! Progress reporting without printing: the library calls a [`Progress`]; the binary shows a bar
-//! or JSON lines. Returning `false` from a callback asks the work to stop.
+//! Progress without printing: the library sends [`Event`]s to a [`Progress`]; the binary prints
+//! them as a bar or as JSON lines, the server streams them. Returning `false` asks the work to stop.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-/// Receives progress from long-running work. Every method returns `true` to go on.
+use serde::{Deserialize, Serialize};
+
+/// What a count of progress counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Unit {
+    /// Tiles of one still picture (summed over the model's passes).
+    Tiles,
+    /// Frames of one video.
+    Frames,
+    /// Files of a batch.
+    Files,
+}
+
+/// Everything a run reports, one type for every front end. Serialised as one JSON object with
+/// an `"event"` field: `{"event":"progress","done":3,"total":48,"unit":"frames"}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Event {
+    /// Work on `file` (or a batch, when `file` is none) starts; `total` units are expected.
+    Start { file: Option<PathBuf>, total: Option<u64>, unit: Unit },
+    /// `done` units are finished in all.
+    Progress { done: u64, total: Option<u64>, unit: Unit },
+    /// Worth knowing, not a problem (the device chosen, a job resumed).
+    Note { message: String },
+    /// Worth saying, not a failure (a damaged time range concealed).
+    Warning { message: String, file: Option<PathBuf> },
+    /// `input` was written to `output`; `interrupted` when it holds only what was done before a stop.
+    FileDone { input: PathBuf, output: PathBuf, interrupted: bool },
+    /// One failure: `message` is the whole cause on one line.
+    Error { file: Option<PathBuf>, message: String },
+    /// The end of a run.
+    Summary { done: usize, failed: usize, interrupted: bool },
+}
+
+/// Receives the events of long-running work.
 pub trait Progress: Send + Sync {
-    /// A job (a file, or a batch of files) starts; `total` units are expected, if known.
-    fn start(&self, _what: &Path, _total: Option<u64>) -> bool {
-        true
+    /// One event; `false` asks the work to stop (it stops within one tile or frame).
+    fn event(&self, event: &Event) -> bool;
+
+    /// A video's frames start: `total` if known.
+    fn start(&self, what: &Path, total: Option<u64>) -> bool {
+        self.event(&Event::Start { file: Some(what.to_path_buf()), total, unit: Unit::Frames })
     }
-    /// `done` units (frames, tiles or files) are finished in all.
-    fn advance(&self, _done: u64) -> bool {
-        true
+    /// `done` frames of the video are written in all.
+    fn advance(&self, done: u64) -> bool {
+        self.event(&Event::Progress { done, total: None, unit: Unit::Frames })
     }
-    /// Something worth saying that is not an error (a fallback, a damaged range).
-    fn warn(&self, _msg: &str) {}
-    /// Something worth knowing that is not a problem (a job resumed).
-    fn note(&self, _msg: &str) {}
+    /// A warning about the current file.
+    fn warn(&self, msg: &str) {
+        self.event(&Event::Warning { message: msg.to_string(), file: None });
+    }
+    /// A note.
+    fn note(&self, msg: &str) {
+        self.event(&Event::Note { message: msg.to_string() });
+    }
 }
 
 /// A [`Progress`] that ignores everything and never cancels.
 pub struct NoProgress;
 
-impl Progress for NoProgress {}
+impl Progress for NoProgress {
+    fn event(&self, _: &Event) -> bool {
+        true
+    }
+}
+
+/// Keeps every event (tests, and callers that want the list afterwards); never cancels.
+#[derive(Default)]
+pub struct Recorder(pub std::sync::Mutex<Vec<Event>>);
+
+impl Recorder {
+    /// The events so far.
+    pub fn events(&self) -> Vec<Event> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+}
+
+impl Progress for Recorder {
+    fn event(&self, event: &Event) -> bool {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).push(event.clone());
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_are_tagged_json() {
+        let e = Event::Progress { done: 3, total: Some(48), unit: Unit::Frames };
+        assert_eq!(serde_json::to_string(&e).unwrap(), r#"{"event":"progress","done":3,"total":48,"unit":"frames"}"#);
+        let back: Event = serde_json::from_str(r#"{"event":"error","file":"a.png","message":"m"}"#).unwrap();
+        assert_eq!(back, Event::Error { file: Some("a.png".into()), message: "m".into() });
+    }
+}

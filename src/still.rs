@@ -2,13 +2,15 @@
 //! any pixel is allocated), upscale through the core keeping alpha, bit depth and greyness, and
 //! write to a temporary name that is renamed into place only when complete.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader, Limits};
 
-use crate::core::Upscaler;
+use crate::engine::Upscaler;
 use crate::error::{Error, Result};
+use crate::output::{self, Pending};
 use crate::planes::Planes;
+use crate::progress::Progress;
 use crate::resize::{self, Filter};
 
 /// A decoded picture and what must be kept about it.
@@ -48,7 +50,7 @@ pub fn load(path: &Path, max_pixels: u64) -> Result<Picture> {
     }
     let mut reader = ImageReader::new(std::io::BufReader::new(file));
     // The extension's format, for content that is recognised as none.
-    if let Some(f) = ImageFormat::from_path(path).ok() {
+    if let Ok(f) = ImageFormat::from_path(path) {
         reader.set_format(f);
     }
     decode_from(reader, path, max_pixels)
@@ -167,9 +169,9 @@ impl Picture {
         }
     }
 
-    /// Upscales the picture; alpha follows the colour's size by Lanczos.
-    pub fn upscale(&self, up: &mut Upscaler) -> Result<Picture> {
-        let rgb = up.upscale(&self.rgb)?;
+    /// Upscales the picture, tiles reported to `progress`; alpha follows the colour's size by Lanczos.
+    pub fn upscale(&self, up: &mut Upscaler, progress: &dyn Progress) -> Result<Picture> {
+        let rgb = up.upscale_with(&self.rgb, progress)?;
         let alpha = self.alpha.as_ref().map(|a| {
             let mut r = resize::resize(a, rgb.width, rgb.height, Filter::Lanczos);
             r.data.iter_mut().for_each(|v| *v = v.clamp(0.0, 1.0));
@@ -210,64 +212,34 @@ fn storable(img: DynamicImage, format: ImageFormat) -> DynamicImage {
     }
 }
 
-/// Refuses an output that is an input or exists (without `overwrite`).
-pub fn check_output(input: &Path, output: &Path, overwrite: bool) -> Result<()> {
-    let same = match (input.canonicalize(), output.canonicalize()) {
-        (Ok(a), Ok(b)) => a == b,
-        _ => false,
-    };
-    if same {
-        return Err(Error::Output { path: output.into(), msg: "output would overwrite the input".into() });
-    }
-    if output.exists() && !overwrite {
-        return Err(Error::Output { path: output.into(), msg: "exists (use -y to overwrite)".into() });
-    }
-    if output.is_dir() {
-        return Err(Error::Output { path: output.into(), msg: "is a folder".into() });
-    }
-    // Found before any work is done, not when the finished picture is written.
-    let parent = output.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    if !parent.is_dir() {
-        let why = if parent.exists() { "is not a folder" } else { "does not exist" };
-        return Err(Error::Output { path: output.into(), msg: format!("cannot write: {} {why}", parent.display()) });
-    }
-    Ok(())
-}
-
-/// A temporary path beside `output`, renamed to `output` when the file is complete.
-pub fn temp_path(output: &Path) -> PathBuf {
-    let name = output.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    // Keep the extension last: encoders and muxers pick the format from it.
-    output.with_file_name(format!(".{}.partial-{}-{name}", env!("CARGO_PKG_NAME"), std::process::id()))
-}
-
 /// Writes `img` to `output` through a temporary file and a rename.
 pub fn save(img: &DynamicImage, output: &Path) -> Result<()> {
     let format = output_format(output)?;
     let img = storable(img.clone(), format);
-    let tmp = temp_path(output);
-    let written = std::fs::File::create(&tmp)
-        .map_err(|e| Error::encode(output, e))
-        .and_then(|f| {
-            let mut w = std::io::BufWriter::new(f);
-            img.write_to(&mut w, format).map_err(|e| Error::encode(output, e))?;
-            let f = w.into_inner().map_err(|e| Error::encode(output, e.error()))?;
-            f.sync_all().map_err(|e| Error::encode(output, e))
-        })
-        .and_then(|_| std::fs::rename(&tmp, output).map_err(|e| Error::encode(output, e)));
-    if written.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    written
+    let pending = Pending::new(output);
+    let f = std::fs::File::create(pending.path()).map_err(|e| Error::encode(output, e))?;
+    let mut w = std::io::BufWriter::new(f);
+    img.write_to(&mut w, format).map_err(|e| Error::encode(output, e))?;
+    let f = w.into_inner().map_err(|e| Error::encode(output, e.error()))?;
+    f.sync_all().map_err(|e| Error::encode(output, e))?;
+    pending.commit()
 }
 
-/// Upscales one image file into `output`.
-pub fn upscale_file(input: &Path, output: &Path, up: &mut Upscaler, max_pixels: u64, overwrite: bool) -> Result<()> {
+/// Upscales one image file into `output`, reporting tiles to `progress` (which may cancel).
+pub fn upscale_file(
+    input: &Path,
+    output: &Path,
+    up: &mut Upscaler<'_>,
+    cfg: &crate::Config,
+    progress: &dyn Progress,
+) -> Result<()> {
     output_format(output)?;
-    check_output(input, output, overwrite)?;
-    let pic = load(input, max_pixels)?;
-    let big = pic.upscale(up).map_err(|e| match e {
-        Error::Model { model, msg } => Error::Model { model, msg: format!("{}: {msg}", input.display()) },
+    output::check(input, output, cfg.overwrite)?;
+    let pic = load(input, cfg.max_pixels)?;
+    let big = pic.upscale(up, progress).map_err(|e| match e {
+        Error::Model { model, msg, source } => {
+            Error::Model { model, msg: format!("{}: {msg}", input.display()), source }
+        }
         e => e,
     })?;
     save(&big.to_image(), output)

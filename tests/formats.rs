@@ -6,24 +6,11 @@ use std::path::Path;
 use std::process::Command;
 
 mod common;
-use common::{ffmpeg, s};
-
-const BIN: &str = env!("CARGO_BIN_EXE_upscale");
+use common::{ffmpeg, ffprobe, frame_times, run_cmd, s, BIN};
 
 /// `ffprobe -show_entries ENTRY` of the first stream of `sel` (`v:0`, `a:0`), one value a line.
 fn probe(path: &Path, sel: &str, entry: &str) -> String {
-    let out = Command::new("ffprobe")
-        .args(["-v", "error", "-select_streams", sel, "-show_entries", entry, "-of", "default=nw=1:nk=1"])
-        .arg(path)
-        .output()
-        .expect("ffprobe runs");
-    assert!(out.status.success(), "ffprobe {}", path.display());
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
-
-/// Presentation time of every decoded video frame, in seconds.
-fn frame_times(path: &Path) -> Vec<f64> {
-    probe(path, "v:0", "frame=pts_time").lines().filter_map(|l| l.trim().parse().ok()).collect()
+    ffprobe(path, &["-select_streams", sel, "-show_entries", entry, "-of", "default=nw=1:nk=1"]).trim().to_string()
 }
 
 /// The MD5 of the first audio stream's packets, copied out untouched.
@@ -42,18 +29,10 @@ fn audio_md5(path: &Path) -> String {
 /// succeeded.
 fn upscale(inp: &Path, out: &Path, extra: &[&str]) {
     let model: &[&str] = if extra.contains(&"-m") { &[] } else { &["-m", "bicubic"] };
-    let o = Command::new(BIN)
-        .args(model)
-        .args(["-s", "2", "-q"])
-        .args(extra)
-        .arg(inp)
-        .arg("-o")
-        .arg(out)
-        .output()
-        .expect("the binary runs");
-    assert!(o.status.success(), "{}: {}", inp.display(), String::from_utf8_lossy(&o.stderr));
+    let o = run_cmd(Command::new(BIN).args(model).args(["-s", "2", "-q"]).args(extra).arg(inp).arg("-o").arg(out));
+    assert!(o.status.success(), "{}: {}", inp.display(), o.stderr);
     // Encoder libraries that print by themselves are kept quiet: -q means nothing on stderr.
-    assert!(o.stderr.is_empty(), "{}: {}", inp.display(), String::from_utf8_lossy(&o.stderr));
+    assert!(o.stderr.is_empty(), "{}: {}", inp.display(), o.stderr);
 }
 
 fn assert_same_times(inp: &Path, out: &Path) {
@@ -72,7 +51,9 @@ fn archive_containers_keep_frames_times_and_audio() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let src = ["-f", "lavfi", "-i", "testsrc2=size=160x120:rate=25", "-f", "lavfi", "-i", "sine=sample_rate=48000"];
-    let cases: [(&str, &[&str], &str, (u32, u32)); 4] = [
+    // (file name, ffmpeg arguments, audio codec, output size)
+    type Case<'a> = (&'a str, &'a [&'a str], &'a str, (u32, u32));
+    let cases: [Case; 4] = [
         ("ps.mpg", &["-t", "1", "-c:v", "mpeg2video", "-q:v", "3", "-c:a", "mp2", "-f", "vob"], "mp2", (320, 240)),
         ("pal.dv", &["-t", "0.6", "-vf", "scale=720:576,setsar=16/15", "-target", "pal-dv"], "pcm_s16le", (1440, 1152)),
         (
@@ -168,7 +149,8 @@ fn colour_bars_come_back_without_a_shift() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     // (name, size, extra tags, the matrix the input means)
-    let cases: [(&str, (u32, u32), &[&str], &str); 3] = [
+    type Case<'a> = (&'a str, (u32, u32), &'a [&'a str], &'a str);
+    let cases: [Case; 3] = [
         ("sd.mkv", (160, 120), &[], "bt601"),
         (
             "sd709.mkv",

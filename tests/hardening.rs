@@ -1,8 +1,8 @@
 //! Hardening of the image and model paths (issue 6): damaged, hostile and awkward inputs, bad
 //! models and bad output paths, each with its exact expected outcome. Valid content is upscaled
 //! correctly whatever its name; everything else ends in exactly one `error:` line naming the file
-//! and the cause, a non-zero exit, no panic, no hang (each run is killed after 30 s and the test
-//! fails) and nothing at the output path, not even a temporary `.upscale.partial-*` file.
+//! and the cause, a non-zero exit, no panic, no hang (each run is killed after common::HANG_LIMIT and the
+//! test fails; no run is timed) and nothing at the output path, not even a temporary `.upscale.partial-*` file.
 //!
 //! Inputs are made here in temporary folders; the bad models are committed under
 //! tests/data/bad_models/ (made by tools/make_bad_models.py).
@@ -10,17 +10,13 @@
 use std::ffi::{OsStr, OsString};
 use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitStatus, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
 
 use image::{DynamicImage, ImageBuffer, Luma, LumaA, Rgb, RgbImage};
 use upscale::planes::psnr;
 
 mod common;
-use common::crc32;
-
-/// Longest any one run may take before it is killed and the test fails.
-const HANG_LIMIT: Duration = Duration::from_secs(30);
+use common::{assert_one_error, crc32, run_cmd, Run};
 
 fn data(p: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(p)
@@ -30,60 +26,11 @@ fn bad_model(name: &str) -> PathBuf {
     data("bad_models").join(name)
 }
 
-/// A finished run of the binary.
-struct Run {
-    status: ExitStatus,
-    stderr: String,
-    elapsed: Duration,
-}
-
-/// Runs `cmd` with stdout and stderr in files (no pipe to fill up), killing it after
-/// [`HANG_LIMIT`].
-fn run_cmd(mut cmd: Command) -> Run {
-    let logs = tempfile::tempdir().unwrap();
-    let err = logs.path().join("stderr");
-    cmd.stdin(Stdio::null())
-        .stdout(File::create(logs.path().join("stdout")).unwrap())
-        .stderr(File::create(&err).unwrap());
-    let start = Instant::now();
-    let mut child = cmd.spawn().expect("spawn");
-    let status = loop {
-        if let Some(s) = child.try_wait().expect("wait") {
-            break s;
-        }
-        if start.elapsed() > HANG_LIMIT {
-            let _ = child.kill();
-            let _ = child.wait();
-            let e = std::fs::read_to_string(&err).unwrap_or_default();
-            panic!("hang: killed after {HANG_LIMIT:?}: {cmd:?}\nstderr: {e}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    let stderr = String::from_utf8_lossy(&std::fs::read(&err).unwrap()).into_owned();
-    Run { status, stderr, elapsed: start.elapsed() }
-}
-
 /// `upscale ARGS -q -d cpu`.
 fn upscale<S: AsRef<OsStr>>(args: &[S]) -> Run {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_upscale"));
     cmd.args(args).args(["-q", "-d", "cpu"]);
-    run_cmd(cmd)
-}
-
-/// Exactly one non-blank line on stderr, an `error:` line naming `name` and containing `cause`
-/// (case-insensitive); a non-zero exit, not a death by a signal; no panic.
-fn assert_one_error(r: &Run, name: &str, cause: &str) {
-    let e = &r.stderr;
-    assert!(!e.contains("panicked") && !e.contains("RUST_BACKTRACE"), "panic: {e}");
-    assert!(r.status.code().is_some(), "killed by a signal ({:?}): {e}", r.status);
-    assert!(!r.status.success(), "expected failure, got success: {e}");
-    let lines: Vec<&str> = e.lines().filter(|l| !l.trim().is_empty()).collect();
-    assert_eq!(lines.len(), 1, "expected exactly one line on stderr, got {}:\n{e}", lines.len());
-    let l = lines[0];
-    assert!(l.starts_with("error:"), "not an error line: {l}");
-    assert!(l.contains(name), "error line does not name {name}: {l}");
-    assert!(l.to_lowercase().contains(&cause.to_lowercase()), "error line does not say '{cause}': {l}");
-    assert!(r.elapsed < Duration::from_secs(20), "took {:?}: {l}", r.elapsed);
+    run_cmd(&mut cmd)
 }
 
 fn assert_success(r: &Run, what: &str) {
@@ -259,10 +206,7 @@ fn audio_only_files_are_one_clear_error() {
             .status();
         st.is_ok_and(|s| s.success()).then_some(p)
     };
-    let Some(m4a) = made("a.m4a", &[]) else {
-        eprintln!("skipped: the ffmpeg command is not installed");
-        return;
-    };
+    let m4a = made("a.m4a", &[]).expect("the ffmpeg command makes an audio file (tools/setup.sh installs it)");
     let mut cases = vec![(m4a, "a.m4a")];
     if let Some(p) = made("a.wav", &[]) {
         cases.push((p, "a.wav"));
@@ -511,7 +455,7 @@ fn names_that_are_not_utf8_keep_their_bytes() {
     src.save(&input).unwrap();
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_upscale"));
     cmd.arg(&input).args(["-s", "2", "-q", "-d", "cpu"]);
-    assert_success(&run_cmd(cmd), "non-UTF-8 name");
+    assert_success(&run_cmd(&mut cmd), "non-UTF-8 name");
     let out = dir.path().join(OsString::from_vec(b"scan \xff\xfe 1_x2.png".to_vec()));
     assert_upscaled(&out, &src, 2);
 }
@@ -739,19 +683,18 @@ fn upscale_with_fsize(limit: u64, ignore_xfsz: bool, args: &[&str]) -> Run {
     let mut cmd = Command::new("sh");
     let trap = if ignore_xfsz { "trap '' XFSZ; " } else { "" };
     cmd.arg("-c").arg(format!("{trap}exec prlimit --fsize={limit} -- \"$0\" \"$@\" -q -d cpu")).arg(bin).args(args);
-    run_cmd(cmd)
+    run_cmd(&mut cmd)
 }
 
-fn prlimit_works() -> bool {
-    Command::new("prlimit").arg("--version").output().is_ok_and(|o| o.status.success())
+/// prlimit (util-linux) must be there: these tests fail, never pass unchecked, without it.
+fn require_prlimit() {
+    let ok = Command::new("prlimit").arg("--version").output().is_ok_and(|o| o.status.success());
+    assert!(ok, "prlimit (util-linux) is needed to set a file-size limit");
 }
 
 #[test]
 fn a_full_disk_is_one_clear_error_and_leaves_no_partial_file() {
-    if !prlimit_works() {
-        eprintln!("skipped: prlimit is not installed");
-        return;
-    }
+    require_prlimit();
     let dir = tempfile::tempdir().unwrap();
     let (input, before) = noisy_input(dir.path());
     for ext in ["png", "tif", "bmp"] {
@@ -773,9 +716,7 @@ fn a_full_disk_is_one_clear_error_and_leaves_no_partial_file() {
 fn a_file_size_limit_is_an_error_not_a_kill() {
     // `ulimit -f` as a shell sets it: SIGXFSZ at its default action would kill the process
     // mid-write with no error line and the temporary file left behind.
-    if !prlimit_works() {
-        return;
-    }
+    require_prlimit();
     let dir = tempfile::tempdir().unwrap();
     let (input, _) = noisy_input(dir.path());
     let out = dir.path().join("out.png");

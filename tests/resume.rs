@@ -64,8 +64,9 @@ fn audio_md5(path: &Path) -> String {
 
 /// The `done` count of a `--progress json` progress line.
 fn done(line: &str) -> Option<u64> {
-    line.contains("\"event\":\"progress\"").then_some(())?;
-    line.split("\"done\":").nth(1)?.trim_end_matches('}').parse().ok()
+    let v: serde_json::Value = serde_json::from_str(line).ok()?;
+    (v["event"] == "progress").then_some(())?;
+    v["done"].as_u64()
 }
 
 /// Runs the binary with `--progress json`; with `kill_at`, SIGKILLs it once it reports that

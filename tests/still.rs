@@ -3,14 +3,14 @@
 //! inputs made here or committed under tests/data.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
 use image::{DynamicImage, GenericImageView, ImageBuffer, ImageEncoder, Luma, LumaA, Rgba};
 use upscale::planes::psnr;
-use upscale::{Config, Planes, Upscaler};
+use upscale::{Config, Engine, Planes};
 
 mod common;
-use common::crc32;
+use common::{crc32, s, upscale_run, Run};
 
 fn data(p: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(p)
@@ -20,20 +20,19 @@ fn sample() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/coffee.png")
 }
 
-fn upscale(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_upscale")).args(args).arg("-q").output().expect("run upscale")
+/// `upscale ARGS -q`, killed as a hang after common::HANG_LIMIT.
+fn upscale(args: &[&str]) -> Run {
+    let mut a = args.to_vec();
+    a.push("-q");
+    upscale_run(&a)
 }
 
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().expect("utf-8 path")
+fn stderr(o: &Run) -> String {
+    o.stderr.clone()
 }
 
 /// A one-line `error:` naming `name`, a non-zero exit, no panic.
-fn assert_clean_error(o: &Output, name: &str) {
+fn assert_clean_error(o: &Run, name: &str) {
     let e = stderr(o);
     assert!(!o.status.success(), "expected failure, got success: {e}");
     assert!(e.lines().any(|l| l.starts_with("error:") && l.contains(name)), "no error line naming {name}: {e}");
@@ -52,7 +51,8 @@ fn rgb_planes(path: &Path) -> Planes {
 fn animevideov3_matches_the_ncnn_reference_at_every_scale() {
     let input = rgb_planes(&data("reference/astronaut_in.png"));
     for scale in [2, 3, 4] {
-        let mut up = Upscaler::new(&cfg("realesr-animevideov3", scale)).expect("model loads");
+        let engine_up = Engine::new(&cfg("realesr-animevideov3", scale)).expect("model loads");
+        let mut up = engine_up.upscaler(&cfg("realesr-animevideov3", scale)).unwrap();
         let ours = up.upscale(&input).expect("upscale").to_rgb8();
         let reference = image::open(data(&format!("reference/astronaut_ref_x{scale}.png"))).expect("ref").to_rgb8();
         assert_eq!(ours.dimensions(), reference.dimensions(), "x{scale} size");
@@ -65,7 +65,8 @@ fn animevideov3_matches_the_ncnn_reference_at_every_scale() {
 fn large_models_match_the_ncnn_reference() {
     for model in upscale::model::CACHED_MODELS {
         let refp = data(&format!("reference/coffee_ref_{model}.png"));
-        let mut up = Upscaler::new(&cfg(model, 4)).expect("tools/setup.sh converts the large models");
+        let engine_up = Engine::new(&cfg(model, 4)).expect("tools/setup.sh converts the large models");
+        let mut up = engine_up.upscaler(&cfg(model, 4)).unwrap();
         let ours = up.upscale(&rgb_planes(&data("reference/coffee_in.png"))).expect("upscale").to_rgb8();
         let reference = image::open(&refp).expect("ref").to_rgb8();
         let p = psnr(ours.as_raw(), reference.as_raw());
@@ -76,10 +77,16 @@ fn large_models_match_the_ncnn_reference() {
 #[test]
 fn tiled_run_equals_untiled_run() {
     let input = rgb_planes(&sample());
-    let whole = Upscaler::new(&cfg("realesr-animevideov3", 4)).unwrap().upscale(&input).unwrap().to_rgb8();
+    let whole = Engine::new(&cfg("realesr-animevideov3", 4))
+        .unwrap()
+        .upscaler(&cfg("realesr-animevideov3", 4))
+        .unwrap()
+        .upscale(&input)
+        .unwrap()
+        .to_rgb8();
     for tile in [48, 64] {
         let c = Config { tile, ..cfg("realesr-animevideov3", 4) };
-        let tiled = Upscaler::new(&c).unwrap().upscale(&input).unwrap().to_rgb8();
+        let tiled = Engine::new(&c).unwrap().upscaler(&c).unwrap().upscale(&input).unwrap().to_rgb8();
         let p = psnr(whole.as_raw(), tiled.as_raw());
         assert!(p >= 50.0, "tile {tile}: {p:.2} dB against the untiled run");
     }
@@ -88,11 +95,17 @@ fn tiled_run_equals_untiled_run() {
 #[test]
 fn model_by_path_probes_its_scale_and_matches_the_builtin() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/realesr-animevideov3-x4.onnx");
-    let mut by_path = Upscaler::new(&cfg(s(&path), 4)).expect("loads by path");
+    let engine_by_path = Engine::new(&cfg(s(&path), 4)).expect("loads by path");
+    let mut by_path = engine_by_path.upscaler(&cfg(s(&path), 4)).unwrap();
     assert_eq!(by_path.passes(), vec![4]);
     let input = rgb_planes(&data("reference/astronaut_in.png"));
     let a = by_path.upscale(&input).unwrap();
-    let b = Upscaler::new(&cfg("realesr-animevideov3", 4)).unwrap().upscale(&input).unwrap();
+    let b = Engine::new(&cfg("realesr-animevideov3", 4))
+        .unwrap()
+        .upscaler(&cfg("realesr-animevideov3", 4))
+        .unwrap()
+        .upscale(&input)
+        .unwrap();
     assert_eq!(a.to_rgb8(), b.to_rgb8());
 }
 
@@ -147,7 +160,8 @@ fn the_model_beats_nothing_but_stays_close_to_classic_resizers() {
     let small = image::imageops::resize(&orig, 50, 33, image::imageops::FilterType::Triangle);
     let input = Planes::from_buffer(&small);
     for model in ["realesr-animevideov3", "bicubic", "lanczos", "nearest", "bilinear"] {
-        let out = Upscaler::new(&cfg(model, 4)).unwrap().upscale(&input).unwrap().to_rgb8();
+        let out =
+            Engine::new(&cfg(model, 4)).unwrap().upscaler(&cfg(model, 4)).unwrap().upscale(&input).unwrap().to_rgb8();
         assert_eq!(out.dimensions(), (200, 132));
         let p = psnr(out.as_raw(), orig.as_raw());
         assert!(p > 18.0 && p < 40.0, "{model}: {p:.2} dB");
@@ -307,10 +321,17 @@ fn folders_keep_structure_and_report_failures_without_stopping() {
     assert!(!dir.path().join("photos_x2/sub").exists());
 
     // A summary and a progress line per file in JSON mode.
-    let o = Command::new(env!("CARGO_BIN_EXE_upscale"))
-        .args([s(&src), "-r", "-s", "2", "-y", "-o", s(&out), "--progress", "json"])
-        .output()
-        .unwrap();
+    let o = common::run_cmd(Command::new(env!("CARGO_BIN_EXE_upscale")).args([
+        s(&src),
+        "-r",
+        "-s",
+        "2",
+        "-y",
+        "-o",
+        s(&out),
+        "--progress",
+        "json",
+    ]));
     let e = stderr(&o);
     assert!(e.contains("\"event\":\"summary\",\"done\":3,\"failed\":1"), "{e}");
     assert_eq!(e.matches("\"event\":\"file_done\"").count(), 3, "{e}");
@@ -335,7 +356,7 @@ fn compare_writes_one_labelled_grid() {
     image::open(sample()).unwrap().crop_imm(0, 0, 50, 40).save(&small).unwrap();
     let out = dir.path().join("grid.png");
     let o =
-        Command::new(env!("CARGO_BIN_EXE_upscale")).args(["compare", s(&small), "-o", s(&out), "-q"]).output().unwrap();
+        common::run_cmd(Command::new(env!("CARGO_BIN_EXE_upscale")).args(["compare", s(&small), "-o", s(&out), "-q"]));
     assert!(o.status.success(), "{}", stderr(&o));
     let g = image::open(&out).unwrap().to_rgb8();
     // Four 200x160 panels, 4 px apart, under a 24 px label strip.
@@ -352,27 +373,25 @@ fn compare_writes_one_labelled_grid() {
 
 #[test]
 fn models_lists_every_model() {
-    let o = Command::new(env!("CARGO_BIN_EXE_upscale")).arg("models").output().unwrap();
+    let o = common::run_cmd(Command::new(env!("CARGO_BIN_EXE_upscale")).arg("models"));
     assert!(o.status.success());
-    let out = String::from_utf8_lossy(&o.stdout);
+    let out = o.stdout.clone();
     for m in ["realesr-animevideov3", "realesrgan-x4plus", "realesrgan-x4plus-anime", "nearest", "bicubic", "lanczos"] {
         assert!(out.lines().any(|l| l.starts_with(m)), "{m} missing: {out}");
     }
     // A large model that is not installed: says how to get it.
     let empty = tempfile::tempdir().unwrap();
-    let o = Command::new(env!("CARGO_BIN_EXE_upscale"))
-        .args(["-m", "realesrgan-x4plus", s(&sample()), "-o", s(&empty.path().join("o.png"))])
-        .env("UPSCALE_MODEL_DIR", empty.path())
-        .output()
-        .unwrap();
+    let o = common::run_cmd(
+        Command::new(env!("CARGO_BIN_EXE_upscale"))
+            .args(["-m", "realesrgan-x4plus", s(&sample()), "-o", s(&empty.path().join("o.png"))])
+            .env("UPSCALE_MODEL_DIR", empty.path()),
+    );
     assert_clean_error(&o, "realesrgan-x4plus");
     assert!(stderr(&o).contains("tools/setup.sh"), "{}", stderr(&o));
-    let o = Command::new(env!("CARGO_BIN_EXE_upscale"))
-        .arg("models")
-        .env("UPSCALE_MODEL_DIR", empty.path())
-        .output()
-        .unwrap();
-    let out = String::from_utf8_lossy(&o.stdout);
+    let o = common::run_cmd(
+        Command::new(env!("CARGO_BIN_EXE_upscale")).arg("models").env("UPSCALE_MODEL_DIR", empty.path()),
+    );
+    let out = o.stdout.clone();
     assert!(out.lines().any(|l| l.starts_with("realesrgan-x4plus ") && l.contains(" no ")), "{out}");
 }
 
@@ -394,11 +413,9 @@ fn bad_input_is_one_clear_error_and_no_output() {
     std::fs::write(d("bomb.png"), &bomb).unwrap();
     for name in ["text.png", "empty.jpg", "bomb.png"] {
         let out = d(&format!("{name}.out.png"));
-        let start = std::time::Instant::now();
         let o = upscale(&[s(&d(name)), "-o", s(&out)]);
         assert_clean_error(&o, name);
         assert!(!out.exists(), "{name}: output written");
-        assert!(start.elapsed().as_secs() < 20, "{name}: took too long");
     }
     assert!(stderr(&upscale(&[s(&d("bomb.png")), "-o", s(&d("b.png"))])).contains("60000x60000"));
     let o = upscale(&[s(&d("missing.png")), "-o", s(&d("m.png"))]);
@@ -434,7 +451,14 @@ fn cuda_without_a_gpu_is_an_error_not_a_cpu_run() {
     let out = dir.path().join("o.png");
     let o = upscale(&[s(&sample()), "-d", "cuda", "-o", s(&out)]);
     if o.status.success() {
-        // Only on a machine with a usable CUDA runtime.
+        // A machine with a usable CUDA runtime: the GPU's picture must match the CPU's.
+        let cpu = dir.path().join("cpu.png");
+        let c = upscale(&[s(&sample()), "-d", "cpu", "-o", s(&cpu)]);
+        assert!(c.status.success(), "{}", stderr(&c));
+        let (a, b) = (image::open(&out).unwrap().to_rgb8(), image::open(&cpu).unwrap().to_rgb8());
+        assert_eq!(a.dimensions(), b.dimensions());
+        let p = psnr(a.as_raw(), b.as_raw());
+        assert!(p >= 35.0, "CUDA output {p:.1} dB from the CPU's");
         return;
     }
     assert_clean_error(&o, "cuda");
@@ -447,7 +471,13 @@ fn fp16_models_agree_with_fp32() {
     let input = rgb_planes(&sample());
     let run = |precision| {
         let c = Config { precision, ..cfg("realesr-animevideov3", 4) };
-        Upscaler::new(&c).expect("fp16 files are made by tools/setup.sh").upscale(&input).unwrap().to_rgb8()
+        Engine::new(&c)
+            .expect("fp16 files are made by tools/setup.sh")
+            .upscaler(&c)
+            .unwrap()
+            .upscale(&input)
+            .unwrap()
+            .to_rgb8()
     };
     let (full, half) = (run(upscale::config::Precision::Fp32), run(upscale::config::Precision::Fp16));
     let p = psnr(full.as_raw(), half.as_raw());
@@ -460,7 +490,7 @@ fn int8_models_stay_close_to_the_reference_and_are_really_int8() {
     for scale in [2, 3, 4] {
         let run = |precision| {
             let c = Config { precision, ..cfg("realesr-animevideov3", scale) };
-            Upscaler::new(&c).expect("int8 files are built in").upscale(&input).unwrap().to_rgb8()
+            Engine::new(&c).expect("int8 files are built in").upscaler(&c).unwrap().upscale(&input).unwrap().to_rgb8()
         };
         let (full, int8) = (run(upscale::config::Precision::Fp32), run(upscale::config::Precision::Int8));
         let reference = image::open(data(&format!("reference/astronaut_ref_x{scale}.png"))).expect("ref").to_rgb8();
@@ -491,19 +521,19 @@ fn int8_is_refused_where_there_is_none() {
 fn a_missing_onnx_runtime_says_how_to_install_it() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("o.png");
-    let o = Command::new(env!("CARGO_BIN_EXE_upscale"))
-        .args([s(&sample()), "-o", s(&out)])
-        .env("ORT_DYLIB_PATH", dir.path().join("libonnxruntime.so"))
-        .output()
-        .unwrap();
+    let o = common::run_cmd(
+        Command::new(env!("CARGO_BIN_EXE_upscale"))
+            .args([s(&sample()), "-o", s(&out)])
+            .env("ORT_DYLIB_PATH", dir.path().join("libonnxruntime.so")),
+    );
     assert_clean_error(&o, "libonnxruntime.so");
     assert!(stderr(&o).contains("tools/setup.sh"), "{}", stderr(&o));
     assert!(!out.exists());
     // Classic resizers need no runtime at all.
-    let o = Command::new(env!("CARGO_BIN_EXE_upscale"))
-        .args([s(&sample()), "-m", "lanczos", "-s", "2", "-o", s(&out)])
-        .env("ORT_DYLIB_PATH", dir.path().join("libonnxruntime.so"))
-        .output()
-        .unwrap();
+    let o = common::run_cmd(
+        Command::new(env!("CARGO_BIN_EXE_upscale"))
+            .args([s(&sample()), "-m", "lanczos", "-s", "2", "-o", s(&out)])
+            .env("ORT_DYLIB_PATH", dir.path().join("libonnxruntime.so")),
+    );
     assert!(o.status.success(), "{}", stderr(&o));
 }

@@ -515,7 +515,8 @@ fn pipeline_matches_image_path(arg: &str, precision: upscale::config::Precision)
         precision,
         ..upscale::Config::default()
     };
-    let mut up = upscale::Upscaler::new(&cfg).unwrap();
+    let engine = upscale::Engine::new(&cfg).unwrap();
+    let mut up = engine.upscaler(&cfg).unwrap();
     for k in [1, n] {
         let frame = image::open(d.join(format!("in{k:02}.png"))).unwrap().to_rgb8();
         let want = up.upscale_rgb8(&frame).unwrap();

@@ -37,6 +37,16 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+# 1b. Chromium, for the browser test of `upscale serve` (tests/serve_browser.rs): Debian's
+#     package without its recommends (12 packages, ~130 MB; a hundred more with them).
+if ! dpkg-query -W -f='${Status}' chromium 2>/dev/null | grep -q "install ok installed"; then
+  say "installing chromium (browser tests of upscale serve)"
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends chromium >/dev/null \
+    || say "chromium could not be installed: tests/serve_browser.rs will fail saying so"
+fi
+
 PY=python3
 pip_dl() { # pip_dl PACKAGE==VERSION DIR
   $PY -m pip download --quiet --no-deps --only-binary=:all: --python-version 3.11 --implementation cp \

@@ -36,7 +36,7 @@ impl Network {
             Source::Embedded(bytes) => b.commit_from_memory(bytes),
             Source::File(path) => b.commit_from_file(path),
         }
-        .map_err(|e| bad(format!("not a loadable ONNX model: {e}")))?;
+        .map_err(|e| Error::model_ort(name, "not a loadable ONNX model", e))?;
         if session.inputs().len() != 1 || session.outputs().is_empty() {
             return Err(bad(format!(
                 "expected one image input and an image output, found {} inputs and {} outputs",
@@ -82,7 +82,7 @@ impl Network {
     /// Runs the network on a 3-plane picture.
     pub fn run(&mut self, input: &Planes) -> Result<Planes> {
         let name = self.name.clone();
-        let err = |e: ort::Error| Error::model(&name, e);
+        let err = |e: ort::Error| Error::model_ort(&name, "running the network", e);
         let (w, h) = (input.width as usize, input.height as usize);
         let tensor = TensorRef::from_array_view(([1usize, 3, h, w], &input.data[..3 * w * h])).map_err(err)?;
         let outputs = self.session.run(ort::inputs![tensor]).map_err(err)?;

@@ -10,7 +10,7 @@ use ort::logging::LogLevel;
 use ort::session::builder::{GraphOptimizationLevel, SessionBuilder};
 
 use crate::config::Device;
-use crate::error::{one_line, Error, Result};
+use crate::error::{one_line, DeviceProblem, Error, Result};
 
 /// The ONNX Runtime version the `ort` bindings expect.
 pub const ORT_VERSION: &str = "1.31.1";
@@ -69,14 +69,14 @@ pub fn environment() -> Result<&'static Environment> {
         Ok(env)
     })
     .as_ref()
-    .map_err(|e| Error::Runtime(e.clone()))
+    .map_err(|e| Error::runtime(e, None))
 }
 
 /// A session builder for `device` with `threads` intra-op threads (0 = ONNX Runtime's choice).
 /// A GPU that was asked for and cannot be had is an error, never a silent CPU run.
 pub fn builder(device: Device, threads: usize) -> Result<SessionBuilder> {
     let env = environment()?;
-    let rt = |e: ort::Error| Error::Runtime(one_line(&e.to_string()));
+    let rt = |e: ort::Error| Error::runtime("cannot make a session", Some(e));
     let mut b = ort::session::Session::builder(env).map_err(rt)?;
     b = b.with_log_level(LogLevel::Fatal).map_err(|e| rt(e.into()))?;
     b = b.with_optimization_level(GraphOptimizationLevel::Level3).map_err(|e| rt(e.into()))?;
@@ -90,6 +90,7 @@ pub fn builder(device: Device, threads: usize) -> Result<SessionBuilder> {
         let ep = ort::ep::CUDA::default().with_device_id(n as i32).build().error_on_failure();
         b = b.with_execution_providers([ep]).map_err(|e| Error::Device {
             device: device.to_string(),
+            problem: DeviceProblem::NoProvider,
             msg: format!(
                 "CUDA execution provider unavailable: {} (the CPU build of ONNX Runtime has none: \
                  run tools/setup.sh --gpu and set ORT_DYLIB_PATH to .cache/onnxruntime-gpu/libonnxruntime.so; \
@@ -109,8 +110,11 @@ pub fn choose_device(device: Device) -> Result<(Device, Option<String>)> {
     }
     match builder(Device::Cuda(0), 0) {
         Ok(_) => Ok((Device::Cuda(0), Some("cuda:0 (a CUDA device is usable)".into()))),
-        Err(Error::Device { msg, .. }) => {
-            let why = msg.split(" (").next().unwrap_or(&msg).to_string();
+        Err(Error::Device { problem, .. }) => {
+            let why = match problem {
+                DeviceProblem::NoProvider => "this ONNX Runtime library has no CUDA execution provider",
+                _ => "no usable CUDA device",
+            };
             Ok((Device::Cpu, Some(format!("cpu ({why})"))))
         }
         Err(e) => Err(e),

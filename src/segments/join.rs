@@ -17,23 +17,25 @@ use crate::video::packets::PacketReader;
 pub fn join(work: &WorkDir, plan: &Plan, progress: &dyn Progress) -> Result<PathBuf> {
     let missing = work.missing(plan.segments.len());
     if let Some(&first) = missing.first() {
-        return Err(Error::Config(format!(
-            "{}: segment {first} ({}) is not done{}: run `upscale job run {} --index {first}`",
-            work.path().display(),
-            file_name(&work.segment_path(first)),
-            if missing.len() > 1 { format!(" (nor {})", index_list(&missing[1..])) } else { String::new() },
-            work.path().display()
-        )));
+        return Err(Error::video(
+            work.path(),
+            format!(
+                "segment {first} ({}) is not done{}: run `upscale job run {} --index {first}`",
+                file_name(&work.segment_path(first)),
+                if missing.len() > 1 { format!(" (nor {})", index_list(&missing[1..])) } else { String::new() },
+                work.path().display()
+            ),
+        ));
     }
     for seg in &plan.segments {
         check(&work.segment_path(seg.index), seg)?;
     }
     let input = plan.input_path(work.path());
     if InputId::of(&input)? != plan.input.id {
-        return Err(Error::Config(format!("{}: not the planned input (it changed since)", input.display())));
+        return Err(Error::video(&input, "not the planned input (it changed since)"));
     }
     let output = work.output();
-    crate::still::check_output(&input, &output, plan.settings.overwrite)?;
+    crate::output::check(&input, &output, plan.settings.overwrite)?;
     crate::video::init_ffmpeg(&input)?;
     let cfg = plan.settings.config();
     let paths: Vec<PathBuf> = plan.segments.iter().map(|s| work.segment_path(s.index)).collect();

@@ -131,7 +131,7 @@ pub fn model_files(cfg: &Config, precision: Precision) -> Result<(Vec<String>, V
         return Ok((Vec::new(), Vec::new()));
     };
     let native: Vec<u32> = variants.iter().filter_map(|v| v.0).collect();
-    let passes = if native.is_empty() { vec![cfg.scale] } else { crate::core::plan_passes(&native, cfg.scale) };
+    let passes = if native.is_empty() { vec![cfg.scale] } else { crate::engine::plan_passes(&native, cfg.scale) };
     let mut files = Vec::new();
     for (scale, src) in &variants {
         if scale.is_some_and(|s| !passes.contains(&s)) {
@@ -180,7 +180,7 @@ impl Settings {
         let grow: u32 = passes.iter().take(passes.len().saturating_sub(1)).product();
         let (bw, bh) = (w * grow.max(1), h * grow.max(1));
         let tile = match cfg.tile {
-            0 => match crate::core::auto_tile(bw, bh, cfg.tile_pad, crate::memory::available_memory()) {
+            0 => match crate::engine::auto_tile(bw, bh, cfg.tile_pad, crate::memory::available_memory()) {
                 0 => bw.max(bh).max(16),
                 t => t,
             },
@@ -415,19 +415,20 @@ impl Plan {
         let path = work.join(PLAN_FILE);
         let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
         let v: serde_json::Value =
-            serde_json::from_str(&text).map_err(|e| Error::Config(format!("{}: not a plan: {e}", path.display())))?;
+            serde_json::from_str(&text).map_err(|e| Error::video(&path, format!("not a plan: {e}")))?;
         let version = v.get("version").and_then(|v| v.as_u64());
         if version != Some(VERSION as u64) {
-            return Err(Error::Config(format!(
-                "{}: plan version {}, this upscale reads version {VERSION}",
-                path.display(),
-                version.map_or("(none)".into(), |v| v.to_string())
-            )));
+            return Err(Error::video(
+                &path,
+                format!(
+                    "plan version {}, this upscale reads version {VERSION}",
+                    version.map_or("(none)".into(), |v| v.to_string())
+                ),
+            ));
         }
-        let plan: Plan =
-            serde_json::from_value(v).map_err(|e| Error::Config(format!("{}: damaged plan: {e}", path.display())))?;
+        let plan: Plan = serde_json::from_value(v).map_err(|e| Error::video(&path, format!("damaged plan: {e}")))?;
         if plan.segments.is_empty() || plan.segments.iter().enumerate().any(|(i, s)| s.index != i) {
-            return Err(Error::Config(format!("{}: damaged plan: segments out of order", path.display())));
+            return Err(Error::video(&path, "damaged plan: segments out of order"));
         }
         Ok(plan)
     }
@@ -437,7 +438,7 @@ impl Plan {
     pub fn save(&self, work: &Path) -> Result<()> {
         let path = work.join(PLAN_FILE);
         let tmp = work.join(format!(".{PLAN_FILE}.{}.tmp", std::process::id()));
-        let text = serde_json::to_string_pretty(self).map_err(|e| Error::Config(format!("plan: {e}")))? + "\n";
+        let text = serde_json::to_string_pretty(self).map_err(|e| Error::video(&path, format!("plan: {e}")))? + "\n";
         let written = std::fs::File::create(&tmp).and_then(|mut f| {
             f.write_all(text.as_bytes())?;
             f.sync_all()

@@ -10,22 +10,23 @@ use super::plan::{Plan, Settings};
 use super::store::WorkDir;
 use super::worker::{self, Failure};
 use crate::config::Config;
-use crate::core::Upscaler;
+use crate::engine::Upscaler;
 use crate::error::{Error, Result};
+use crate::jobs::Outcome;
 use crate::progress::Progress;
 
 /// Segment length when none is configured, in seconds of input.
 const DEFAULT_SEGMENT_SECS: f64 = 10.0;
 
 /// Upscales `input` into `output` through the work folder, continuing what an earlier run of
-/// the same job left there. On interruption the folder is kept and an error says how far it got.
+/// the same job left there. On interruption the folder is kept and a note says how far it got.
 pub fn upscale_file(
     input: &Path,
     output: &Path,
-    up: &mut Upscaler,
+    up: &mut Upscaler<'_>,
     cfg: &Config,
     progress: &dyn Progress,
-) -> Result<()> {
+) -> Result<Outcome> {
     let work = WorkDir::for_output(output);
     let stale = |why: String| {
         Error::video(output, format!("work folder {} {why}: remove it, or run without --resume", work.path().display()))
@@ -57,7 +58,8 @@ pub fn upscale_file(
     };
     let result = run(input, &work, &plan, up, progress);
     match &result {
-        Ok(()) => std::fs::remove_dir_all(work.path()).map_err(|e| Error::io(work.path(), e))?,
+        Ok(Outcome::Done) => std::fs::remove_dir_all(work.path()).map_err(|e| Error::io(work.path(), e))?,
+        Ok(Outcome::Interrupted { .. }) => {}
         // Nothing worth keeping: leave no folder behind.
         Err(_) if created && work.missing(plan.segments.len()).len() == plan.segments.len() => {
             let _ = std::fs::remove_dir_all(work.path());
@@ -74,7 +76,7 @@ fn same_job(planned: &Settings, now: &Settings) -> std::result::Result<(), Strin
     planned.difference(&now).map_or(Ok(()), Err)
 }
 
-fn run(input: &Path, work: &WorkDir, plan: &Plan, up: &mut Upscaler, progress: &dyn Progress) -> Result<()> {
+fn run(input: &Path, work: &WorkDir, plan: &Plan, up: &mut Upscaler<'_>, progress: &dyn Progress) -> Result<Outcome> {
     let missing = work.missing(plan.segments.len());
     let mut done: u64 = plan.segments.iter().filter(|s| !missing.contains(&s.index)).map(|s| s.frames).sum();
     if missing.len() < plan.segments.len() {
@@ -93,17 +95,17 @@ fn run(input: &Path, work: &WorkDir, plan: &Plan, up: &mut Upscaler, progress: &
         match worker::run(work, plan, i, up, done, progress) {
             Ok(_) => done += plan.segments[i].frames,
             Err(Failure::Retry(Error::Cancelled)) => {
-                return Err(Error::video(
-                    input,
-                    format!(
-                        "interrupted: {done} of {} frames done, kept in {}: run again with --resume to go on",
-                        plan.video.frames,
-                        work.path().display()
-                    ),
-                ))
+                progress.note(&format!(
+                    "{}: interrupted: {done} of {} frames done, kept in {}: run again with --resume to go on",
+                    input.display(),
+                    plan.video.frames,
+                    work.path().display()
+                ));
+                return Ok(Outcome::Interrupted { frames: done });
             }
             Err(Failure::Retry(e) | Failure::Permanent(e)) => return Err(e),
         }
     }
-    super::join::join(work, plan, progress).map(drop)
+    super::join::join(work, plan, progress)?;
+    Ok(Outcome::Done)
 }

@@ -41,7 +41,7 @@ impl WorkDir {
         let dir = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
         let ok = dir.file_name().is_some_and(|n| n.to_string_lossy().ends_with(SUFFIX));
         if !ok {
-            return Err(Error::Config(format!("{}: not a work folder (its name ends in {SUFFIX})", dir.display())));
+            return Err(Error::video(&dir, format!("not a work folder (its name ends in {SUFFIX})")));
         }
         Ok(WorkDir { dir })
     }

@@ -8,7 +8,7 @@ use crossbeam_channel::Receiver;
 
 use super::plan::Plan;
 use super::store::WorkDir;
-use crate::core::Upscaler;
+use crate::engine::Upscaler;
 use crate::error::{Error, Result};
 use crate::progress::Progress;
 use crate::video::decode::Decoder;
@@ -36,7 +36,7 @@ impl From<Error> for Failure {
     /// Configuration errors are permanent; the rest may pass.
     fn from(e: Error) -> Self {
         match e {
-            Error::Config(_) => Failure::Permanent(e),
+            Error::Config(_) | Error::Conflict(_) => Failure::Permanent(e),
             e => Failure::Retry(e),
         }
     }
@@ -56,25 +56,23 @@ pub enum RunOutcome {
 pub fn prepare(work: &WorkDir, plan: &Plan, index: usize) -> Result<std::path::PathBuf, Failure> {
     let n = plan.segments.len();
     if index >= n {
-        return Err(Failure::Permanent(Error::Config(format!(
-            "{}: index {index} out of range: the plan has {n} segments (0-{})",
-            work.path().display(),
-            n - 1
-        ))));
+        return Err(Failure::Permanent(Error::video(
+            work.path(),
+            format!("index {index} out of range: the plan has {n} segments (0-{})", n - 1),
+        )));
     }
     let input = plan.input_path(work.path());
     let id = super::identity::InputId::of(&input).map_err(Failure::Retry)?;
     if id != plan.input.id {
-        return Err(Failure::Permanent(Error::Config(format!(
-            "{}: not the planned input (size {} and content differ from the plan's {})",
-            input.display(),
-            id.size,
-            plan.input.id.size
-        ))));
+        return Err(Failure::Permanent(Error::video(
+            &input,
+            format!(
+                "not the planned input (size {} and content differ from the plan's {})",
+                id.size, plan.input.id.size
+            ),
+        )));
     }
-    plan.settings
-        .check_here()
-        .map_err(|m| Failure::Permanent(Error::Config(format!("{}: {m}", work.path().display()))))?;
+    plan.settings.check_here().map_err(|m| Failure::Permanent(Error::video(work.path(), m)))?;
     Ok(input)
 }
 
@@ -84,7 +82,7 @@ pub fn run(
     work: &WorkDir,
     plan: &Plan,
     index: usize,
-    up: &mut Upscaler,
+    up: &mut Upscaler<'_>,
     base: u64,
     progress: &dyn Progress,
 ) -> Result<RunOutcome, Failure> {
@@ -105,14 +103,13 @@ pub fn run(
     }
     let size = up.output_size(info.width, info.height);
     if size != plan.settings.output_size {
-        return Err(Failure::Permanent(Error::Config(format!(
-            "{}: this upscaler makes {}x{}, the plan {}x{}",
-            work.path().display(),
-            size.0,
-            size.1,
-            plan.settings.output_size.0,
-            plan.settings.output_size.1
-        ))));
+        return Err(Failure::Permanent(Error::video(
+            work.path(),
+            format!(
+                "this upscaler makes {}x{}, the plan {}x{}",
+                size.0, size.1, plan.settings.output_size.0, plan.settings.output_size.1
+            ),
+        )));
     }
     if index > 0 {
         // The deinterlacer's first frame needs the one before it: start a keyframe earlier.

@@ -35,11 +35,11 @@ pub fn effective_matrix(tag: Space, height: u32) -> Space {
 /// swscale's coefficient table index (`SWS_CS_*`) for a matrix.
 fn sws_matrix(space: Space) -> i32 {
     match space {
-        Space::BT709 => ffi::SWS_CS_ITU709 as i32,
-        Space::FCC => ffi::SWS_CS_FCC as i32,
-        Space::SMPTE240M => ffi::SWS_CS_SMPTE240M as i32,
-        Space::BT2020NCL | Space::BT2020CL => ffi::SWS_CS_BT2020 as i32,
-        _ => ffi::SWS_CS_ITU601 as i32,
+        Space::BT709 => ffi::SWS_CS_ITU709,
+        Space::FCC => ffi::SWS_CS_FCC,
+        Space::SMPTE240M => ffi::SWS_CS_SMPTE240M,
+        Space::BT2020NCL | Space::BT2020CL => ffi::SWS_CS_BT2020,
+        _ => ffi::SWS_CS_ITU601,
     }
 }
 

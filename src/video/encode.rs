@@ -100,7 +100,7 @@ fn default_codec(output: &Path) -> &'static str {
 
 /// Whether the container can hold `id`: `Some(false)` when the muxer says no.
 fn container_takes(octx: &format::context::Output, id: codec::Id) -> Option<bool> {
-    let r = unsafe { ffi::avformat_query_codec(octx.format().as_ptr(), id.into(), ffi::FF_COMPLIANCE_NORMAL as i32) };
+    let r = unsafe { ffi::avformat_query_codec(octx.format().as_ptr(), id.into(), ffi::FF_COMPLIANCE_NORMAL) };
     match r {
         1 => Some(true),
         0 => Some(false),

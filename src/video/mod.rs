@@ -17,16 +17,17 @@ use std::path::Path;
 use ffmpeg_next as ffmpeg;
 
 use crate::config::Config;
-use crate::core::Upscaler;
+use crate::engine::Upscaler;
 use crate::error::{Error, Result};
+use crate::jobs::Outcome;
+use crate::output;
 use crate::progress::Progress;
-use crate::still;
 
 /// FFmpeg's own log level: silent (the library never prints), unless `UPSCALE_FFMPEG_LOG` names
 /// one (`error`, `warning`, `info`, `debug`) for diagnosing a file.
 pub(crate) fn init_ffmpeg(input: &Path) -> Result<()> {
     use ffmpeg::util::log::{self, Level};
-    ffmpeg::init().map_err(|e| Error::video(input, format!("FFmpeg: {e}")))?;
+    ffmpeg::init().map_err(|e| Error::ffmpeg(input, "cannot start FFmpeg", e))?;
     let level = match std::env::var("UPSCALE_FFMPEG_LOG").as_deref() {
         Ok("error") => Level::Error,
         Ok("warning") => Level::Warning,
@@ -40,17 +41,17 @@ pub(crate) fn init_ffmpeg(input: &Path) -> Result<()> {
 
 /// Upscales one video file into `output`.
 ///
-/// The output is written beside it under [`still::temp_path`] and renamed into place when
+/// The output is written beside it under [`output::temp_path`] and renamed into place when
 /// complete. When `progress` asks to stop, the frames done so far are finished into a playable
-/// file, renamed into place, and an error says how many were written.
+/// file, renamed into place, and the outcome says how many were written.
 pub fn upscale_file(
     input: &Path,
     output: &Path,
-    up: &mut Upscaler,
+    up: &mut Upscaler<'_>,
     cfg: &Config,
     progress: &dyn Progress,
-) -> Result<()> {
-    still::check_output(input, output, cfg.overwrite)?;
+) -> Result<Outcome> {
+    output::check(input, output, cfg.overwrite)?;
     init_ffmpeg(input)?;
     if cfg.video.resume {
         return crate::segments::resume::upscale_file(input, output, up, cfg, progress);
@@ -59,7 +60,7 @@ pub fn upscale_file(
     dec.limit_pixels(cfg.max_pixels)?;
     let info = dec.info().clone();
     let size = up.output_size(info.width, info.height);
-    let tmp = still::temp_path(output);
+    let tmp = output::temp_path(output);
     let enc = match encode::Encoder::create(output, &tmp, &mut dec, size, cfg, up.device(), progress) {
         Ok(e) => e,
         Err(e) => {
@@ -86,10 +87,13 @@ pub fn upscale_file(
     }
     if outcome.interrupted {
         let of = info.total_frames.map_or(String::new(), |t| format!(" of {}", t.max(outcome.frames)));
-        return Err(Error::video(
-            input,
-            format!("interrupted: wrote {}{of} frames to {}", outcome.frames, output.display()),
+        progress.note(&format!(
+            "{}: interrupted: wrote {}{of} frames to {}",
+            input.display(),
+            outcome.frames,
+            output.display()
         ));
+        return Ok(Outcome::Interrupted { frames: outcome.frames });
     }
-    Ok(())
+    Ok(Outcome::Done)
 }

@@ -12,7 +12,7 @@ use image::RgbImage;
 
 use super::decode::Decoder;
 use crate::config::Device;
-use crate::core::Upscaler;
+use crate::engine::Upscaler;
 use crate::error::{Error, Result};
 use crate::progress::Progress;
 
@@ -98,7 +98,7 @@ fn yield_to_model() {
 pub fn run(
     input: &Path,
     decoder: Decoder,
-    up: &mut Upscaler,
+    up: &mut Upscaler<'_>,
     encoder: impl Sink,
     depth: usize,
     progress: &dyn Progress,
@@ -123,14 +123,14 @@ pub fn run(
                     ctl.fail(e);
                 }
             })
-            .map_err(|e| Error::video(input, format!("cannot start the decoder thread: {e}")))?;
+            .map_err(|e| Error::thread("decoder", e))?;
         let model = std::thread::Builder::new()
             .name("upscaler".into())
             .spawn_scoped(s, move || match workers {
                 Some(workers) => alternate(workers, from_decoder, to_encoder, ctl),
                 None => upscale_stage(up, from_decoder, to_encoder, ctl),
             })
-            .map_err(|e| Error::video(input, format!("cannot start the upscaler thread: {e}")))?;
+            .map_err(|e| Error::thread("upscaler", e))?;
         let enc = std::thread::Builder::new()
             .name("encoder".into())
             .spawn_scoped(s, move || {
@@ -145,7 +145,7 @@ pub fn run(
                     }
                 }
             })
-            .map_err(|e| Error::video(input, format!("cannot start the encoder thread: {e}")))?;
+            .map_err(|e| Error::thread("encoder", e))?;
         let d = dec.join();
         let m = model.join();
         let frames = enc.join();
@@ -160,7 +160,7 @@ pub fn run(
 }
 
 /// The upscaling stage on one upscaler: frames in, frames out, copied packets passed along.
-fn upscale_stage(up: &mut Upscaler, rx: Receiver<Item>, tx: Sender<Item>, ctl: &Control) {
+fn upscale_stage(up: &mut Upscaler<'_>, rx: Receiver<Item>, tx: Sender<Item>, ctl: &Control) {
     for item in rx {
         let item = match item {
             Item::Frame(_) if ctl.stopping() => break,
@@ -183,7 +183,7 @@ fn upscale_stage(up: &mut Upscaler, rx: Receiver<Item>, tx: Sender<Item>, ctl: &
 /// thread, taking frames in turn. Order is kept without sorting: frame k goes to worker k mod n
 /// behind the packets that came since frame k − 1, and the collector reads each worker's queue
 /// up to its frame before turning to the next worker, so items leave in the order they came.
-fn alternate(workers: &mut [Upscaler], rx: Receiver<Item>, tx: Sender<Item>, ctl: &Control) {
+fn alternate(workers: &mut [Upscaler<'_>], rx: Receiver<Item>, tx: Sender<Item>, ctl: &Control) {
     std::thread::scope(|s| {
         let (mut ins, mut outs) = (Vec::new(), Vec::new());
         for (k, up) in workers.iter_mut().enumerate() {
@@ -193,7 +193,7 @@ fn alternate(workers: &mut [Upscaler], rx: Receiver<Item>, tx: Sender<Item>, ctl
                 .name(format!("upscaler-{k}"))
                 .spawn_scoped(s, move || upscale_stage(up, in_rx, out_tx, ctl));
             if let Err(e) = spawned {
-                ctl.fail(Error::Runtime(format!("cannot start an upscaler thread: {e}")));
+                ctl.fail(Error::thread(format!("upscaler-{k}"), e));
                 return;
             }
             ins.push(in_tx);

@@ -42,13 +42,16 @@ pub enum Command {
         #[arg(short, long)]
         output: Option<PathBuf>,
         #[command(flatten)]
-        opts: Opts,
+        opts: Box<Opts>,
     },
     /// One video over many machines: plan, run one segment, status, join, emit scheduler steps.
     Job {
         #[command(subcommand)]
         command: crate::job::JobCommand,
     },
+    /// The local web page: upload, scale, compare, edit, download (and its HTTP API).
+    #[cfg(feature = "serve")]
+    Serve(crate::serve::ServeArgs),
 }
 
 #[derive(Args, Debug, Clone)]
@@ -165,7 +168,7 @@ fn parse_kv(s: &str) -> Result<(String, String), String> {
 impl Opts {
     /// The library's configuration for these options.
     pub fn config(&self) -> upscale::Result<Config> {
-        let device: Device = self.device.parse()?;
+        let device: Device = self.device.parse().map_err(upscale::Error::Config)?;
         let cfg = Config {
             model: self.model.clone(),
             scale: self.scale,
@@ -206,5 +209,29 @@ impl Opts {
         };
         cfg.validate()?;
         Ok(cfg)
+    }
+}
+
+/// The command-line flag for a configuration field.
+fn flag(field: &str) -> String {
+    let f = field.strip_prefix("video.").unwrap_or(field);
+    format!("--{}", f.replace('_', "-"))
+}
+
+/// An error as one line in the command line's terms: configuration fields named by their flags.
+pub fn flags(e: &upscale::Error) -> String {
+    match e {
+        upscale::Error::Config(c) => format!("{} {}: expected {}", flag(c.field), c.value, c.expected),
+        upscale::Error::Conflict(m) => m
+            .split(' ')
+            .map(|w| {
+                w.split('/')
+                    .map(|p| if ["outscale", "width", "height"].contains(&p) { flag(p) } else { p.to_string() })
+                    .collect::<Vec<_>>()
+                    .join("/")
+            })
+            .collect::<Vec<_>>()
+            .join(" "),
+        e => e.report(),
     }
 }

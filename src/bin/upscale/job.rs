@@ -8,17 +8,16 @@ use std::process::ExitCode;
 use std::sync::atomic::Ordering;
 
 use clap::{Subcommand, ValueEnum};
+use upscale::progress::{Event, Progress};
 use upscale::segments::{self, emit, store, Cut, Failure, Plan, RunOutcome, WorkDir};
-use upscale::{Error, Upscaler};
+use upscale::{Engine, Error};
 
 use crate::cli::{Opts, ProgressKind};
-use crate::report::{FrameProgress, Reporter};
+use crate::report::Reporter;
 
 /// Segment length of `job plan` when neither --segments nor --segment-seconds is given.
 const DEFAULT_SEGMENT_SECS: f64 = 60.0;
 
-/// Parsed once at start-up: the size of the `Plan` variant (all of [`Opts`]) costs nothing.
-#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand, Debug)]
 pub enum JobCommand {
     /// Plan the job: keyframe cut points and every setting, into OUTPUT.upscale-work/plan.json.
@@ -35,7 +34,7 @@ pub enum JobCommand {
         #[arg(long)]
         segment_seconds: Option<f64>,
         #[command(flatten)]
-        opts: Opts,
+        opts: Box<Opts>,
     },
     /// Encode one segment. Exit 0: done (or done before); 1: failed, a retry may help; 2: failed
     /// for good (bad plan, index out of range, settings that differ from the plan).
@@ -96,14 +95,19 @@ pub fn main(cmd: JobCommand) -> ExitCode {
     }
 }
 
-fn fail(rep: &Reporter, file: Option<&Path>, e: &Error, code: u8) -> ExitCode {
-    rep.error(file, &e.to_string());
+fn fail(rep: &Reporter, e: &Error, code: u8) -> ExitCode {
+    rep.error(&crate::cli::flags(e));
     ExitCode::from(code)
 }
 
+/// A failure of the step's own, naming `path`.
+fn failed(path: &Path, msg: String) -> Error {
+    Error::Output { path: path.into(), msg }
+}
+
 fn load(work: &Path, rep: &Reporter) -> Result<(WorkDir, Plan), ExitCode> {
-    let w = WorkDir::at(work).map_err(|e| fail(rep, Some(work), &e, PERMANENT))?;
-    let plan = Plan::load(w.path()).map_err(|e| fail(rep, Some(work), &e, PERMANENT))?;
+    let w = WorkDir::at(work).map_err(|e| fail(rep, &e, PERMANENT))?;
+    let plan = Plan::load(w.path()).map_err(|e| fail(rep, &e, PERMANENT))?;
     Ok((w, plan))
 }
 
@@ -111,23 +115,23 @@ fn plan(input: &Path, output: &Path, n: Option<usize>, secs: Option<f64>, opts: 
     let rep = Reporter::new(opts.progress, opts.quiet);
     let cfg = match opts.config() {
         Ok(c) => c,
-        Err(e) => return fail(&rep, None, &e, PERMANENT),
+        Err(e) => return fail(&rep, &e, PERMANENT),
     };
     let cut = match (n, secs) {
-        (Some(0), _) => return fail(&rep, None, &Error::Config("--segments 0: expected at least 1".into()), PERMANENT),
+        (Some(0), _) => return fail(&rep, &failed(input, "--segments 0: expected at least 1".into()), PERMANENT),
         (Some(n), _) => Cut::Count(n),
         (None, Some(s)) if s > 0.0 => Cut::Seconds(s),
         (None, Some(s)) => {
-            return fail(&rep, None, &Error::Config(format!("--segment-seconds {s}: expected more than 0")), PERMANENT)
+            return fail(&rep, &failed(input, format!("--segment-seconds {s}: expected more than 0")), PERMANENT)
         }
         (None, None) => Cut::Seconds(DEFAULT_SEGMENT_SECS),
     };
     let work = WorkDir::for_output(output);
     if work.path().join(segments::plan::PLAN_FILE).exists() {
-        let e = Error::Config(format!("{}: already planned (remove the folder to plan again)", work.path().display()));
-        return fail(&rep, Some(input), &e, PERMANENT);
+        let e = failed(work.path(), "already planned (remove the folder to plan again)".into());
+        return fail(&rep, &e, PERMANENT);
     }
-    let made = upscale::still::check_output(input, output, cfg.overwrite)
+    let made = upscale::output::check(input, output, cfg.overwrite)
         .and_then(|()| Plan::make(input, output, work.path(), &cfg, cut))
         .and_then(|p| {
             std::fs::create_dir_all(work.path()).map_err(|e| Error::Io { path: work.path().into(), source: e })?;
@@ -135,7 +139,7 @@ fn plan(input: &Path, output: &Path, n: Option<usize>, secs: Option<f64>, opts: 
         });
     let p = match made {
         Ok(p) => p,
-        Err(e) => return fail(&rep, Some(input), &e, 1),
+        Err(e) => return fail(&rep, &e, 1),
     };
     let s = &p.settings;
     rep.note(&format!(
@@ -160,16 +164,16 @@ fn plan(input: &Path, output: &Path, n: Option<usize>, secs: Option<f64>, opts: 
 }
 
 /// The index from the command line, else from the scheduler's environment.
-fn index_here(index: Option<usize>) -> Result<usize, Error> {
+fn index_here(work: &Path, index: Option<usize>) -> Result<usize, Error> {
     if let Some(i) = index {
         return Ok(i);
     }
     for var in ["SLURM_ARRAY_TASK_ID", "JOB_COMPLETION_INDEX"] {
         if let Ok(v) = std::env::var(var) {
-            return v.trim().parse().map_err(|_| Error::Config(format!("${var} is '{v}': expected an index")));
+            return v.trim().parse().map_err(|_| failed(work, format!("${var} is '{v}': expected an index")));
         }
     }
-    Err(Error::Config("no index: give --index I, or run under a Slurm array or a Kubernetes Indexed Job".into()))
+    Err(failed(work, "no index: give --index I, or run under a Slurm array or a Kubernetes Indexed Job".into()))
 }
 
 /// SIGINT/SIGTERM (scancel, a pod stopped) ask the step to stop: its partial file is removed.
@@ -189,13 +193,13 @@ fn run(work: &Path, index: Option<usize>, rep: &Reporter) -> ExitCode {
         Ok(x) => x,
         Err(code) => return code,
     };
-    let index = match index_here(index) {
+    let index = match index_here(work, index) {
         Ok(i) => i,
-        Err(e) => return fail(rep, Some(work), &e, PERMANENT),
+        Err(e) => return fail(rep, &e, PERMANENT),
     };
     let code = |f: &Failure| if matches!(f, Failure::Permanent(_)) { PERMANENT } else { 1 };
     if let Err(f) = segments::worker::prepare(&w, &plan, index) {
-        return fail(rep, Some(work), f.error(), code(&f));
+        return fail(rep, f.error(), code(&f));
     }
     if w.segment_path(index).is_file() {
         rep.note(&format!("segment {index}: done before"));
@@ -203,19 +207,25 @@ fn run(work: &Path, index: Option<usize>, rep: &Reporter) -> ExitCode {
     }
     stop_on_signals(rep);
     let cfg = plan.settings.config();
-    let mut up = match Upscaler::new(&cfg) {
+    let engine = match Engine::new(&cfg) {
+        Ok(e) => e,
+        Err(e @ (Error::Config(_) | Error::Conflict(_))) => return fail(rep, &e, PERMANENT),
+        Err(e) => return fail(rep, &e, 1),
+    };
+    let mut up = match engine.upscaler(&cfg) {
         Ok(u) => u,
-        Err(e @ Error::Config(_)) => return fail(rep, Some(work), &e, PERMANENT),
-        Err(e) => return fail(rep, Some(work), &e, 1),
+        Err(e) => return fail(rep, &e, 1),
     };
     let seg = &plan.segments[index];
-    let progress = FrameProgress(rep);
-    use upscale::progress::Progress;
-    if !progress.start(&w.output(), Some(seg.frames)) {
+    if !rep.start(&w.output(), Some(seg.frames)) {
         return ExitCode::from(1);
     }
-    let r = segments::worker::run(&w, &plan, index, &mut up, 0, &progress);
-    rep.end();
+    let r = segments::worker::run(&w, &plan, index, &mut up, 0, rep);
+    rep.event(&Event::FileDone {
+        input: plan.input.path.clone(),
+        output: w.segment_path(index),
+        interrupted: r.is_err(),
+    });
     match r {
         Ok(RunOutcome::Done { frames }) => {
             rep.note(&format!("segment {index}: {frames} frames done"));
@@ -230,9 +240,9 @@ fn run(work: &Path, index: Option<usize>, rep: &Reporter) -> ExitCode {
                 path: work.into(),
                 msg: format!("segment {index}: interrupted (nothing kept; run it again)"),
             };
-            fail(rep, Some(work), &e, 1)
+            fail(rep, &e, 1)
         }
-        Err(f) => fail(rep, Some(work), f.error(), code(&f)),
+        Err(f) => fail(rep, f.error(), code(&f)),
     }
 }
 
@@ -264,12 +274,12 @@ fn join(work: &Path, rep: &Reporter) -> ExitCode {
         Ok(x) => x,
         Err(code) => return code,
     };
-    match segments::join::join(&w, &plan, &upscale::progress::NoProgress) {
+    match segments::join::join(&w, &plan, rep) {
         Ok(out) => {
             rep.note(&format!("wrote {}", out.display()));
             ExitCode::SUCCESS
         }
-        Err(e) => fail(rep, Some(work), &e, 1),
+        Err(e) => fail(rep, &e, 1),
     }
 }
 

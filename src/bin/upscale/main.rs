@@ -1,20 +1,29 @@
-//! The `upscale` binary: parse the command line, run the library, report, pick the exit code.
+//! The `upscale` binary: parse the command line, hand the jobs to the library's engine, show
+//! its events, pick the exit code (../shared/CLI.md: 0 done, 1 some input failed, 2 usage or
+//! configuration error, 130 interrupted).
 
 mod cli;
 mod job;
 mod report;
+#[cfg(feature = "serve")]
+mod serve;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use clap::Parser;
-use upscale::batch::{self, Kind};
-use upscale::{still, video, Config, Error, Upscaler};
+use upscale::jobs::{self, Job};
+use upscale::{output, still, Config, Engine, Error};
 
 use cli::{Cli, Command};
-use report::{FrameProgress, Reporter};
+use report::Reporter;
+
+/// Exit status for a usage or configuration error: nothing was started.
+const EXIT_USAGE: u8 = 2;
+/// Exit status after Ctrl-C or SIGTERM.
+const EXIT_INTERRUPTED: u8 = 130;
 
 fn main() -> ExitCode {
     survive_file_size_limit();
@@ -23,20 +32,32 @@ fn main() -> ExitCode {
         Some(Command::Models { model_dir }) => models(model_dir.as_deref()),
         Some(Command::Compare { image, output, opts }) => {
             let rep = Reporter::new(opts.progress, opts.quiet);
-            match compare(&image, output, &opts, &rep) {
+            let cfg = match opts.config() {
+                Ok(c) => c,
+                Err(e) => return usage_error(&rep, &e),
+            };
+            match compare(&image, output, &cfg, &rep) {
                 Ok(out) => {
                     rep.note(&format!("wrote {}", out.display()));
                     ExitCode::SUCCESS
                 }
                 Err(e) => {
-                    rep.error(Some(&image), &e.to_string());
+                    rep.error(&cli::flags(&e));
                     ExitCode::FAILURE
                 }
             }
         }
         Some(Command::Job { command }) => job::main(command),
+        #[cfg(feature = "serve")]
+        Some(Command::Serve(args)) => serve::run(&args),
         None => run(&cli),
     }
+}
+
+/// Prints a configuration error in the command line's terms and picks exit status 2.
+fn usage_error(rep: &Reporter, e: &Error) -> ExitCode {
+    rep.error(&cli::flags(e));
+    ExitCode::from(EXIT_USAGE)
 }
 
 fn models(dir: Option<&Path>) -> ExitCode {
@@ -49,21 +70,20 @@ fn models(dir: Option<&Path>) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-fn compare(image: &Path, output: Option<PathBuf>, opts: &cli::Opts, rep: &Reporter) -> upscale::Result<PathBuf> {
-    let cfg = opts.config()?;
+fn compare(image: &Path, output: Option<PathBuf>, cfg: &Config, rep: &Reporter) -> upscale::Result<PathBuf> {
     let out = output.unwrap_or_else(|| {
         let stem = image.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
         image.with_file_name(format!("{stem}_compare.png"))
     });
     still::output_format(&out)?;
-    still::check_output(image, &out, cfg.overwrite)?;
+    output::check(image, &out, cfg.overwrite)?;
     let pic = still::load(image, cfg.max_pixels)?;
-    let mut up = Upscaler::new(&cfg)?;
-    if let Some(n) = up.device_note() {
+    let engine = Engine::new(cfg)?;
+    if let Some(n) = engine.device_note() {
         rep.note(&format!("device {n}"));
     }
     let label = Path::new(&cfg.model).file_stem().map_or(cfg.model.clone(), |s| s.to_string_lossy().into_owned());
-    let grid = upscale::compare::grid(&pic.rgb, &mut up, &label)?;
+    let grid = upscale::compare::grid(&pic.rgb, &mut engine.upscaler(cfg)?, &label)?;
     still::save(&image::DynamicImage::ImageRgb8(grid), &out)?;
     Ok(out)
 }
@@ -78,100 +98,55 @@ fn survive_file_size_limit() {
 }
 
 /// Ctrl-C / SIGTERM: the first asks the work to stop cleanly (the library finalises what it
-/// has), the second removes the partial file being written and exits at once.
-fn watch_signals(rep: &Reporter, current: Arc<Mutex<Option<PathBuf>>>) {
+/// has), the second removes the partial files and exits at once.
+fn watch_signals(rep: &Arc<Reporter>, jobs: &[Job]) {
     use signal_hook::consts::{SIGINT, SIGTERM};
     let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM]) else {
         return;
     };
-    let cancel = rep.cancel.clone();
+    let rep = rep.clone();
+    let partial: Vec<PathBuf> = jobs.iter().map(|j| output::temp_path(&j.output)).collect();
     std::thread::spawn(move || {
         for _ in signals.forever() {
-            if cancel.swap(true, Ordering::SeqCst) {
-                if let Some(out) = current.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
-                    let _ = std::fs::remove_file(still::temp_path(out));
+            if rep.cancel.swap(true, Ordering::SeqCst) {
+                for p in &partial {
+                    let _ = std::fs::remove_file(p);
                 }
-                eprintln!("error: interrupted twice: stopped at once, partial output removed");
-                std::process::exit(130);
+                rep.error("interrupted twice: stopped at once, partial output removed");
+                std::process::exit(EXIT_INTERRUPTED.into());
             }
-            eprintln!("upscale: stopping: finishing the current file (Ctrl-C again to abort)");
+            rep.note("stopping: finishing the current file (Ctrl-C again to abort)");
         }
     });
 }
 
 fn run(cli: &Cli) -> ExitCode {
-    let rep = Reporter::new(cli.opts.progress, cli.opts.quiet);
-    let fail = |file: Option<&Path>, e: &Error| {
-        rep.error(file, &e.to_string());
-        ExitCode::FAILURE
-    };
+    let rep = Arc::new(Reporter::new(cli.opts.progress, cli.opts.quiet));
     let cfg: Config = match cli.opts.config() {
         Ok(c) => c,
-        Err(e) => return fail(None, &e),
+        Err(e) => return usage_error(&rep, &e),
     };
-    let jobs = match batch::plan(&cli.inputs, cli.output.as_deref(), &cfg) {
+    let jobs = match jobs::plan(&cli.inputs, cli.output.as_deref(), &cfg) {
         Ok(j) => j,
-        Err(e) => return fail(None, &e),
+        Err(e) => {
+            rep.error(&e.report());
+            return ExitCode::FAILURE;
+        }
     };
-    let mut up = match Upscaler::new(&cfg) {
-        Ok(u) => u,
-        Err(e) => return fail(None, &e),
+    let engine = match Engine::new(&cfg) {
+        Ok(e) => e,
+        Err(e) => return usage_error(&rep, &e),
     };
-    if let Some(n) = up.device_note() {
+    if let Some(n) = engine.device_note() {
         rep.note(&format!("device {n}"));
     }
-    let current = Arc::new(Mutex::new(None));
-    watch_signals(&rep, current.clone());
-
-    let many = jobs.len() > 1 || cli.inputs.iter().any(|i| i.is_dir());
-    if many {
-        rep.begin("files", Some(jobs.len() as u64), "files");
-    }
-    let (mut done, mut failed) = (0, 0);
-    for (i, job) in jobs.iter().enumerate() {
-        if rep.cancel.load(Ordering::SeqCst) {
-            rep.error(Some(&job.input), &format!("{}: not started: interrupted", job.input.display()));
-            failed += 1;
-            continue;
-        }
-        *current.lock().unwrap_or_else(|e| e.into_inner()) = Some(job.output.clone());
-        let result = job
-            .output
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty() && !p.exists() && many)
-            .map_or(Ok(()), |p| std::fs::create_dir_all(p).map_err(|e| Error::Io { path: p.into(), source: e }))
-            .and_then(|()| match job.kind {
-                Kind::Image => still::upscale_file(&job.input, &job.output, &mut up, cfg.max_pixels, cfg.overwrite),
-                Kind::Video => {
-                    let frames = FrameProgress(&rep);
-                    let r = video::upscale_file(&job.input, &job.output, &mut up, &cfg, &frames);
-                    if !many {
-                        rep.end();
-                    }
-                    r
-                }
-            });
-        match result {
-            Ok(()) => {
-                done += 1;
-                rep.file_done(&job.input, &job.output);
-            }
-            Err(e) => {
-                failed += 1;
-                rep.error(Some(&job.input), &e.to_string());
-            }
-        }
-        if many {
-            rep.set(i as u64 + 1);
-        }
-    }
-    rep.end();
-    if many {
-        rep.summary(done, failed);
-    }
-    if failed == 0 {
-        ExitCode::SUCCESS
-    } else {
+    watch_signals(&rep, &jobs);
+    let sum = jobs::run_all(&jobs, &engine, rep.as_ref());
+    if sum.interrupted {
+        ExitCode::from(EXIT_INTERRUPTED)
+    } else if sum.failed > 0 {
         ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
     }
 }

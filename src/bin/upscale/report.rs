@@ -1,13 +1,13 @@
-//! What the user sees on stderr: an indicatif bar on a terminal, or JSON lines for programs
-//! (`--progress json`), notes, `error:` lines and the summary. Also turns Ctrl-C into a cancel.
+//! What the user sees on stderr: the library's events as an indicatif bar, notes and `error:`
+//! lines on a terminal, or (`--progress json`) every event as one JSON object a line and nothing
+//! else. Also where Ctrl-C turns into a cancel: the reporter answers `false` once it is set.
 
 use std::io::{IsTerminal, Write};
-use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use indicatif::{ProgressBar, ProgressStyle};
-use upscale::progress::Progress;
+use upscale::progress::{Event, Progress, Unit};
 
 use crate::cli::ProgressKind;
 
@@ -16,25 +16,10 @@ pub struct Reporter {
     json: bool,
     quiet: bool,
     bar: Mutex<Option<ProgressBar>>,
+    /// Files of a batch are being counted: per-file bars are not shown.
+    batch: AtomicBool,
     /// Set by the first Ctrl-C / SIGTERM: the work drains and stops.
     pub cancel: Arc<AtomicBool>,
-}
-
-/// A JSON string literal.
-pub fn js(s: &str) -> String {
-    let mut o = String::with_capacity(s.len() + 2);
-    o.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => o.push_str("\\\""),
-            '\\' => o.push_str("\\\\"),
-            '\n' => o.push_str("\\n"),
-            c if (c as u32) < 0x20 => o.push_str(&format!("\\u{:04x}", c as u32)),
-            c => o.push(c),
-        }
-    }
-    o.push('"');
-    o
 }
 
 impl Reporter {
@@ -43,6 +28,7 @@ impl Reporter {
             json: kind == ProgressKind::Json,
             quiet,
             bar: Mutex::new(None),
+            batch: AtomicBool::new(false),
             cancel: Arc::new(AtomicBool::new(false)),
         }
     }
@@ -55,55 +41,61 @@ impl Reporter {
         }
     }
 
-    fn event(&self, body: &str) {
-        let _ = writeln!(std::io::stderr().lock(), "{{{body}}}");
-    }
-
-    /// A note (device chosen, fallbacks).
-    pub fn note(&self, msg: &str) {
+    /// Prints one event: a JSON line, or its human form.
+    pub fn show(&self, event: &Event) {
         if self.json {
-            self.event(&format!("\"event\":\"note\",\"message\":{}", js(msg)));
-        } else if !self.quiet {
-            self.line(&format!("upscale: {msg}"));
-        }
-    }
-
-    /// One failure: always printed.
-    pub fn error(&self, file: Option<&Path>, msg: &str) {
-        if self.json {
-            let f = file.map_or("null".into(), |f| js(&f.display().to_string()));
-            self.event(&format!("\"event\":\"error\",\"file\":{f},\"message\":{}", js(msg)));
-        }
-        self.line(&format!("error: {msg}"));
-    }
-
-    /// A file finished.
-    pub fn file_done(&self, input: &Path, output: &Path) {
-        if self.json {
-            self.event(&format!(
-                "\"event\":\"file_done\",\"input\":{},\"output\":{}",
-                js(&input.display().to_string()),
-                js(&output.display().to_string())
-            ));
-        }
-    }
-
-    /// The end of a batch.
-    pub fn summary(&self, done: usize, failed: usize) {
-        if self.json {
-            self.event(&format!("\"event\":\"summary\",\"done\":{done},\"failed\":{failed}"));
-        } else if !self.quiet {
-            self.line(&format!("upscale: {done} written, {failed} failed"));
-        }
-    }
-
-    /// Starts a bar (files of a batch, or frames of a video).
-    pub fn begin(&self, what: &str, total: Option<u64>, unit: &str) {
-        if self.json {
-            let t = total.map_or("null".into(), |t| t.to_string());
-            self.event(&format!("\"event\":\"start\",\"what\":{},\"total\":{t},\"unit\":{}", js(what), js(unit)));
+            if let Ok(line) = serde_json::to_string(event) {
+                let _ = writeln!(std::io::stderr().lock(), "{line}");
+            }
             return;
         }
+        match event {
+            Event::Start { file, total, unit } => {
+                let batch = *unit == Unit::Files;
+                if batch {
+                    self.batch.store(true, Ordering::Relaxed);
+                } else if self.batch.load(Ordering::Relaxed) {
+                    return;
+                }
+                let what = file.as_ref().map_or("files".to_string(), |f| f.display().to_string());
+                self.begin(&what, *total, unit_name(*unit));
+            }
+            Event::Progress { done, total, unit } => {
+                if *unit != Unit::Files && self.batch.load(Ordering::Relaxed) {
+                    return;
+                }
+                if let Some(b) = self.bar.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
+                    if let Some(t) = total {
+                        b.set_length(*t);
+                    }
+                    b.set_position(*done);
+                }
+            }
+            Event::Note { message } if !self.quiet => self.line(&format!("upscale: {message}")),
+            Event::Warning { message, .. } => self.line(&format!("warning: {message}")),
+            Event::FileDone { .. } if !self.batch.load(Ordering::Relaxed) => self.end(),
+            Event::Error { message, .. } => self.line(&format!("error: {message}")),
+            Event::Summary { done, failed, .. } => {
+                self.end();
+                if self.batch.load(Ordering::Relaxed) && !self.quiet {
+                    self.line(&format!("upscale: {done} written, {failed} failed"));
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// A note of the binary's own (the device chosen, a signal received).
+    pub fn note(&self, message: &str) {
+        self.show(&Event::Note { message: message.to_string() });
+    }
+
+    /// A failure outside any file (configuration, model loading).
+    pub fn error(&self, message: &str) {
+        self.show(&Event::Error { file: None, message: message.to_string() });
+    }
+
+    fn begin(&self, what: &str, total: Option<u64>, unit: &str) {
         if self.quiet || !std::io::stderr().is_terminal() {
             return;
         }
@@ -116,45 +108,29 @@ impl Reporter {
             bar.set_style(s.progress_chars("=> "));
         }
         bar.set_message(what.to_string());
-        *self.bar.lock().unwrap_or_else(|e| e.into_inner()) = Some(bar);
+        if let Some(old) = self.bar.lock().unwrap_or_else(|e| e.into_inner()).replace(bar) {
+            old.finish_and_clear();
+        }
     }
 
-    /// Ends the current bar.
-    pub fn end(&self) {
+    fn end(&self) {
         if let Some(b) = self.bar.lock().unwrap_or_else(|e| e.into_inner()).take() {
             b.finish_and_clear();
         }
     }
+}
 
-    pub fn set(&self, done: u64) {
-        if self.json {
-            self.event(&format!("\"event\":\"progress\",\"done\":{done}"));
-        } else if let Some(b) = self.bar.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
-            b.set_position(done);
-        }
+fn unit_name(u: Unit) -> &'static str {
+    match u {
+        Unit::Tiles => "tiles",
+        Unit::Frames => "frames",
+        Unit::Files => "files",
     }
 }
 
-/// Frames of one video, shown on the reporter's bar.
-pub struct FrameProgress<'a>(pub &'a Reporter);
-
-impl Progress for FrameProgress<'_> {
-    fn start(&self, what: &Path, total: Option<u64>) -> bool {
-        self.0.begin(&what.display().to_string(), total, "frames");
-        !self.0.cancel.load(Ordering::Relaxed)
-    }
-    fn advance(&self, done: u64) -> bool {
-        self.0.set(done);
-        !self.0.cancel.load(Ordering::Relaxed)
-    }
-    fn note(&self, msg: &str) {
-        self.0.note(msg);
-    }
-    fn warn(&self, msg: &str) {
-        if self.0.json {
-            self.0.event(&format!("\"event\":\"warning\",\"message\":{}", js(msg)));
-        } else {
-            self.0.line(&format!("warning: {msg}"));
-        }
+impl Progress for Reporter {
+    fn event(&self, event: &Event) -> bool {
+        self.show(event);
+        !self.cancel.load(Ordering::Relaxed)
     }
 }

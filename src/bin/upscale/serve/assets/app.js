@@ -1,0 +1,473 @@
+// The page of `upscale serve`: uploads files to /api/jobs, follows each job's server-sent
+// events, compares before and after, previews edits on a canvas and asks the server to apply
+// them to the full-resolution result. No framework, no build step.
+"use strict";
+
+const $ = (id) => document.getElementById(id);
+const jobs = new Map(); // id -> {json, li, es, t0}
+
+function fmtTime(s) {
+  if (s == null || !isFinite(s)) return "";
+  s = Math.round(s);
+  return s >= 60 ? `${Math.floor(s / 60)} min ${s % 60} s` : `${s} s`;
+}
+
+async function api(path, opts = {}) {
+  const r = await fetch(path, opts);
+  let body = null;
+  try { body = await r.json(); } catch (_) { /* empty body */ }
+  if (!r.ok) throw new Error((body && body.error) || `${r.status} ${r.statusText}`);
+  return body;
+}
+
+// ---- adding files ----
+
+function settings(file) {
+  const f = new FormData();
+  f.append("file", file, file.name || "pasted.png");
+  f.append("model", $("model").value);
+  const scale = document.querySelector("input[name=scale]:checked").value;
+  if (scale === "size") {
+    if ($("width").value) f.append("width", $("width").value);
+    if ($("height").value) f.append("height", $("height").value);
+  } else {
+    f.append("scale", scale);
+  }
+  const video = file.type.startsWith("video/") || /\.(mp4|mkv|webm|mov|avi|m4v)$/i.test(file.name || "");
+  const fmt = video ? $("video-format").value : $("image-format").value;
+  if (fmt) f.append("format", fmt);
+  return f;
+}
+
+function addFiles(files) {
+  for (const file of files) upload(file);
+}
+
+function upload(file) {
+  const temp = { json: { id: null, name: file.name, state: "uploading", progress: { done: 0 } } };
+  temp.li = card(temp);
+  const xhr = new XMLHttpRequest();
+  xhr.open("POST", "/api/jobs");
+  xhr.upload.onprogress = (e) => {
+    if (e.lengthComputable) setBar(temp, e.loaded, e.total, `uploading ${Math.round((100 * e.loaded) / e.total)}%`);
+  };
+  xhr.onload = () => {
+    let body = {};
+    try { body = JSON.parse(xhr.responseText); } catch (_) { /* not JSON */ }
+    if (xhr.status === 201 && body.id) {
+      temp.li.remove();
+      track(body.id);
+    } else {
+      temp.json.state = "failed";
+      temp.json.error = body.error || `upload refused (${xhr.status})`;
+      render(temp);
+    }
+  };
+  xhr.onerror = () => { temp.json.state = "failed"; temp.json.error = "upload failed"; render(temp); };
+  xhr.send(settings(file));
+}
+
+// ---- the queue ----
+
+function card(job) {
+  const li = document.createElement("li");
+  li.className = "job";
+  li.innerHTML = `<div class="row"><span class="name"></span><span class="state"></span></div>
+    <progress max="1" value="0"></progress><div class="row"><span class="info"></span>
+    <span class="actions">
+      <button type="button" class="cancel">Cancel</button>
+      <button type="button" class="compare" hidden>Compare</button>
+      <button type="button" class="edit" hidden>Edit</button>
+      <a class="button download" hidden>Download</a>
+      <button type="button" class="delete">Remove</button></span></div>`;
+  job.li = li;
+  $("queue").append(li);
+  $("empty").hidden = true;
+  li.querySelector(".cancel").onclick = () => job.json.id && api(`/api/jobs/${job.json.id}/cancel`,
+    { method: "POST", headers: { "Content-Type": "application/json" }, body: "{}" }).catch(() => {});
+  li.querySelector(".delete").onclick = () => {
+    if (job.json.id) api(`/api/jobs/${job.json.id}`, { method: "DELETE" }).catch(() => {});
+    if (job.es) job.es.close();
+    jobs.delete(job.json.id);
+    li.remove();
+    updateZip();
+  };
+  li.querySelector(".compare").onclick = () => openCompare(job);
+  li.querySelector(".edit").onclick = () => openEdit(job);
+  render(job);
+  return li;
+}
+
+function setBar(job, done, total, text) {
+  const bar = job.li.querySelector("progress");
+  if (total) { bar.max = total; bar.value = done; } else { bar.removeAttribute("value"); }
+  job.li.querySelector(".info").textContent = text;
+}
+
+function render(job) {
+  const j = job.json, li = job.li;
+  li.dataset.id = j.id || "";
+  li.dataset.state = j.state;
+  li.querySelector(".name").textContent = j.task === "edit" ? `${j.name} (edited)` : (j.original || j.name);
+  li.querySelector(".state").textContent = j.state;
+  const running = ["queued", "running", "uploading"].includes(j.state);
+  li.querySelector(".cancel").hidden = !running || !j.id;
+  const done = j.state === "done";
+  // An edit changes the geometry: its "before" would not line up.
+  li.querySelector(".compare").hidden = !done || j.task === "edit";
+  li.querySelector(".edit").hidden = !done;
+  const dl = li.querySelector(".download");
+  dl.hidden = !done;
+  if (done) { dl.href = `/api/jobs/${j.id}/result`; dl.setAttribute("download", j.name); }
+  const p = j.progress || {};
+  if (j.state === "failed") setBar(job, 0, 1, j.error || "failed");
+  else if (done) setBar(job, 1, 1, j.width ? `${j.name}: ${j.width}×${j.height}` : j.name);
+  else if (j.state === "cancelled") setBar(job, 0, 1, "cancelled");
+  else if (j.state === "queued") setBar(job, 0, 1, "waiting for the jobs before it");
+  else if (j.state === "running") {
+    const since = p.done - (job.d0 || 0);
+    const eta = job.t0 && since > 0 ? ((performance.now() - job.t0) / 1000 / since) * (p.total - p.done) : null;
+    const of = p.total ? `${p.done}/${p.total} ${p.unit}` : "working…";
+    setBar(job, p.total ? p.done : 0, p.total || 0, eta != null && p.total ? `${of}, ETA ${fmtTime(eta)}` : of);
+  }
+  updateZip();
+}
+
+async function refresh(job) {
+  try { job.json = await api(`/api/jobs/${job.json.id}`); render(job); } catch (_) { /* deleted */ }
+}
+
+function track(id, known) {
+  const job = { json: known || { id, state: "queued", progress: {} } };
+  jobs.set(id, job);
+  job.li = card(job);
+  refresh(job);
+  if (known && ["done", "failed", "cancelled"].includes(known.state)) return job;
+  const es = new EventSource(`/api/jobs/${id}/events`);
+  job.es = es;
+  es.onmessage = (m) => {
+    const e = JSON.parse(m.data);
+    if (e.event === "start") { job.json.state = "running"; job.json.progress = { done: 0, total: e.total, unit: e.unit }; }
+    if (e.event === "progress") {
+      if (!job.t0 && e.done > 0) { job.t0 = performance.now(); job.d0 = e.done; }
+      job.json.state = "running";
+      job.json.progress = { done: e.done, total: e.total, unit: e.unit };
+    }
+    if (e.event === "summary") { es.close(); refresh(job); return; }
+    render(job);
+  };
+  es.onerror = () => { if (es.readyState === EventSource.CLOSED) refresh(job); };
+  return job;
+}
+
+function updateZip() {
+  const done = [...jobs.values()].filter((j) => j.json.state === "done").map((j) => j.json.id);
+  $("zip").hidden = done.length < 2;
+  $("zip").href = `/api/zip?ids=${done.join(",")}`;
+}
+
+// ---- compare: before/after slider, zoom in step, synced videos ----
+
+let current = null;
+
+function mediaEl(job, src) {
+  const el = document.createElement(job.json.media === "video" ? "video" : "img");
+  el.src = src;
+  if (el.tagName === "VIDEO") { el.muted = true; el.preload = "auto"; el.playsInline = true; el.loop = true; }
+  else el.alt = "";
+  return el;
+}
+
+function openCompare(job) {
+  current = job;
+  $("compare-panel").hidden = false;
+  $("compare-name").textContent = job.json.name;
+  const id = job.json.id;
+  const beforeSrc = job.json.task === "edit" ? `/api/jobs/${job.json.source}/result?inline=1` : `/api/jobs/${id}/input`;
+  const after = mediaEl(job, `/api/jobs/${id}/result?inline=1`);
+  const before = mediaEl(job, beforeSrc);
+  after.id = "after"; before.id = "before";
+  $("after-layer").replaceChildren(after);
+  $("before-layer").replaceChildren(before);
+  $("compare-download").href = `/api/jobs/${id}/result`;
+  $("compare-download").setAttribute("download", job.json.name);
+  $("video-controls").hidden = job.json.media !== "video";
+  if (job.json.media === "video") syncVideos(before, after);
+  const ready = () => applyZoom();
+  after.addEventListener(after.tagName === "VIDEO" ? "loadedmetadata" : "load", ready);
+  setSplit($("slider").value);
+  $("compare-panel").scrollIntoView({ block: "nearest" });
+}
+
+function syncVideos(before, after) {
+  after.ontimeupdate = () => {
+    if (Math.abs(before.currentTime - after.currentTime) > 0.08) before.currentTime = after.currentTime;
+    if (after.duration) $("seek").value = Math.round((1000 * after.currentTime) / after.duration);
+  };
+  after.onplay = () => { before.play().catch(() => {}); $("play").textContent = "Pause"; };
+  after.onpause = () => { before.pause(); before.currentTime = after.currentTime; $("play").textContent = "Play"; };
+}
+
+$("play").onclick = () => { const a = $("after"); if (a) (a.paused ? a.play() : a.pause()); };
+$("seek").oninput = () => {
+  const a = $("after"), b = $("before");
+  if (a && a.duration) { a.currentTime = ($("seek").value / 1000) * a.duration; b.currentTime = a.currentTime; }
+};
+
+function naturalSize(el) {
+  return el.tagName === "VIDEO" ? [el.videoWidth, el.videoHeight] : [el.naturalWidth, el.naturalHeight];
+}
+
+function applyZoom() {
+  const after = $("after");
+  if (!after) return;
+  const [w, h] = naturalSize(after);
+  if (!w) return;
+  const z = $("zoom").value;
+  const stage = $("stage");
+  const fitW = $("viewport").clientWidth;
+  const fitH = window.innerHeight * 0.68;
+  const width = z === "fit" ? Math.min(fitW, (fitH * w) / h) : (w * Number(z)) / (window.devicePixelRatio || 1);
+  // Both layers live in one stage: zooming the stage keeps them in step.
+  stage.style.width = `${width}px`;
+  stage.style.height = `${(width * h) / w}px`;
+}
+
+function setSplit(v) {
+  $("before-layer").style.clipPath = `inset(0 ${100 - v}% 0 0)`;
+  $("divider").style.left = `${v}%`;
+}
+
+$("slider").addEventListener("input", () => setSplit($("slider").value));
+$("zoom").addEventListener("change", applyZoom);
+window.addEventListener("resize", applyZoom);
+$("stage").addEventListener("pointerdown", (e) => {
+  const move = (ev) => {
+    const r = $("stage").getBoundingClientRect();
+    const v = Math.max(0, Math.min(100, Math.round((100 * (ev.clientX - r.left)) / r.width)));
+    $("slider").value = v;
+    setSplit(v);
+  };
+  move(e);
+  $("stage").setPointerCapture(e.pointerId);
+  $("stage").onpointermove = move;
+  $("stage").onpointerup = () => { $("stage").onpointermove = null; };
+});
+$("edit-open").onclick = () => current && openEdit(current);
+
+// ---- edit: canvas preview, operations replayed on the server ----
+
+let editing = null; // {job, src: canvas of the result (at most 1600 px), W, H (full size), k}
+
+function openEdit(job) {
+  const [W, H] = [job.json.width, job.json.height];
+  if (!W) return;
+  $("edit-panel").hidden = false;
+  $("edit-name").textContent = job.json.name;
+  $("edit-msg").textContent = "loading…";
+  for (const [id, v] of [["crop-x", 0], ["crop-y", 0], ["crop-w", W], ["crop-h", H], ["rotate", "0"],
+    ["brightness", 0], ["contrast", 1], ["saturation", 1], ["wm-text", ""], ["out-w", ""], ["out-h", ""]]) $(id).value = v;
+  $("flip-h").checked = $("flip-v").checked = false;
+  const k = Math.min(1, 1600 / Math.max(W, H));
+  const src = document.createElement("canvas");
+  src.width = Math.max(1, Math.round(W * k));
+  src.height = Math.max(1, Math.round(H * k));
+  editing = { job, src, W, H, k };
+  const draw = (el) => {
+    src.getContext("2d").drawImage(el, 0, 0, src.width, src.height);
+    $("edit-msg").textContent = "";
+    preview();
+  };
+  const url = `/api/jobs/${job.json.id}/result?inline=1`;
+  if (job.json.media === "video") {
+    const v = document.createElement("video");
+    v.muted = true; v.preload = "auto"; v.src = url;
+    v.onloadeddata = () => { v.currentTime = Math.min(0.5, (v.duration || 1) / 2); };
+    v.onseeked = () => draw(v);
+  } else {
+    const img = new Image();
+    img.onload = () => draw(img);
+    img.src = url;
+  }
+  $("edit-panel").scrollIntoView({ block: "nearest" });
+}
+
+function num(id) { return Number($(id).value); }
+
+function operations() {
+  const { W, H } = editing;
+  const ops = [];
+  const [x, y, w, h] = [num("crop-x"), num("crop-y"), num("crop-w"), num("crop-h")];
+  if (x || y || w !== W || h !== H) ops.push({ op: "crop", x, y, width: w, height: h });
+  const deg = Number($("rotate").value);
+  if (deg) ops.push({ op: "rotate", degrees: deg });
+  if ($("flip-h").checked) ops.push({ op: "flip", direction: "horizontal" });
+  if ($("flip-v").checked) ops.push({ op: "flip", direction: "vertical" });
+  const [b, c, s] = [num("brightness"), num("contrast"), num("saturation")];
+  if (b !== 0 || c !== 1 || s !== 1) ops.push({ op: "adjust", brightness: b, contrast: c, saturation: s });
+  if ($("out-w").value && $("out-h").value) ops.push({ op: "resize", width: num("out-w"), height: num("out-h") });
+  if ($("wm-text").value) ops.push({ op: "watermark", text: $("wm-text").value, position: $("wm-pos").value });
+  return ops;
+}
+
+// The same operations on the small copy, in the same order and with the same colour maths as
+// the server (edit.rs), so the preview shows what Apply gives.
+function preview() {
+  if (!editing) return;
+  const { src, k } = editing;
+  let cur = src, fw = editing.W, fh = editing.H; // full-size dimensions so far
+  const canvas = (w, h) => { const c = document.createElement("canvas"); c.width = Math.max(1, w); c.height = Math.max(1, h); return c; };
+  for (const op of operations()) {
+    if (op.op === "crop") {
+      const c = canvas(Math.round(op.width * k), Math.round(op.height * k));
+      c.getContext("2d").drawImage(cur, op.x * k, op.y * k, op.width * k, op.height * k, 0, 0, c.width, c.height);
+      cur = c; fw = op.width; fh = op.height;
+    } else if (op.op === "rotate") {
+      const turn = op.degrees !== 180;
+      const c = canvas(turn ? cur.height : cur.width, turn ? cur.width : cur.height);
+      const g = c.getContext("2d");
+      g.translate(c.width / 2, c.height / 2);
+      g.rotate((op.degrees * Math.PI) / 180);
+      g.drawImage(cur, -cur.width / 2, -cur.height / 2);
+      cur = c;
+      if (turn) [fw, fh] = [fh, fw];
+    } else if (op.op === "flip") {
+      const c = canvas(cur.width, cur.height);
+      const g = c.getContext("2d");
+      if (op.direction === "horizontal") { g.translate(c.width, 0); g.scale(-1, 1); } else { g.translate(0, c.height); g.scale(1, -1); }
+      g.drawImage(cur, 0, 0);
+      cur = c;
+    } else if (op.op === "adjust") {
+      const c = canvas(cur.width, cur.height);
+      const g = c.getContext("2d");
+      g.drawImage(cur, 0, 0);
+      const d = g.getImageData(0, 0, c.width, c.height);
+      const p = d.data;
+      for (let i = 0; i < p.length; i += 4) {
+        const r = p[i] / 255, gg = p[i + 1] / 255, bl = p[i + 2] / 255;
+        const l = 0.2126 * r + 0.7152 * gg + 0.0722 * bl;
+        for (let j = 0; j < 3; j++) {
+          const v = p[i + j] / 255;
+          const sat = l + (v - l) * op.saturation;
+          p[i + j] = Math.round(255 * Math.min(1, Math.max(0, (sat - 0.5) * op.contrast + 0.5 + op.brightness)));
+        }
+      }
+      g.putImageData(d, 0, 0);
+      cur = c;
+    } else if (op.op === "resize") {
+      const kk = Math.min(1, 1600 / Math.max(op.width, op.height));
+      const c = canvas(Math.round(op.width * kk), Math.round(op.height * kk));
+      c.getContext("2d").drawImage(cur, 0, 0, c.width, c.height);
+      cur = c; fw = op.width; fh = op.height;
+    } else if (op.op === "watermark") {
+      const c = canvas(cur.width, cur.height);
+      const g = c.getContext("2d");
+      g.drawImage(cur, 0, 0);
+      const scale = c.width / fw;
+      const size = Math.max(8, Math.floor(Math.min(fw, fh) / 20)) * scale;
+      const margin = Math.floor(Math.min(fw, fh) / 40) * scale;
+      g.font = `bold ${size}px monospace`;
+      g.globalAlpha = 0.8;
+      g.textBaseline = "top";
+      const tw = g.measureText(op.text).width + size / 4;
+      const th = size * 1.25;
+      const pos = {
+        "top-left": [margin, margin], "top-right": [c.width - tw - margin, margin],
+        "bottom-left": [margin, c.height - th - margin], "bottom-right": [c.width - tw - margin, c.height - th - margin],
+        center: [(c.width - tw) / 2, (c.height - th) / 2],
+      }[op.position];
+      g.lineWidth = Math.max(1, size / 8);
+      g.strokeStyle = "rgba(0,0,0,0.63)";
+      g.strokeText(op.text, pos[0] + size / 8, pos[1] + size / 8);
+      g.fillStyle = "#fff";
+      g.fillText(op.text, pos[0] + size / 8, pos[1] + size / 8);
+      cur = c;
+    }
+  }
+  const out = $("preview");
+  const fit = Math.min(720 / cur.width, 480 / cur.height);
+  out.width = Math.max(1, Math.round(cur.width * fit));
+  out.height = Math.max(1, Math.round(cur.height * fit));
+  out.getContext("2d").drawImage(cur, 0, 0, out.width, out.height);
+  $("preview").dataset.size = `${fw}x${fh}`;
+}
+
+for (const id of ["crop-x", "crop-y", "crop-w", "crop-h", "rotate", "flip-h", "flip-v", "brightness", "contrast",
+  "saturation", "wm-text", "wm-pos", "out-w", "out-h"]) $(id).addEventListener("input", preview);
+$("crop-reset").onclick = () => {
+  if (!editing) return;
+  $("crop-x").value = 0; $("crop-y").value = 0; $("crop-w").value = editing.W; $("crop-h").value = editing.H;
+  preview();
+};
+$("edit-close").onclick = () => { $("edit-panel").hidden = true; editing = null; };
+
+// Drag on the preview to crop (only before rotations and flips, where the preview maps
+// straight onto the result).
+$("preview").addEventListener("pointerdown", (e) => {
+  if (!editing || Number($("rotate").value) || $("flip-h").checked || $("flip-v").checked) return;
+  const cv = $("preview");
+  const r = cv.getBoundingClientRect();
+  // Full-size pixels of the (possibly already cropped) preview: start from the whole picture.
+  const [cx, cy, cw, ch] = [num("crop-x"), num("crop-y"), num("crop-w"), num("crop-h")];
+  const toFull = (ev) => [
+    Math.round(cx + ((ev.clientX - r.left) / r.width) * cw),
+    Math.round(cy + ((ev.clientY - r.top) / r.height) * ch),
+  ];
+  const [x0, y0] = toFull(e);
+  cv.setPointerCapture(e.pointerId);
+  cv.onpointerup = (ev) => {
+    cv.onpointerup = null;
+    const [x1, y1] = toFull(ev);
+    const [x, y] = [Math.max(0, Math.min(x0, x1)), Math.max(0, Math.min(y0, y1))];
+    const w = Math.min(editing.W - x, Math.abs(x1 - x0)), h = Math.min(editing.H - y, Math.abs(y1 - y0));
+    if (w < 2 || h < 2) return;
+    $("crop-x").value = x; $("crop-y").value = y; $("crop-w").value = w; $("crop-h").value = h;
+    preview();
+  };
+});
+
+$("apply").onclick = async () => {
+  if (!editing) return;
+  const ops = operations();
+  if (!ops.length) { $("edit-msg").textContent = "nothing to apply"; return; }
+  $("edit-msg").textContent = "applying…";
+  try {
+    const r = await api(`/api/jobs/${editing.job.json.id}/edit`, {
+      method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ operations: ops }),
+    });
+    track(r.id);
+    $("edit-msg").textContent = "queued as a new result";
+  } catch (e) {
+    $("edit-msg").textContent = e.message;
+  }
+};
+
+// ---- start ----
+
+function setUp() {
+  const drop = $("drop");
+  drop.addEventListener("dragover", (e) => { e.preventDefault(); drop.classList.add("over"); });
+  drop.addEventListener("dragleave", () => drop.classList.remove("over"));
+  drop.addEventListener("drop", (e) => { e.preventDefault(); drop.classList.remove("over"); addFiles(e.dataTransfer.files); });
+  drop.addEventListener("keydown", (e) => { if (e.key === "Enter" || e.key === " ") { e.preventDefault(); $("file").click(); } });
+  $("file").addEventListener("change", () => { addFiles($("file").files); $("file").value = ""; });
+  document.addEventListener("paste", (e) => {
+    const files = [...(e.clipboardData ? e.clipboardData.files : [])];
+    if (files.length) { e.preventDefault(); addFiles(files); }
+  });
+  for (const r of document.querySelectorAll("input[name=scale]")) {
+    r.addEventListener("change", () => { $("size-fields").hidden = r.value !== "size" || !r.checked; });
+  }
+  api("/api/models").then((m) => {
+    for (const x of m.models) {
+      const o = document.createElement("option");
+      o.value = x.name;
+      o.textContent = `${x.name} (${x.scales === "any" ? "classic" : "×" + x.scales})`;
+      if (x.name === m.default) o.selected = true;
+      $("model").append(o);
+    }
+  }).catch(() => {});
+  api("/api/jobs").then((l) => { for (const j of l.jobs) track(j.id, j); }).catch(() => {});
+}
+
+setUp();

@@ -1,0 +1,157 @@
+//! Sending files: a result or an upload streamed from disk with byte ranges (a `<video>` seeks
+//! with them), the download name sanitized from the client's, and the zip of several results.
+
+use std::io::SeekFrom;
+use std::path::{Path, PathBuf};
+
+use axum::body::Body;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use tokio::io::{AsyncReadExt, AsyncSeekExt};
+
+/// The MIME type of the formats the server writes or accepts.
+pub fn content_type(path: &Path) -> &'static str {
+    match path.extension().and_then(|e| e.to_str()).unwrap_or("") {
+        "png" => "image/png",
+        "jpg" | "jpeg" => "image/jpeg",
+        "webp" => "image/webp",
+        "gif" => "image/gif",
+        "bmp" => "image/bmp",
+        "tif" | "tiff" => "image/tiff",
+        "mp4" | "m4v" | "mov" => "video/mp4",
+        "mkv" => "video/x-matroska",
+        "webm" => "video/webm",
+        "zip" => "application/zip",
+        _ => "application/octet-stream",
+    }
+}
+
+/// A client's file name made safe: only letters, digits, `-`, `_`, `.` and spaces kept (the
+/// rest become `_`), no leading dots, no path, at most 100 characters; never empty.
+pub fn sanitize(name: &str) -> String {
+    let base = name.rsplit(['/', '\\']).next().unwrap_or("");
+    let mut s: String = base
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ' ') { c } else { '_' })
+        .collect();
+    s = s.trim_start_matches(['.', ' ']).trim_end().to_string();
+    if s.len() > 100 {
+        let ext = Path::new(&s).extension().map(|e| e.to_string_lossy().into_owned()).filter(|e| e.len() <= 8);
+        s.truncate(90);
+        if let Some(e) = ext {
+            s = format!("{s}.{e}");
+        }
+    }
+    if s.is_empty() || s.chars().all(|c| c == '_' || c == '.') {
+        s = "file".into();
+    }
+    s
+}
+
+/// The stem of a sanitized name.
+pub fn stem(name: &str) -> String {
+    Path::new(name).file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "file".into())
+}
+
+/// Streams `path` (a whole file, or the one byte range asked), as an attachment named
+/// `download` or shown inline when `download` is `None`.
+pub async fn send(path: &Path, download: Option<&str>, headers: &HeaderMap) -> Response {
+    let Ok(mut file) = tokio::fs::File::open(path).await else {
+        return (StatusCode::NOT_FOUND, "no such file").into_response();
+    };
+    let len = file.metadata().await.map(|m| m.len()).unwrap_or(0);
+    let disposition = match download {
+        Some(n) => format!("attachment; filename=\"{n}\""),
+        None => "inline".into(),
+    };
+    let range = headers.get(header::RANGE).and_then(|v| v.to_str().ok()).and_then(|r| parse_range(r, len));
+    let builder = Response::builder()
+        .header(header::CONTENT_TYPE, content_type(path))
+        .header(header::CONTENT_DISPOSITION, disposition)
+        .header(header::ACCEPT_RANGES, "bytes")
+        // A file is never a document of this site: no script runs in it if opened directly.
+        .header(header::CONTENT_SECURITY_POLICY, "default-src 'none'; sandbox");
+    let resp = match range {
+        Some((start, end)) => {
+            if file.seek(SeekFrom::Start(start)).await.is_err() {
+                return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+            }
+            let n = end - start + 1;
+            let body = Body::from_stream(tokio_util::io::ReaderStream::new(file.take(n)));
+            builder
+                .status(StatusCode::PARTIAL_CONTENT)
+                .header(header::CONTENT_RANGE, format!("bytes {start}-{end}/{len}"))
+                .header(header::CONTENT_LENGTH, n)
+                .body(body)
+        }
+        None => {
+            builder.header(header::CONTENT_LENGTH, len).body(Body::from_stream(tokio_util::io::ReaderStream::new(file)))
+        }
+    };
+    resp.unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
+}
+
+/// `bytes=START-[END]` or `bytes=-SUFFIX` within a file of `len` bytes.
+fn parse_range(r: &str, len: u64) -> Option<(u64, u64)> {
+    let spec = r.strip_prefix("bytes=")?;
+    if spec.contains(',') || len == 0 {
+        return None;
+    }
+    let (a, b) = spec.split_once('-')?;
+    let (start, end) = if a.is_empty() {
+        let n: u64 = b.parse().ok()?;
+        (len.saturating_sub(n), len - 1)
+    } else {
+        let s: u64 = a.parse().ok()?;
+        let e = if b.is_empty() { len - 1 } else { b.parse::<u64>().ok()?.min(len - 1) };
+        (s, e)
+    };
+    (start <= end && start < len).then_some((start, end))
+}
+
+/// Writes the `(path, name)` files into a zip (stored: the results are compressed already)
+/// at `out`, names made unique.
+pub fn write_zip(files: &[(PathBuf, String)], out: &Path) -> std::io::Result<()> {
+    let mut zip = zip::ZipWriter::new(std::fs::File::create(out)?);
+    let opts =
+        zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored).large_file(true);
+    let mut used = std::collections::HashSet::new();
+    for (path, name) in files {
+        let mut unique = name.clone();
+        let mut n = 2;
+        while !used.insert(unique.clone()) {
+            unique =
+                format!("{}-{n}.{}", stem(name), Path::new(name).extension().unwrap_or_default().to_string_lossy());
+            n += 1;
+        }
+        zip.start_file(unique, opts).map_err(std::io::Error::other)?;
+        std::io::copy(&mut std::fs::File::open(path)?, &mut zip)?;
+    }
+    zip.finish().map_err(std::io::Error::other)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_never_reach_a_path() {
+        assert_eq!(sanitize("../../etc/passwd"), "passwd");
+        assert_eq!(sanitize("..\\..\\boot.ini"), "boot.ini");
+        assert_eq!(sanitize(".."), "file");
+        assert_eq!(sanitize(".hidden.png"), "hidden.png");
+        assert_eq!(sanitize("a\"b;c\r\n.png"), "a_b_c__.png");
+        assert_eq!(sanitize(""), "file");
+        assert!(sanitize(&"x".repeat(500)).len() <= 100);
+    }
+
+    #[test]
+    fn ranges() {
+        assert_eq!(parse_range("bytes=0-9", 100), Some((0, 9)));
+        assert_eq!(parse_range("bytes=90-", 100), Some((90, 99)));
+        assert_eq!(parse_range("bytes=-10", 100), Some((90, 99)));
+        assert_eq!(parse_range("bytes=100-", 100), None);
+        assert_eq!(parse_range("bytes=0-1,5-6", 100), None);
+    }
+}

@@ -1,0 +1,174 @@
+//! `upscale serve`: the article's upload → scale → wait → edit → download flow as a local web
+//! page, for pictures and videos, with an HTTP API. Loopback by default; any other address only
+//! with a random access token. Jobs run on worker threads, one at a time unless asked.
+
+mod args;
+mod edit;
+mod files;
+mod guard;
+mod jobs;
+mod routes;
+mod upload;
+mod work;
+
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use args::ServeArgs;
+use upscale::Device;
+
+/// What every handler shares.
+pub struct App {
+    pub store: Arc<jobs::Store>,
+    pub args: ServeArgs,
+    pub device: Device,
+    /// Upload limit in bytes.
+    pub max_upload: u64,
+    /// Becomes true when the server is stopping (event streams end).
+    pub stopping: tokio::sync::watch::Receiver<bool>,
+}
+
+/// Runs the server until Ctrl-C / SIGTERM; exit status 130 then, 2 when it cannot start.
+pub fn run(args: &ServeArgs) -> ExitCode {
+    let fail = |msg: String| {
+        eprintln!("error: {msg}");
+        ExitCode::from(2)
+    };
+    let device = match upload::device(&args.device) {
+        Ok(d) => d,
+        Err(e) => return fail(e),
+    };
+    if args.jobs == 0 || args.max_upload_mib == 0 {
+        return fail("--jobs and --max-upload-mib must be at least 1".into());
+    }
+    let rt = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+        Ok(r) => r,
+        Err(e) => return fail(format!("cannot start the server runtime: {e}")),
+    };
+    // Private (0700) and removed at the end, whatever happened.
+    let work = match tempfile::Builder::new().prefix("upscale-serve-").tempdir() {
+        Ok(w) => w,
+        Err(e) => return fail(format!("cannot create a work folder in {}: {e}", std::env::temp_dir().display())),
+    };
+    let code = rt.block_on(serve(args.clone(), device, work.path().to_path_buf()));
+    rt.shutdown_timeout(Duration::from_secs(2));
+    drop(work);
+    code
+}
+
+async fn serve(args: ServeArgs, device: Device, root: std::path::PathBuf) -> ExitCode {
+    let listener = match tokio::net::TcpListener::bind(args.listen).await {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("error: cannot listen on {}: {e}", args.listen);
+            return ExitCode::from(2);
+        }
+    };
+    let addr: SocketAddr = listener.local_addr().unwrap_or(args.listen);
+    let token = (!addr.ip().is_loopback()).then(|| jobs::random_hex(16));
+    let (store, rx) = jobs::Store::new(root);
+    let workers = jobs::start_workers(args.jobs, store.clone(), rx);
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let mut stopped = stop_rx.clone();
+    let app = Arc::new(App {
+        store: store.clone(),
+        device,
+        max_upload: args.max_upload_mib.saturating_mul(1 << 20),
+        stopping: stop_rx,
+        args: args.clone(),
+    });
+    let guard = Arc::new(guard::Guard::new(addr, &args.allow_host, token.clone()));
+    let router = routes::router(app).layer(axum::middleware::from_fn_with_state(guard, guard::check));
+
+    let shown = if addr.ip().is_unspecified() { SocketAddr::new([127, 0, 0, 1].into(), addr.port()) } else { addr };
+    let url = match &token {
+        Some(t) => format!("http://{shown}/?token={t}"),
+        None => format!("http://{shown}/"),
+    };
+    if let Some(_t) = &token {
+        eprintln!(
+            "warning: listening on {addr}, reachable from other machines: anyone with the address below \
+             (token included) can use this server; traffic is not encrypted"
+        );
+    }
+    eprintln!("upscale: serving on {url}");
+    eprintln!(
+        "upscale: jobs at once: {}, uploads up to {} MiB, results kept {} s",
+        args.jobs, args.max_upload_mib, args.keep_secs
+    );
+    if args.open {
+        let _ = std::process::Command::new("xdg-open")
+            .arg(&url)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn();
+    }
+
+    let sweeper = {
+        let store = store.clone();
+        let keep = Duration::from_secs(args.keep_secs);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(1).max(keep / 10).min(Duration::from_secs(60)));
+            loop {
+                tick.tick().await;
+                store.expire(keep);
+            }
+        })
+    };
+
+    let (sig_tx, sig_rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(async move {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {},
+            _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending().await } } => {},
+        }
+        let _ = sig_tx.send(());
+    });
+    let shutdown = {
+        let store = store.clone();
+        async move {
+            let _ = sig_rx.await;
+            eprintln!("upscale: stopping: cancelling the jobs, removing the files");
+            store.shutdown();
+            let _ = stop_tx.send(true);
+        }
+    };
+    let server = axum::serve(listener, router).with_graceful_shutdown(shutdown);
+    let mut served = tokio::spawn(async move { server.await });
+    // The server ends only through the signal; open downloads get a moment to finish.
+    let result = tokio::select! {
+        r = &mut served => r,
+        _ = async {
+            let _ = stopped.wait_for(|s| *s).await;
+            tokio::time::sleep(Duration::from_secs(3)).await;
+        } => {
+            served.abort();
+            Ok(Ok(()))
+        }
+    };
+    sweeper.abort();
+    // Running jobs were told to stop; wait for them a little (a picture cannot be stopped midway).
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    for w in workers {
+        while !w.is_finished() && std::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    match result {
+        Ok(Ok(())) => {
+            eprintln!("upscale: stopped");
+            ExitCode::from(130)
+        }
+        Ok(Err(e)) => {
+            eprintln!("error: the server stopped: {e}");
+            ExitCode::FAILURE
+        }
+        Err(e) => {
+            eprintln!("error: the server stopped: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,235 @@
+//! The HTTP API (a contract: ../shared/CLI.md and README) and the page's own files.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde_json::json;
+
+use super::edit::{self, EditRequest};
+use super::files;
+use super::jobs::{Job, State as JobState, Task};
+use super::upload::{self, error};
+use super::App;
+
+/// Largest JSON body (edit operations, cancel).
+const MAX_JSON: usize = 64 * 1024;
+
+pub fn router(app: Arc<App>) -> Router {
+    let upload_limit = usize::try_from(app.max_upload).unwrap_or(usize::MAX).saturating_add(64 * 1024);
+    Router::new()
+        .route("/", get(|| async { asset("index.html") }))
+        .route("/app.js", get(|| async { asset("app.js") }))
+        .route("/app.css", get(|| async { asset("app.css") }))
+        .route("/api/models", get(models))
+        .route("/api/jobs", post(upload::create).layer(DefaultBodyLimit::max(upload_limit)).get(list))
+        .route("/api/jobs/{id}", get(status).delete(delete))
+        .route("/api/jobs/{id}/events", get(events))
+        .route("/api/jobs/{id}/cancel", post(cancel))
+        .route("/api/jobs/{id}/result", get(result))
+        .route("/api/jobs/{id}/input", get(input))
+        .route("/api/jobs/{id}/edit", post(edit_job))
+        .route("/api/zip", get(zip))
+        .layer(DefaultBodyLimit::max(MAX_JSON))
+        .with_state(app)
+}
+
+/// The page, compiled into the binary.
+fn asset(name: &str) -> Response {
+    let (body, ty): (&'static str, &str) = match name {
+        "index.html" => (include_str!("assets/index.html"), "text/html; charset=utf-8"),
+        "app.js" => (include_str!("assets/app.js"), "text/javascript; charset=utf-8"),
+        _ => (include_str!("assets/app.css"), "text/css; charset=utf-8"),
+    };
+    ([(header::CONTENT_TYPE, ty)], body).into_response()
+}
+
+fn not_found() -> Response {
+    error(StatusCode::NOT_FOUND, "no such job")
+}
+
+fn job(app: &App, id: &str) -> Result<Arc<Job>, Response> {
+    app.store.get(id).ok_or_else(not_found)
+}
+
+async fn models(State(app): State<Arc<App>>) -> Response {
+    let list: Vec<_> = upscale::model::list(app.args.model_dir.as_deref())
+        .into_iter()
+        .filter(|m| m.present)
+        .map(|m| json!({"name": m.name, "scales": m.scales}))
+        .collect();
+    Json(json!({
+        "models": list,
+        "default": upscale::model::DEFAULT_MODEL,
+        "scales": [2, 3, 4, 6, 8],
+        "image_formats": ["png", "jpg", "webp"],
+        "video_formats": ["mp4", "mkv", "webm"],
+        "max_upload_mib": app.args.max_upload_mib,
+    }))
+    .into_response()
+}
+
+async fn list(State(app): State<Arc<App>>) -> Response {
+    let mut jobs = app.store.all();
+    jobs.sort_by_key(|j| j.created);
+    Json(json!({ "jobs": jobs.iter().map(|j| j.to_json()).collect::<Vec<_>>() })).into_response()
+}
+
+async fn status(State(app): State<Arc<App>>, Path(id): Path<String>) -> Response {
+    match job(&app, &id) {
+        Ok(j) => Json(j.to_json()).into_response(),
+        Err(r) => r,
+    }
+}
+
+async fn delete(State(app): State<Arc<App>>, Path(id): Path<String>) -> Response {
+    match app.store.remove(&id) {
+        Some(_) => StatusCode::NO_CONTENT.into_response(),
+        None => not_found(),
+    }
+}
+
+async fn cancel(State(app): State<Arc<App>>, Path(id): Path<String>) -> Response {
+    match job(&app, &id) {
+        Ok(j) => {
+            j.cancel();
+            Json(j.to_json()).into_response()
+        }
+        Err(r) => r,
+    }
+}
+
+/// Server-sent events: the job's events so far, then each new one, until it is finished.
+async fn events(State(app): State<Arc<App>>, Path(id): Path<String>) -> Response {
+    let j = match job(&app, &id) {
+        Ok(j) => j,
+        Err(r) => return r,
+    };
+    let rx = j.tick.subscribe();
+    let stopping = app.stopping.clone();
+    let stream = futures_util::stream::unfold((j, 0usize, rx, stopping, Vec::<String>::new()), |st| async move {
+        let (j, mut next, mut rx, mut stopping, mut pending) = st;
+        loop {
+            if let Some(e) = pending.pop() {
+                return Some((Ok::<_, Infallible>(Event::default().data(e)), (j, next, rx, stopping, pending)));
+            }
+            rx.borrow_and_update();
+            let new = j.events_from(next);
+            if !new.is_empty() {
+                next += new.len();
+                pending = new.into_iter().rev().collect();
+                continue;
+            }
+            if j.state().finished() || *stopping.borrow() {
+                return None;
+            }
+            tokio::select! {
+                r = rx.changed() => if r.is_err() { return None },
+                _ = stopping.changed() => {},
+            }
+        }
+    });
+    Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))).into_response()
+}
+
+async fn result(
+    State(app): State<Arc<App>>,
+    Path(id): Path<String>,
+    Query(q): Query<Inline>,
+    h: HeaderMap,
+) -> Response {
+    let j = match job(&app, &id) {
+        Ok(j) => j,
+        Err(r) => return r,
+    };
+    if j.state() != JobState::Done {
+        return error(StatusCode::CONFLICT, format!("the job is {}", json!(j.state()).as_str().unwrap_or("")));
+    }
+    files::send(&j.output, (q.inline.is_none()).then_some(j.name.as_str()), &h).await
+}
+
+#[derive(serde::Deserialize)]
+struct Inline {
+    inline: Option<String>,
+}
+
+/// The uploaded file, shown inline (the "before" side of the comparison).
+async fn input(State(app): State<Arc<App>>, Path(id): Path<String>, h: HeaderMap) -> Response {
+    match job(&app, &id) {
+        Ok(j) => files::send(&j.input, None, &h).await,
+        Err(r) => r,
+    }
+}
+
+async fn edit_job(State(app): State<Arc<App>>, Path(id): Path<String>, body: axum::body::Bytes) -> Response {
+    let src = match job(&app, &id) {
+        Ok(j) => j,
+        Err(r) => return r,
+    };
+    let req: EditRequest = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(e) => return error(StatusCode::BAD_REQUEST, format!("edit operations: {e}")),
+    };
+    let size = src.status().size;
+    let (true, Some(size)) = (src.state() == JobState::Done, size) else {
+        return error(StatusCode::CONFLICT, "only a finished result can be edited");
+    };
+    if let Err(e) = edit::validate(&req.operations, size, app.args.max_pixels) {
+        return error(StatusCode::BAD_REQUEST, e);
+    }
+    if app.store.len() >= app.args.max_jobs {
+        return error(StatusCode::SERVICE_UNAVAILABLE, "too many jobs held: delete some first");
+    }
+    let Ok((new_id, dir)) = app.store.new_dir() else {
+        return error(StatusCode::INTERNAL_SERVER_ERROR, "cannot create the job folder");
+    };
+    let ext = src.output.extension().map(|e| e.to_string_lossy().into_owned()).unwrap_or_default();
+    let input = dir.join(format!("input.{ext}"));
+    let output = dir.join(format!("result.{ext}"));
+    if std::fs::hard_link(&src.output, &input).or_else(|_| std::fs::copy(&src.output, &input).map(|_| ())).is_err() {
+        let _ = std::fs::remove_dir_all(&dir);
+        return error(StatusCode::INTERNAL_SERVER_ERROR, "cannot copy the result");
+    }
+    let name = format!("{}_edited.{ext}", files::stem(&src.name));
+    let task = Task::Edit { source: src.id.clone(), ops: req.operations };
+    let job = Job::new(new_id.clone(), name, src.name.clone(), src.media, task, dir, input, output);
+    app.store.submit(Arc::new(job));
+    (StatusCode::CREATED, [(header::LOCATION, format!("/api/jobs/{new_id}"))], Json(json!({ "id": new_id })))
+        .into_response()
+}
+
+#[derive(serde::Deserialize)]
+struct Ids {
+    ids: String,
+}
+
+/// `GET /api/zip?ids=a,b,c`: the finished results among them in one zip.
+async fn zip(State(app): State<Arc<App>>, Query(q): Query<Ids>, h: HeaderMap) -> Response {
+    let chosen: Vec<(std::path::PathBuf, String)> = q
+        .ids
+        .split(',')
+        .filter_map(|id| app.store.get(id.trim()))
+        .filter(|j| j.state() == JobState::Done)
+        .map(|j| (j.output.clone(), j.name.clone()))
+        .collect();
+    if chosen.is_empty() {
+        return error(StatusCode::NOT_FOUND, "no finished results among those ids");
+    }
+    let out = app.store.root.join(format!("{}.zip", super::jobs::random_hex(16)));
+    let path = out.clone();
+    let written = tokio::task::spawn_blocking(move || files::write_zip(&chosen, &path)).await;
+    if !matches!(written, Ok(Ok(()))) {
+        let _ = std::fs::remove_file(&out);
+        return error(StatusCode::INTERNAL_SERVER_ERROR, "cannot write the zip");
+    }
+    let resp = files::send(&out, Some("upscaled.zip"), &h).await;
+    // The open file stays readable; the name goes now.
+    let _ = std::fs::remove_file(&out);
+    resp
+}

@@ -1,0 +1,266 @@
+//! `POST /api/jobs`: the multipart upload streamed to a job folder (size limit enforced while
+//! reading), the kind of file found from its content, the pixel limit checked, the settings
+//! validated, and the job queued.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use axum::extract::{Multipart, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::json;
+use tokio::io::AsyncWriteExt;
+use upscale::{Config, Device};
+
+use super::files::{sanitize, stem};
+use super::jobs::{Job, Media, Task};
+use super::App;
+
+/// An answer with a status and `{"error": …}`.
+pub fn error(status: StatusCode, msg: impl Into<String>) -> Response {
+    (status, Json(json!({ "error": msg.into() }))).into_response()
+}
+
+/// The form fields other than the file.
+#[derive(Default)]
+struct Fields {
+    model: Option<String>,
+    scale: Option<String>,
+    width: Option<String>,
+    height: Option<String>,
+    format: Option<String>,
+}
+
+const IMAGE_FORMATS: &[&str] = &["png", "jpg", "jpeg", "webp"];
+const VIDEO_FORMATS: &[&str] = &["mp4", "mkv", "webm"];
+
+/// Removes the job folder unless the upload became a job.
+struct Cleanup(Option<PathBuf>);
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        if let Some(d) = self.0.take() {
+            let _ = std::fs::remove_dir_all(d);
+        }
+    }
+}
+
+pub async fn create(State(app): State<Arc<App>>, headers: HeaderMap, mut form: Multipart) -> Response {
+    let declared = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > app.max_upload) {
+        return too_big(&app);
+    }
+    if app.store.len() >= app.args.max_jobs {
+        return error(StatusCode::SERVICE_UNAVAILABLE, "too many jobs held: delete some first");
+    }
+    let Ok((id, dir)) = app.store.new_dir() else {
+        return error(StatusCode::INTERNAL_SERVER_ERROR, "cannot create the job folder");
+    };
+    let mut cleanup = Cleanup(Some(dir.clone()));
+    let upload = dir.join("upload");
+    let mut fields = Fields::default();
+    let mut original = None;
+    loop {
+        let mut field = match form.next_field().await {
+            Ok(Some(f)) => f,
+            Ok(None) => break,
+            Err(e) => return multipart_error(&app, e),
+        };
+        let name = field.name().unwrap_or("").to_string();
+        if name == "file" {
+            if original.is_some() {
+                return error(StatusCode::BAD_REQUEST, "one file per job");
+            }
+            original = Some(sanitize(field.file_name().unwrap_or("upload")));
+            let Ok(mut out) = tokio::fs::File::create(&upload).await else {
+                return error(StatusCode::INTERNAL_SERVER_ERROR, "cannot write the upload");
+            };
+            let mut size = 0u64;
+            loop {
+                match field.chunk().await {
+                    Ok(Some(bytes)) => {
+                        size += bytes.len() as u64;
+                        if size > app.max_upload {
+                            return too_big(&app);
+                        }
+                        if out.write_all(&bytes).await.is_err() {
+                            return error(StatusCode::INSUFFICIENT_STORAGE, "cannot write the upload");
+                        }
+                    }
+                    Ok(None) => break,
+                    Err(e) => return multipart_error(&app, e),
+                }
+            }
+            if out.flush().await.is_err() || size == 0 {
+                return error(StatusCode::BAD_REQUEST, "the file is empty or could not be stored");
+            }
+        } else {
+            let text = match field.text().await {
+                Ok(t) if t.len() <= 256 => t.trim().to_string(),
+                Ok(_) => return error(StatusCode::BAD_REQUEST, format!("field '{name}' is too long")),
+                Err(e) => return multipart_error(&app, e),
+            };
+            let slot = match name.as_str() {
+                "model" => &mut fields.model,
+                "scale" => &mut fields.scale,
+                "width" => &mut fields.width,
+                "height" => &mut fields.height,
+                "format" => &mut fields.format,
+                other => return error(StatusCode::BAD_REQUEST, format!("unknown field '{}'", sanitize(other))),
+            };
+            *slot = Some(text).filter(|t| !t.is_empty());
+        }
+    }
+    let Some(original) = original else {
+        return error(StatusCode::BAD_REQUEST, "no 'file' field in the form");
+    };
+    let max_pixels = app.args.max_pixels;
+    let up = upload.clone();
+    let shown = original.clone();
+    let kind = tokio::task::spawn_blocking(move || identify(&up, &shown, max_pixels)).await;
+    let (media, ext, size) = match kind {
+        Ok(Ok(k)) => k,
+        Ok(Err(resp)) => return resp,
+        Err(_) => return error(StatusCode::INTERNAL_SERVER_ERROR, "the file check failed"),
+    };
+    let cfg = match settings(&app, &fields, size) {
+        Ok(c) => c,
+        Err(msg) => return error(StatusCode::BAD_REQUEST, msg),
+    };
+    let format = match (fields.format.as_deref().map(str::to_ascii_lowercase), media) {
+        (Some(f), Media::Image) if IMAGE_FORMATS.contains(&f.as_str()) => f,
+        (Some(f), Media::Video) if VIDEO_FORMATS.contains(&f.as_str()) => f,
+        (Some(f), _) => {
+            let list = if media == Media::Image { IMAGE_FORMATS } else { VIDEO_FORMATS };
+            return error(
+                StatusCode::BAD_REQUEST,
+                format!("format '{}' does not fit this file: expected one of {}", sanitize(&f), list.join(", ")),
+            );
+        }
+        (None, Media::Image) if IMAGE_FORMATS.contains(&ext) => ext.to_string(),
+        (None, Media::Image) => "png".into(),
+        (None, Media::Video) => "mp4".into(),
+    };
+    let input = dir.join(format!("input.{ext}"));
+    let output = dir.join(format!("result.{format}"));
+    if std::fs::rename(&upload, &input).is_err() {
+        return error(StatusCode::INTERNAL_SERVER_ERROR, "cannot store the upload");
+    }
+    let tag = match (cfg.width, cfg.height) {
+        (None, None) => format!("x{}", cfg.scale),
+        (w, h) => {
+            format!("{}x{}", w.map_or("auto".into(), |v| v.to_string()), h.map_or("auto".into(), |v| v.to_string()))
+        }
+    };
+    let name = format!("{}_{tag}.{format}", stem(&original));
+    let job = Job::new(id.clone(), name, original, media, Task::Upscale(Box::new(cfg)), dir, input, output);
+    cleanup.0 = None;
+    app.store.submit(Arc::new(job));
+    (StatusCode::CREATED, [(header::LOCATION, format!("/api/jobs/{id}"))], Json(json!({ "id": id }))).into_response()
+}
+
+fn too_big(app: &App) -> Response {
+    error(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        format!("the upload is over the limit of {} MiB (see --max-upload-mib)", app.args.max_upload_mib),
+    )
+}
+
+fn multipart_error(app: &App, e: axum::extract::multipart::MultipartError) -> Response {
+    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        return too_big(app);
+    }
+    error(e.status(), e.body_text())
+}
+
+/// Image (with the extension of its format) or video, from the content; the pixel limit.
+fn identify(path: &Path, shown: &str, max_pixels: u64) -> Result<(Media, &'static str, (u32, u32)), Response> {
+    if upscale::still::is_image(path) {
+        let reader = image::ImageReader::open(path)
+            .and_then(|r| r.with_guessed_format())
+            .map_err(|e| error(StatusCode::UNPROCESSABLE_ENTITY, format!("{shown}: {e}")))?;
+        let ext = match reader.format() {
+            Some(image::ImageFormat::Png) => "png",
+            Some(image::ImageFormat::Jpeg) => "jpg",
+            Some(image::ImageFormat::WebP) => "webp",
+            Some(image::ImageFormat::Gif) => "gif",
+            Some(image::ImageFormat::Bmp) => "bmp",
+            _ => "tiff",
+        };
+        let (w, h) = reader
+            .into_dimensions()
+            .map_err(|e| error(StatusCode::UNPROCESSABLE_ENTITY, format!("{shown}: not a readable image: {e}")))?;
+        if w as u64 * h as u64 > max_pixels {
+            return Err(error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!("{shown}: image is {w}x{h}, over the limit of {max_pixels} pixels (see --max-pixels)"),
+            ));
+        }
+        return Ok((Media::Image, ext, (w, h)));
+    }
+    match upscale::video::probe::scan(path, 0, max_pixels) {
+        Ok(r) => Ok((Media::Video, "video", (r.width, r.height))),
+        Err(e @ upscale::Error::TooLarge { .. }) => Err(error(StatusCode::PAYLOAD_TOO_LARGE, hide(&e, path, shown))),
+        Err(e) => Err(error(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            format!("not an image or video that can be read: {}", hide(&e, path, shown)),
+        )),
+    }
+}
+
+fn hide(e: &upscale::Error, path: &Path, shown: &str) -> String {
+    e.to_string().replace(&path.display().to_string(), shown)
+}
+
+/// The job's configuration from the form: a built-in or installed model by name (never a
+/// path), scale 2/3/4/6/8 or an exact size (reached from the smallest scale at least as large,
+/// when no scale is given, for an input of `size`).
+fn settings(app: &App, f: &Fields, size: (u32, u32)) -> Result<Config, String> {
+    let mut cfg = Config {
+        device: app.device,
+        threads: app.args.threads,
+        max_pixels: app.args.max_pixels,
+        model_dir: app.args.model_dir.clone(),
+        overwrite: true,
+        ..Config::default()
+    };
+    if let Some(m) = &f.model {
+        let known = upscale::model::list(app.args.model_dir.as_deref());
+        match known.iter().find(|e| &e.name == m) {
+            Some(e) if e.present => cfg.model = e.name.clone(),
+            Some(_) => return Err(format!("model '{m}' is not installed (run tools/setup.sh)")),
+            None => {
+                let names: Vec<_> = known.iter().filter(|e| e.present).map(|e| e.name.as_str()).collect();
+                return Err(format!("unknown model '{}': expected one of {}", sanitize(m), names.join(", ")));
+            }
+        }
+    }
+    let num = |name: &str, v: &Option<String>| -> Result<Option<u32>, String> {
+        v.as_deref()
+            .map(|s| s.parse::<u32>().map_err(|_| format!("{name} '{}': expected a whole number", sanitize(s))))
+            .transpose()
+    };
+    cfg.width = num("width", &f.width)?;
+    cfg.height = num("height", &f.height)?;
+    match num("scale", &f.scale)? {
+        Some(s) => cfg.scale = s,
+        None if cfg.width.is_some() || cfg.height.is_some() => {
+            let need = f64::max(
+                cfg.width.map_or(0.0, |w| w as f64 / size.0.max(1) as f64),
+                cfg.height.map_or(0.0, |h| h as f64 / size.1.max(1) as f64),
+            );
+            cfg.scale = [2, 3, 4, 6, 8].into_iter().find(|&s| s as f64 >= need).unwrap_or(8);
+        }
+        None => {}
+    }
+    if cfg.width.is_some_and(|w| w as u64 > 1 << 16) || cfg.height.is_some_and(|h| h as u64 > 1 << 16) {
+        return Err("width and height must be at most 65536".into());
+    }
+    cfg.validate().map_err(|e| e.report())?;
+    Ok(cfg)
+}
+
+/// The device setting for every job, from `--device`.
+pub fn device(arg: &str) -> Result<Device, String> {
+    arg.parse().map_err(|e: upscale::error::ConfigError| format!("--device {}: expected {}", e.value, e.expected))
+}

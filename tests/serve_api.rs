@@ -1,0 +1,397 @@
+//! `upscale serve` over plain HTTP against the real binary: the API contract (upload, state,
+//! events, result, edit, cancel, delete, zip), a real picture and clip upscaled and checked
+//! against the CLI, and each safety point (Host, Origin, content type, upload and pixel limits,
+//! file names, the queue, headers, expiry, Ctrl-C).
+
+mod serve_common;
+
+use std::time::Duration;
+
+use serve_common::*;
+
+const MINUTE: Duration = Duration::from_secs(60);
+
+#[test]
+fn an_uploaded_photo_is_upscaled_like_the_cli_does() {
+    let tmp = tempfile::tempdir().unwrap();
+    let srv = Server::start(tmp.path(), &[]);
+    let png = photo(96, 64);
+    let id = srv.submit("coffee crop.png", &png, &[("scale", "2"), ("model", "realesr-animevideov3")]);
+    assert_eq!(id.len(), 32, "a 128-bit random hex id: {id}");
+    let j = srv.wait(&id, 5 * MINUTE);
+    assert_eq!(j["state"], "done", "{j}");
+    assert_eq!((j["width"].as_u64(), j["height"].as_u64()), (Some(192), Some(128)));
+    assert_eq!(j["name"], "coffee crop_x2.png");
+
+    let r = srv.get(&format!("/api/jobs/{id}/result"));
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("content-type"), Some("image/png"));
+    assert_eq!(r.header("content-disposition"), Some("attachment; filename=\"coffee crop_x2.png\""));
+    let served = image::load_from_memory(&r.body).unwrap().to_rgb8();
+    let refs = tempfile::tempdir().unwrap();
+    let input = refs.path().join("in.png");
+    std::fs::write(&input, &png).unwrap();
+    let cli = cli_reference(&input, &refs.path().join("cli.png"), &["-s", "2"]);
+    let db = psnr(&served, &cli);
+    assert!(db >= 40.0, "served result vs the CLI's: {db:.1} dB");
+
+    // The event stream replays what happened, as `--progress json` objects, and ends.
+    let ev = srv.get(&format!("/api/jobs/{id}/events"));
+    assert_eq!(ev.status, 200);
+    assert!(ev.header("content-type").unwrap_or("").starts_with("text/event-stream"));
+    let events: Vec<serde_json::Value> =
+        ev.text().lines().filter_map(|l| l.strip_prefix("data: ")).map(|d| serde_json::from_str(d).unwrap()).collect();
+    let kinds: Vec<&str> = events.iter().map(|e| e["event"].as_str().unwrap()).collect();
+    assert!(kinds.contains(&"start") && kinds.contains(&"file_done"), "{kinds:?}");
+    assert_eq!(events.last().unwrap(), &serde_json::json!({"event":"summary","done":1,"failed":0,"interrupted":false}));
+
+    // The list holds it; DELETE removes it and its files.
+    assert_eq!(srv.json("/api/jobs")["jobs"].as_array().unwrap().len(), 1);
+    assert_eq!(srv.req("DELETE", &format!("/api/jobs/{id}"), &[], b"").status, 204);
+    assert_eq!(srv.get(&format!("/api/jobs/{id}")).status, 404);
+    assert!(!leftovers(tmp.path()).iter().any(|p| p.to_string_lossy().contains(&id)));
+}
+
+#[test]
+fn a_clip_keeps_its_frames_and_audio_and_an_edit_is_a_new_result() {
+    let tmp = tempfile::tempdir().unwrap();
+    let srv = Server::start(tmp.path(), &[]);
+    let work = tempfile::tempdir().unwrap();
+    let clip_path = work.path().join("clip.mp4");
+    clip(&clip_path, "64x48", 10, 1.0);
+    let (_, _, frames_in, _) = probe(&clip_path);
+    let id = srv.submit("clip.mp4", &std::fs::read(&clip_path).unwrap(), &[("scale", "2"), ("format", "mkv")]);
+    let j = srv.wait(&id, 5 * MINUTE);
+    assert_eq!(j["state"], "done", "{j}");
+    assert_eq!(j["progress"]["unit"], "frames");
+    let out = work.path().join("out.mkv");
+    std::fs::write(&out, srv.get(&format!("/api/jobs/{id}/result")).body).unwrap();
+    let (w, h, frames, audio) = probe(&out);
+    assert_eq!((w, h, frames), (128, 96, frames_in));
+    assert!(audio.is_some(), "the audio stream is kept");
+
+    // Crop + rotate through FFmpeg: a new job; the upscaled original stays.
+    let ops = r#"{"operations":[{"op":"crop","x":8,"y":4,"width":100,"height":80},{"op":"rotate","degrees":90}]}"#;
+    let r = srv.req("POST", &format!("/api/jobs/{id}/edit"), &[("Content-Type", "application/json")], ops.as_bytes());
+    assert_eq!(r.status, 201, "{}", r.text());
+    let eid = r.json()["id"].as_str().unwrap().to_string();
+    let e = srv.wait(&eid, 5 * MINUTE);
+    assert_eq!(e["state"], "done", "{e}");
+    assert_eq!(e["task"], "edit");
+    let edited = work.path().join("edited.mkv");
+    let body = srv.get(&format!("/api/jobs/{eid}/result")).body;
+    std::fs::write(&edited, body).unwrap();
+    let (w, h, frames, audio) = probe(&edited);
+    assert_eq!((w, h, frames), (80, 100, frames_in));
+    assert!(audio.is_some());
+    assert_eq!(srv.get(&format!("/api/jobs/{id}/result")).status, 200, "the original result stays");
+}
+
+#[test]
+fn a_picture_edit_replays_the_operations_at_full_resolution() {
+    let tmp = tempfile::tempdir().unwrap();
+    let srv = Server::start(tmp.path(), &[]);
+    let id = srv.submit("p.png", &photo(64, 48), &[("scale", "2")]);
+    assert_eq!(srv.wait(&id, 5 * MINUTE)["state"], "done");
+    let up = image::load_from_memory(&srv.get(&format!("/api/jobs/{id}/result")).body).unwrap();
+    let ops = r#"{"operations":[{"op":"crop","x":10,"y":6,"width":90,"height":70},{"op":"rotate","degrees":90},
+        {"op":"flip","direction":"horizontal"},{"op":"adjust","brightness":0.1,"contrast":1.2,"saturation":0.8},
+        {"op":"watermark","text":"(c) test"},{"op":"resize","width":35,"height":45}]}"#;
+    let r = srv.req("POST", &format!("/api/jobs/{id}/edit"), &[("Content-Type", "application/json")], ops.as_bytes());
+    assert_eq!(r.status, 201, "{}", r.text());
+    let eid = r.json()["id"].as_str().unwrap().to_string();
+    assert_eq!(srv.wait(&eid, MINUTE)["state"], "done");
+    let res = srv.get(&format!("/api/jobs/{eid}/result"));
+    assert_eq!(res.header("content-disposition"), Some("attachment; filename=\"p_x2_edited.png\""));
+    let edited = image::load_from_memory(&res.body).unwrap();
+    assert_eq!((edited.width(), edited.height()), (35, 45));
+
+    // Crop + rotate alone are exact.
+    let ops = r#"{"operations":[{"op":"crop","x":10,"y":6,"width":90,"height":70},{"op":"rotate","degrees":270}]}"#;
+    let r = srv.req("POST", &format!("/api/jobs/{id}/edit"), &[("Content-Type", "application/json")], ops.as_bytes());
+    let eid = r.json()["id"].as_str().unwrap().to_string();
+    assert_eq!(srv.wait(&eid, MINUTE)["state"], "done");
+    let got = image::load_from_memory(&srv.get(&format!("/api/jobs/{eid}/result")).body).unwrap().to_rgb8();
+    let want = up.crop_imm(10, 6, 90, 70).rotate270().to_rgb8();
+    assert_eq!(got, want);
+
+    // Operations outside the picture are refused with the reason.
+    let bad = r#"{"operations":[{"op":"crop","x":100,"y":0,"width":90,"height":70}]}"#;
+    let r = srv.req("POST", &format!("/api/jobs/{id}/edit"), &[("Content-Type", "application/json")], bad.as_bytes());
+    assert_eq!(r.status, 400);
+    assert!(r.json()["error"].as_str().unwrap().contains("not inside"), "{}", r.text());
+}
+
+#[test]
+fn a_foreign_host_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let srv = Server::start(tmp.path(), &[]);
+    for host in ["evil.example", &format!("evil.example:{}", srv.port), &format!("localhost.evil.example:{}", srv.port)]
+    {
+        let r = request(srv.port, "GET", "/api/jobs", &[("Host", host)], b"");
+        assert_eq!(r.status, 403, "Host {host}");
+    }
+    let r = request(srv.port, "GET", "/api/jobs", &[], b"");
+    assert_eq!(r.status, 403, "no Host at all");
+    for host in [format!("localhost:{}", srv.port), format!("127.0.0.1:{}", srv.port)] {
+        let r = request(srv.port, "GET", "/", &[("Host", &host)], b"");
+        assert_eq!(r.status, 200, "Host {host}");
+    }
+}
+
+#[test]
+fn cross_origin_and_form_posts_are_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let srv = Server::start(tmp.path(), &[]);
+    let (ct, body) = multipart("a.png", &photo(16, 16), &[("scale", "2")]);
+    let evil = [("Origin", "http://evil.example"), ("Content-Type", ct.as_str())];
+    assert_eq!(srv.req("POST", "/api/jobs", &evil, &body).status, 403);
+    let rebound = format!("http://localhost:{}", srv.port + 1);
+    assert_eq!(srv.req("POST", "/api/jobs", &[("Origin", &rebound), ("Content-Type", &ct)], &body).status, 403);
+    let site = [("Sec-Fetch-Site", "cross-site"), ("Content-Type", ct.as_str())];
+    assert_eq!(srv.req("POST", "/api/jobs", &site, &body).status, 403);
+    // A plain HTML form can send text/plain or urlencoded without a preflight: refused.
+    for ty in ["text/plain", "application/x-www-form-urlencoded"] {
+        assert_eq!(srv.req("POST", "/api/jobs", &[("Content-Type", ty)], b"x=1").status, 415, "{ty}");
+    }
+    let id = srv.submit("a.png", &photo(16, 16), &[("scale", "2")]);
+    let r = srv.req("POST", &format!("/api/jobs/{id}/cancel"), &[("Content-Type", "text/plain")], b"{}");
+    assert_eq!(r.status, 415);
+    assert_eq!(srv.req("DELETE", &format!("/api/jobs/{id}"), &[("Origin", "http://evil.example")], b"").status, 403);
+    // No CORS: a preflight gets no Access-Control-* header.
+    let pre = srv.req(
+        "OPTIONS",
+        "/api/jobs",
+        &[("Origin", "http://evil.example"), ("Access-Control-Request-Method", "POST")],
+        b"",
+    );
+    assert!(pre.headers.iter().all(|(k, _)| !k.to_ascii_lowercase().starts_with("access-control")), "{pre:?}");
+    // There is no fetch-by-URL: a `url` field is refused.
+    let r = srv.upload("a.png", &photo(16, 16), &[("url", "http://169.254.169.254/")]);
+    assert_eq!(r.status, 400, "{}", r.text());
+}
+
+#[test]
+fn safety_headers_on_every_answer() {
+    let tmp = tempfile::tempdir().unwrap();
+    let srv = Server::start(tmp.path(), &[]);
+    for path in ["/", "/app.js", "/api/models", "/api/jobs/nope"] {
+        let r = srv.get(path);
+        assert_eq!(r.header("x-content-type-options"), Some("nosniff"), "{path}");
+        let csp = r.header("content-security-policy").unwrap_or("");
+        assert!(csp.contains("default-src 'none'") && csp.contains("frame-ancestors 'none'"), "{path}: {csp}");
+        assert!(!csp.contains("unsafe-inline") && !csp.contains("unsafe-eval"), "{path}: {csp}");
+        assert!(r.header("access-control-allow-origin").is_none(), "{path}");
+    }
+    assert_eq!(srv.get("/").header("content-type"), Some("text/html; charset=utf-8"));
+}
+
+#[test]
+fn an_oversized_upload_is_refused_while_it_streams() {
+    let tmp = tempfile::tempdir().unwrap();
+    let srv = Server::start(tmp.path(), &["--max-upload-mib", "1"]);
+    let big = vec![7u8; 3 << 20];
+    // Declared too large: refused before reading.
+    let r = srv.upload("big.png", &big, &[]);
+    assert_eq!(r.status, 413, "{}", r.text());
+    // Chunked, no length given: refused once past the limit.
+    let (ct, body) = multipart("big.png", &big, &[]);
+    let mut chunked = Vec::new();
+    for c in body.chunks(64 << 10) {
+        chunked.extend_from_slice(format!("{:x}\r\n", c.len()).as_bytes());
+        chunked.extend_from_slice(c);
+        chunked.extend_from_slice(b"\r\n");
+    }
+    chunked.extend_from_slice(b"0\r\n\r\n");
+    let r = srv.req("POST", "/api/jobs", &[("Content-Type", &ct), ("Transfer-Encoding", "chunked")], &chunked);
+    assert_eq!(r.status, 413, "{}", r.text());
+    // Nothing of either upload is left.
+    let left: Vec<_> = leftovers(tmp.path()).into_iter().filter(|p| p.is_file()).collect();
+    assert!(left.is_empty(), "{left:?}");
+    // Under the limit it works.
+    let id = srv.submit("small.png", &photo(16, 16), &[("scale", "2")]);
+    assert_eq!(srv.wait(&id, MINUTE)["state"], "done");
+}
+
+#[test]
+fn the_pixel_limit_applies_to_uploads() {
+    let tmp = tempfile::tempdir().unwrap();
+    let srv = Server::start(tmp.path(), &["--max-pixels", "1000"]);
+    let r = srv.upload("p.png", &photo(64, 48), &[]);
+    assert_eq!(r.status, 413, "{}", r.text());
+    assert!(r.json()["error"].as_str().unwrap().contains("64x48, over the limit of 1000 pixels"), "{}", r.text());
+    // Not an image nor a video: refused with the reason, nothing kept.
+    let r = srv.upload("notes.txt", b"hello, not a picture", &[]);
+    assert_eq!(r.status, 415, "{}", r.text());
+    assert!(leftovers(tmp.path()).iter().all(|p| !p.is_file()));
+}
+
+#[test]
+fn a_client_file_name_never_reaches_a_path() {
+    let tmp = tempfile::tempdir().unwrap();
+    let srv = Server::start(tmp.path(), &[]);
+    let id = srv.submit("../../../../tmp/evil;.png", &photo(16, 16), &[("scale", "2")]);
+    let j = srv.wait(&id, MINUTE);
+    assert_eq!(j["state"], "done");
+    assert_eq!(j["name"], "evil__x2.png");
+    let r = srv.get(&format!("/api/jobs/{id}/result"));
+    assert_eq!(r.header("content-disposition"), Some("attachment; filename=\"evil__x2.png\""));
+    // Inside the work folder only server-made names.
+    for p in leftovers(tmp.path()) {
+        let name = p.file_name().unwrap().to_string_lossy().into_owned();
+        assert!(!name.contains("evil"), "{}", p.display());
+    }
+    assert!(!std::path::Path::new("/tmp/evil;.png").exists());
+    // Ids are checked, not joined to paths.
+    assert_eq!(srv.get("/api/jobs/..%2F..%2Fetc%2Fpasswd/result").status, 404);
+    assert_eq!(srv.get(&format!("/api/jobs/{id}/../../result")).status, 404);
+}
+
+#[test]
+fn parallel_uploads_queue_and_run_one_at_a_time() {
+    let tmp = tempfile::tempdir().unwrap();
+    let srv = std::sync::Arc::new(Server::start(tmp.path(), &[]));
+    let png = photo(80, 60);
+    let ids: Vec<String> = std::thread::scope(|s| {
+        let hs: Vec<_> = (0..6)
+            .map(|i| {
+                let srv = srv.clone();
+                let png = png.clone();
+                s.spawn(move || srv.submit(&format!("p{i}.png"), &png, &[("scale", "2")]))
+            })
+            .collect();
+        hs.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let mut spans: Vec<(u64, u64)> = ids
+        .iter()
+        .map(|id| {
+            let j = srv.wait(id, 5 * MINUTE);
+            assert_eq!(j["state"], "done", "{j}");
+            (j["started_ms"].as_u64().unwrap(), j["finished_ms"].as_u64().unwrap())
+        })
+        .collect();
+    spans.sort();
+    for w in spans.windows(2) {
+        assert!(w[0].1 <= w[1].0, "two jobs ran at once: {spans:?}");
+    }
+}
+
+#[test]
+fn cancel_stops_a_running_video_and_a_queued_job_never_starts() {
+    let tmp = tempfile::tempdir().unwrap();
+    let srv = Server::start(tmp.path(), &[]);
+    let work = tempfile::tempdir().unwrap();
+    let long = work.path().join("long.mp4");
+    clip(&long, "160x120", 24, 30.0);
+    let bytes = std::fs::read(&long).unwrap();
+    let a = srv.submit("long.mp4", &bytes, &[("scale", "4")]);
+    let b = srv.submit("queued.png", &photo(16, 16), &[]);
+    srv.wait_for(&a, "running", MINUTE);
+    assert_eq!(srv.json(&format!("/api/jobs/{b}"))["state"], "queued");
+    let json = [("Content-Type", "application/json")];
+    assert_eq!(srv.req("POST", &format!("/api/jobs/{b}/cancel"), &json, b"{}").status, 200);
+    assert_eq!(srv.req("POST", &format!("/api/jobs/{a}/cancel"), &json, b"{}").status, 200);
+    assert_eq!(srv.wait(&a, MINUTE)["state"], "cancelled");
+    assert_eq!(srv.wait(&b, MINUTE)["state"], "cancelled");
+    assert_eq!(srv.get(&format!("/api/jobs/{a}/result")).status, 409);
+    let ev = srv.get(&format!("/api/jobs/{a}/events")).text();
+    assert!(ev.contains(r#""interrupted":true"#), "{ev}");
+}
+
+#[test]
+fn finished_jobs_are_deleted_after_the_time_limit() {
+    let tmp = tempfile::tempdir().unwrap();
+    let srv = Server::start(tmp.path(), &["--keep-secs", "1"]);
+    let id = srv.submit("p.png", &photo(16, 16), &[("scale", "2")]);
+    assert_eq!(srv.wait(&id, MINUTE)["state"], "done");
+    let t0 = std::time::Instant::now();
+    while srv.get(&format!("/api/jobs/{id}")).status != 404 {
+        assert!(t0.elapsed() < MINUTE, "the job was never deleted");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert!(leftovers(tmp.path()).iter().all(|p| !p.is_file()), "{:?}", leftovers(tmp.path()));
+}
+
+#[test]
+fn download_all_as_a_zip() {
+    let tmp = tempfile::tempdir().unwrap();
+    let srv = Server::start(tmp.path(), &[]);
+    let a = srv.submit("same.png", &photo(16, 16), &[("scale", "2")]);
+    let b = srv.submit("same.png", &photo(24, 16), &[("scale", "3")]);
+    let c = srv.submit("same.png", &photo(24, 16), &[("scale", "3")]);
+    for id in [&a, &b, &c] {
+        assert_eq!(srv.wait(id, MINUTE)["state"], "done");
+    }
+    let r = srv.get(&format!("/api/zip?ids={a},{b},{c}"));
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("content-type"), Some("application/zip"));
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(r.body)).unwrap();
+    let mut names: Vec<String> = zip.file_names().map(String::from).collect();
+    names.sort();
+    assert_eq!(names, ["same_x2.png", "same_x3-2.png", "same_x3.png"]);
+    let mut first = Vec::new();
+    std::io::Read::read_to_end(&mut zip.by_name("same_x2.png").unwrap(), &mut first).unwrap();
+    assert_eq!(first, srv.get(&format!("/api/jobs/{a}/result")).body);
+}
+
+#[test]
+fn ctrl_c_cancels_running_jobs_and_removes_the_files() {
+    let tmp = tempfile::tempdir().unwrap();
+    let srv = Server::start(tmp.path(), &[]);
+    let work = tempfile::tempdir().unwrap();
+    let long = work.path().join("long.mp4");
+    clip(&long, "160x120", 24, 30.0);
+    let a = srv.submit("long.mp4", &std::fs::read(&long).unwrap(), &[("scale", "4")]);
+    srv.submit("waiting.png", &photo(16, 16), &[]);
+    srv.wait_for(&a, "running", MINUTE);
+    assert!(!leftovers(tmp.path()).is_empty());
+    let stderr = srv.stderr.clone();
+    let status = srv.interrupt();
+    assert_eq!(status.code(), Some(130), "{:?}", stderr.lock().unwrap());
+    let left = leftovers(tmp.path());
+    assert!(left.is_empty(), "files left after Ctrl-C: {left:?}");
+    assert!(stderr.lock().unwrap().iter().any(|l| l.contains("stopping")));
+}
+
+#[test]
+fn a_wider_address_needs_the_token() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_upscale"))
+        .args(["serve", "--listen", "0.0.0.0:0", "--device", "cpu"])
+        .env("TMPDIR", tmp.path())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(child.stderr.take().unwrap()));
+    let mut warned = false;
+    let url = loop {
+        let l = lines.next().expect("a line").unwrap();
+        warned |= l.starts_with("warning:");
+        if let Some(u) = l.strip_prefix("upscale: serving on ") {
+            break u.to_string();
+        }
+    };
+    let _kill = KillOnDrop(child);
+    assert!(warned, "a wider address is served with a warning");
+    let (addr, token) = url.trim_start_matches("http://").split_once("/?token=").expect("token in the URL");
+    assert_eq!(token.len(), 32);
+    let port: u16 = addr.rsplit(':').next().unwrap().parse().unwrap();
+    let host = [("Host", addr)];
+    assert_eq!(request(port, "GET", "/api/jobs", &host, b"").status, 401);
+    let r = request(port, "GET", &format!("/?token={token}"), &host, b"");
+    assert_eq!(r.status, 303);
+    let cookie = r.header("set-cookie").unwrap().to_string();
+    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"), "{cookie}");
+    let kv = cookie.split(';').next().unwrap();
+    assert_eq!(request(port, "GET", "/api/jobs", &[("Host", addr), ("Cookie", kv)], b"").status, 200);
+    let wrong = format!("upscale_token={}", "0".repeat(32));
+    assert_eq!(request(port, "GET", "/api/jobs", &[("Host", addr), ("Cookie", &wrong)], b"").status, 401);
+}
+
+struct KillOnDrop(std::process::Child);
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}

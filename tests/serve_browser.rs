@@ -1,0 +1,304 @@
+//! `upscale serve` in a real browser (Debian's chromium driven by `headless_chrome`): a photo and
+//! a clip with audio uploaded through the file input at 2×, progress and done seen on the page,
+//! the before/after slider shown and moved with the keyboard, a crop + rotate applied, the
+//! results downloaded by the browser and checked (size, PSNR against the CLI, frames and audio
+//! with ffprobe), all as a zip. Screenshots of each step go to target/serve-screenshots/.
+//! Without /usr/bin/chromium the test fails saying so (tools/setup.sh installs it).
+
+mod serve_common;
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use headless_chrome::protocol::cdp::Browser as Cdp;
+use headless_chrome::protocol::cdp::Page::CaptureScreenshotFormatOption;
+use headless_chrome::{Browser, LaunchOptions, Tab};
+use serde_json::Value;
+use serve_common::*;
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+
+fn browser() -> Browser {
+    assert!(
+        Path::new(CHROMIUM).exists(),
+        "{CHROMIUM} is missing: the browser tests need Debian's chromium \
+         (tools/setup.sh installs it: apt-get install --no-install-recommends chromium)"
+    );
+    let opts = LaunchOptions::default_builder()
+        .path(Some(CHROMIUM.into()))
+        .sandbox(false)
+        .window_size(Some((1100, 1400)))
+        .idle_browser_timeout(Duration::from_secs(900))
+        .build()
+        .expect("launch options");
+    Browser::new(opts).expect("start chromium")
+}
+
+/// Where the screenshots go: target/serve-screenshots/.
+fn shots() -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).parent().unwrap().join("serve-screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn shot(tab: &Tab, name: &str) -> Vec<u8> {
+    let png = tab.capture_screenshot(CaptureScreenshotFormatOption::Png, None, None, true).expect("screenshot");
+    std::fs::write(shots().join(name), &png).unwrap();
+    png
+}
+
+/// Evaluates a JS expression that returns a JSON string, parsed.
+fn js(tab: &Tab, expr: &str) -> Value {
+    let r = tab.evaluate(&format!("JSON.stringify({expr})"), false).expect("evaluate");
+    serde_json::from_str(r.value.as_ref().and_then(Value::as_str).unwrap_or("null")).unwrap()
+}
+
+/// Polls `expr` until it is true.
+fn until(tab: &Tab, expr: &str, limit: Duration, what: &str) {
+    let t0 = Instant::now();
+    while js(tab, &format!("!!({expr})")) != Value::Bool(true) {
+        if t0.elapsed() > limit {
+            shot(tab, "failed.png");
+            panic!("{what}: not seen in {limit:?}; queue: {}", queue(tab));
+        }
+        std::thread::sleep(Duration::from_millis(150));
+    }
+}
+
+/// The queue as the page shows it.
+fn queue(tab: &Tab) -> Value {
+    js(
+        tab,
+        "[...document.querySelectorAll('#queue li')].map(li => ({id: li.dataset.id, state: li.dataset.state, \
+         name: li.querySelector('.name').textContent, info: li.querySelector('.info').textContent}))",
+    )
+}
+
+fn job_id(tab: &Tab, name_part: &str) -> String {
+    let q = queue(tab);
+    let j = q.as_array().unwrap().iter().find(|j| j["name"].as_str().unwrap().contains(name_part));
+    j.unwrap_or_else(|| panic!("no job named like {name_part}: {q}"))["id"].as_str().unwrap().to_string()
+}
+
+fn click(tab: &Tab, selector: &str) {
+    tab.wait_for_element(selector).unwrap_or_else(|e| panic!("{selector}: {e}")).click().expect("click");
+}
+
+/// Sets an input's value as a person would (the page listens to `input`).
+fn set(tab: &Tab, id: &str, value: &str) {
+    tab.evaluate(
+        &format!("(() => {{ const e = document.getElementById('{id}'); e.value = '{value}'; e.dispatchEvent(new Event('input')); }})()"),
+        false,
+    )
+    .expect("set a value");
+}
+
+/// Clicks the job's download link and waits for the browser to write the file.
+fn download(tab: &Tab, id: &str, dir: &Path, name: &str) -> PathBuf {
+    click(tab, &format!("#queue li[data-id='{id}'] .download"));
+    wait_file(dir, name)
+}
+
+fn wait_file(dir: &Path, name: &str) -> PathBuf {
+    let path = dir.join(name);
+    let t0 = Instant::now();
+    while !path.exists() {
+        assert!(t0.elapsed() < Duration::from_secs(60), "the browser did not download {name}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // Written under a .crdownload name and renamed when complete.
+    path
+}
+
+/// Edits the job open in the editor: crop (x, y, w, h) then rotate 90° clockwise, and applies.
+fn crop_and_rotate(tab: &Tab, id: &str, crop: (u32, u32, u32, u32), screenshot: &str) -> String {
+    click(tab, &format!("#queue li[data-id='{id}'] .edit"));
+    until(
+        tab,
+        "!document.getElementById('edit-panel').hidden && document.getElementById('edit-msg').textContent === ''",
+        Duration::from_secs(30),
+        "the editor",
+    );
+    set(tab, "crop-x", &crop.0.to_string());
+    set(tab, "crop-y", &crop.1.to_string());
+    set(tab, "crop-w", &crop.2.to_string());
+    set(tab, "crop-h", &crop.3.to_string());
+    set(tab, "rotate", "90");
+    let size = js(tab, "document.getElementById('preview').dataset.size");
+    assert_eq!(size, Value::String(format!("{}x{}", crop.3, crop.2)), "the preview shows the rotated crop");
+    tab.find_element("#edit-panel").unwrap().scroll_into_view().unwrap();
+    shot(tab, screenshot);
+    let before: Vec<String> =
+        queue(tab).as_array().unwrap().iter().map(|j| j["id"].as_str().unwrap().to_string()).collect();
+    click(tab, "#apply");
+    until(tab, "document.querySelectorAll('#queue li').length > 0 && document.getElementById('edit-msg').textContent.startsWith('queued')", Duration::from_secs(30), "the edit queued");
+    let q = queue(tab);
+    let new = q
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|j| !before.contains(&j["id"].as_str().unwrap().to_string()))
+        .expect("a new job for the edit");
+    let eid = new["id"].as_str().unwrap().to_string();
+    until(
+        tab,
+        &format!("document.querySelector(\"#queue li[data-id='{eid}']\").dataset.state === 'done'"),
+        Duration::from_secs(300),
+        "the edit done",
+    );
+    eid
+}
+
+#[test]
+fn upload_scale_compare_edit_and_download_in_a_browser() {
+    let tmp = tempfile::tempdir().unwrap();
+    let srv = Server::start(tmp.path(), &[]);
+    let work = tempfile::tempdir().unwrap();
+    let photo_path = work.path().join("coffee.png");
+    std::fs::write(&photo_path, photo(96, 64)).unwrap();
+    let clip_path = work.path().join("clip.mp4");
+    clip(&clip_path, "64x48", 10, 1.0);
+    let (_, _, clip_frames, _) = probe(&clip_path);
+    let downloads = work.path().join("downloads");
+    std::fs::create_dir(&downloads).unwrap();
+
+    let browser = browser();
+    let tab = browser.new_tab().expect("a tab");
+    tab.set_default_timeout(Duration::from_secs(30));
+    tab.call_method(Cdp::SetDownloadBehavior {
+        behavior: Cdp::SetDownloadBehaviorBehaviorOption::Allow,
+        browser_context_id: None,
+        download_path: Some(downloads.to_string_lossy().into_owned()),
+        events_enabled: None,
+    })
+    .expect("allow downloads");
+    tab.navigate_to(&format!("http://127.0.0.1:{}/", srv.port)).unwrap().wait_until_navigated().unwrap();
+    until(&tab, "document.querySelectorAll('#model option').length > 0", Duration::from_secs(30), "the model list");
+    shot(&tab, "1-page.png");
+
+    // 2×, both files through the file input.
+    click(&tab, "#scales input[value='2']");
+    let input = tab.wait_for_element("#file").unwrap();
+    input.set_input_files(&[photo_path.to_str().unwrap(), clip_path.to_str().unwrap()]).expect("choose files");
+    until(
+        &tab,
+        "document.querySelectorAll('#queue li[data-id]:not([data-id=\"\"])').length === 2",
+        Duration::from_secs(60),
+        "two jobs",
+    );
+    shot(&tab, "2-queue.png");
+    until(&tab, "[...document.querySelectorAll('#queue li')].some(li => li.dataset.state === 'running' || li.dataset.state === 'done')", Duration::from_secs(120), "a job running");
+    until(
+        &tab,
+        "[...document.querySelectorAll('#queue li')].filter(li => li.dataset.state === 'done').length === 2",
+        Duration::from_secs(600),
+        "both jobs done",
+    );
+    let q = queue(&tab);
+    let video_info = q.as_array().unwrap().iter().find(|j| j["name"] == "clip.mp4").unwrap()["info"].clone();
+    assert_eq!(video_info, "clip_x2.mp4: 128×96", "{q}");
+    shot(&tab, "3-done.png");
+
+    // The slider, moved with the keyboard.
+    let photo_id = job_id(&tab, "coffee.png");
+    click(&tab, &format!("#queue li[data-id='{photo_id}'] .compare"));
+    until(
+        &tab,
+        "document.getElementById('after') && document.getElementById('after').naturalWidth === 192",
+        Duration::from_secs(30),
+        "the upscaled picture shown",
+    );
+    until(&tab, "document.getElementById('before').naturalWidth === 96", Duration::from_secs(30), "the original shown");
+    tab.find_element("#slider").unwrap().focus().unwrap();
+    for _ in 0..20 {
+        tab.press_key("ArrowLeft").unwrap();
+    }
+    assert_eq!(js(&tab, "document.getElementById('slider').value"), "30");
+    assert_eq!(js(&tab, "document.getElementById('before-layer').style.clipPath"), "inset(0px 70% 0px 0px)");
+    set(&tab, "zoom", "2");
+    tab.evaluate("document.getElementById('zoom').dispatchEvent(new Event('change'))", false).unwrap();
+    let widths = js(&tab, "[document.getElementById('after').getBoundingClientRect().width, document.getElementById('before').getBoundingClientRect().width]");
+    assert_eq!(widths[0], widths[1], "zoom keeps both sides in step: {widths}");
+    tab.find_element("#compare-panel").unwrap().scroll_into_view().unwrap();
+    let compare_png = shot(&tab, "4-compare.png");
+    let page_end =
+        js(&tab, "Math.ceil(document.querySelector('footer').getBoundingClientRect().bottom + window.scrollY)");
+
+    // Download the upscaled photo: same as the CLI's output for the same input.
+    let got = download(&tab, &photo_id, &downloads, "coffee_x2.png");
+    let served = image::open(&got).unwrap().to_rgb8();
+    assert_eq!(served.dimensions(), (192, 128));
+    let cli = cli_reference(&photo_path, &work.path().join("cli.png"), &["-s", "2"]);
+    let db = psnr(&served, &cli);
+    assert!(db >= 40.0, "browser download vs CLI: {db:.1} dB");
+
+    // Crop + rotate, applied on the server, downloaded as a new file.
+    let edited_id = crop_and_rotate(&tab, &photo_id, (20, 10, 150, 100), "5-edit-photo.png");
+    let got = download(&tab, &edited_id, &downloads, "coffee_x2_edited.png");
+    let edited = image::open(&got).unwrap().to_rgb8();
+    let want = image::DynamicImage::ImageRgb8(served.clone()).crop_imm(20, 10, 150, 100).rotate90().to_rgb8();
+    assert_eq!(edited.dimensions(), (100, 150));
+    assert_eq!(edited, want, "the edit is exactly crop then rotate of the result");
+
+    // The video: two synced players, then crop + rotate through FFmpeg.
+    let clip_id = job_id(&tab, "clip.mp4");
+    click(&tab, &format!("#queue li[data-id='{clip_id}'] .compare"));
+    until(
+        &tab,
+        "document.getElementById('after').tagName === 'VIDEO' && document.getElementById('after').videoWidth === 128",
+        Duration::from_secs(30),
+        "the upscaled clip playable",
+    );
+    until(
+        &tab,
+        "document.getElementById('before').videoWidth === 64",
+        Duration::from_secs(30),
+        "the original clip playable",
+    );
+    click(&tab, "#play");
+    until(&tab, "document.getElementById('after').currentTime > 0.2", Duration::from_secs(30), "the clip playing");
+    click(&tab, "#play");
+    until(
+        &tab,
+        "Math.abs(document.getElementById('after').currentTime - document.getElementById('before').currentTime) < 0.1",
+        Duration::from_secs(10),
+        "the players in step",
+    );
+    tab.find_element("#compare-panel").unwrap().scroll_into_view().unwrap();
+    shot(&tab, "6-compare-video.png");
+    let got = download(&tab, &clip_id, &downloads, "clip_x2.mp4");
+    let (w, h, frames, audio) = probe(&got);
+    assert_eq!((w, h, frames), (128, 96, clip_frames));
+    assert!(audio.is_some(), "audio kept in the upscaled clip");
+    let edited_clip = crop_and_rotate(&tab, &clip_id, (8, 4, 100, 80), "7-edit-video.png");
+    let got = download(&tab, &edited_clip, &downloads, "clip_x2_edited.mp4");
+    let (w, h, frames, audio) = probe(&got);
+    assert_eq!((w, h, frames), (80, 100, clip_frames));
+    assert!(audio.is_some(), "audio kept in the edited clip");
+
+    // All four results as one zip.
+    until(&tab, "!document.getElementById('zip').hidden", Duration::from_secs(10), "the zip link");
+    click(&tab, "#zip");
+    let zip_path = wait_file(&downloads, "upscaled.zip");
+    std::thread::sleep(Duration::from_millis(500));
+    let mut zip = zip::ZipArchive::new(std::fs::File::open(&zip_path).unwrap()).unwrap();
+    let mut names: Vec<String> = zip.file_names().map(String::from).collect();
+    names.sort();
+    assert_eq!(names, ["clip_x2.mp4", "clip_x2_edited.mp4", "coffee_x2.png", "coffee_x2_edited.png"]);
+    let mut inside = Vec::new();
+    std::io::Read::read_to_end(&mut zip.by_name("coffee_x2.png").unwrap(), &mut inside).unwrap();
+    assert_eq!(image::load_from_memory(&inside).unwrap().to_rgb8(), served);
+    shot(&tab, "8-all.png");
+
+    // The README's picture (docs/serve.png), when asked for.
+    if std::env::var_os("UPSCALE_README_SCREENSHOT").is_some() {
+        let img = image::load_from_memory(&compare_png).unwrap();
+        let h = page_end.as_u64().map_or(img.height(), |b| (b as u32 + 8).min(img.height()));
+        let small = img.crop_imm(0, 0, img.width(), h).resize(720, 2000, image::imageops::FilterType::Lanczos3);
+        let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/serve.png");
+        std::fs::create_dir_all(out.parent().unwrap()).unwrap();
+        small.to_rgb8().save(&out).unwrap();
+        let size = std::fs::metadata(&out).unwrap().len();
+        assert!(size < 200_000, "docs/serve.png is {size} bytes: keep it under 200 KB");
+    }
+}
