@@ -1,4 +1,4 @@
-//! The end of a resumable job: the segments' video packets, unchanged (no re-encoding, the
+//! The end of a segmented job (see `crate::segments`): the segments' video packets, unchanged (no re-encoding, the
 //! timestamps they were encoded with), and the input's audio, subtitle and other packets are
 //! muxed into the output, laid out exactly as the one-pass path lays it out (same encoder
 //! parameters, copied streams, chapters and metadata), interleaved by decoding time.
@@ -12,29 +12,24 @@ use ffmpeg::Packet;
 use super::decode::Decoder;
 use super::encode::{EncodeTarget, Encoder};
 use super::packets::PacketReader;
-use super::workdir::WorkDir;
 use crate::error::{Error, Result};
 use crate::progress::Progress;
 
-/// Joins the finished segments of `work` with the input's copied streams into the target's
-/// output (through a partial file in the work folder, renamed when complete).
-pub fn join(input: &Path, work: &WorkDir, target: &EncodeTarget, progress: &dyn Progress) -> Result<()> {
-    let tmp = work.joined_path();
-    let output = &target.output;
-    let result = write(input, &tmp, work, target, progress)
-        .and_then(|()| std::fs::rename(&tmp, output).map_err(|e| Error::io(output, e)));
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
-}
-
-fn write(input: &Path, tmp: &Path, work: &WorkDir, target: &EncodeTarget, progress: &dyn Progress) -> Result<()> {
+/// Writes `tmp`, laid out as the one-pass path lays out the target's output: the video packets
+/// of the segment files `paths` in turn (their header must be the one this output's encoder
+/// makes) and the input's copied streams, interleaved by decoding time.
+pub fn join_files(
+    input: &Path,
+    tmp: &Path,
+    paths: &[PathBuf],
+    target: &EncodeTarget,
+    progress: &dyn Progress,
+) -> Result<()> {
     let mut dec = Decoder::open(input, &target.settings)?;
     let time_base = dec.info().time_base;
     let mut enc = Encoder::create(target, tmp, &mut dec, progress)?;
     let mut video = Segments {
-        paths: work.segment_paths(),
+        paths: paths.to_vec(),
         next: 0,
         open: None,
         out: enc.video_stream(),
@@ -105,5 +100,5 @@ impl Segments {
 }
 
 fn damaged(path: &Path, why: &str) -> Error {
-    Error::video(path, format!("{why}: remove the work folder to start again"))
+    Error::video(path, format!("{why}: remove this file and run its segment again"))
 }

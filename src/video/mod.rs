@@ -1,23 +1,20 @@
 //! Video files: source (decoder) thread → bounded channel → frame upscalers → bounded channel →
 //! sink (encoder) thread. Audio, subtitles, chapters and metadata are copied untouched; every
 //! frame keeps its timestamp. With `resume` the video goes through segments in a work folder
-//! instead (see `resume.rs`).
+//! instead (`crate::segments`).
 
 mod color;
 mod damage;
-mod decode;
-mod encode;
+pub(crate) mod decode;
+pub(crate) mod encode;
 pub mod items;
-mod join;
-mod packets;
+pub(crate) mod join;
+pub(crate) mod packets;
 pub mod pipeline;
 pub mod probe;
 mod reorder;
-mod resume;
-mod seek;
-mod segments;
+pub(crate) mod seek;
 pub mod stages;
-mod workdir;
 pub mod workers;
 
 use std::path::Path;
@@ -33,7 +30,7 @@ use crate::progress::Progress;
 
 /// FFmpeg's own log level: silent (the library never prints), unless `UPSCALE_FFMPEG_LOG` names
 /// one (`error`, `warning`, `info`, `debug`) for diagnosing a file.
-fn init_ffmpeg(input: &Path) -> Result<()> {
+pub(crate) fn init_ffmpeg(input: &Path) -> Result<()> {
     use ffmpeg::util::log::{self, Level};
     ffmpeg::init().map_err(|e| Error::ffmpeg(input, "cannot start FFmpeg", e))?;
     let level = match std::env::var("UPSCALE_FFMPEG_LOG").as_deref() {
@@ -62,7 +59,7 @@ pub fn upscale_file(
     output::check(input, output, cfg.overwrite)?;
     init_ffmpeg(input)?;
     if cfg.video.resume {
-        return resume::upscale_file(input, output, up, cfg, progress);
+        return crate::segments::resume::upscale_file(input, output, up, cfg, progress);
     }
     let mut dec = decode::Decoder::open(input, &cfg.video)?;
     dec.limit_pixels(cfg.max_pixels)?;
@@ -117,7 +114,7 @@ const CALIBRATE_FROM_FRAMES: u64 = 48;
 
 /// The pipeline from `dec` to `sink` with `up` in the middle: with its frame workers when it has
 /// any (on the CPU), chosen against `up` alone by timing the first frames of a long video.
-fn run_pipeline(
+pub(crate) fn run_pipeline(
     input: &Path,
     dec: decode::Decoder,
     up: &mut Upscaler<'_>,
