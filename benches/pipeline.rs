@@ -12,6 +12,11 @@
 //! - `UPSCALE_BENCH_PRECISIONS` (default `fp32`; `int8` too);
 //! - `UPSCALE_BENCH_PRESETS` (default empty: the encoder's own default, x264 medium).
 //!
+//! - `UPSCALE_BENCH_CLIPS`: ready clips (with their audio and subtitles) to time as they are
+//!   instead: for each clip and padding one line `yardstick clip=… frames=… pad=… model_single=…
+//!   model_workers=… pipeline=…` (frames per second; the model alone on one all-core session and
+//!   on the frame workers). `tools/bench_yardstick.sh` drives this beside a plain Python loop.
+//!
 //! The machine these run on is a shared VM whose speed drifts by 10 % and more within a minute,
 //! so each figure is the median of `UPSCALE_BENCH_REPS` (default 3) runs, model only and
 //! pipeline interleaved. The pipeline's time includes starting its frame workers and filling and
@@ -79,6 +84,106 @@ fn list(var: &str, default: &str) -> Vec<String> {
         .collect()
 }
 
+/// CPU seconds used by this process so far, all threads (user + system).
+fn cpu_seconds() -> f64 {
+    let mut u = std::mem::MaybeUninit::<libc::rusage>::zeroed();
+    // SAFETY: getrusage fills the struct it is given.
+    let u = unsafe {
+        libc::getrusage(libc::RUSAGE_SELF, u.as_mut_ptr());
+        u.assume_init()
+    };
+    let t = |v: libc::timeval| v.tv_sec as f64 + v.tv_usec as f64 * 1e-6;
+    t(u.ru_utime) + t(u.ru_stime)
+}
+
+/// Frames per second and CPU seconds per frame of `f` on `frames` frames.
+fn timed(frames: usize, f: impl FnOnce()) -> Rate {
+    let (t, c) = (Instant::now(), cpu_seconds());
+    f();
+    Rate { fps: frames as f64 / t.elapsed().as_secs_f64(), cpu: (cpu_seconds() - c) / frames as f64 }
+}
+
+#[derive(Clone, Copy)]
+struct Rate {
+    fps: f64,
+    /// CPU seconds per frame.
+    cpu: f64,
+}
+
+/// The model alone on `pics`: one all-core session in turn, and the frame workers together.
+fn model_fps(cfg: &Config, pics: &[image::RgbImage]) -> (Rate, Rate) {
+    let engine = Engine::new(cfg).expect("model loads");
+    let mut up = engine.upscaler(cfg).expect("settings are valid");
+    up.upscale_rgb8(&pics[0]).expect("warm-up");
+    let single = timed(pics.len(), || {
+        for p in pics {
+            std::hint::black_box(up.upscale_rgb8(p).expect("model runs"));
+        }
+    });
+    let mut workers = up.frame_workers().expect("workers load");
+    if workers.is_empty() {
+        return (single, single);
+    }
+    for w in &mut workers {
+        w.upscale_rgb8(&pics[0]).expect("warm-up");
+    }
+    let n = workers.len();
+    let multi = timed(pics.len(), || {
+        std::thread::scope(|sc| {
+            for (k, w) in workers.iter_mut().enumerate() {
+                sc.spawn(move || {
+                    for p in pics.iter().skip(k).step_by(n) {
+                        std::hint::black_box(w.upscale_rgb8(p).expect("model runs"));
+                    }
+                });
+            }
+        })
+    });
+    (single, multi)
+}
+
+/// `UPSCALE_BENCH_CLIPS`: each clip as it is, model alone both ways and the pipeline.
+fn yardstick(clips: &[String], pads: &[u32], reps: usize, dir: &Path) {
+    for (i, clip) in clips.iter().enumerate() {
+        let pattern = dir.join(format!("y{i}_%05d.png"));
+        ffmpeg(&["-i", clip, "-map", "0:v:0", "-pix_fmt", "rgb24", pattern.to_str().unwrap()]);
+        let pics: Vec<image::RgbImage> = (1..)
+            .map(|k| dir.join(format!("y{i}_{k:05}.png")))
+            .take_while(|p| p.exists())
+            .map(|p| image::open(p).expect("decoded frame").to_rgb8())
+            .collect();
+        let frames = pics.len();
+        for &pad in pads {
+            let s = Setting { pad, precision: Precision::Fp32, preset: None };
+            let cfg = config("realesr-animevideov3", s);
+            let out = dir.join(format!("y{i}.mp4"));
+            let mut runs = Vec::new();
+            for _ in 0..reps {
+                let (a, b) = model_fps(&cfg, &pics);
+                let engine = Engine::new(&cfg).expect("model loads");
+                let mut up = engine.upscaler(&cfg).expect("settings are valid");
+                let c = timed(frames, || {
+                    let _ = upscale::video::upscale_file(Path::new(clip), &out, &mut up, &cfg, &NoProgress)
+                        .expect("pipeline runs");
+                });
+                runs.push([a, b, c]);
+            }
+            let m = |k: usize| median(runs.iter().map(|r| r[k].fps).collect());
+            let c = |k: usize| median(runs.iter().map(|r| r[k].cpu).collect());
+            println!(
+                "yardstick clip={clip} frames={frames} pad={pad} model_single={:.3} model_workers={:.3} pipeline={:.3} \
+                 cpu_single={:.4} cpu_workers={:.4} cpu_pipeline={:.4}",
+                m(0),
+                m(1),
+                m(2),
+                c(0),
+                c(1),
+                c(2)
+            );
+        }
+    }
+}
+
 fn main() {
     if std::env::args().any(|a| a == "--list") {
         return;
@@ -102,6 +207,10 @@ fn main() {
             other => panic!("UPSCALE_BENCH_PRECISIONS: fp32 or int8, not {other}"),
         })
         .collect();
+    let clips = list("UPSCALE_BENCH_CLIPS", "");
+    if !clips.is_empty() {
+        return yardstick(&clips, &pads, reps, dir.path());
+    }
     let presets = list("UPSCALE_BENCH_PRESETS", "");
     let presets: Vec<Option<&str>> =
         if presets.is_empty() { vec![None] } else { presets.iter().map(|p| Some(p.as_str())).collect() };

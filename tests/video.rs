@@ -387,6 +387,35 @@ fn impossible_encoder_settings_fail_before_any_frame() {
     }
 }
 
+/// Issue 11: `--width 321` gives 321 pixels, not 320 (the encoder used to round the size down to
+/// 4:2:0's grid after the resize, silently): an odd size is written in 4:4:4, and a pixel format
+/// asked for that cannot hold it is refused before any frame, naming the size and the multiple.
+#[test]
+fn odd_width_and_height_are_exact() {
+    let dir = tempfile::tempdir().unwrap();
+    let inp = dir.path().join("in.mp4");
+    make_clip(&inp, "32x24", 10, "0.3", &["-c:v", "libx264", "-pix_fmt", "yuv420p"]);
+    for (name, size) in [("odd.mp4", ["--width", "321"]), ("odd.webm", ["--height", "121"])] {
+        let out = dir.path().join(name);
+        let mut args = MODEL.to_vec();
+        args.extend(size);
+        args.extend([s(&inp), "-o", s(&out)]);
+        ok(&upscale(&args));
+        let want = if name.ends_with("mp4") { "321\n241\nyuv444p" } else { "161\n121\nyuv444p" };
+        assert_eq!(video_entry(&out, "stream=width,height,pix_fmt"), want, "{name}");
+        assert_eq!(frame_times(&out).len(), frame_times(&inp).len(), "{name}");
+    }
+    let out = dir.path().join("refused.mp4");
+    let mut args = MODEL.to_vec();
+    args.extend(["--width", "321", "--pix-fmt", "yuv420p", s(&inp), "-o", s(&out)]);
+    let o = upscale(&args);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success(), "{err}");
+    let line = err.lines().find(|l| l.starts_with("error: ")).unwrap_or("");
+    assert!(line.contains("321") && line.contains("multiple of 2") && line.contains("yuv420p"), "{err}");
+    assert!(!out.exists() && !err.contains("panic"), "{err}");
+}
+
 #[test]
 fn existing_output_is_kept_without_overwrite() {
     let dir = tempfile::tempdir().unwrap();
@@ -421,7 +450,7 @@ fn signal_at_frame_5(inp: &Path, out: &Path, signal: &str) -> (std::process::Exi
     let mut sent = false;
     for line in stderr.lines() {
         let line = line.unwrap();
-        let done = line.split("\"done\":").nth(1).and_then(|r| r.trim_end_matches('}').parse::<u64>().ok());
+        let done = line.split("\"done\":").nth(1).and_then(|r| r.split([',', '}']).next()?.parse::<u64>().ok());
         if !sent && done.is_some_and(|d| d >= 5) {
             let k = Command::new("kill").args([&format!("-{signal}"), &pid.to_string()]).status().unwrap();
             assert!(k.success());

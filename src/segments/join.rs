@@ -40,8 +40,13 @@ pub fn join(work: &WorkDir, plan: &Plan, progress: &dyn Progress) -> Result<Path
     let cfg = plan.settings.config();
     let paths: Vec<PathBuf> = plan.segments.iter().map(|s| work.segment_path(s.index)).collect();
     let tmp = work.joined_partial();
-    let size = plan.settings.output_size;
-    let result = crate::video::join::join_files(&input, &output, &tmp, &paths, size, &cfg, Device::Cpu, progress)
+    let target = crate::video::encode::EncodeTarget {
+        output: output.clone(),
+        size: plan.settings.output_size,
+        settings: cfg.video.clone(),
+        device: Device::Cpu,
+    };
+    let result = crate::video::join::join_files(&input, &tmp, &paths, &target, progress)
         .and_then(|()| std::fs::rename(&tmp, &output).map_err(|e| Error::io(&output, e)));
     if result.is_err() {
         let _ = std::fs::remove_file(&tmp);

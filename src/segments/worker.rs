@@ -12,8 +12,9 @@ use crate::engine::Upscaler;
 use crate::error::{Error, Result};
 use crate::progress::Progress;
 use crate::video::decode::Decoder;
-use crate::video::encode::Encoder;
-use crate::video::pipeline::{self, Control, Item, Sink};
+use crate::video::encode::{EncodeTarget, Encoder};
+use crate::video::items::{Control, Item};
+use crate::video::stages::Sink;
 
 /// Why a step failed, for the scheduler: retry, or give up on this index.
 #[derive(Debug)]
@@ -120,9 +121,10 @@ pub fn run(
         dec.stop_from(end);
     }
     let partial = work.partial_path(index);
-    let enc = Encoder::create_packet_file(&output, &partial, &info, size, &cfg, up.device())?;
+    let target = EncodeTarget { output: output.clone(), size, settings: cfg.video.clone(), device: up.device() };
+    let enc = Encoder::create_packet_file(&target, &partial, &info)?;
     let sink = SegmentSink { enc, frames: 0, base };
-    let outcome = pipeline::run(&input, dec, up, sink, cfg.video.queue_depth, progress);
+    let outcome = crate::video::run_pipeline(&input, dec, up, sink, &cfg, progress);
     let outcome = match outcome {
         Ok(o) if !o.interrupted => o,
         Ok(_) => {

@@ -15,7 +15,8 @@ use ffmpeg::{codec, decoder, filter, format, media, Packet, Rational};
 
 use super::color::{self, ToRgb};
 use super::damage::DamageLog;
-use super::pipeline::{Control, Item, Picture};
+use super::items::{Control, Item, Picture};
+use super::stages::Source;
 use crate::config::{Deinterlace, VideoConfig};
 use crate::error::{Error, Result};
 use crate::progress::Progress;
@@ -195,9 +196,82 @@ impl Decoder {
         self.stop_from = Some(pts);
     }
 
-    /// The demuxer and the video decoder, for repositioning them (see `seek.rs`).
-    pub(super) fn parts(&mut self) -> (&mut format::context::Input, &mut decoder::Video) {
-        (&mut self.ictx, &mut self.decoder)
+    /// Seeks the video stream to a keyframe at or before `ts` (in its time base) and empties
+    /// the decoder; false when the demuxer cannot.
+    pub fn seek_video(&mut self, ts: i64) -> bool {
+        let index = self.info.index as i32;
+        // SAFETY: a seek on the live demuxer this decoder owns.
+        let r = unsafe { ffi::av_seek_frame(self.ictx.as_mut_ptr(), index, ts, ffi::AVSEEK_FLAG_BACKWARD) };
+        self.decoder.flush();
+        r >= 0
+    }
+
+    /// Opens the input again and empties the decoder: the surest way back to its first packet.
+    pub fn reopen(&mut self) -> Result<()> {
+        self.ictx = format::input(&self.path).map_err(|e| Error::video(&self.path, format!("cannot reopen: {e}")))?;
+        self.decoder.flush();
+        Ok(())
+    }
+
+    /// Decodes the video stream from the current position without sending anything, calling
+    /// `look(timestamp, keyframe)` for each frame until it returns false or the input ends.
+    /// Damaged data is skipped. For looking ahead before a run (see `seek.rs`).
+    pub fn decode_ahead(&mut self, mut look: impl FnMut(Option<i64>, bool) -> bool) -> Result<()> {
+        let index = self.info.index;
+        let mut packet = Packet::empty();
+        let mut frame = ffmpeg::frame::Video::empty();
+        let mut at_end = false;
+        loop {
+            if !at_end {
+                match packet.read(&mut self.ictx) {
+                    Ok(()) if packet.stream() != index => continue,
+                    Ok(()) => match self.decoder.send_packet(&packet) {
+                        Ok(()) | Err(ffmpeg::Error::InvalidData) => {}
+                        Err(e) => return Err(self.err("cannot decode", e)),
+                    },
+                    Err(ffmpeg::Error::Eof) => {
+                        at_end = true;
+                        let _ = self.decoder.send_eof();
+                    }
+                    Err(ffmpeg::Error::InvalidData) => continue,
+                    Err(e) => return Err(self.err("cannot read", e)),
+                }
+            }
+            loop {
+                match self.decoder.receive_frame(&mut frame) {
+                    Ok(()) => {
+                        if !look(frame.timestamp().or(frame.pts()), frame.is_key()) {
+                            return Ok(());
+                        }
+                    }
+                    Err(ffmpeg::Error::Other { errno }) if errno == ffmpeg::error::EAGAIN => break,
+                    Err(ffmpeg::Error::InvalidData) => {}
+                    Err(_) if at_end => return Ok(()),
+                    Err(e) => return Err(self.err("cannot decode", e)),
+                }
+            }
+        }
+    }
+
+    /// The next packet of a copied stream (see [`Decoder::copy_stream`]), already mapped to its
+    /// output stream, with its input stream's time base; `None` at the end of the input. The
+    /// video and other streams are skipped, as are packets the demuxer cannot read.
+    pub fn next_copied(&mut self) -> Result<Option<(Packet, Rational)>> {
+        loop {
+            let mut p = Packet::empty();
+            match p.read(&mut self.ictx) {
+                Ok(()) => {}
+                Err(ffmpeg::Error::Eof) => return Ok(None),
+                Err(ffmpeg::Error::InvalidData) => continue,
+                Err(e) => return Err(self.err("cannot read", e)),
+            }
+            let si = p.stream();
+            if let Some(out) = self.copy_target(si) {
+                let tb = self.ictx.stream(si).map_or(Rational(1, 1), |s| s.time_base());
+                p.set_stream(out);
+                return Ok(Some((p, tb)));
+            }
+        }
     }
 
     fn err(&self, what: &str, e: ffmpeg::Error) -> Error {
@@ -305,6 +379,12 @@ impl Decoder {
         }
         frames.drain(&mut self.decoder, &self.path, damage)?;
         frames.finish_deinterlacer(&self.path)
+    }
+}
+
+impl Source for Decoder {
+    fn run(self, tx: Sender<Item>, ctl: &Control, progress: &dyn Progress) -> Result<()> {
+        Decoder::run(self, tx, ctl, progress)
     }
 }
 

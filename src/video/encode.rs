@@ -15,10 +15,11 @@ use ffmpeg::{codec, encoder, format, media, Dictionary, Packet, Rational};
 
 use super::color::{self, FromRgb};
 use super::decode::{frame_duration, Decoder, StreamInfo};
+use super::items::{Control, Item, Picture};
 use super::packets::PacketWriter;
-use super::pipeline::{Control, Item, Picture, Sink};
-use crate::config::{Config, Device};
-use crate::error::{Error, Result};
+use super::stages::Sink;
+use crate::config::{Device, VideoConfig};
+use crate::error::{ConfigError, Error, Result};
 use crate::progress::Progress;
 
 /// Stream side data worth keeping on the upscaled video stream: orientation, stereo layout and
@@ -30,6 +31,21 @@ const KEPT_SIDE_DATA: &[ffi::AVPacketSideDataType] = &[
     ffi::AVPacketSideDataType::AV_PKT_DATA_MASTERING_DISPLAY_METADATA,
     ffi::AVPacketSideDataType::AV_PKT_DATA_CONTENT_LIGHT_LEVEL,
 ];
+
+/// What the encoder's set-up needs besides the input: where the video goes, at what size, with
+/// which settings, and for which device.
+#[derive(Debug, Clone)]
+pub struct EncodeTarget {
+    /// The output file: its extension picks the container (and the default codec); errors name it.
+    pub output: PathBuf,
+    /// The encoded picture size, exactly (a pixel format that cannot hold it is not chosen, or
+    /// refused when asked for).
+    pub size: (u32, u32),
+    /// Codec, quality, pixel format, options, audio.
+    pub settings: VideoConfig,
+    /// Where the model runs: on the CPU the encoder keeps to one thread.
+    pub device: Device,
+}
 
 /// The output file, ready for frames.
 pub struct Encoder {
@@ -49,6 +65,8 @@ pub struct Encoder {
     dump_path: PathBuf,
     /// Added to the timestamps of each output stream's copied packets (see [`opus_delay_fix`]).
     ts_fix: Vec<i64>,
+    /// Why the pixel format is not the one an even size would have had (said once, by `create`).
+    format_note: Option<String>,
 }
 
 /// What to add to a copied Opus stream's timestamps so that they read back as they were.
@@ -114,9 +132,22 @@ fn pixel_from_name(name: &str) -> Option<Pixel> {
     (f != ffi::AVPixelFormat::AV_PIX_FMT_NONE).then(|| Pixel::from(f))
 }
 
+/// Whether a `w`×`h` picture fits `f`'s chroma grid (4:2:0 needs even sizes, 4:2:2 an even width).
+fn fits_grid(f: Pixel, (w, h): (u32, u32)) -> bool {
+    let (cw, ch) = chroma_grid(f);
+    w % cw == 0 && h % ch == 0
+}
+
+/// The multiples of width and height that `f`'s subsampled chroma needs.
+fn chroma_grid(f: Pixel) -> (u32, u32) {
+    f.descriptor().map_or((1, 1), |d| (1 << d.log2_chroma_w(), 1 << d.log2_chroma_h()))
+}
+
 /// The output pixel format: the asked one, else the input's when the encoder takes it, else
-/// 10-bit 4:2:0 for deep inputs, else 4:2:0, else the encoder's first.
-fn choose_format(asked: Option<Pixel>, input: Pixel, supported: &[Pixel]) -> Option<Pixel> {
+/// 10-bit 4:2:0 for deep inputs, else 4:2:0, else the encoder's first; of these the first whose
+/// chroma grid holds `size` exactly, else full chroma (4:4:4, 10-bit for deep inputs), which holds
+/// any size. An asked format is returned whatever the size (the caller refuses it).
+fn choose_format(asked: Option<Pixel>, input: Pixel, supported: &[Pixel], size: (u32, u32)) -> Option<Pixel> {
     let takes = |f: Pixel| supported.is_empty() || supported.contains(&f);
     if let Some(f) = asked {
         return takes(f).then_some(f);
@@ -125,15 +156,28 @@ fn choose_format(asked: Option<Pixel>, input: Pixel, supported: &[Pixel]) -> Opt
         let flags = (*d.as_ptr()).flags;
         flags & (ffi::AV_PIX_FMT_FLAG_RGB as u64 | ffi::AV_PIX_FMT_FLAG_PAL as u64) == 0 && d.nb_components() >= 3
     });
+    let deep = color::depth(input) > 8;
     let mut candidates = Vec::new();
     if yuv_input {
         candidates.push(input);
     }
-    if color::depth(input) > 8 {
+    if deep {
         candidates.push(Pixel::YUV420P10LE);
     }
     candidates.push(Pixel::YUV420P);
-    candidates.into_iter().find(|&f| takes(f)).or_else(|| supported.first().copied())
+    candidates.extend(supported.first().copied());
+    if deep {
+        candidates.push(Pixel::YUV444P10LE);
+    }
+    candidates.push(Pixel::YUV444P);
+    let usable = |f: &Pixel| takes(*f);
+    candidates
+        .iter()
+        .copied()
+        .filter(usable)
+        .find(|&f| fits_grid(f, size))
+        .or_else(|| supported.iter().copied().find(|&f| fits_grid(f, size)))
+        .or_else(|| candidates.iter().copied().find(usable))
 }
 
 /// Sample aspect ratio of the output: the same display shape on the new pixel grid.
@@ -154,24 +198,19 @@ fn reduce(n: i64, d: i64) -> Rational {
 }
 
 impl Encoder {
-    /// Creates `tmp` (which becomes `output`) and sets up the encoder and every copied stream.
-    /// Every check that can fail without frames fails here.
-    pub fn create(
-        output: &Path,
-        tmp: &Path,
-        dec: &mut Decoder,
-        size: (u32, u32),
-        cfg: &Config,
-        device: Device,
-        progress: &dyn Progress,
-    ) -> Result<Encoder> {
+    /// Creates `tmp` (which becomes the target's output) and sets up the encoder and every
+    /// stream of `dec` to copy. Every check that can fail without frames fails here.
+    pub fn create(target: &EncodeTarget, tmp: &Path, dec: &mut Decoder, progress: &dyn Progress) -> Result<Encoder> {
         let info = dec.info().clone();
-        let mut enc = Encoder::open(output, &info, size, cfg, device, || format::output(&tmp))?;
+        let mut enc = Encoder::open(target, &info, || format::output(&tmp))?;
+        if let Some(note) = enc.format_note.take() {
+            progress.note(&note);
+        }
         let ictx = dec.input();
         if let (Some(ist), Some(mut ost)) = (ictx.stream(info.index), enc.octx.stream_mut(enc.stream)) {
             copy_video_facts(&ist, &mut ost);
         }
-        let copies = add_copies(&mut enc.octx, dec, output, cfg.video.no_audio, progress)?;
+        let copies = add_copies(&mut enc.octx, dec, &target.output, target.settings.no_audio, progress)?;
         enc.write_header()?;
         enc.ts_fix = vec![0; enc.octx.nb_streams() as usize];
         for (i, o) in copies {
@@ -181,17 +220,10 @@ impl Encoder {
         Ok(enc)
     }
 
-    /// An encoder set up as for `output` whose packets go, untouched, into the packet file
-    /// `tmp` (a segment of a resumable job, see `packets.rs`); errors name `output`.
-    pub fn create_packet_file(
-        output: &Path,
-        tmp: &Path,
-        info: &StreamInfo,
-        size: (u32, u32),
-        cfg: &Config,
-        device: Device,
-    ) -> Result<Encoder> {
-        let mut enc = Encoder::open(output, info, size, cfg, device, || output_without_file(output))?;
+    /// An encoder set up as for the target whose packets go, untouched, into the packet file
+    /// `tmp` (a segment of a resumable job, see `packets.rs`); errors name the target's output.
+    pub fn create_packet_file(target: &EncodeTarget, tmp: &Path, info: &StreamInfo) -> Result<Encoder> {
+        let mut enc = Encoder::open(target, info, || output_without_file(&target.output))?;
         enc.dump = Some(PacketWriter::create(tmp, enc.extradata()).map_err(|e| Error::io(tmp, e))?);
         enc.dump_path = tmp.to_path_buf();
         Ok(enc)
@@ -200,15 +232,14 @@ impl Encoder {
     /// The output (made by `make`) with its video stream and open encoder; the header is not
     /// written yet.
     fn open(
-        output: &Path,
+        target: &EncodeTarget,
         info: &StreamInfo,
-        size: (u32, u32),
-        cfg: &Config,
-        device: Device,
         make: impl FnOnce() -> std::result::Result<format::context::Output, ffmpeg::Error>,
     ) -> Result<Encoder> {
+        let output = target.output.as_path();
         let err = |msg: String| Error::video(output, msg);
-        let vc = &cfg.video;
+        let vc = &target.settings;
+        let device = target.device;
         let name = vc.codec.clone().unwrap_or_else(|| default_codec(output).to_string());
         let codec = encoder::find_by_name(&name).ok_or_else(|| err(format!("codec '{name}': no such encoder")))?;
         if codec.medium() != media::Type::Video {
@@ -220,7 +251,8 @@ impl Encoder {
             Some(p) => Some(pixel_from_name(p).ok_or_else(|| err(format!("pixel format '{p}': unknown")))?),
             None => None,
         };
-        let fmt = choose_format(asked, info.format, &supported).ok_or_else(|| {
+        let (w, h) = target.size;
+        let fmt = choose_format(asked, info.format, &supported, (w, h)).ok_or_else(|| {
             let list: Vec<&str> = supported.iter().map(|f| f.descriptor().map_or("?", |d| d.name())).collect();
             err(format!(
                 "codec '{name}' does not take pixel format '{}' (it takes {})",
@@ -228,12 +260,26 @@ impl Encoder {
                 list.join(", ")
             ))
         })?;
-        // Subsampled chroma needs even sizes.
-        let (mut w, mut h) = size;
-        if let Some(d) = fmt.descriptor() {
-            let (cw, ch) = (1u32 << d.log2_chroma_w(), 1u32 << d.log2_chroma_h());
-            w = (w / cw * cw).max(cw);
-            h = (h / ch * ch).max(ch);
+        // The size is exact: a format whose chroma grid cannot hold it is refused, not rounded.
+        let format_name = |f: Pixel| f.descriptor().map_or("?", |d| d.name());
+        let even = choose_format(asked, info.format, &supported, ((w + 1) & !1, (h + 1) & !1));
+        let format_note = (even != Some(fmt)).then(|| {
+            let even = even.map_or("?", format_name);
+            format!("{}: {w}x{h} is written as {} ({even} needs even sizes)", output.display(), format_name(fmt))
+        });
+        if !fits_grid(fmt, (w, h)) {
+            let (cw, ch) = chroma_grid(fmt);
+            let (field, value, multiple) = if w % cw != 0 { ("width", w, cw) } else { ("height", h, ch) };
+            return Err(ConfigError::new(
+                field,
+                value,
+                format!(
+                    "a multiple of {multiple} for pixel format {} (output size {w}x{h}; a 4:4:4 format \
+                     such as yuv444p takes any size)",
+                    format_name(fmt)
+                ),
+            )
+            .into());
         }
 
         let mut octx = make().map_err(|e| err(format!("cannot create an output for this extension: {e}")))?;
@@ -320,6 +366,7 @@ impl Encoder {
             dump: None,
             dump_path: PathBuf::new(),
             ts_fix: Vec::new(),
+            format_note,
         })
     }
 

@@ -7,32 +7,27 @@ use std::path::{Path, PathBuf};
 
 use ffmpeg_next as ffmpeg;
 
-use ffmpeg::{Packet, Rational};
+use ffmpeg::Packet;
 
 use super::decode::Decoder;
-use super::encode::Encoder;
+use super::encode::{EncodeTarget, Encoder};
 use super::packets::PacketReader;
-use crate::config::{Config, Device};
 use crate::error::{Error, Result};
 use crate::progress::Progress;
 
-/// Writes `tmp`, laid out as the one-pass path lays out `output`: the video packets of the
-/// segment files `paths` in turn (their header must be the one this output's encoder makes)
-/// and the input's copied streams, interleaved by decoding time.
-#[allow(clippy::too_many_arguments)]
+/// Writes `tmp`, laid out as the one-pass path lays out the target's output: the video packets
+/// of the segment files `paths` in turn (their header must be the one this output's encoder
+/// makes) and the input's copied streams, interleaved by decoding time.
 pub fn join_files(
     input: &Path,
-    output: &Path,
     tmp: &Path,
     paths: &[PathBuf],
-    size: (u32, u32),
-    cfg: &Config,
-    device: Device,
+    target: &EncodeTarget,
     progress: &dyn Progress,
 ) -> Result<()> {
-    let mut dec = Decoder::open(input, &cfg.video)?;
+    let mut dec = Decoder::open(input, &target.settings)?;
     let time_base = dec.info().time_base;
-    let mut enc = Encoder::create(output, tmp, &mut dec, size, cfg, device, progress)?;
+    let mut enc = Encoder::create(target, tmp, &mut dec, progress)?;
     let mut video = Segments {
         paths: paths.to_vec(),
         next: 0,
@@ -40,9 +35,8 @@ pub fn join_files(
         out: enc.video_stream(),
         header: enc.extradata().to_vec(),
     };
-    let mut copied = Copied::new(&mut dec);
     let mut v = video.next()?;
-    let mut c = copied.next()?;
+    let mut c = dec.next_copied()?;
     loop {
         let video_first = match (&v, &c) {
             (None, None) => break,
@@ -59,7 +53,7 @@ pub fn join_files(
         } else {
             let (p, tb) = c.take().expect("matched above");
             enc.mux(p, tb)?;
-            c = copied.next()?;
+            c = dec.next_copied()?;
         }
     }
     enc.close()
@@ -107,37 +101,4 @@ impl Segments {
 
 fn damaged(path: &Path, why: &str) -> Error {
     Error::video(path, format!("{why}: remove this file and run its segment again"))
-}
-
-/// The packets of the input's copied streams, mapped to their output streams.
-struct Copied<'a> {
-    dec: &'a mut Decoder,
-    map: Vec<Option<usize>>,
-}
-
-impl<'a> Copied<'a> {
-    fn new(dec: &'a mut Decoder) -> Self {
-        let map = (0..dec.input().nb_streams() as usize).map(|i| dec.copy_target(i)).collect();
-        Copied { dec, map }
-    }
-
-    fn next(&mut self) -> Result<Option<(Packet, Rational)>> {
-        let path = self.dec.path().to_path_buf();
-        let (ictx, _) = self.dec.parts();
-        loop {
-            let mut p = Packet::empty();
-            match p.read(ictx) {
-                Ok(()) => {}
-                Err(ffmpeg::Error::Eof) => return Ok(None),
-                Err(ffmpeg::Error::InvalidData) => continue,
-                Err(e) => return Err(Error::video(&path, format!("cannot read: {e}"))),
-            }
-            let si = p.stream();
-            if let Some(out) = self.map.get(si).copied().flatten() {
-                let tb = ictx.stream(si).map_or(Rational(1, 1), |s| s.time_base());
-                p.set_stream(out);
-                return Ok(Some((p, tb)));
-            }
-        }
-    }
 }

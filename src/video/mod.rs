@@ -1,22 +1,27 @@
-//! Video files: decoder thread → bounded channel → upscaler → bounded channel → encoder thread.
-//! Audio, subtitles, chapters and metadata are copied untouched; every frame keeps its timestamp.
-//! With `resume` the video goes through segments in a work folder instead (`crate::segments`).
+//! Video files: source (decoder) thread → bounded channel → frame upscalers → bounded channel →
+//! sink (encoder) thread. Audio, subtitles, chapters and metadata are copied untouched; every
+//! frame keeps its timestamp. With `resume` the video goes through segments in a work folder
+//! instead (`crate::segments`).
 
 mod color;
 mod damage;
 pub(crate) mod decode;
 pub(crate) mod encode;
+pub mod items;
 pub(crate) mod join;
 pub(crate) mod packets;
-pub(crate) mod pipeline;
+pub mod pipeline;
 pub mod probe;
+mod reorder;
 pub(crate) mod seek;
+pub mod stages;
+pub mod workers;
 
 use std::path::Path;
 
 use ffmpeg_next as ffmpeg;
 
-use crate::config::Config;
+use crate::config::{Config, Device};
 use crate::engine::Upscaler;
 use crate::error::{Error, Result};
 use crate::jobs::Outcome;
@@ -59,9 +64,14 @@ pub fn upscale_file(
     let mut dec = decode::Decoder::open(input, &cfg.video)?;
     dec.limit_pixels(cfg.max_pixels)?;
     let info = dec.info().clone();
-    let size = up.output_size(info.width, info.height);
+    let target = encode::EncodeTarget {
+        output: output.to_path_buf(),
+        size: up.output_size(info.width, info.height),
+        settings: cfg.video.clone(),
+        device: up.device(),
+    };
     let tmp = output::temp_path(output);
-    let enc = match encode::Encoder::create(output, &tmp, &mut dec, size, cfg, up.device(), progress) {
+    let enc = match encode::Encoder::create(&target, &tmp, &mut dec, progress) {
         Ok(e) => e,
         Err(e) => {
             let _ = std::fs::remove_file(&tmp);
@@ -73,7 +83,7 @@ pub fn upscale_file(
         let _ = std::fs::remove_file(&tmp);
         return Err(Error::Cancelled);
     }
-    let outcome = pipeline::run(input, dec, up, enc, cfg.video.queue_depth, progress);
+    let outcome = run_pipeline(input, dec, up, enc, cfg, progress);
     let outcome = match outcome {
         Ok(o) => o,
         Err(e) => {
@@ -96,4 +106,29 @@ pub fn upscale_file(
         return Ok(Outcome::Interrupted { frames: outcome.frames });
     }
     Ok(Outcome::Done)
+}
+
+/// Videos with at least this many frames (or of unknown length) choose between the frame
+/// workers and one all-core session by timing their first frames; shorter ones take the workers.
+const CALIBRATE_FROM_FRAMES: u64 = 48;
+
+/// The pipeline from `dec` to `sink` with `up` in the middle: with its frame workers when it has
+/// any (on the CPU), chosen against `up` alone by timing the first frames of a long video.
+pub(crate) fn run_pipeline(
+    input: &Path,
+    dec: decode::Decoder,
+    up: &mut Upscaler<'_>,
+    sink: impl stages::Sink,
+    cfg: &Config,
+    progress: &dyn Progress,
+) -> Result<pipeline::Outcome> {
+    let total = dec.info().total_frames;
+    let yield_io = up.device() == Device::Cpu && !up.passes().is_empty();
+    let mut workers = up.frame_workers()?;
+    let pool = workers::Pool {
+        calibrate: !workers.is_empty() && total.is_none_or(|t| t >= CALIBRATE_FROM_FRAMES),
+        workers: workers.iter_mut().map(|w| w as &mut dyn stages::FrameUpscaler).collect(),
+        main: up,
+    };
+    pipeline::run(input, dec, pool, sink, cfg.video.queue_depth, yield_io, progress)
 }

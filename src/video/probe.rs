@@ -8,7 +8,7 @@ use std::path::Path;
 use crossbeam_channel::bounded;
 
 use super::decode::Decoder;
-use super::pipeline::{Control, Item};
+use super::items::{Control, Item};
 use crate::config::VideoConfig;
 use crate::error::{Error, Result};
 use crate::progress::NoProgress;

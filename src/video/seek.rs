@@ -2,9 +2,7 @@
 //! first frame, checked by decoding (demuxers seek by decoding time, and open GOPs start
 //! with frames that cannot be decoded), then drop the frames before the segment as they come.
 
-use ffmpeg_next as ffmpeg;
-
-use ffmpeg::{ffi, Packet, Rational};
+use ffmpeg_next::{ffi, Rational};
 
 use super::decode::Decoder;
 use crate::error::{Error, Result};
@@ -46,62 +44,27 @@ impl Decoder {
 
     /// Seeks the video stream to a keyframe at or before `ts`; false when the demuxer cannot.
     fn seek(&mut self, ts: i64) -> bool {
-        let index = self.info().index as i32;
-        let (ictx, dec) = self.parts();
-        let r = unsafe { ffi::av_seek_frame(ictx.as_mut_ptr(), index, ts, ffi::AVSEEK_FLAG_BACKWARD) };
-        dec.flush();
-        r >= 0
+        self.seek_video(ts)
     }
 
     /// Opens the input again: the surest way back to its first packet.
     fn rewind(&mut self) -> Result<()> {
-        let path = self.path().to_path_buf();
-        let fresh = ffmpeg::format::input(&path).map_err(|e| Error::video(&path, format!("cannot reopen: {e}")))?;
-        let (ictx, dec) = self.parts();
-        *ictx = fresh;
-        dec.flush();
-        Ok(())
+        self.reopen()
     }
 
     /// Decodes from the current position: true when a keyframe at or before `done` comes before
     /// any frame after it (then every frame after `done` decodes as in an uninterrupted run).
     fn key_frame_through(&mut self, done: i64) -> Result<bool> {
-        let index = self.info().index;
-        let path = self.path().to_path_buf();
-        let (ictx, dec) = self.parts();
-        let mut packet = Packet::empty();
-        let mut frame = ffmpeg::frame::Video::empty();
-        let mut at_end = false;
-        loop {
-            if !at_end {
-                match packet.read(ictx) {
-                    Ok(()) if packet.stream() != index => continue,
-                    Ok(()) => match dec.send_packet(&packet) {
-                        Ok(()) | Err(ffmpeg::Error::InvalidData) => {}
-                        Err(e) => return Err(Error::video(&path, format!("cannot decode: {e}"))),
-                    },
-                    Err(ffmpeg::Error::Eof) => {
-                        at_end = true;
-                        let _ = dec.send_eof();
-                    }
-                    Err(ffmpeg::Error::InvalidData) => continue,
-                    Err(e) => return Err(Error::video(&path, format!("cannot read: {e}"))),
-                }
+        let mut found = false;
+        self.decode_ahead(|t, key| match t {
+            Some(t) if t > done => false,
+            Some(_) if key => {
+                found = true;
+                false
             }
-            loop {
-                match dec.receive_frame(&mut frame) {
-                    Ok(()) => match frame.timestamp().or(frame.pts()) {
-                        Some(t) if t > done => return Ok(false),
-                        Some(_) if frame.is_key() => return Ok(true),
-                        _ => {}
-                    },
-                    Err(ffmpeg::Error::Other { errno }) if errno == ffmpeg::error::EAGAIN => break,
-                    Err(ffmpeg::Error::InvalidData) => {}
-                    Err(_) if at_end => return Ok(false),
-                    Err(e) => return Err(Error::video(&path, format!("cannot decode: {e}"))),
-                }
-            }
-        }
+            _ => true,
+        })?;
+        Ok(found)
     }
 }
 

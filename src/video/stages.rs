@@ -1,0 +1,37 @@
+//! The video pipeline's three stages as traits, so that anything can feed it or take its output:
+//! a [`Source`] (the decoder; a segment-bounded decoder; a test double), the frame upscalers
+//! ([`FrameUpscaler`]: the model, or a double that sleeps), and a [`Sink`] (the encoder, the
+//! segment writer).
+
+use crossbeam_channel::{Receiver, Sender};
+use image::RgbImage;
+
+use super::items::{Control, Item};
+use crate::engine::Upscaler;
+use crate::error::Result;
+use crate::progress::Progress;
+
+/// The first stage: sends pictures and copied packets, in input order, until its input ends,
+/// the receiver goes away, or `ctl` says stop. Damage worth a warning goes to `progress`.
+pub trait Source: Send {
+    fn run(self, tx: Sender<Item>, ctl: &Control, progress: &dyn Progress) -> Result<()>;
+}
+
+/// The last stage: takes the upscaled pictures (and copied packets) until the channel closes,
+/// and returns the frames it wrote. It reports progress per frame and calls
+/// [`Control::interrupt`] when the progress callback asks to stop.
+pub trait Sink: Send {
+    fn run(self, rx: Receiver<Item>, ctl: &Control, progress: &dyn Progress) -> Result<u64>;
+}
+
+/// The middle stage's work, one picture at a time. Several may run at once, each on its own
+/// thread (see `workers.rs`).
+pub trait FrameUpscaler: Send {
+    fn upscale_frame(&mut self, rgb: &RgbImage) -> Result<RgbImage>;
+}
+
+impl FrameUpscaler for Upscaler<'_> {
+    fn upscale_frame(&mut self, rgb: &RgbImage) -> Result<RgbImage> {
+        self.upscale_rgb8(rgb)
+    }
+}
