@@ -70,8 +70,10 @@ fn a_clip_keeps_its_frames_and_audio_and_an_edit_is_a_new_result() {
     assert_eq!((w, h, frames), (128, 96, frames_in));
     assert!(audio.is_some(), "the audio stream is kept");
 
-    // Crop + rotate through FFmpeg: a new job; the upscaled original stays.
-    let ops = r#"{"operations":[{"op":"crop","x":8,"y":4,"width":100,"height":80},{"op":"rotate","degrees":90}]}"#;
+    // Every operation through FFmpeg's filters: a new job; the upscaled original stays.
+    let ops = r#"{"operations":[{"op":"crop","x":8,"y":4,"width":100,"height":80},{"op":"rotate","degrees":90},
+        {"op":"flip","direction":"vertical"},{"op":"adjust","brightness":0.05,"contrast":1.1,"saturation":1.3},
+        {"op":"watermark","text":"upscale","position":"top-left"},{"op":"resize","width":40,"height":50}]}"#;
     let r = srv.req("POST", &format!("/api/jobs/{id}/edit"), &[("Content-Type", "application/json")], ops.as_bytes());
     assert_eq!(r.status, 201, "{}", r.text());
     let eid = r.json()["id"].as_str().unwrap().to_string();
@@ -82,7 +84,7 @@ fn a_clip_keeps_its_frames_and_audio_and_an_edit_is_a_new_result() {
     let body = srv.get(&format!("/api/jobs/{eid}/result")).body;
     std::fs::write(&edited, body).unwrap();
     let (w, h, frames, audio) = probe(&edited);
-    assert_eq!((w, h, frames), (80, 100, frames_in));
+    assert_eq!((w, h, frames), (40, 50, frames_in));
     assert!(audio.is_some());
     assert_eq!(srv.get(&format!("/api/jobs/{id}/result")).status, 200, "the original result stays");
 }
