@@ -86,6 +86,7 @@ fn a_clip_keeps_its_frames_and_audio_and_an_edit_is_a_new_result() {
     let (w, h, frames, audio) = probe(&edited);
     assert_eq!((w, h, frames), (40, 50, frames_in));
     assert!(audio.is_some());
+    assert_eq!(frame_times(&edited), frame_times(&out), "every frame keeps its timestamp");
     assert_eq!(srv.get(&format!("/api/jobs/{id}/result")).status, 200, "the original result stays");
 }
 

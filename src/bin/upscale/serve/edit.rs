@@ -1,15 +1,14 @@
 //! The edit step: operations the page previews on a canvas, replayed here on the
 //! full-resolution result: pictures with the `image` crate, videos through FFmpeg's filters
-//! (crop, transpose, hflip/vflip, eq, scale, overlay) run by the `ffmpeg` program.
+//! (crop, transpose, hflip/vflip, eq, scale, overlay; the graph is made here and run by
+//! `video_edit.rs`).
 
-use std::io::BufRead;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 
 use image::{DynamicImage, Rgba, RgbaImage};
 use serde::Deserialize;
 use upscale::progress::{Event, Progress, Unit};
-use upscale::{output, still, Error, Result};
+use upscale::{still, Error, Result};
 
 use super::jobs::{Job, Media};
 
@@ -159,7 +158,7 @@ pub fn apply(job: &Job, ops: &[Operation], progress: &dyn Progress) -> Result<()
             progress.event(&Event::Progress { done: 1, total: Some(1), unit: Unit::Files });
             Ok(())
         }
-        Media::Video => apply_video(job, ops, progress),
+        Media::Video => super::video_edit::apply(job, ops, progress),
     }
 }
 
@@ -295,9 +294,13 @@ pub fn video_size(path: &Path) -> Option<(u32, u32)> {
     Some((r.width, r.height))
 }
 
-/// The FFmpeg filter chain for `ops` on a `w`×`h` video, and the watermark pictures it overlays
-/// (each is an extra input, in order).
-fn filter_graph(ops: &[Operation], (mut w, mut h): (u32, u32), dir: &Path) -> Result<(String, Vec<PathBuf>)> {
+/// The FFmpeg filter graph for `ops` on a `w`×`h` video (input `[0:v]`), the watermark
+/// pictures it overlays (inputs `[1:v]`, `[2:v]`…, written into `dir`), and the final size.
+pub fn filter_graph(
+    ops: &[Operation],
+    (mut w, mut h): (u32, u32),
+    dir: &Path,
+) -> Result<(String, Vec<PathBuf>, (u32, u32))> {
     let mut chain: Vec<String> = Vec::new();
     let mut marks = Vec::new();
     let mut graph = String::new();
@@ -355,69 +358,7 @@ fn filter_graph(ops: &[Operation], (mut w, mut h): (u32, u32), dir: &Path) -> Re
     chain.push("scale=trunc(iw/2)*2:trunc(ih/2)*2,format=yuv420p".into());
     flush(&mut chain, &mut graph, &mut label, ops.len());
     graph.pop();
-    Ok((graph, marks))
-}
-
-/// The video edit: `ffmpeg` with the filter graph, audio, subtitles, chapters and metadata
-/// copied, progress read from `-progress pipe:1`, killed when the job is cancelled.
-fn apply_video(job: &Job, ops: &[Operation], progress: &dyn Progress) -> Result<()> {
-    let scan = upscale::video::probe::scan(&job.input, 0, u64::MAX)?;
-    let (graph, marks) = filter_graph(ops, (scan.width, scan.height), &job.dir)?;
-    let last = graph.rsplit('[').next().unwrap_or("").trim_end_matches(']').to_string();
-    let tmp = output::temp_path(&job.output);
-    let ext = job.output.extension().and_then(|e| e.to_str()).unwrap_or("mp4");
-    let mut cmd = Command::new("ffmpeg");
-    cmd.args(["-nostdin", "-hide_banner", "-loglevel", "error", "-y", "-i"]).arg(&job.input);
-    for m in &marks {
-        cmd.arg("-i").arg(m);
-    }
-    cmd.args(["-filter_complex", &graph, "-map", &format!("[{last}]"), "-map", "0:a?", "-map", "0:s?"]);
-    cmd.args(["-map_metadata", "0", "-map_chapters", "0", "-c:a", "copy", "-c:s", "copy"]);
-    if ext == "webm" {
-        cmd.args(["-c:v", "libvpx-vp9", "-b:v", "0", "-crf", "30", "-row-mt", "1"]);
-    } else {
-        cmd.args(["-c:v", "libx264", "-crf", "18", "-preset", "medium"]);
-    }
-    if ext == "mp4" {
-        cmd.args(["-movflags", "+faststart"]);
-    }
-    cmd.args(["-progress", "pipe:1", "-nostats"]).arg(&tmp);
-    cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
-    let fail = |msg: String| Error::Decode { path: job.input.clone(), msg };
-    let mut child = cmd.spawn().map_err(|e| fail(format!("cannot run ffmpeg for the video edit: {e}")))?;
-    let total = scan.total_frames;
-    if !progress.event(&Event::Start { file: Some(job.input.clone()), total, unit: Unit::Frames }) {
-        let _ = child.kill();
-    }
-    let stderr = child.stderr.take();
-    let errors = std::thread::spawn(move || {
-        let mut s = String::new();
-        if let Some(mut e) = stderr {
-            let _ = std::io::Read::read_to_string(&mut e, &mut s);
-        }
-        s
-    });
-    if let Some(out) = child.stdout.take() {
-        for line in std::io::BufReader::new(out).lines().map_while(|l| l.ok()) {
-            if let Some(n) = line.strip_prefix("frame=").and_then(|n| n.trim().parse().ok()) {
-                if !progress.event(&Event::Progress { done: n, total, unit: Unit::Frames }) {
-                    let _ = child.kill();
-                }
-            }
-        }
-    }
-    let status = child.wait().map_err(|e| fail(format!("ffmpeg: {e}")))?;
-    let errors = errors.join().unwrap_or_default();
-    if job.cancelled() {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(Error::Cancelled);
-    }
-    if !status.success() {
-        let _ = std::fs::remove_file(&tmp);
-        let first = errors.lines().next().unwrap_or("failed").to_string();
-        return Err(fail(format!("ffmpeg: {first}")));
-    }
-    std::fs::rename(&tmp, &job.output).map_err(|e| Error::Io { path: job.output.clone(), source: e })
+    Ok((graph, marks, (w / 2 * 2, h / 2 * 2)))
 }
 
 #[cfg(test)]
@@ -450,8 +391,9 @@ mod tests {
     #[test]
     fn the_video_graph_chains_filters() {
         let ops = vec![Operation::Crop { x: 0, y: 0, width: 64, height: 32 }, Operation::Rotate { degrees: 90 }];
-        let (g, marks) = filter_graph(&ops, (128, 64), Path::new("/nonexistent")).unwrap();
+        let (g, marks, size) = filter_graph(&ops, (128, 64), Path::new("/nonexistent")).unwrap();
         assert!(marks.is_empty());
+        assert_eq!(size, (32, 64));
         assert_eq!(g, "[0:v]crop=64:32:0:0,transpose=clock,scale=trunc(iw/2)*2:trunc(ih/2)*2,format=yuv420p[v2]");
     }
 }
