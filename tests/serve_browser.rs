@@ -266,8 +266,8 @@ fn upload_scale_compare_edit_and_download_in_a_browser() {
     );
     tab.find_element("#compare-panel").unwrap().scroll_into_view().unwrap();
     shot(&tab, "6-compare-video.png");
-    let got = download(&tab, &clip_id, &downloads, "clip_x2.mp4");
-    let (w, h, frames, audio) = probe(&got);
+    let upscaled_clip = download(&tab, &clip_id, &downloads, "clip_x2.mp4");
+    let (w, h, frames, audio) = probe(&upscaled_clip);
     assert_eq!((w, h, frames), (128, 96, clip_frames));
     assert!(audio.is_some(), "audio kept in the upscaled clip");
     let edited_clip = crop_and_rotate(&tab, &clip_id, (8, 4, 100, 80), "7-edit-video.png");
@@ -275,6 +275,7 @@ fn upload_scale_compare_edit_and_download_in_a_browser() {
     let (w, h, frames, audio) = probe(&got);
     assert_eq!((w, h, frames), (80, 100, clip_frames));
     assert!(audio.is_some(), "audio kept in the edited clip");
+    assert_eq!(frame_times(&got), frame_times(&upscaled_clip), "every frame keeps its timestamp");
 
     // All four results as one zip.
     until(&tab, "!document.getElementById('zip').hidden", Duration::from_secs(10), "the zip link");

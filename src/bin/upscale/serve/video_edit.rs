@@ -129,6 +129,14 @@ fn transcode(job: &Job, ops: &[Operation], tmp: &Path, progress: &dyn Progress) 
     }
     octx.write_header_with(header).map_err(|e| fail("cannot write the header", e))?;
     let out_tbs: Vec<Rational> = octx.streams().map(|s| s.time_base()).collect();
+    // One frame in the encoder's time base, for packets x264 leaves without a duration (the
+    // last one's decides where an MP4's edit list ends).
+    let frame_dur = if frame_rate.numerator() > 0 && in_tb.numerator() > 0 {
+        (in_tb.denominator() as i64 * frame_rate.denominator() as i64)
+            / (in_tb.numerator() as i64 * frame_rate.numerator() as i64)
+    } else {
+        0
+    };
     let in_tbs: Vec<Rational> = ictx.streams().map(|s| s.time_base()).collect();
 
     if !progress.event(&Event::Start { file: Some(job.input.clone()), total, unit: Unit::Frames }) {
@@ -150,11 +158,11 @@ fn transcode(job: &Job, ops: &[Operation], tmp: &Path, progress: &dyn Progress) 
             if !progress.event(&Event::Progress { done, total, unit: Unit::Frames }) {
                 return Ok(false);
             }
-            write_packets(enc, octx, vout, in_tb, out_tbs[vout]).map_err(|e| fail("cannot write", e))?;
+            write_packets(enc, octx, vout, (in_tb, frame_dur), out_tbs[vout]).map_err(|e| fail("cannot write", e))?;
         }
         if flush {
             enc.send_eof().map_err(|e| fail("cannot encode", e))?;
-            write_packets(enc, octx, vout, in_tb, out_tbs[vout]).map_err(|e| fail("cannot write", e))?;
+            write_packets(enc, octx, vout, (in_tb, frame_dur), out_tbs[vout]).map_err(|e| fail("cannot write", e))?;
         }
         Ok(true)
     };
@@ -212,12 +220,15 @@ fn write_packets(
     enc: &mut encoder::Video,
     octx: &mut format::context::Output,
     stream: usize,
-    enc_tb: Rational,
+    (enc_tb, frame_dur): (Rational, i64),
     out_tb: Rational,
 ) -> std::result::Result<(), ffmpeg::Error> {
     let mut pkt = Packet::empty();
     while enc.receive_packet(&mut pkt).is_ok() {
         pkt.set_stream(stream);
+        if pkt.duration() <= 0 {
+            pkt.set_duration(frame_dur);
+        }
         pkt.rescale_ts(enc_tb, out_tb);
         pkt.write_interleaved(octx)?;
     }
