@@ -216,6 +216,12 @@ impl<'e> Upscaler<'e> {
             .collect()
     }
 
+    /// An upscaler for another job's settings on the same sessions (a frame worker stays one).
+    pub fn for_job(&self, cfg: &Config) -> Result<Upscaler<'e>> {
+        let up = self.engine.upscaler(cfg)?;
+        Ok(Upscaler { slot: self.slot, ..up })
+    }
+
     /// The device the model runs on.
     pub fn device(&self) -> Device {
         self.engine.device

@@ -5,7 +5,10 @@
 use std::path::{Path, PathBuf};
 
 use crate::config::Config;
-use crate::engine::Engine;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+use crate::engine::{Engine, Upscaler};
 use crate::error::{Error, Result};
 use crate::progress::{Event, Progress, Unit};
 use crate::still;
@@ -46,13 +49,17 @@ pub enum Outcome {
 /// sent to `progress` (which may cancel: a still image then writes nothing and the result is
 /// [`Error::Cancelled`]; a video is finished short as [`Outcome::Interrupted`]).
 pub fn run_job(job: &Job, engine: &Engine, progress: &dyn Progress) -> Result<Outcome> {
+    run_on(job, engine.upscaler(&job.settings)?, progress)
+}
+
+/// [`run_job`] on a given upscaler (one of the engine's frame workers, for images in parallel).
+fn run_on(job: &Job, mut up: Upscaler<'_>, progress: &dyn Progress) -> Result<Outcome> {
     let cfg = &job.settings;
     if job.create_dirs {
         if let Some(p) = job.output.parent().filter(|p| !p.as_os_str().is_empty() && !p.exists()) {
             std::fs::create_dir_all(p).map_err(|e| Error::io(p, e))?;
         }
     }
-    let mut up = engine.upscaler(cfg)?;
     match job.kind {
         Kind::Image => {
             let file = Some(job.input.clone());
@@ -77,46 +84,95 @@ pub struct Summary {
     pub interrupted: bool,
 }
 
-/// Runs `jobs` in order on `engine`: each failure is reported as an error event and the rest go
-/// on; a stop request ends the run after the job in progress. Sends file-done, error and file
-/// progress events, and the summary at the end.
+/// Runs `jobs` on `engine`: each failure is reported as an error event and the rest go on; a
+/// stop request ends the run after the work in progress. Still images go first, several at once
+/// on the engine's CPU frame workers when it has them (small pictures leave a core idle between
+/// a single session's operators); then the videos, one after the other, each using every core.
+/// Sends file-done, error and file-progress events, and the summary at the end.
 pub fn run_all(jobs: &[Job], engine: &Engine, progress: &dyn Progress) -> Summary {
-    let mut sum = Summary::default();
-    let many = jobs.len() > 1;
-    if many {
-        progress.event(&Event::Start { file: None, total: Some(jobs.len() as u64), unit: Unit::Files });
+    let total = jobs.len() as u64;
+    let tally = Tally { sum: Mutex::new(Summary::default()), finished: AtomicU64::new(0), total };
+    if jobs.len() > 1 {
+        progress.event(&Event::Start { file: None, total: Some(total), unit: Unit::Files });
     }
-    for (i, job) in jobs.iter().enumerate() {
-        if sum.interrupted {
+    let (images, videos): (Vec<&Job>, Vec<&Job>) = jobs.iter().partition(|j| j.kind == Kind::Image);
+    let workers = match images.first() {
+        Some(first) if images.len() > 1 => {
+            engine.upscaler(&first.settings).and_then(|u| u.frame_workers()).unwrap_or_default()
+        }
+        _ => Vec::new(),
+    };
+    if workers.len() > 1 {
+        let next = AtomicUsize::new(0);
+        std::thread::scope(|s| {
+            for w in &workers {
+                let (next, images, tally) = (&next, &images, &tally);
+                s.spawn(move || loop {
+                    let i = next.fetch_add(1, Ordering::SeqCst);
+                    let Some(job) = images.get(i).filter(|_| !tally.interrupted()) else { break };
+                    tally.record(job, w.for_job(&job.settings).and_then(|up| run_on(job, up, progress)), progress);
+                });
+            }
+        });
+    } else {
+        for job in &images {
+            if tally.interrupted() {
+                break;
+            }
+            tally.record(job, run_job(job, engine, progress), progress);
+        }
+    }
+    for job in &videos {
+        if tally.interrupted() {
             break;
         }
-        match run_job(job, engine, progress) {
+        tally.record(job, run_job(job, engine, progress), progress);
+    }
+    let sum = *tally.sum.lock().unwrap_or_else(|e| e.into_inner());
+    progress.event(&Event::Summary { done: sum.done, failed: sum.failed, interrupted: sum.interrupted });
+    sum
+}
+
+/// The running count of [`run_all`], shared by its workers.
+struct Tally {
+    sum: Mutex<Summary>,
+    finished: AtomicU64,
+    total: u64,
+}
+
+impl Tally {
+    fn interrupted(&self) -> bool {
+        self.sum.lock().unwrap_or_else(|e| e.into_inner()).interrupted
+    }
+
+    /// Counts one job's result and reports it.
+    fn record(&self, job: &Job, result: Result<Outcome>, progress: &dyn Progress) {
+        let mut stop = false;
+        match result {
             Ok(outcome) => {
                 let interrupted = outcome != Outcome::Done;
                 if job.output.exists() {
-                    sum.done += usize::from(!interrupted);
                     let (input, output) = (job.input.clone(), job.output.clone());
                     progress.event(&Event::FileDone { input, output, interrupted });
                 }
-                sum.interrupted |= interrupted;
+                let mut sum = self.sum.lock().unwrap_or_else(|e| e.into_inner());
+                sum.done += usize::from(!interrupted && job.output.exists());
+                stop = interrupted;
             }
-            Err(Error::Cancelled) => sum.interrupted = true,
+            Err(Error::Cancelled) => stop = true,
             Err(e) => {
-                sum.failed += 1;
+                self.sum.lock().unwrap_or_else(|e| e.into_inner()).failed += 1;
                 progress.event(&Event::Error { file: Some(job.input.clone()), message: e.report() });
             }
         }
-        if many && !sum.interrupted {
-            let go_on = progress.event(&Event::Progress {
-                done: i as u64 + 1,
-                total: Some(jobs.len() as u64),
-                unit: Unit::Files,
-            });
-            sum.interrupted |= !go_on;
+        let done = self.finished.fetch_add(1, Ordering::SeqCst) + 1;
+        if !stop && self.total > 1 {
+            stop = !progress.event(&Event::Progress { done, total: Some(self.total), unit: Unit::Files });
+        }
+        if stop {
+            self.sum.lock().unwrap_or_else(|e| e.into_inner()).interrupted = true;
         }
     }
-    progress.event(&Event::Summary { done: sum.done, failed: sum.failed, interrupted: sum.interrupted });
-    sum
 }
 
 /// Extensions taken as video inside folders (single files are judged by content).

@@ -127,3 +127,34 @@ fn one_engine_serves_every_scale_without_reloading() {
     let other = Config { model: "bicubic".into(), ..cfg(2) };
     assert!(matches!(engine.upscaler(&other), Err(Error::Conflict(_))));
 }
+
+#[test]
+fn a_folder_of_images_runs_on_the_frame_workers_with_the_same_pixels() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = image::open(sample()).unwrap();
+    let settings = cfg(2);
+    let mut jobs = Vec::new();
+    for k in 0..4u32 {
+        let input = dir.path().join(format!("in{k}.png"));
+        src.crop_imm(k * 20, 0, 40, 30).save(&input).unwrap();
+        jobs.push(job(&input, &dir.path().join(format!("out{k}.png")), Kind::Image, settings.clone()));
+    }
+    let engine = Engine::new(&settings).unwrap();
+    let rec = Recorder::default();
+    let sum = jobs::run_all(&jobs, &engine, &rec);
+    assert_eq!((sum.done, sum.failed), (4, 0));
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    // The main session, plus one per frame worker when there are cores for them.
+    assert_eq!(engine.sessions(), if cores >= 2 { 3 } else { 1 });
+    let files = rec.events().iter().filter(|e| matches!(e, Event::FileDone { .. })).count();
+    assert_eq!(files, 4);
+    // Each picture as the single-image path makes it.
+    let single = Engine::new(&Config { threads: 1, ..settings.clone() }).unwrap();
+    for j in &jobs {
+        let want =
+            single.upscaler(&settings).unwrap().upscale(&upscale::still::load(&j.input, 1 << 28).unwrap().rgb).unwrap();
+        let got = image::open(&j.output).unwrap().to_rgb8();
+        let p = upscale::planes::psnr(want.to_rgb8().as_raw(), got.as_raw());
+        assert!(p >= 60.0, "{}: {p:.1} dB", j.output.display());
+    }
+}

@@ -6,24 +6,11 @@ use std::path::Path;
 use std::process::Command;
 
 mod common;
-use common::{ffmpeg, s};
-
-const BIN: &str = env!("CARGO_BIN_EXE_upscale");
+use common::{ffmpeg, ffprobe, frame_times, run_cmd, s, BIN};
 
 /// `ffprobe -show_entries ENTRY` of the first stream of `sel` (`v:0`, `a:0`), one value a line.
 fn probe(path: &Path, sel: &str, entry: &str) -> String {
-    let out = Command::new("ffprobe")
-        .args(["-v", "error", "-select_streams", sel, "-show_entries", entry, "-of", "default=nw=1:nk=1"])
-        .arg(path)
-        .output()
-        .expect("ffprobe runs");
-    assert!(out.status.success(), "ffprobe {}", path.display());
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
-
-/// Presentation time of every decoded video frame, in seconds.
-fn frame_times(path: &Path) -> Vec<f64> {
-    probe(path, "v:0", "frame=pts_time").lines().filter_map(|l| l.trim().parse().ok()).collect()
+    ffprobe(path, &["-select_streams", sel, "-show_entries", entry, "-of", "default=nw=1:nk=1"]).trim().to_string()
 }
 
 /// The MD5 of the first audio stream's packets, copied out untouched.
@@ -42,18 +29,10 @@ fn audio_md5(path: &Path) -> String {
 /// succeeded.
 fn upscale(inp: &Path, out: &Path, extra: &[&str]) {
     let model: &[&str] = if extra.contains(&"-m") { &[] } else { &["-m", "bicubic"] };
-    let o = Command::new(BIN)
-        .args(model)
-        .args(["-s", "2", "-q"])
-        .args(extra)
-        .arg(inp)
-        .arg("-o")
-        .arg(out)
-        .output()
-        .expect("the binary runs");
-    assert!(o.status.success(), "{}: {}", inp.display(), String::from_utf8_lossy(&o.stderr));
+    let o = run_cmd(Command::new(BIN).args(model).args(["-s", "2", "-q"]).args(extra).arg(inp).arg("-o").arg(out));
+    assert!(o.status.success(), "{}: {}", inp.display(), o.stderr);
     // Encoder libraries that print by themselves are kept quiet: -q means nothing on stderr.
-    assert!(o.stderr.is_empty(), "{}: {}", inp.display(), String::from_utf8_lossy(&o.stderr));
+    assert!(o.stderr.is_empty(), "{}: {}", inp.display(), o.stderr);
 }
 
 fn assert_same_times(inp: &Path, out: &Path) {
