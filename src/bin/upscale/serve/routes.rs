@@ -18,8 +18,8 @@ use super::jobs::{Job, State as JobState, Task};
 use super::upload::{self, error};
 use super::App;
 
-/// Largest JSON body (edit operations, cancel).
-const MAX_JSON: usize = 64 * 1024;
+/// Largest JSON body (edit operations, with a watermark picture in base64; cancel).
+const MAX_JSON: usize = 8 << 20;
 
 pub fn router(app: Arc<App>) -> Router {
     let upload_limit = usize::try_from(app.max_upload).unwrap_or(usize::MAX).saturating_add(64 * 1024);
