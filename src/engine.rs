@@ -8,6 +8,7 @@ use std::sync::{Mutex, OnceLock};
 
 use crate::config::{Config, Device, Precision};
 use crate::error::{DeviceProblem, Error, Result};
+use crate::model::network::{fixed_shape, retry_smaller};
 use crate::model::{self, runtime, ModelSpec, Network, Source};
 use crate::planes::Planes;
 use crate::progress::{Event, NoProgress, Progress, Unit};
@@ -199,13 +200,17 @@ impl<'e> Upscaler<'e> {
     /// two cores, two sessions with half the cores each: one network run per core group, with
     /// no barrier between them, where a single run splits every operator over all cores and
     /// waits at each operator's end. Built once per engine and shared by every video after.
+    /// On a GPU, two sessions too: one frame's copies and conversions overlap the other's
+    /// network run (not measured on a GPU yet: BENCHMARKS.md).
     pub fn frame_workers(&self) -> Result<Vec<Upscaler<'e>>> {
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         let e = self.engine;
-        if e.device != Device::Cpu || self.passes.is_empty() || e.threads != 0 || cores < 2 {
+        let gpu = matches!(e.device, Device::Cuda(_));
+        if self.passes.is_empty() || (!gpu && (e.threads != 0 || cores < 2)) {
             return Ok(Vec::new());
         }
-        let slots = e.workers.get_or_init(|| (0..2).map(|_| Slot::new(cores / 2)).collect());
+        let threads = if gpu { e.threads } else { cores / 2 };
+        let slots = e.workers.get_or_init(|| (0..2).map(|_| Slot::new(threads)).collect());
         slots
             .iter()
             .map(|slot| {
@@ -278,17 +283,36 @@ impl<'e> Upscaler<'e> {
         let mut cur: Option<Planes> = None;
         for &s in &self.passes {
             let src = cur.as_ref().unwrap_or(img);
-            let tile = self.tile_size(src.width, src.height);
+            let first = self.tile_size(src.width, src.height);
             let net = self.engine.network(&mut nets, s, self.slot.threads)?;
             let pad = self.cfg.tile_pad;
-            let mut out = Planes::new(src.width * s, src.height * s, 3);
-            for t in TilePlan::new(src.width, src.height, tile).tiles() {
-                let y = net.run(&tile::extract(src, t, pad))?;
-                tile::place(&mut out, &y, t, pad, s);
-                done += 1;
-                if !progress.event(&Event::Progress { done, total: Some(total), unit: Unit::Tiles }) {
-                    return Err(Error::Cancelled);
+            // On a GPU every tile of a video runs at one shape (padded to a multiple of 16,
+            // cropped after) with bound, reused buffers: the provider tunes its kernels once.
+            let gpu = matches!(self.engine.device, Device::Cuda(_));
+            // Out of memory, the frame runs again with smaller tiles (never dropped); the smaller
+            // size stays for the next frames, so this is said once.
+            let (out, tile) = retry_smaller(first, src.width, src.height, |tile| {
+                let mut out = Planes::new(src.width * s, src.height * s, 3);
+                let tiles = TilePlan::new(src.width, src.height, tile).tiles();
+                let (fw, fh) = tiles.iter().fold((0, 0), |(w, h), t| (w.max(t.w + 2 * pad), h.max(t.h + 2 * pad)));
+                let (fw, fh) = fixed_shape(fw, fh, 16);
+                for t in tiles {
+                    let x = tile::extract(src, t, pad);
+                    let y = if gpu { net.run_fixed(&x, fw, fh)? } else { net.run(&x)? };
+                    tile::place(&mut out, &y, t, pad, s);
+                    done += 1;
+                    if !progress.event(&Event::Progress { done, total: Some(total.max(done)), unit: Unit::Tiles }) {
+                        return Err(Error::Cancelled);
+                    }
                 }
+                Ok(out)
+            })?;
+            if tile != first {
+                self.cfg.tile = tile;
+                let was = if first == 0 { "the whole picture".to_string() } else { format!("tiles of {first}") };
+                progress.event(&Event::Note {
+                    message: format!("out of memory with {was}: tiles of {tile} from now on (see --tile)"),
+                });
             }
             cur = Some(out);
         }

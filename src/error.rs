@@ -73,6 +73,14 @@ pub enum Error {
         #[source]
         source: Option<ort::Error>,
     },
+    /// The model ran out of memory on its device (a GPU's, or the capped arena's): the frame can
+    /// be retried with smaller tiles (`model::network::retry_smaller`).
+    #[error("model {model}: out of memory")]
+    OutOfMemory {
+        model: String,
+        #[source]
+        source: ort::Error,
+    },
     /// An execution device (GPU) was asked for and cannot be had.
     #[error("device {device}: {msg}")]
     Device { device: String, problem: DeviceProblem, msg: String },

@@ -5,7 +5,9 @@
 # Idempotent: a second run only checks. Options:
 #   --no-build     skip cargo build
 #   --no-models    skip converting realesrgan-x4plus and realesrgan-x4plus-anime
-#   --gpu          also fetch the CUDA build (onnxruntime-gpu) into .cache/onnxruntime-gpu
+#   --gpu          also fetch NVIDIA's CUDA 13 libraries (PyPI wheels, 1.3 GB) into .cache/cuda13
+#                  and put the CUDA build of ONNX Runtime (always fetched into
+#                  .cache/onnxruntime-gpu) beside the binary: then only the driver is needed
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -64,18 +66,40 @@ if [ ! -f "$ORT_DIR/libonnxruntime.so.$ORT_VERSION" ]; then
 fi
 ln -sf "libonnxruntime.so.$ORT_VERSION" "$ORT_DIR/libonnxruntime.so"
 
+# The CUDA build of ONNX Runtime too (245 MB wheel, seconds to fetch): the tests check its
+# refusals on machines without a GPU. With --gpu it also goes beside the binary (step 4).
+GPU_DIR=$ROOT/.cache/onnxruntime-gpu
+if [ ! -f "$GPU_DIR/libonnxruntime_providers_cuda.so" ]; then
+  say "fetching onnxruntime-gpu $ORT_VERSION (CUDA 13 build, PyPI wheel) into .cache/onnxruntime-gpu"
+  mkdir -p "$GPU_DIR/wheel"
+  pip_dl "onnxruntime-gpu==$ORT_VERSION" "$GPU_DIR/wheel"
+  unzip -q -o -j "$GPU_DIR"/wheel/onnxruntime_gpu-*.whl "onnxruntime/capi/libonnxruntime.so.$ORT_VERSION" \
+    onnxruntime/capi/libonnxruntime_providers_shared.so onnxruntime/capi/libonnxruntime_providers_cuda.so -d "$GPU_DIR"
+  rm -rf "$GPU_DIR/wheel"
+fi
+ln -sf "libonnxruntime.so.$ORT_VERSION" "$GPU_DIR/libonnxruntime.so"
+
 if [ "$gpu" = 1 ]; then
-  GPU_DIR=$ROOT/.cache/onnxruntime-gpu
-  if [ ! -f "$GPU_DIR/libonnxruntime.so.$ORT_VERSION" ]; then
-    say "fetching onnxruntime-gpu $ORT_VERSION (CUDA 13) into .cache/onnxruntime-gpu"
-    mkdir -p "$GPU_DIR/wheel"
-    pip_dl "onnxruntime-gpu==$ORT_VERSION" "$GPU_DIR/wheel"
-    unzip -q -o -j "$GPU_DIR"/wheel/onnxruntime_gpu-*.whl 'onnxruntime/capi/*.so*' -d "$GPU_DIR"
-    rm -rf "$GPU_DIR/wheel"
+  # NVIDIA's CUDA 13 runtime wheels, what onnxruntime-gpu[cuda,cudnn] pulls (nvjitlink for
+  # cuFFT), their libraries only: a GPU user needs just the driver. The binary loads them from
+  # .cache/cuda13 (src/model/cuda.rs).
+  CUDA_DIR=$ROOT/.cache/cuda13
+  CUDA_WHEELS=(nvidia-cuda-runtime==13.5.37 nvidia-cublas==13.10.0.20 nvidia-curand==10.4.5.25
+               nvidia-cufft==12.5.0.14 nvidia-nvjitlink==13.5.37 nvidia-cuda-nvrtc==13.5.37
+               nvidia-cudnn-cu13==9.28.1.4)
+  if [ ! -f "$CUDA_DIR/.complete" ]; then
+    say "fetching NVIDIA's CUDA 13 libraries (${CUDA_WHEELS[*]}, 1.3 GB) into .cache/cuda13"
+    mkdir -p "$CUDA_DIR/wheel"
+    $PY -m pip download --quiet --no-deps --only-binary=:all: --python-version 3.11 --implementation cp \
+      --platform manylinux_2_28_x86_64 --platform manylinux_2_27_x86_64 --platform manylinux_2_17_x86_64 \
+      --platform manylinux2014_x86_64 --platform manylinux_2_12_x86_64 --platform manylinux2010_x86_64 \
+      --platform manylinux_2_5_x86_64 --platform manylinux1_x86_64 "${CUDA_WHEELS[@]}" -d "$CUDA_DIR/wheel"
+    for w in "$CUDA_DIR"/wheel/*.whl; do
+      unzip -q -o -j "$w" 'nvidia/*/lib/lib*.so*' -x '*/libnvblas*' '*/libcufftw*' -d "$CUDA_DIR"
+    done
+    rm -rf "$CUDA_DIR/wheel"
+    touch "$CUDA_DIR/.complete"
   fi
-  ln -sf "libonnxruntime.so.$ORT_VERSION" "$GPU_DIR/libonnxruntime.so"
-  say "GPU runtime in .cache/onnxruntime-gpu: run with ORT_DYLIB_PATH=$GPU_DIR/libonnxruntime.so"
-  say "(it needs the NVIDIA driver plus CUDA 13 cuBLAS, cuDNN 9, cuFFT, cuRAND and NVRTC)"
 fi
 
 # 3. The large official models, converted from ncnn into the git-ignored cache.
@@ -91,10 +115,17 @@ if [ "$models" = 1 ]; then
   fi
 fi
 
-# 4. Build; put the library next to the binary so it runs from anywhere.
+# 4. Build; put the library next to the binary so it runs from anywhere (with --gpu the CUDA
+#    build, which runs on the CPU too, with its provider libraries).
 if [ "$build" = 1 ]; then
   cargo build --release --quiet
-  cp -f "$ORT_DIR/libonnxruntime.so.$ORT_VERSION" target/release/
+  if [ "$gpu" = 1 ]; then
+    cp -f "$GPU_DIR/libonnxruntime.so.$ORT_VERSION" "$GPU_DIR"/libonnxruntime_providers_*.so target/release/
+    say "CUDA build of ONNX Runtime beside target/release/upscale; --device cuda needs only the NVIDIA driver"
+  else
+    cp -f "$ORT_DIR/libonnxruntime.so.$ORT_VERSION" target/release/
+    rm -f target/release/libonnxruntime_providers_*.so
+  fi
   ln -sf "libonnxruntime.so.$ORT_VERSION" target/release/libonnxruntime.so
 fi
 say "ready"

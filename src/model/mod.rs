@@ -2,6 +2,8 @@
 //! models converted into a cache by the set-up, the classic resizers), `.onnx` paths, and where
 //! each one lives.
 
+pub mod cuda;
+pub mod memory;
 pub mod network;
 pub mod runtime;
 

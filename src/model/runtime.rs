@@ -11,17 +11,19 @@ use ort::session::builder::{GraphOptimizationLevel, SessionBuilder};
 
 use crate::config::Device;
 use crate::error::{one_line, DeviceProblem, Error, Result};
+use crate::model::cuda::{self, Problem};
+use crate::model::memory;
 
 /// The ONNX Runtime version the `ort` bindings expect.
 pub const ORT_VERSION: &str = "1.31.1";
 
-static ENV: OnceLock<std::result::Result<Environment, String>> = OnceLock::new();
+static ENV: OnceLock<std::result::Result<(Environment, PathBuf), String>> = OnceLock::new();
 
 /// Where the library is looked for, in order: `$ORT_DYLIB_PATH`, next to the executable, the
 /// set-up's cache in the source tree (`.cache/onnxruntime`).
 pub fn library_candidates() -> Vec<PathBuf> {
     let mut c = Vec::new();
-    if let Some(p) = std::env::var_os("ORT_DYLIB_PATH") {
+    if let Some(p) = std::env::var_os("ORT_DYLIB_PATH").filter(|p| !p.is_empty()) {
         c.push(PathBuf::from(p));
         return c;
     }
@@ -66,15 +68,38 @@ pub fn environment() -> Result<&'static Environment> {
             .map_err(|e| fail(&e))?;
         // And not even formatted, below fatal.
         env.set_log_level(LogLevel::Fatal);
-        Ok(env)
+        Ok((env, path.clone()))
     })
     .as_ref()
+    .map(|(env, _)| env)
     .map_err(|e| Error::runtime(e, None))
 }
 
+/// The ONNX Runtime library this process loaded, once [`environment`] succeeded.
+pub fn loaded_library() -> Option<PathBuf> {
+    ENV.get().and_then(|r| r.as_ref().ok()).map(|(_, p)| p.clone())
+}
+
 /// A session builder for `device` with `threads` intra-op threads (0 = ONNX Runtime's choice).
-/// A GPU that was asked for and cannot be had is an error, never a silent CPU run.
+/// A GPU that was asked for and cannot be had is an error naming what is missing, never a
+/// silent CPU run.
 pub fn builder(device: Device, threads: usize) -> Result<SessionBuilder> {
+    match try_builder(device, threads)? {
+        Ok(b) => Ok(b),
+        Err(p) => {
+            let problem = if matches!(p, Problem::CpuBuild { .. }) {
+                DeviceProblem::NoProvider
+            } else {
+                DeviceProblem::Unavailable
+            };
+            Err(Error::Device { device: device.to_string(), problem, msg: p.to_string() })
+        }
+    }
+}
+
+/// [`builder`], with a GPU that cannot be had as a typed [`Problem`] (the outer error is for
+/// ONNX Runtime itself failing).
+fn try_builder(device: Device, threads: usize) -> Result<std::result::Result<SessionBuilder, Problem>> {
     let env = environment()?;
     let rt = |e: ort::Error| Error::runtime("cannot make a session", Some(e));
     let mut b = ort::session::Session::builder(env).map_err(rt)?;
@@ -86,20 +111,42 @@ pub fn builder(device: Device, threads: usize) -> Result<SessionBuilder> {
     if threads > 0 {
         b = b.with_intra_threads(threads).map_err(|e| rt(e.into()))?;
     }
+    let limit = memory::limit();
     if let Device::Cuda(n) = device {
-        let ep = ort::ep::CUDA::default().with_device_id(n as i32).build().error_on_failure();
-        b = b.with_execution_providers([ep]).map_err(|e| Error::Device {
-            device: device.to_string(),
-            problem: DeviceProblem::NoProvider,
-            msg: format!(
-                "CUDA execution provider unavailable: {} (the CPU build of ONNX Runtime has none: \
-                 run tools/setup.sh --gpu and set ORT_DYLIB_PATH to .cache/onnxruntime-gpu/libonnxruntime.so; \
-                 it needs the NVIDIA driver, CUDA 13, cuBLAS 13, cuDNN 9, cuFFT, cuRAND and NVRTC)",
-                one_line(&e.to_string())
-            ),
-        })?;
+        if let Err(p) = cuda_usable(n) {
+            return Ok(Err(p));
+        }
+        let mut ep = ort::ep::CUDA::default().with_device_id(n as i32);
+        // Extra provider options for measurements, e.g. "prefer_nhwc=1,cudnn_conv_algo_search=HEURISTIC".
+        for kv in std::env::var("UPSCALE_CUDA_OPTIONS").unwrap_or_default().split(',').filter(|s| !s.is_empty()) {
+            let (k, v) = kv.split_once('=').unwrap_or((kv, "1"));
+            ep = ort::ep::ArbitrarilyConfigurableExecutionProvider::with_arbitrary_config(ep, k.trim(), v.trim());
+        }
+        if let Some(bytes) = limit {
+            ep = ep
+                .with_memory_limit(bytes as usize)
+                .with_arena_extend_strategy(ort::ep::ArenaExtendStrategy::SameAsRequested);
+        }
+        match b.with_execution_providers([ep.build().error_on_failure()]) {
+            Ok(b) => return Ok(Ok(b)),
+            Err(e) => return Ok(Err(Problem::Provider(one_line(&e.to_string())))),
+        }
     }
-    Ok(b)
+    if limit.is_some() {
+        memory::register_cpu_arena(env)?;
+        b = b.with_env_allocators().map_err(|e| rt(e.into()))?;
+    }
+    Ok(Ok(b))
+}
+
+/// Whether CUDA device `n` can be used with the loaded ONNX Runtime: the CUDA build, NVIDIA's
+/// CUDA 13 libraries (loaded from [`cuda::library_dirs`] or the system), the driver, the device.
+pub fn cuda_usable(n: u32) -> std::result::Result<(), Problem> {
+    let library = loaded_library().unwrap_or_default();
+    if !<ort::ep::CUDA as ort::ep::ExecutionProvider>::is_available().unwrap_or(false) {
+        return Err(Problem::CpuBuild { library });
+    }
+    cuda::check(n)
 }
 
 /// Resolves `auto` to a concrete device: CUDA device 0 when its execution provider can be
@@ -108,15 +155,8 @@ pub fn choose_device(device: Device) -> Result<(Device, Option<String>)> {
     if device != Device::Auto {
         return Ok((device, None));
     }
-    match builder(Device::Cuda(0), 0) {
+    match try_builder(Device::Cuda(0), 0)? {
         Ok(_) => Ok((Device::Cuda(0), Some("cuda:0 (a CUDA device is usable)".into()))),
-        Err(Error::Device { problem, .. }) => {
-            let why = match problem {
-                DeviceProblem::NoProvider => "this ONNX Runtime library has no CUDA execution provider",
-                _ => "no usable CUDA device",
-            };
-            Ok((Device::Cpu, Some(format!("cpu ({why})"))))
-        }
-        Err(e) => Err(e),
+        Err(p) => Ok((Device::Cpu, Some(format!("cpu ({})", p.cause())))),
     }
 }
