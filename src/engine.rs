@@ -365,17 +365,9 @@ pub fn auto_tile(w: u32, h: u32, pad: u32, available: u64) -> u32 {
     (side.saturating_sub(2 * pad) / 16 * 16).max(64)
 }
 
-/// `MemAvailable` from /proc/meminfo, or 2 GiB when it cannot be read.
+/// The room under the cgroup memory limit, else `MemAvailable` ([`crate::memory`]).
 fn available_memory() -> u64 {
-    std::fs::read_to_string("/proc/meminfo")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("MemAvailable:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|kb| kb.parse::<u64>().ok())
-        })
-        .map_or(2 << 30, |kb| kb * 1024)
+    crate::memory::available_memory()
 }
 
 #[cfg(test)]

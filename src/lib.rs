@@ -10,11 +10,14 @@ pub mod config;
 pub mod engine;
 pub mod error;
 pub mod jobs;
+pub mod memory;
 pub mod model;
 pub mod output;
 pub mod planes;
 pub mod progress;
 pub mod resize;
+#[cfg(feature = "video")]
+pub mod segments;
 pub mod still;
 pub mod tile;
 #[cfg(feature = "video")]

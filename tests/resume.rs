@@ -1,7 +1,10 @@
-//! `--resume`: a job killed part-way and run again ends in the very frames of an uninterrupted
-//! run, without redoing its finished segments; a work folder of another job is refused. Inputs
-//! are made with the ffmpeg CLI, outputs checked with ffmpeg/ffprobe; the kills are triggered by
-//! the job's own `--progress json` lines, never by timing.
+//! Segments on one machine. `--resume`: a job killed part-way and run again ends in the very
+//! frames of an uninterrupted run, without redoing its finished segments; a work folder of
+//! another job is refused. `upscale job` run by hand: every index (from `--index` or the
+//! schedulers' variables), a second run a no-op, exit 2 for what no retry fixes, a join that
+//! names a segment out of place, VFR and MP4. Inputs are made with the ffmpeg CLI, outputs
+//! checked with ffmpeg/ffprobe; the kills are triggered by the job's own `--progress json`
+//! lines, never by timing.
 
 use std::io::{BufRead, BufReader};
 use std::os::unix::fs::MetadataExt;
@@ -17,8 +20,8 @@ const ARGS: &[&str] =
     &["-m", "realesr-animevideov3", "-s", "2", "-d", "cpu", "--codec", "libx264", "--encoder-opt", "qp=0"];
 const RESUME: &[&str] = &["--resume", "--segment-frames", "24"];
 
-/// testsrc2 160x120 at 24 fps with a sine AAC track, keyframes every 20 frames (not on the
-/// segment boundaries, so resuming has to seek back and decode up to the boundary).
+/// testsrc2 160x120 at 24 fps with a sine AAC track, keyframes every 20 frames: with
+/// `--segment-frames 24` the segments are cut at the keyframes of frames 40 and 80.
 fn make_clip(out: &Path, secs: &str) {
     ffmpeg_out(&with_tone(&[
         "-t",
@@ -61,8 +64,9 @@ fn audio_md5(path: &Path) -> String {
 
 /// The `done` count of a `--progress json` progress line.
 fn done(line: &str) -> Option<u64> {
-    line.contains("\"event\":\"progress\"").then_some(())?;
-    line.split("\"done\":").nth(1)?.trim_end_matches('}').parse().ok()
+    let v: serde_json::Value = serde_json::from_str(line).ok()?;
+    (v["event"] == "progress").then_some(())?;
+    v["done"].as_u64()
 }
 
 /// Runs the binary with `--progress json`; with `kill_at`, SIGKILLs it once it reports that
@@ -115,26 +119,28 @@ fn killed_job_resumes_to_the_frames_of_an_uninterrupted_run() {
     let job = [ARGS, RESUME, &[s(&inp), "-o", s(&out)]].concat();
     let seg = |i: usize| work.join(format!("segment-{i:05}.packets"));
 
-    // Killed inside the third segment: two are finished, nothing is at the output path.
+    // Killed inside the second segment: the first is finished, nothing is at the output path.
     let (lines, ok) = run(&job, Some(50));
     assert!(!ok);
     assert!(!out.exists(), "{lines:#?}");
-    assert!(seg(0).exists() && seg(1).exists() && !seg(2).exists(), "{:?}", listing(&work));
-    let first_two = (stamp(&seg(0)), stamp(&seg(1)));
+    let plan = std::fs::read_to_string(work.join("plan.json")).unwrap();
+    assert_eq!(plan.matches("\"frames\": 40,").count(), 2, "segments of 40, 40 and 16 frames: {plan}");
+    assert!(seg(0).exists() && !seg(1).exists(), "{:?}", listing(&work));
+    let first = stamp(&seg(0));
 
-    // Resumed, and killed again one segment later: the finished segments were not rewritten.
-    let (lines, ok) = run(&job, Some(74));
+    // Resumed, and killed again in the last segment: the finished one was not rewritten.
+    let (lines, ok) = run(&job, Some(85));
     assert!(!ok && !out.exists());
-    assert!(lines.iter().any(|l| l.contains("resuming after frame 48: 2 segments done")), "{lines:#?}");
-    assert_eq!(lines.iter().find_map(|l| done(l)), Some(48), "{lines:#?}");
-    assert_eq!((stamp(&seg(0)), stamp(&seg(1))), first_two);
-    assert!(seg(2).exists(), "{:?}", listing(&work));
+    assert!(lines.iter().any(|l| l.contains("resuming after frame 40: 1 of 3 segments done")), "{lines:#?}");
+    assert_eq!(lines.iter().find_map(|l| done(l)), Some(40), "{lines:#?}");
+    assert_eq!(stamp(&seg(0)), first);
+    assert!(seg(1).exists() && !seg(2).exists(), "{:?}", listing(&work));
 
     // Resumed to the end.
     let (lines, ok) = run(&job, None);
     assert!(ok, "{lines:#?}");
-    assert!(lines.iter().any(|l| l.contains("resuming after frame 72: 3 segments done")), "{lines:#?}");
-    assert_eq!(lines.iter().find_map(|l| done(l)), Some(72), "{lines:#?}");
+    assert!(lines.iter().any(|l| l.contains("resuming after frame 80: 2 of 3 segments done")), "{lines:#?}");
+    assert_eq!(lines.iter().find_map(|l| done(l)), Some(80), "{lines:#?}");
 
     let (want, got) = (frame_md5s(&reference), frame_md5s(&out));
     assert_eq!(got.len(), 96);
@@ -160,7 +166,7 @@ fn work_folder_of_other_settings_is_refused() {
     };
     let args = job("2");
     let (lines, _) = run(&args.iter().map(String::as_str).collect::<Vec<_>>(), Some(2));
-    let manifest = std::fs::read(work.join("manifest")).unwrap_or_else(|e| panic!("{e}: {lines:#?}"));
+    let plan = std::fs::read(work.join("plan.json")).unwrap_or_else(|e| panic!("{e}: {lines:#?}"));
 
     let o = Command::new(BIN).args(job("3")).output().unwrap();
     let err = String::from_utf8_lossy(&o.stderr);
@@ -171,7 +177,7 @@ fn work_folder_of_other_settings_is_refused() {
     assert!(errors[0].contains("remove it, or run without --resume"), "{err}");
     assert!(!err.contains("panic"), "{err}");
     assert!(!out.exists());
-    assert_eq!(std::fs::read(work.join("manifest")).unwrap(), manifest, "the work folder was changed");
+    assert_eq!(std::fs::read(work.join("plan.json")).unwrap(), plan, "the work folder was changed");
 }
 
 /// Matroska keeps no decoding timestamps and H.264 with B-frames needs them: the segments hold
@@ -217,4 +223,178 @@ fn segments_of_b_frame_h264_join_into_matroska() {
     assert_eq!(video_pts(&out).len(), 60);
     assert_eq!(audio_md5(&inp), audio_md5(&out));
     assert_eq!(listing(d), ["in.mkv", "one.mkv", "out.mkv"]);
+}
+
+/// Runs the binary; returns (exit code, stdout, stderr).
+fn upscale(args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
+    let o = Command::new(BIN)
+        .args(args)
+        .env_remove("SLURM_ARRAY_TASK_ID")
+        .env_remove("JOB_COMPLETION_INDEX")
+        .envs(env.iter().copied())
+        .output()
+        .unwrap();
+    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    (o.status.code().unwrap_or(-1), text(&o.stdout), text(&o.stderr))
+}
+
+/// The one `error:` line of a failed step's stderr.
+fn error_line(err: &str) -> &str {
+    let lines: Vec<&str> = err.lines().filter(|l| l.starts_with("error: ")).collect();
+    assert_eq!(lines.len(), 1, "{err}");
+    assert!(!err.contains("panic"), "{err}");
+    lines[0]
+}
+
+/// A variable-frame-rate MP4 (frame durations of 25, 40 and 55 ms; B-frames; AAC) cut in three
+/// by `job plan`, each index run as a scheduler would start it, then joined into MP4: frame for
+/// frame and at the very timestamps of a one-pass run, audio bit-identical. A second run of an
+/// index does nothing; what no retry can fix is exit 2 with one error line; the join refuses a
+/// segment that is not the planned one, naming it.
+#[test]
+fn job_steps_by_hand_join_a_vfr_clip_into_mp4() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (inp, one, out) = (d.join("in.mp4"), d.join("one.mp4"), d.join("out.mp4"));
+    ffmpeg_out(&with_tone(&[
+        "-t",
+        "3",
+        "-vf",
+        "settb=1/1000,setpts=N*40+if(mod(N\\,5)\\,0\\,15)",
+        "-fps_mode",
+        "passthrough",
+        "-enc_time_base",
+        "1:1000",
+        "-video_track_timescale",
+        "1000",
+        "-c:v",
+        "libx264",
+        "-g",
+        "15",
+        "-bf",
+        "2",
+        "-c:a",
+        "aac",
+        "-shortest",
+        s(&inp),
+    ]));
+    let pts = video_pts(&inp);
+    let gaps: std::collections::BTreeSet<String> =
+        pts.windows(2).map(|w| format!("{:.3}", w[1].parse::<f64>().unwrap() - w[0].parse::<f64>().unwrap())).collect();
+    assert!(gaps.len() >= 2, "not variable frame rate: {gaps:?}");
+    let opts = ["-m", "lanczos", "-s", "2", "--encoder-opt", "qp=0"];
+    let (code, _, err) = upscale(&[&opts[..], &["-q", s(&inp), "-o", s(&one)]].concat(), &[]);
+    assert_eq!(code, 0, "{err}");
+
+    let (code, printed, err) =
+        upscale(&[&["job", "plan", s(&inp), "-o", s(&out), "--segments", "3"], &opts[..]].concat(), &[]);
+    assert_eq!(code, 0, "{err}");
+    let work = d.join("out.mp4.upscale-work");
+    let w = s(&work);
+    assert_eq!(printed, format!("{w}\n3\n"));
+    // A plan is never replaced.
+    let (code, _, err) =
+        upscale(&[&["job", "plan", s(&inp), "-o", s(&out), "--segments", "2"], &opts[..]].concat(), &[]);
+    assert!(code == 2 && error_line(&err).contains("already planned"), "{code} {err}");
+
+    let (code, _, err) = upscale(&["job", "run", w, "-q"], &[("SLURM_ARRAY_TASK_ID", "0")]);
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = upscale(&["job", "run", w, "-q"], &[("JOB_COMPLETION_INDEX", "2")]);
+    assert_eq!(code, 0, "{err}");
+    let (_, missing, _) = upscale(&["job", "status", w, "--missing"], &[]);
+    assert_eq!(missing, "1\n");
+    // The join refuses while a segment is missing, naming it.
+    let (code, _, err) = upscale(&["job", "join", w], &[]);
+    assert!(code == 1 && error_line(&err).contains("segment 1 (segment-00001.packets) is not done"), "{err}");
+    assert!(!out.exists());
+    let (code, _, err) = upscale(&["job", "run", w, "--index", "1", "-q"], &[]);
+    assert_eq!(code, 0, "{err}");
+    let seg = |i: usize| work.join(format!("segment-{i:05}.packets"));
+    let before = stamp(&seg(1));
+    let (code, _, err) = upscale(&["job", "run", w, "--index", "1"], &[]);
+    assert!(code == 0 && err.contains("segment 1: done before"), "{err}");
+    assert_eq!(stamp(&seg(1)), before, "a done segment was rewritten");
+
+    // Exit 2: no index, an index out of range, a plan this build cannot read or whose FFmpeg
+    // differs; nothing of the work folder changes.
+    let (code, _, err) = upscale(&["job", "run", w], &[]);
+    assert!(code == 2 && error_line(&err).contains("no index"), "{code} {err}");
+    let (code, _, err) = upscale(&["job", "run", w, "--index", "3"], &[]);
+    assert!(code == 2 && error_line(&err).contains("index 3 out of range: the plan has 3 segments"), "{err}");
+    let plan = std::fs::read_to_string(work.join("plan.json")).unwrap();
+    let other = d.join("other.mp4.upscale-work");
+    std::fs::create_dir(&other).unwrap();
+    let ffmpeg = plan.lines().find(|l| l.contains("\"ffmpeg\"")).unwrap();
+    std::fs::write(other.join("plan.json"), plan.replace(ffmpeg, "    \"ffmpeg\": \"4.4\"")).unwrap();
+    let (code, _, err) = upscale(&["job", "run", s(&other), "--index", "0"], &[]);
+    assert!(code == 2 && error_line(&err).contains("FFmpeg differs: the plan has 4.4"), "{code} {err}");
+    std::fs::write(other.join("plan.json"), "{\"version\": 7}").unwrap();
+    let (code, _, err) = upscale(&["job", "run", s(&other), "--index", "0"], &[]);
+    assert!(code == 2 && error_line(&err).contains("plan version 7"), "{code} {err}");
+
+    // A segment that is not the planned one (here: another segment's file) is refused by name.
+    let keep = std::fs::read(seg(1)).unwrap();
+    std::fs::copy(seg(2), seg(1)).unwrap();
+    let (code, _, err) = upscale(&["job", "join", w], &[]);
+    let e = error_line(&err);
+    assert!(code == 1 && e.contains("segment-00001.packets: segment 1: a gap: it holds"), "{err}");
+    assert!(!out.exists());
+    std::fs::write(seg(1), keep).unwrap();
+
+    let (code, _, err) = upscale(&["job", "join", w], &[]);
+    assert_eq!(code, 0, "{err}");
+    let (want, got) = (frame_md5s(&one), frame_md5s(&out));
+    assert_eq!(got.len(), pts.len());
+    assert_eq!(want, got, "decoded frames differ from the one-pass run's");
+    assert_eq!(video_pts(&out), pts);
+    assert_eq!(audio_md5(&inp), audio_md5(&out));
+    let (_, status, _) = upscale(&["job", "status", w], &[]);
+    assert!(status.starts_with("3 of 3 segments done"), "{status}");
+}
+
+/// An interlaced clip is deinterlaced (bwdif, which reads the frames on both sides): each
+/// segment's worker starts a keyframe early and reads one frame past its end, so the frames at
+/// the cuts come out as in a one-pass run.
+#[test]
+fn interlaced_segments_deinterlace_as_one_pass() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (inp, one, out) = (d.join("in.mkv"), d.join("one.mkv"), d.join("out.mkv"));
+    ffmpeg_out(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=size=160x120:rate=50",
+        "-t",
+        "3",
+        "-vf",
+        "tinterlace=interleave_top,setfield=tff",
+        "-c:v",
+        "libx264",
+        "-flags",
+        "+ildct+ilme",
+        "-x264opts",
+        "tff=1",
+        "-g",
+        "15",
+        s(&inp),
+    ]);
+    let opts = ["-m", "lanczos", "-s", "2", "--encoder-opt", "qp=0", "-q"];
+    let (code, _, err) = upscale(&[&opts[..], &[s(&inp), "-o", s(&one)]].concat(), &[]);
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) =
+        upscale(&[&["job", "plan", s(&inp), "-o", s(&out), "--segments", "3"], &opts[..]].concat(), &[]);
+    assert_eq!(code, 0, "{err}");
+    let work = d.join("out.mkv.upscale-work");
+    let plan = std::fs::read_to_string(work.join("plan.json")).unwrap();
+    assert!(plan.contains("\"deinterlace\": \"on\""), "{plan}");
+    for i in ["2", "0", "1"] {
+        let (code, _, err) = upscale(&["job", "run", s(&work), "--index", i, "-q"], &[]);
+        assert_eq!(code, 0, "{err}");
+    }
+    let (code, _, err) = upscale(&["job", "join", s(&work), "-q"], &[]);
+    assert_eq!(code, 0, "{err}");
+    let (want, got) = (frame_md5s(&one), frame_md5s(&out));
+    assert_eq!(got.len(), 75);
+    assert_eq!(want, got, "frames at the cuts differ from the one-pass run's");
 }

@@ -24,9 +24,10 @@ done
 say() { echo "setup: $*" >&2; }
 
 # 1. Debian packages: FFmpeg libraries and headers, clang for bindgen, the ffmpeg CLI (tests
-#    make and probe clips with it), libomp5 (the ncnn reference implementation's CPU path).
+#    make and probe clips with it), libomp5 (the ncnn reference implementation's CPU path),
+#    slurm-wlm (tests/slurm.rs runs a one-node cluster: tools/slurm_local.sh; no daemon starts).
 pkgs=(pkg-config clang libclang-dev libavcodec-dev libavformat-dev libavfilter-dev libavutil-dev
-      libswscale-dev libswresample-dev libavdevice-dev ffmpeg libomp5 python3-pip unzip)
+      libswscale-dev libswresample-dev libavdevice-dev ffmpeg libomp5 python3-pip unzip slurm-wlm)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -54,6 +55,13 @@ pip_dl() { # pip_dl PACKAGE==VERSION DIR
     --platform manylinux_2_28_x86_64 --platform manylinux_2_27_x86_64 --platform manylinux_2_17_x86_64 \
     "$1" -d "$2"
 }
+
+# tests/k8s.rs validates the emitted Kubernetes manifests offline with kubernetes-validate.
+if ! $PY -c 'import kubernetes_validate' 2>/dev/null; then
+  say "installing kubernetes-validate (PyPI)"
+  $PY -m pip install --quiet kubernetes-validate 2>/dev/null \
+    || $PY -m pip install --quiet --user --break-system-packages kubernetes-validate
+fi
 
 # 2. ONNX Runtime: the shared library out of the PyPI wheel, nothing else of it.
 ORT_DIR=$ROOT/.cache/onnxruntime

@@ -59,6 +59,8 @@ pub struct Decoder {
     copy_map: Vec<Option<usize>>,
     /// Frames up to this timestamp are decoded but not sent (a resumed job's finished part).
     skip_through: Option<i64>,
+    /// Frames from this timestamp on are not sent, and reading stops at the first (a segment's end).
+    stop_from: Option<i64>,
     /// Largest picture (width × height) accepted, from the stream's header and every frame.
     max_pixels: u64,
 }
@@ -144,6 +146,7 @@ impl Decoder {
             strict: cfg.strict,
             copy_map: vec![None; n],
             skip_through: None,
+            stop_from: None,
             max_pixels: u64::MAX,
         })
     }
@@ -185,6 +188,11 @@ impl Decoder {
     /// Decodes but does not send the frames up to and including `pts` (see `seek.rs`).
     pub fn skip_through(&mut self, pts: i64) {
         self.skip_through = Some(pts);
+    }
+
+    /// Stops at the first frame at or after `pts`, which is not sent (see `crate::segments`).
+    pub fn stop_from(&mut self, pts: i64) {
+        self.stop_from = Some(pts);
     }
 
     /// The demuxer and the video decoder, for repositioning them (see `seek.rs`).
@@ -229,6 +237,7 @@ impl Decoder {
             frame_dur: frame_duration(info.frame_rate, info.time_base),
             closed: false,
             skip_through: self.skip_through,
+            stop_from: self.stop_from,
             max_pixels: self.max_pixels,
         };
         let damaged = |e: String| Error::video(&self.path, e);
@@ -392,6 +401,8 @@ struct Frames {
     closed: bool,
     /// Frames up to this timestamp are not sent.
     skip_through: Option<i64>,
+    /// See [`Decoder::stop_from`].
+    stop_from: Option<i64>,
     /// See [`Decoder::limit_pixels`].
     max_pixels: u64,
 }
@@ -510,6 +521,10 @@ impl Frames {
 
     fn emit(&mut self, frame: &ffmpeg::frame::Video, pts: i64, path: &Path) -> Result<()> {
         if self.skip_through.is_some_and(|s| pts <= s) {
+            return Ok(());
+        }
+        if self.stop_from.is_some_and(|s| pts >= s) {
+            self.closed = true;
             return Ok(());
         }
         let rgb = self

@@ -1,4 +1,4 @@
-//! The end of a resumable job: the segments' video packets, unchanged (no re-encoding, the
+//! The end of a segmented job (see `crate::segments`): the segments' video packets, unchanged (no re-encoding, the
 //! timestamps they were encoded with), and the input's audio, subtitle and other packets are
 //! muxed into the output, laid out exactly as the one-pass path lays it out (same encoder
 //! parameters, copied streams, chapters and metadata), interleaved by decoding time.
@@ -12,37 +12,19 @@ use ffmpeg::{Packet, Rational};
 use super::decode::Decoder;
 use super::encode::Encoder;
 use super::packets::PacketReader;
-use super::workdir::WorkDir;
 use crate::config::{Config, Device};
 use crate::error::{Error, Result};
 use crate::progress::Progress;
 
-/// Joins the finished segments of `work` with the input's copied streams into `output`
-/// (through a partial file in the work folder, renamed when complete).
-pub fn join(
-    input: &Path,
-    output: &Path,
-    work: &WorkDir,
-    size: (u32, u32),
-    cfg: &Config,
-    device: Device,
-    progress: &dyn Progress,
-) -> Result<()> {
-    let tmp = work.joined_path();
-    let result = write(input, output, &tmp, work, size, cfg, device, progress)
-        .and_then(|()| std::fs::rename(&tmp, output).map_err(|e| Error::io(output, e)));
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
-}
-
+/// Writes `tmp`, laid out as the one-pass path lays out `output`: the video packets of the
+/// segment files `paths` in turn (their header must be the one this output's encoder makes)
+/// and the input's copied streams, interleaved by decoding time.
 #[allow(clippy::too_many_arguments)]
-fn write(
+pub fn join_files(
     input: &Path,
     output: &Path,
     tmp: &Path,
-    work: &WorkDir,
+    paths: &[PathBuf],
     size: (u32, u32),
     cfg: &Config,
     device: Device,
@@ -52,7 +34,7 @@ fn write(
     let time_base = dec.info().time_base;
     let mut enc = Encoder::create(output, tmp, &mut dec, size, cfg, device, progress)?;
     let mut video = Segments {
-        paths: work.segment_paths(),
+        paths: paths.to_vec(),
         next: 0,
         open: None,
         out: enc.video_stream(),
@@ -124,7 +106,7 @@ impl Segments {
 }
 
 fn damaged(path: &Path, why: &str) -> Error {
-    Error::video(path, format!("{why}: remove the work folder to start again"))
+    Error::video(path, format!("{why}: remove this file and run its segment again"))
 }
 
 /// The packets of the input's copied streams, mapped to their output streams.

@@ -1,19 +1,16 @@
 //! Video files: decoder thread → bounded channel → upscaler → bounded channel → encoder thread.
 //! Audio, subtitles, chapters and metadata are copied untouched; every frame keeps its timestamp.
-//! With `resume` the video goes through segments in a work folder instead (see `resume.rs`).
+//! With `resume` the video goes through segments in a work folder instead (`crate::segments`).
 
 mod color;
 mod damage;
-mod decode;
-mod encode;
-mod join;
-mod packets;
-mod pipeline;
+pub(crate) mod decode;
+pub(crate) mod encode;
+pub(crate) mod join;
+pub(crate) mod packets;
+pub(crate) mod pipeline;
 pub mod probe;
-mod resume;
-mod seek;
-mod segments;
-mod workdir;
+pub(crate) mod seek;
 
 use std::path::Path;
 
@@ -28,7 +25,7 @@ use crate::progress::Progress;
 
 /// FFmpeg's own log level: silent (the library never prints), unless `UPSCALE_FFMPEG_LOG` names
 /// one (`error`, `warning`, `info`, `debug`) for diagnosing a file.
-fn init_ffmpeg(input: &Path) -> Result<()> {
+pub(crate) fn init_ffmpeg(input: &Path) -> Result<()> {
     use ffmpeg::util::log::{self, Level};
     ffmpeg::init().map_err(|e| Error::ffmpeg(input, "cannot start FFmpeg", e))?;
     let level = match std::env::var("UPSCALE_FFMPEG_LOG").as_deref() {
@@ -57,7 +54,7 @@ pub fn upscale_file(
     output::check(input, output, cfg.overwrite)?;
     init_ffmpeg(input)?;
     if cfg.video.resume {
-        return resume::upscale_file(input, output, up, cfg, progress);
+        return crate::segments::resume::upscale_file(input, output, up, cfg, progress);
     }
     let mut dec = decode::Decoder::open(input, &cfg.video)?;
     dec.limit_pixels(cfg.max_pixels)?;

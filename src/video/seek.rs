@@ -1,6 +1,6 @@
-//! Repositioning the decoder for a resumed job: seek back to a keyframe at or before the first
-//! frame still to do, checked by decoding (demuxers seek by decoding time, and open GOPs start
-//! with frames that cannot be decoded), then drop the frames already done as they come.
+//! Repositioning the decoder at a segment's start: seek back to a keyframe at or before its
+//! first frame, checked by decoding (demuxers seek by decoding time, and open GOPs start
+//! with frames that cannot be decoded), then drop the frames before the segment as they come.
 
 use ffmpeg_next as ffmpeg;
 
@@ -14,35 +14,33 @@ use crate::error::{Error, Result};
 const BACKOFF_SECS: &[i64] = &[0, 1, 4, 16, 64];
 
 impl Decoder {
-    /// Positions the input so that the first frame sent is the first one after `done`, the
-    /// timestamp of the last frame already finished. Frames before it are decoded (they feed the
-    /// deinterlacer and the references) but not sent.
-    pub fn resume_after(&mut self, done: i64) -> Result<()> {
+    /// Positions the input at a keyframe at or before `key` (checked by decoding) and leaves
+    /// frames up to and including `skip` unsent. A segment starting at keyframe `s` passes
+    /// `key = s` (or `s - 1`, for the frame before it as the deinterlacer's context) and
+    /// `skip = s - 1`.
+    pub fn start_from(&mut self, key: i64, skip: i64) -> Result<()> {
         let info = self.info().clone();
         let start = self.input().stream(info.index).map_or(ffi::AV_NOPTS_VALUE, |s| s.start_time());
         let second = rescale(1, Rational(1, 1), info.time_base).max(1);
         for &secs in BACKOFF_SECS {
-            let target = done.saturating_sub(second.saturating_mul(secs));
+            let target = key.saturating_sub(second.saturating_mul(secs));
             if start != ffi::AV_NOPTS_VALUE && target < start {
                 break;
             }
-            if self.seek(target) && self.key_frame_through(done)? {
+            if self.seek(target) && self.key_frame_through(key)? {
                 self.seek(target);
-                self.skip_through(done);
+                self.skip_through(skip);
                 return Ok(());
             }
         }
         // No keyframe close enough: read from the very start.
         let path = self.path().to_path_buf();
         self.rewind()?;
-        if !self.key_frame_through(done)? {
-            return Err(Error::video(
-                &path,
-                format!("cannot resume: no frame at timestamp {done}, where the finished part ends"),
-            ));
+        if !self.key_frame_through(key)? {
+            return Err(Error::video(&path, format!("cannot start: no keyframe at or before timestamp {key}")));
         }
         self.rewind()?;
-        self.skip_through(done);
+        self.skip_through(skip);
         Ok(())
     }
 

@@ -44,6 +44,11 @@ pub enum Command {
         #[command(flatten)]
         opts: Box<Opts>,
     },
+    /// One video over many machines: plan, run one segment, status, join, emit scheduler steps.
+    Job {
+        #[command(subcommand)]
+        command: crate::job::JobCommand,
+    },
     /// The local web page: upload, scale, compare, edit, download (and its HTTP API).
     #[cfg(feature = "serve")]
     Serve(crate::serve::ServeArgs),

@@ -3,6 +3,7 @@
 //! configuration error, 130 interrupted).
 
 mod cli;
+mod job;
 mod report;
 #[cfg(feature = "serve")]
 mod serve;
@@ -46,6 +47,7 @@ fn main() -> ExitCode {
                 }
             }
         }
+        Some(Command::Job { command }) => job::main(command),
         #[cfg(feature = "serve")]
         Some(Command::Serve(args)) => serve::run(&args),
         None => run(&cli),
