@@ -70,8 +70,10 @@ fn a_clip_keeps_its_frames_and_audio_and_an_edit_is_a_new_result() {
     assert_eq!((w, h, frames), (128, 96, frames_in));
     assert!(audio.is_some(), "the audio stream is kept");
 
-    // Crop + rotate through FFmpeg: a new job; the upscaled original stays.
-    let ops = r#"{"operations":[{"op":"crop","x":8,"y":4,"width":100,"height":80},{"op":"rotate","degrees":90}]}"#;
+    // Every operation through FFmpeg's filters: a new job; the upscaled original stays.
+    let ops = r#"{"operations":[{"op":"crop","x":8,"y":4,"width":100,"height":80},{"op":"rotate","degrees":90},
+        {"op":"flip","direction":"vertical"},{"op":"adjust","brightness":0.05,"contrast":1.1,"saturation":1.3},
+        {"op":"watermark","text":"upscale","position":"top-left"},{"op":"resize","width":40,"height":50}]}"#;
     let r = srv.req("POST", &format!("/api/jobs/{id}/edit"), &[("Content-Type", "application/json")], ops.as_bytes());
     assert_eq!(r.status, 201, "{}", r.text());
     let eid = r.json()["id"].as_str().unwrap().to_string();
@@ -82,8 +84,9 @@ fn a_clip_keeps_its_frames_and_audio_and_an_edit_is_a_new_result() {
     let body = srv.get(&format!("/api/jobs/{eid}/result")).body;
     std::fs::write(&edited, body).unwrap();
     let (w, h, frames, audio) = probe(&edited);
-    assert_eq!((w, h, frames), (80, 100, frames_in));
+    assert_eq!((w, h, frames), (40, 50, frames_in));
     assert!(audio.is_some());
+    assert_eq!(frame_times(&edited), frame_times(&out), "every frame keeps its timestamp");
     assert_eq!(srv.get(&format!("/api/jobs/{id}/result")).status, 200, "the original result stays");
 }
 
@@ -114,6 +117,27 @@ fn a_picture_edit_replays_the_operations_at_full_resolution() {
     let got = image::load_from_memory(&srv.get(&format!("/api/jobs/{eid}/result")).body).unwrap().to_rgb8();
     let want = up.crop_imm(10, 6, 90, 70).rotate270().to_rgb8();
     assert_eq!(got, want);
+
+    // A picture as watermark: a red square 16 px high in the top-left corner, fully opaque.
+    let red = image::RgbImage::from_pixel(8, 8, image::Rgb([255, 0, 0]));
+    let mut png = std::io::Cursor::new(Vec::new());
+    red.write_to(&mut png, image::ImageFormat::Png).unwrap();
+    let data = format!("data:image/png;base64,{}", base64(&png.into_inner()));
+    let ops = format!(
+        r#"{{"operations":[{{"op":"watermark","image":"{data}","position":"top-left","size":16,"opacity":1}}]}}"#
+    );
+    let r = srv.req("POST", &format!("/api/jobs/{id}/edit"), &[("Content-Type", "application/json")], ops.as_bytes());
+    assert_eq!(r.status, 201, "{}", r.text());
+    let eid = r.json()["id"].as_str().unwrap().to_string();
+    assert_eq!(srv.wait(&eid, MINUTE)["state"], "done");
+    let got = image::load_from_memory(&srv.get(&format!("/api/jobs/{eid}/result")).body).unwrap().to_rgb8();
+    let up = up.to_rgb8();
+    let margin = 96 / 40; // 1/40 of the shorter side (96x128)
+    for (x, y, p) in got.enumerate_pixels() {
+        let inside = (margin..margin + 16).contains(&x) && (margin..margin + 16).contains(&y);
+        let want = if inside { image::Rgb([255, 0, 0]) } else { *up.get_pixel(x, y) };
+        assert_eq!(*p, want, "pixel {x},{y}");
+    }
 
     // Operations outside the picture are refused with the reason.
     let bad = r#"{"operations":[{"op":"crop","x":100,"y":0,"width":90,"height":70}]}"#;
@@ -394,4 +418,21 @@ impl Drop for KillOnDrop {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
+}
+
+/// Standard base64 with padding.
+fn base64(b: &[u8]) -> String {
+    const A: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for c in b.chunks(3) {
+        let n = (c[0] as u32) << 16 | (*c.get(1).unwrap_or(&0) as u32) << 8 | *c.get(2).unwrap_or(&0) as u32;
+        for i in 0..4 {
+            if i <= c.len() {
+                out.push(A[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
 }

@@ -2,7 +2,8 @@
 //! a clip with audio uploaded through the file input at 2×, progress and done seen on the page,
 //! the before/after slider shown and moved with the keyboard, a crop + rotate applied, the
 //! results downloaded by the browser and checked (size, PSNR against the CLI, frames and audio
-//! with ffprobe), all as a zip. Screenshots of each step go to target/serve-screenshots/.
+//! with ffprobe), all as a zip; then a picture pasted and one dropped. Screenshots of each step
+//! go to target/serve-screenshots/.
 //! Without /usr/bin/chromium the test fails saying so (tools/setup.sh installs it).
 
 mod serve_common;
@@ -111,7 +112,7 @@ fn wait_file(dir: &Path, name: &str) -> PathBuf {
 }
 
 /// Edits the job open in the editor: crop (x, y, w, h) then rotate 90° clockwise, and applies.
-fn crop_and_rotate(tab: &Tab, id: &str, crop: (u32, u32, u32, u32), screenshot: &str) -> String {
+fn crop_and_rotate(tab: &Tab, id: &str, crop: (u32, u32, u32, u32), logo: Option<&Path>, screenshot: &str) -> String {
     click(tab, &format!("#queue li[data-id='{id}'] .edit"));
     until(
         tab,
@@ -124,6 +125,10 @@ fn crop_and_rotate(tab: &Tab, id: &str, crop: (u32, u32, u32, u32), screenshot: 
     set(tab, "crop-w", &crop.2.to_string());
     set(tab, "crop-h", &crop.3.to_string());
     set(tab, "rotate", "90");
+    if let Some(logo) = logo {
+        tab.wait_for_element("#wm-image").unwrap().set_input_files(&[logo.to_str().unwrap()]).expect("choose a logo");
+        until(tab, "editing && editing.logo", Duration::from_secs(10), "the logo loaded");
+    }
     let size = js(tab, "document.getElementById('preview').dataset.size");
     assert_eq!(size, Value::String(format!("{}x{}", crop.3, crop.2)), "the preview shows the rotated crop");
     tab.find_element("#edit-panel").unwrap().scroll_into_view().unwrap();
@@ -233,7 +238,7 @@ fn upload_scale_compare_edit_and_download_in_a_browser() {
     assert!(db >= 40.0, "browser download vs CLI: {db:.1} dB");
 
     // Crop + rotate, applied on the server, downloaded as a new file.
-    let edited_id = crop_and_rotate(&tab, &photo_id, (20, 10, 150, 100), "5-edit-photo.png");
+    let edited_id = crop_and_rotate(&tab, &photo_id, (20, 10, 150, 100), None, "5-edit-photo.png");
     let got = download(&tab, &edited_id, &downloads, "coffee_x2_edited.png");
     let edited = image::open(&got).unwrap().to_rgb8();
     let want = image::DynamicImage::ImageRgb8(served.clone()).crop_imm(20, 10, 150, 100).rotate90().to_rgb8();
@@ -266,15 +271,19 @@ fn upload_scale_compare_edit_and_download_in_a_browser() {
     );
     tab.find_element("#compare-panel").unwrap().scroll_into_view().unwrap();
     shot(&tab, "6-compare-video.png");
-    let got = download(&tab, &clip_id, &downloads, "clip_x2.mp4");
-    let (w, h, frames, audio) = probe(&got);
+    let upscaled_clip = download(&tab, &clip_id, &downloads, "clip_x2.mp4");
+    let (w, h, frames, audio) = probe(&upscaled_clip);
     assert_eq!((w, h, frames), (128, 96, clip_frames));
     assert!(audio.is_some(), "audio kept in the upscaled clip");
-    let edited_clip = crop_and_rotate(&tab, &clip_id, (8, 4, 100, 80), "7-edit-video.png");
+    // With a picture as watermark too (read by the page, overlaid by FFmpeg).
+    let logo = work.path().join("logo.png");
+    image::RgbImage::from_pixel(8, 8, image::Rgb([255, 0, 0])).save(&logo).unwrap();
+    let edited_clip = crop_and_rotate(&tab, &clip_id, (8, 4, 100, 80), Some(&logo), "7-edit-video.png");
     let got = download(&tab, &edited_clip, &downloads, "clip_x2_edited.mp4");
     let (w, h, frames, audio) = probe(&got);
     assert_eq!((w, h, frames), (80, 100, clip_frames));
     assert!(audio.is_some(), "audio kept in the edited clip");
+    assert_eq!(frame_times(&got), frame_times(&upscaled_clip), "every frame keeps its timestamp");
 
     // All four results as one zip.
     until(&tab, "!document.getElementById('zip').hidden", Duration::from_secs(10), "the zip link");
@@ -289,6 +298,42 @@ fn upload_scale_compare_edit_and_download_in_a_browser() {
     std::io::Read::read_to_end(&mut zip.by_name("coffee_x2.png").unwrap(), &mut inside).unwrap();
     assert_eq!(image::load_from_memory(&inside).unwrap().to_rgb8(), served);
     shot(&tab, "8-all.png");
+
+    // A picture pasted (Ctrl+V) and one dropped on the drop zone become jobs too.
+    for (event, target) in [
+        ("new ClipboardEvent('paste', {clipboardData: dt})", "document"),
+        (
+            "new DragEvent('drop', {dataTransfer: dt, bubbles: true, cancelable: true})",
+            "document.getElementById('drop')",
+        ),
+    ] {
+        let before = queue(&tab).as_array().unwrap().len();
+        tab.evaluate(
+            &format!(
+                "(async () => {{ const b = await (await fetch('/api/jobs/{photo_id}/input')).blob(); \
+                 const dt = new DataTransfer(); dt.items.add(new File([b], 'given.png', {{type: 'image/png'}})); \
+                 {target}.dispatchEvent({event}); }})()"
+            ),
+            true,
+        )
+        .expect("paste or drop");
+        until(
+            &tab,
+            &format!("document.querySelectorAll('#queue li').length === {}", before + 1),
+            Duration::from_secs(30),
+            event,
+        );
+        until(
+            &tab,
+            "[...document.querySelectorAll('#queue li')].every(li => li.dataset.state === 'done')",
+            Duration::from_secs(120),
+            "the given picture done",
+        );
+    }
+    let given: Vec<Value> =
+        queue(&tab).as_array().unwrap().iter().filter(|j| j["name"] == "given.png").cloned().collect();
+    assert_eq!(given.len(), 2, "{given:?}");
+    assert!(given.iter().all(|j| j["info"] == "given_x2.png: 192×128"), "{given:?}");
 
     // The README's picture (docs/serve.png), when asked for.
     if std::env::var_os("UPSCALE_README_SCREENSHOT").is_some() {

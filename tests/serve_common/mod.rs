@@ -330,3 +330,13 @@ pub fn leftovers(dir: &Path) -> Vec<PathBuf> {
     }
     out
 }
+
+/// The presentation times of the video frames, as ffprobe prints them.
+pub fn frame_times(path: &Path) -> Vec<String> {
+    let o = Command::new("ffprobe")
+        .args(["-v", "error", "-select_streams", "v:0", "-show_entries", "frame=pts_time", "-of", "csv=p=0"])
+        .arg(path)
+        .output()
+        .expect("ffprobe runs");
+    String::from_utf8_lossy(&o.stdout).lines().map(str::to_string).collect()
+}

@@ -1,15 +1,14 @@
 //! The edit step: operations the page previews on a canvas, replayed here on the
 //! full-resolution result: pictures with the `image` crate, videos through FFmpeg's filters
-//! (crop, transpose, hflip/vflip, eq, scale, overlay) run by the `ffmpeg` program.
+//! (crop, transpose, hflip/vflip, eq, scale, overlay; the graph is made here and run by
+//! `video_edit.rs`).
 
-use std::io::BufRead;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 
 use image::{DynamicImage, Rgba, RgbaImage};
 use serde::Deserialize;
 use upscale::progress::{Event, Progress, Unit};
-use upscale::{output, still, Error, Result};
+use upscale::{still, Error, Result};
 
 use super::jobs::{Job, Media};
 
@@ -35,10 +34,14 @@ pub enum Operation {
     },
     /// Set exact dimensions (Lanczos).
     Resize { width: u32, height: u32 },
-    /// A line of text in a corner: `size` is the glyph height in pixels (default: 1/20 of the
-    /// shorter side), `opacity` 0…1 (default 0.8).
+    /// A line of `text`, or a picture (`image`: a PNG/JPEG/WebP as base64 or a `data:` URL),
+    /// in a corner or the centre: `size` is the height in pixels (default: 1/20 of the shorter
+    /// side for text, 1/8 for a picture), `opacity` 0…1 (default 0.8).
     Watermark {
+        #[serde(default)]
         text: String,
+        #[serde(default)]
+        image: Option<String>,
         #[serde(default)]
         position: Position,
         #[serde(default)]
@@ -127,9 +130,18 @@ pub fn validate(ops: &[Operation], (mut w, mut h): (u32, u32), max_pixels: u64) 
                 }
                 (w, h) = (width, height);
             }
-            Operation::Watermark { ref text, size, opacity, .. } => {
-                if text.is_empty() || text.chars().count() > MAX_TEXT {
-                    return bad(format!("operation {i}: watermark text must have 1 to {MAX_TEXT} characters"));
+            Operation::Watermark { ref text, ref image, size, opacity, .. } => {
+                match image {
+                    Some(_) if !text.is_empty() => {
+                        return bad(format!("operation {i}: a watermark is text or image, not both"))
+                    }
+                    Some(data) => {
+                        logo(data).map_err(|e| format!("operation {i}: watermark image: {e}"))?;
+                    }
+                    None if text.is_empty() || text.chars().count() > MAX_TEXT => {
+                        return bad(format!("operation {i}: watermark text must have 1 to {MAX_TEXT} characters"));
+                    }
+                    None => {}
                 }
                 if size.is_some_and(|s| s == 0 || s > 4096) || opacity.is_some_and(|o| !(0.0..=1.0).contains(&o)) {
                     return bad(format!("operation {i}: watermark size must be 1..4096, opacity 0..1"));
@@ -153,19 +165,19 @@ pub fn apply(job: &Job, ops: &[Operation], progress: &dyn Progress) -> Result<()
                 .decode()
                 .map_err(|e| Error::Decode { path: job.input.clone(), msg: e.to_string() })?;
             for op in ops {
-                img = apply_image(img, op);
+                img = apply_image(img, op).map_err(|msg| Error::Decode { path: job.input.clone(), msg })?;
             }
             still::save(&img, &job.output)?;
             progress.event(&Event::Progress { done: 1, total: Some(1), unit: Unit::Files });
             Ok(())
         }
-        Media::Video => apply_video(job, ops, progress),
+        Media::Video => super::video_edit::apply(job, ops, progress),
     }
 }
 
 /// One operation on a picture.
-pub fn apply_image(img: DynamicImage, op: &Operation) -> DynamicImage {
-    match *op {
+pub fn apply_image(img: DynamicImage, op: &Operation) -> Result<DynamicImage, String> {
+    Ok(match *op {
         Operation::Crop { x, y, width, height } => img.crop_imm(x, y, width, height),
         Operation::Rotate { degrees: 90 } => img.rotate90(),
         Operation::Rotate { degrees: 180 } => img.rotate180(),
@@ -174,15 +186,69 @@ pub fn apply_image(img: DynamicImage, op: &Operation) -> DynamicImage {
         Operation::Flip { direction: Direction::Vertical } => img.flipv(),
         Operation::Adjust { brightness, contrast, saturation } => adjust(img, brightness, contrast, saturation),
         Operation::Resize { width, height } => img.resize_exact(width, height, image::imageops::FilterType::Lanczos3),
-        Operation::Watermark { ref text, position, size, opacity } => {
+        Operation::Watermark { ref text, ref image, position, size, opacity } => {
             let mut rgba = img.to_rgba8();
             let (w, h) = rgba.dimensions();
-            let mark = render_text(text, glyph_size(size, w, h));
+            let mark = mark(text, image.as_deref(), size, (w, h))?;
             let (x, y) = place(position, (w, h), mark.dimensions());
             blend(&mut rgba, &mark, x, y, opacity.unwrap_or(0.8));
             keep_kind(&img, DynamicImage::ImageRgba8(rgba))
         }
+    })
+}
+
+/// The watermark for a `w`×`h` picture: the text rendered, or the picture scaled to `size`
+/// pixels high (default 1/8 of the shorter side), aspect kept.
+fn mark(text: &str, image: Option<&str>, size: Option<u32>, (w, h): (u32, u32)) -> Result<RgbaImage, String> {
+    let Some(data) = image else {
+        return Ok(render_text(text, glyph_size(size, w, h)));
+    };
+    let logo = logo(data)?;
+    let mh = size.unwrap_or(w.min(h) / 8).max(1);
+    let mw = ((logo.width() as u64 * mh as u64) / logo.height().max(1) as u64).clamp(1, 16384) as u32;
+    Ok(logo.resize_exact(mw, mh, image::imageops::FilterType::Lanczos3).to_rgba8())
+}
+
+/// Largest watermark picture accepted, in pixels.
+const MAX_LOGO_PIXELS: u64 = 4096 * 4096;
+
+/// A watermark picture from base64 or a `data:` URL (PNG, JPEG or WebP), size checked first.
+fn logo(data: &str) -> Result<DynamicImage, String> {
+    let b64 = data.split_once(";base64,").map_or(data, |(_, b)| b);
+    let bytes = base64(b64).ok_or("not valid base64")?;
+    let reader =
+        image::ImageReader::new(std::io::Cursor::new(&bytes)).with_guessed_format().map_err(|e| e.to_string())?;
+    if !matches!(reader.format(), Some(image::ImageFormat::Png | image::ImageFormat::Jpeg | image::ImageFormat::WebP)) {
+        return Err("expected a PNG, JPEG or WebP picture".into());
     }
+    let (lw, lh) = reader.into_dimensions().map_err(|e| e.to_string())?;
+    if lw as u64 * lh as u64 > MAX_LOGO_PIXELS {
+        return Err(format!("{lw}x{lh} is over the limit of {MAX_LOGO_PIXELS} pixels"));
+    }
+    image::load_from_memory(&bytes).map_err(|e| e.to_string())
+}
+
+/// Standard base64 (padding and whitespace allowed).
+fn base64(s: &str) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(s.len() * 3 / 4);
+    let (mut acc, mut bits) = (0u32, 0u32);
+    for c in s.bytes().filter(|c| !c.is_ascii_whitespace() && *c != b'=') {
+        let v = match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            _ => return None,
+        };
+        acc = (acc << 6) | v as u32;
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+        }
+    }
+    Some(out)
 }
 
 /// `new` in the colour layout of `old` (no alpha added to a picture without one).
@@ -295,9 +361,13 @@ pub fn video_size(path: &Path) -> Option<(u32, u32)> {
     Some((r.width, r.height))
 }
 
-/// The FFmpeg filter chain for `ops` on a `w`×`h` video, and the watermark pictures it overlays
-/// (each is an extra input, in order).
-fn filter_graph(ops: &[Operation], (mut w, mut h): (u32, u32), dir: &Path) -> Result<(String, Vec<PathBuf>)> {
+/// The FFmpeg filter graph for `ops` on a `w`×`h` video (input `[0:v]`), the watermark
+/// pictures it overlays (inputs `[1:v]`, `[2:v]`…, written into `dir`), and the final size.
+pub fn filter_graph(
+    ops: &[Operation],
+    (mut w, mut h): (u32, u32),
+    dir: &Path,
+) -> Result<(String, Vec<PathBuf>, (u32, u32))> {
     let mut chain: Vec<String> = Vec::new();
     let mut marks = Vec::new();
     let mut graph = String::new();
@@ -333,9 +403,9 @@ fn filter_graph(ops: &[Operation], (mut w, mut h): (u32, u32), dir: &Path) -> Re
                 chain.push(format!("scale={width}:{height}:flags=lanczos"));
                 (w, h) = (width, height);
             }
-            Operation::Watermark { ref text, position, size, opacity } => {
-                let mark = render_text(text, glyph_size(size, w, h));
-                let mut mark = mark;
+            Operation::Watermark { ref text, ref image, position, size, opacity } => {
+                let mut mark = mark(text, image.as_deref(), size, (w, h))
+                    .map_err(|msg| Error::Decode { path: dir.join("watermark"), msg })?;
                 let o = opacity.unwrap_or(0.8);
                 for p in mark.pixels_mut() {
                     p.0[3] = (p.0[3] as f32 * o).round() as u8;
@@ -355,69 +425,7 @@ fn filter_graph(ops: &[Operation], (mut w, mut h): (u32, u32), dir: &Path) -> Re
     chain.push("scale=trunc(iw/2)*2:trunc(ih/2)*2,format=yuv420p".into());
     flush(&mut chain, &mut graph, &mut label, ops.len());
     graph.pop();
-    Ok((graph, marks))
-}
-
-/// The video edit: `ffmpeg` with the filter graph, audio, subtitles, chapters and metadata
-/// copied, progress read from `-progress pipe:1`, killed when the job is cancelled.
-fn apply_video(job: &Job, ops: &[Operation], progress: &dyn Progress) -> Result<()> {
-    let scan = upscale::video::probe::scan(&job.input, 0, u64::MAX)?;
-    let (graph, marks) = filter_graph(ops, (scan.width, scan.height), &job.dir)?;
-    let last = graph.rsplit('[').next().unwrap_or("").trim_end_matches(']').to_string();
-    let tmp = output::temp_path(&job.output);
-    let ext = job.output.extension().and_then(|e| e.to_str()).unwrap_or("mp4");
-    let mut cmd = Command::new("ffmpeg");
-    cmd.args(["-nostdin", "-hide_banner", "-loglevel", "error", "-y", "-i"]).arg(&job.input);
-    for m in &marks {
-        cmd.arg("-i").arg(m);
-    }
-    cmd.args(["-filter_complex", &graph, "-map", &format!("[{last}]"), "-map", "0:a?", "-map", "0:s?"]);
-    cmd.args(["-map_metadata", "0", "-map_chapters", "0", "-c:a", "copy", "-c:s", "copy"]);
-    if ext == "webm" {
-        cmd.args(["-c:v", "libvpx-vp9", "-b:v", "0", "-crf", "30", "-row-mt", "1"]);
-    } else {
-        cmd.args(["-c:v", "libx264", "-crf", "18", "-preset", "medium"]);
-    }
-    if ext == "mp4" {
-        cmd.args(["-movflags", "+faststart"]);
-    }
-    cmd.args(["-progress", "pipe:1", "-nostats"]).arg(&tmp);
-    cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
-    let fail = |msg: String| Error::Decode { path: job.input.clone(), msg };
-    let mut child = cmd.spawn().map_err(|e| fail(format!("cannot run ffmpeg for the video edit: {e}")))?;
-    let total = scan.total_frames;
-    if !progress.event(&Event::Start { file: Some(job.input.clone()), total, unit: Unit::Frames }) {
-        let _ = child.kill();
-    }
-    let stderr = child.stderr.take();
-    let errors = std::thread::spawn(move || {
-        let mut s = String::new();
-        if let Some(mut e) = stderr {
-            let _ = std::io::Read::read_to_string(&mut e, &mut s);
-        }
-        s
-    });
-    if let Some(out) = child.stdout.take() {
-        for line in std::io::BufReader::new(out).lines().map_while(|l| l.ok()) {
-            if let Some(n) = line.strip_prefix("frame=").and_then(|n| n.trim().parse().ok()) {
-                if !progress.event(&Event::Progress { done: n, total, unit: Unit::Frames }) {
-                    let _ = child.kill();
-                }
-            }
-        }
-    }
-    let status = child.wait().map_err(|e| fail(format!("ffmpeg: {e}")))?;
-    let errors = errors.join().unwrap_or_default();
-    if job.cancelled() {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(Error::Cancelled);
-    }
-    if !status.success() {
-        let _ = std::fs::remove_file(&tmp);
-        let first = errors.lines().next().unwrap_or("failed").to_string();
-        return Err(fail(format!("ffmpeg: {first}")));
-    }
-    std::fs::rename(&tmp, &job.output).map_err(|e| Error::Io { path: job.output.clone(), source: e })
+    Ok((graph, marks, (w / 2 * 2, h / 2 * 2)))
 }
 
 #[cfg(test)]
@@ -442,16 +450,24 @@ mod tests {
     fn rotation_turns_clockwise() {
         let mut img = RgbaImage::new(2, 1);
         img.put_pixel(0, 0, Rgba([255, 0, 0, 255]));
-        let out = apply_image(DynamicImage::ImageRgba8(img), &Operation::Rotate { degrees: 90 });
+        let out = apply_image(DynamicImage::ImageRgba8(img), &Operation::Rotate { degrees: 90 }).unwrap();
         assert_eq!(out.dimensions(), (1, 2));
         assert_eq!(out.get_pixel(0, 0), Rgba([255, 0, 0, 255]));
     }
 
     #[test]
+    fn base64_decodes() {
+        assert_eq!(base64("aGVsbG8=").unwrap(), b"hello");
+        assert_eq!(base64("aGVsbG8h").unwrap(), b"hello!");
+        assert!(base64("a*b").is_none());
+    }
+
+    #[test]
     fn the_video_graph_chains_filters() {
         let ops = vec![Operation::Crop { x: 0, y: 0, width: 64, height: 32 }, Operation::Rotate { degrees: 90 }];
-        let (g, marks) = filter_graph(&ops, (128, 64), Path::new("/nonexistent")).unwrap();
+        let (g, marks, size) = filter_graph(&ops, (128, 64), Path::new("/nonexistent")).unwrap();
         assert!(marks.is_empty());
+        assert_eq!(size, (32, 64));
         assert_eq!(g, "[0:v]crop=64:32:0:0,transpose=clock,scale=trunc(iw/2)*2:trunc(ih/2)*2,format=yuv420p[v2]");
     }
 }

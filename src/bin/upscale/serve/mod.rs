@@ -13,6 +13,7 @@ mod guard;
 mod jobs;
 mod routes;
 mod upload;
+mod video_edit;
 mod work;
 
 use std::net::SocketAddr;

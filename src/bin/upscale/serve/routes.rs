@@ -18,8 +18,8 @@ use super::jobs::{Job, State as JobState, Task};
 use super::upload::{self, error};
 use super::App;
 
-/// Largest JSON body (edit operations, cancel).
-const MAX_JSON: usize = 64 * 1024;
+/// Largest JSON body (edit operations, with a watermark picture in base64; cancel).
+const MAX_JSON: usize = 8 << 20;
 
 pub fn router(app: Arc<App>) -> Router {
     let upload_limit = usize::try_from(app.max_upload).unwrap_or(usize::MAX).saturating_add(64 * 1024);
@@ -54,10 +54,6 @@ fn not_found() -> Response {
     error(StatusCode::NOT_FOUND, "no such job")
 }
 
-fn job(app: &App, id: &str) -> Result<Arc<Job>, Response> {
-    app.store.get(id).ok_or_else(not_found)
-}
-
 async fn models(State(app): State<Arc<App>>) -> Response {
     let list: Vec<_> = upscale::model::list(app.args.model_dir.as_deref())
         .into_iter()
@@ -82,9 +78,9 @@ async fn list(State(app): State<Arc<App>>) -> Response {
 }
 
 async fn status(State(app): State<Arc<App>>, Path(id): Path<String>) -> Response {
-    match job(&app, &id) {
-        Ok(j) => Json(j.to_json()).into_response(),
-        Err(r) => r,
+    match app.store.get(&id) {
+        Some(j) => Json(j.to_json()).into_response(),
+        None => not_found(),
     }
 }
 
@@ -96,20 +92,19 @@ async fn delete(State(app): State<Arc<App>>, Path(id): Path<String>) -> Response
 }
 
 async fn cancel(State(app): State<Arc<App>>, Path(id): Path<String>) -> Response {
-    match job(&app, &id) {
-        Ok(j) => {
+    match app.store.get(&id) {
+        Some(j) => {
             j.cancel();
             Json(j.to_json()).into_response()
         }
-        Err(r) => r,
+        None => not_found(),
     }
 }
 
 /// Server-sent events: the job's events so far, then each new one, until it is finished.
 async fn events(State(app): State<Arc<App>>, Path(id): Path<String>) -> Response {
-    let j = match job(&app, &id) {
-        Ok(j) => j,
-        Err(r) => return r,
+    let Some(j) = app.store.get(&id) else {
+        return not_found();
     };
     let rx = j.tick.subscribe();
     let stopping = app.stopping.clone();
@@ -144,9 +139,8 @@ async fn result(
     Query(q): Query<Inline>,
     h: HeaderMap,
 ) -> Response {
-    let j = match job(&app, &id) {
-        Ok(j) => j,
-        Err(r) => return r,
+    let Some(j) = app.store.get(&id) else {
+        return not_found();
     };
     if j.state() != JobState::Done {
         return error(StatusCode::CONFLICT, format!("the job is {}", json!(j.state()).as_str().unwrap_or("")));
@@ -161,16 +155,15 @@ struct Inline {
 
 /// The uploaded file, shown inline (the "before" side of the comparison).
 async fn input(State(app): State<Arc<App>>, Path(id): Path<String>, h: HeaderMap) -> Response {
-    match job(&app, &id) {
-        Ok(j) => files::send(&j.input, None, &h).await,
-        Err(r) => r,
+    match app.store.get(&id) {
+        Some(j) => files::send(&j.input, None, &h).await,
+        None => not_found(),
     }
 }
 
 async fn edit_job(State(app): State<Arc<App>>, Path(id): Path<String>, body: axum::body::Bytes) -> Response {
-    let src = match job(&app, &id) {
-        Ok(j) => j,
-        Err(r) => return r,
+    let Some(src) = app.store.get(&id) else {
+        return not_found();
     };
     let req: EditRequest = match serde_json::from_slice(&body) {
         Ok(r) => r,

@@ -120,7 +120,7 @@ pub async fn create(State(app): State<Arc<App>>, headers: HeaderMap, mut form: M
     let kind = tokio::task::spawn_blocking(move || identify(&up, &shown, max_pixels)).await;
     let (media, ext, size) = match kind {
         Ok(Ok(k)) => k,
-        Ok(Err(resp)) => return resp,
+        Ok(Err((status, msg))) => return error(status, msg),
         Err(_) => return error(StatusCode::INTERNAL_SERVER_ERROR, "the file check failed"),
     };
     let cfg = match settings(&app, &fields, size) {
@@ -173,12 +173,15 @@ fn multipart_error(app: &App, e: axum::extract::multipart::MultipartError) -> Re
     error(e.status(), e.body_text())
 }
 
+/// Why an upload is refused: the status and the message.
+type Refusal = (StatusCode, String);
+
 /// Image (with the extension of its format) or video, from the content; the pixel limit.
-fn identify(path: &Path, shown: &str, max_pixels: u64) -> Result<(Media, &'static str, (u32, u32)), Response> {
+fn identify(path: &Path, shown: &str, max_pixels: u64) -> Result<(Media, &'static str, (u32, u32)), Refusal> {
     if upscale::still::is_image(path) {
         let reader = image::ImageReader::open(path)
             .and_then(|r| r.with_guessed_format())
-            .map_err(|e| error(StatusCode::UNPROCESSABLE_ENTITY, format!("{shown}: {e}")))?;
+            .map_err(|e| (StatusCode::UNPROCESSABLE_ENTITY, format!("{shown}: {e}")))?;
         let ext = match reader.format() {
             Some(image::ImageFormat::Png) => "png",
             Some(image::ImageFormat::Jpeg) => "jpg",
@@ -189,9 +192,9 @@ fn identify(path: &Path, shown: &str, max_pixels: u64) -> Result<(Media, &'stati
         };
         let (w, h) = reader
             .into_dimensions()
-            .map_err(|e| error(StatusCode::UNPROCESSABLE_ENTITY, format!("{shown}: not a readable image: {e}")))?;
+            .map_err(|e| (StatusCode::UNPROCESSABLE_ENTITY, format!("{shown}: not a readable image: {e}")))?;
         if w as u64 * h as u64 > max_pixels {
-            return Err(error(
+            return Err((
                 StatusCode::PAYLOAD_TOO_LARGE,
                 format!("{shown}: image is {w}x{h}, over the limit of {max_pixels} pixels (see --max-pixels)"),
             ));
@@ -200,8 +203,8 @@ fn identify(path: &Path, shown: &str, max_pixels: u64) -> Result<(Media, &'stati
     }
     match upscale::video::probe::scan(path, 0, max_pixels) {
         Ok(r) => Ok((Media::Video, "video", (r.width, r.height))),
-        Err(e @ upscale::Error::TooLarge { .. }) => Err(error(StatusCode::PAYLOAD_TOO_LARGE, hide(&e, path, shown))),
-        Err(e) => Err(error(
+        Err(e @ upscale::Error::TooLarge { .. }) => Err((StatusCode::PAYLOAD_TOO_LARGE, hide(&e, path, shown))),
+        Err(e) => Err((
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             format!("not an image or video that can be read: {}", hide(&e, path, shown)),
         )),

@@ -268,6 +268,7 @@ function openEdit(job) {
   for (const [id, v] of [["crop-x", 0], ["crop-y", 0], ["crop-w", W], ["crop-h", H], ["rotate", "0"],
     ["brightness", 0], ["contrast", 1], ["saturation", 1], ["wm-text", ""], ["out-w", ""], ["out-h", ""]]) $(id).value = v;
   $("flip-h").checked = $("flip-v").checked = false;
+  $("wm-image").value = "";
   const k = Math.min(1, 1600 / Math.max(W, H));
   const src = document.createElement("canvas");
   src.width = Math.max(1, Math.round(W * k));
@@ -307,6 +308,7 @@ function operations() {
   if (b !== 0 || c !== 1 || s !== 1) ops.push({ op: "adjust", brightness: b, contrast: c, saturation: s });
   if ($("out-w").value && $("out-h").value) ops.push({ op: "resize", width: num("out-w"), height: num("out-h") });
   if ($("wm-text").value) ops.push({ op: "watermark", text: $("wm-text").value, position: $("wm-pos").value });
+  if (editing.logo) ops.push({ op: "watermark", image: editing.logo.data, position: $("wm-pos").value });
   return ops;
 }
 
@@ -359,6 +361,21 @@ function preview() {
       const c = canvas(Math.round(op.width * kk), Math.round(op.height * kk));
       c.getContext("2d").drawImage(cur, 0, 0, c.width, c.height);
       cur = c; fw = op.width; fh = op.height;
+    } else if (op.op === "watermark" && op.image) {
+      const c = canvas(cur.width, cur.height);
+      const g = c.getContext("2d");
+      g.drawImage(cur, 0, 0);
+      const scale = c.width / fw, img = editing.logo.img;
+      const mh = Math.max(1, Math.floor(Math.min(fw, fh) / 8)) * scale;
+      const mw = (img.naturalWidth * mh) / Math.max(1, img.naturalHeight);
+      const m = Math.floor(Math.min(fw, fh) / 40) * scale;
+      const pos = {
+        "top-left": [m, m], "top-right": [c.width - mw - m, m], "bottom-left": [m, c.height - mh - m],
+        "bottom-right": [c.width - mw - m, c.height - mh - m], center: [(c.width - mw) / 2, (c.height - mh) / 2],
+      }[op.position];
+      g.globalAlpha = 0.8;
+      g.drawImage(img, pos[0], pos[1], mw, mh);
+      cur = c;
     } else if (op.op === "watermark") {
       const c = canvas(cur.width, cur.height);
       const g = c.getContext("2d");
@@ -394,6 +411,19 @@ function preview() {
 
 for (const id of ["crop-x", "crop-y", "crop-w", "crop-h", "rotate", "flip-h", "flip-v", "brightness", "contrast",
   "saturation", "wm-text", "wm-pos", "out-w", "out-h"]) $(id).addEventListener("input", preview);
+$("wm-image").addEventListener("change", () => {
+  const f = $("wm-image").files[0];
+  if (!editing) return;
+  editing.logo = null;
+  if (!f) { preview(); return; }
+  const r = new FileReader();
+  r.onload = () => {
+    const img = new Image();
+    img.onload = () => { editing.logo = { data: r.result, img }; preview(); };
+    img.src = r.result;
+  };
+  r.readAsDataURL(f);
+});
 $("crop-reset").onclick = () => {
   if (!editing) return;
   $("crop-x").value = 0; $("crop-y").value = 0; $("crop-w").value = editing.W; $("crop-h").value = editing.H;
