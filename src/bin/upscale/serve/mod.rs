@@ -2,10 +2,6 @@
 //! page, for pictures and videos, with an HTTP API. Loopback by default; any other address only
 //! with a random access token. Jobs run on worker threads, one at a time unless asked.
 
-// Handlers return early with a ready `Response` as their error (axum's own idiom); boxing it
-// would only add an allocation to every refusal.
-#![allow(clippy::result_large_err)]
-
 mod args;
 mod edit;
 mod files;
