@@ -93,8 +93,9 @@ pub struct VideoConfig {
     /// Write the video as keyframe-aligned segments in `<output>.upscale-work/` and continue an
     /// interrupted job from there (see [`crate::video`]). Default: false.
     pub resume: bool,
-    /// Frames per segment with `resume`; 0 = ten seconds' worth at the input's frame rate. A
-    /// resumed job keeps the length it started with. Default: 0.
+    /// With `resume`: each segment holds at least this many frames and is cut at the next
+    /// keyframe; 0 = about ten seconds' worth. A resumed job keeps the plan it started with.
+    /// Default: 0.
     pub segment_frames: u64,
 }
 
