@@ -2,37 +2,23 @@
 //! here with the ffmpeg CLI and then broken on purpose, and each case has its exact expected
 //! outcome. A damaged middle is concealed and reported as time ranges (or, with `--strict`, is
 //! one error); a file cut short keeps the frames that exist; a file without a usable index is one
-//! `error:` line. No case panics or hangs (each run is killed after a minute and the test fails),
+//! `error:` line. No case panics or hangs (each run is killed after common::HANG_LIMIT and the test fails),
 //! and a failure leaves nothing at the output path, not even a `.upscale.partial-*` file.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitStatus, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
 
 mod common;
-use common::{ffmpeg, s, with_tone};
+use common::{assert_one_error, ffmpeg, ffprobe, s, with_tone, Run};
 
-/// Longest any one run may take before it is killed and the test fails.
-const HANG_LIMIT: Duration = Duration::from_secs(60);
 
 /// A traditional resizer: these tests are about the decoder, not the network.
 const FAST: &[&str] = &["-m", "bicubic", "-s", "2", "-d", "cpu"];
 
-/// ffprobe's stdout; its complaints about the damage on stderr are expected and ignored.
-fn ffprobe(path: &Path, args: &[&str]) -> String {
-    let out = Command::new("ffprobe").args(["-v", "quiet"]).args(args).arg(path).output().expect("ffprobe runs");
-    assert!(out.status.success(), "ffprobe {args:?} {}", path.display());
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
 /// `pts_time` of every decodable video frame (with the decoder's concealment), as ffprobe
 /// prints it.
 fn frame_times(path: &Path) -> Vec<String> {
-    ffprobe(path, &["-select_streams", "v:0", "-show_entries", "frame=pts_time", "-of", "csv=p=0"])
-        .lines()
-        .map(|l| l.trim().trim_end_matches(',').to_string())
-        .filter(|l| !l.is_empty())
-        .collect()
+    common::frame_time_strings(path)
 }
 
 /// `pts_time` of every video packet in the file.
@@ -58,45 +44,11 @@ fn assert_same_times(want: &[String], got: &[String]) {
     assert!(b.windows(2).all(|w| w[0] < w[1]), "timestamps not increasing: {b:?}");
 }
 
-/// A finished run of the binary.
-struct Run {
-    status: ExitStatus,
-    stderr: String,
-}
-
-/// `upscale ARGS`, stderr in a file (no pipe to fill up), killed after [`HANG_LIMIT`].
+/// `upscale FAST ARGS`, killed as a hang after common::HANG_LIMIT.
 fn upscale(args: &[&str]) -> Run {
-    let logs = tempfile::tempdir().unwrap();
-    let err = logs.path().join("stderr");
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_upscale"));
-    cmd.args(FAST).args(args).stdin(Stdio::null()).stdout(Stdio::null());
-    cmd.stderr(std::fs::File::create(&err).unwrap());
-    let start = Instant::now();
-    let mut child = cmd.spawn().expect("spawn");
-    let status = loop {
-        if let Some(st) = child.try_wait().expect("wait") {
-            break st;
-        }
-        if start.elapsed() > HANG_LIMIT {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("hang: killed after {HANG_LIMIT:?}: {cmd:?}\n{}", std::fs::read_to_string(&err).unwrap_or_default());
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    let stderr = String::from_utf8_lossy(&std::fs::read(&err).unwrap()).into_owned();
-    assert!(!stderr.contains("panicked") && !stderr.contains("RUST_BACKTRACE"), "panic: {stderr}");
-    assert!(status.code().is_some(), "killed by a signal ({status:?}): {stderr}");
-    Run { status, stderr }
-}
-
-/// Exactly one line on stderr: an `error:` line naming `name` and saying `cause`; a failure.
-fn assert_one_error(r: &Run, name: &str, cause: &str) {
-    let lines: Vec<&str> = r.stderr.lines().filter(|l| !l.trim().is_empty()).collect();
-    assert!(!r.status.success(), "expected a failure: {}", r.stderr);
-    assert_eq!(lines.len(), 1, "expected exactly one line on stderr:\n{}", r.stderr);
-    let l = lines[0];
-    assert!(l.starts_with("error: ") && l.contains(name) && l.contains(cause), "expected '{cause}' about {name}: {l}");
+    let mut a = FAST.to_vec();
+    a.extend_from_slice(args);
+    common::upscale_run(&a)
 }
 
 /// Nothing at `out`, and no temporary file beside it.

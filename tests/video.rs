@@ -7,16 +7,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 mod common;
-use common::{ffmpeg, s, with_tone};
+use common::{ffmpeg, ffprobe, frame_times, s, with_tone};
 
 const BIN: &str = env!("CARGO_BIN_EXE_upscale");
 const MODEL: &[&str] = &["-m", "realesr-animevideov3", "-s", "2", "-d", "cpu"];
 
-fn ffprobe(path: &Path, args: &[&str]) -> String {
-    let out = Command::new("ffprobe").args(["-v", "error"]).args(args).arg(path).output().expect("ffprobe runs");
-    assert!(out.status.success(), "ffprobe {args:?} {}", path.display());
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
 
 /// The `-show_entries` values of the first video stream, e.g. `stream=pix_fmt`, one a line.
 /// Only the top-level stream section counts: for MPEG-TS, ffprobe lists each stream a second
@@ -31,13 +26,6 @@ fn video_entry(path: &Path, entry: &str) -> String {
     values.join("\n")
 }
 
-/// Presentation times of every decoded video frame, in seconds.
-fn frame_times(path: &Path) -> Vec<f64> {
-    ffprobe(path, &["-select_streams", "v:0", "-show_entries", "frame=pts_time", "-of", "csv=p=0"])
-        .lines()
-        .filter_map(|l| l.split(',').next()?.trim().parse().ok())
-        .collect()
-}
 
 /// `type:codec` of every stream, in order.
 fn streams(path: &Path) -> Vec<String> {
@@ -560,11 +548,7 @@ fn pipeline_matches_image_path(arg: &str, precision: upscale::config::Precision)
 /// streams and audio packets.
 #[test]
 fn bbb_one_second_keeps_everything() {
-    let src = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/media/bbb.mp4"));
-    if !src.exists() {
-        eprintln!("skipped: {} is missing", src.display());
-        return;
-    }
+    let src = &common::shared_media("bbb.mp4");
     let dir = tempfile::tempdir().unwrap();
     let (inp, out) = (dir.path().join("bbb1.mp4"), dir.path().join("out.mp4"));
     ffmpeg(&["-i", s(src), "-t", "1", "-c", "copy", s(&inp)]);
