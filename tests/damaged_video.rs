@@ -11,7 +11,6 @@ use std::process::Command;
 mod common;
 use common::{assert_one_error, ffmpeg, ffprobe, s, with_tone, Run};
 
-
 /// A traditional resizer: these tests are about the decoder, not the network.
 const FAST: &[&str] = &["-m", "bicubic", "-s", "2", "-d", "cpu"];
 

@@ -12,7 +12,6 @@ use common::{ffmpeg, ffprobe, frame_times, s, with_tone};
 const BIN: &str = env!("CARGO_BIN_EXE_upscale");
 const MODEL: &[&str] = &["-m", "realesr-animevideov3", "-s", "2", "-d", "cpu"];
 
-
 /// The `-show_entries` values of the first video stream, e.g. `stream=pix_fmt`, one a line.
 /// Only the top-level stream section counts: for MPEG-TS, ffprobe lists each stream a second
 /// time inside its program.
@@ -25,7 +24,6 @@ fn video_entry(path: &Path, entry: &str) -> String {
         .collect();
     values.join("\n")
 }
-
 
 /// `type:codec` of every stream, in order.
 fn streams(path: &Path) -> Vec<String> {

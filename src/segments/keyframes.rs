@@ -26,8 +26,7 @@ pub struct FrameList {
 impl FrameList {
     /// Reads every packet of `path`'s best video stream.
     pub fn scan(path: &Path) -> Result<FrameList> {
-        let mut ictx =
-            ffmpeg::format::input(&path).map_err(|e| Error::video(path, format!("cannot open as a video: {e}")))?;
+        let mut ictx = ffmpeg::format::input(&path).map_err(|e| Error::ffmpeg(path, "cannot open as a video", e))?;
         let st = ictx.streams().best(media::Type::Video).ok_or_else(|| Error::video(path, "no video stream"))?;
         let (stream, time_base) = (st.index(), st.time_base());
         let mut frames = Vec::new();
@@ -37,7 +36,7 @@ impl FrameList {
                 Ok(()) => {}
                 Err(ffmpeg::Error::Eof) => break,
                 Err(ffmpeg::Error::InvalidData) => continue,
-                Err(e) => return Err(Error::video(path, format!("cannot read: {e}"))),
+                Err(e) => return Err(Error::ffmpeg(path, "cannot read", e)),
             }
             if p.stream() != stream || unsafe { (*p.as_ptr()).flags } & DISCARD != 0 {
                 continue;

@@ -313,7 +313,7 @@ fn resolve_deinterlace(input: &Path, asked: Deinterlace, stream_interlaced: bool
 /// Decodes the first video frame of `input`: is it flagged interlaced?
 fn first_frame_interlaced(input: &Path) -> Result<bool> {
     use ffmpeg::{codec, media, Packet};
-    let err = |e: ffmpeg::Error| Error::video(input, format!("cannot decode: {e}"));
+    let err = |e: ffmpeg::Error| Error::ffmpeg(input, "cannot decode", e);
     let mut ictx = ffmpeg::format::input(&input).map_err(err)?;
     let st = ictx.streams().best(media::Type::Video).ok_or_else(|| Error::video(input, "no video stream"))?;
     let index = st.index();

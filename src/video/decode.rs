@@ -69,7 +69,7 @@ pub struct Decoder {
 impl Decoder {
     /// Opens `path` and its video stream's decoder (`cfg`: deinterlacing and strictness).
     pub fn open(path: &Path, cfg: &VideoConfig) -> Result<Self> {
-        let ictx = format::input(&path).map_err(|e| Error::video(path, format!("cannot open as a video: {e}")))?;
+        let ictx = format::input(&path).map_err(|e| Error::ffmpeg(path, "cannot open as a video", e))?;
         let st = ictx.streams().best(media::Type::Video).ok_or_else(|| Error::video(path, "no video stream"))?;
         let index = st.index();
         let params = st.parameters();
@@ -208,7 +208,7 @@ impl Decoder {
 
     /// Opens the input again and empties the decoder: the surest way back to its first packet.
     pub fn reopen(&mut self) -> Result<()> {
-        self.ictx = format::input(&self.path).map_err(|e| Error::video(&self.path, format!("cannot reopen: {e}")))?;
+        self.ictx = format::input(&self.path).map_err(|e| Error::ffmpeg(&self.path, "cannot reopen", e))?;
         self.decoder.flush();
         Ok(())
     }
@@ -275,7 +275,7 @@ impl Decoder {
     }
 
     fn err(&self, what: &str, e: ffmpeg::Error) -> Error {
-        Error::video(&self.path, format!("{what}: {e}"))
+        Error::ffmpeg(&self.path, what, e)
     }
 
     /// Reads the whole input (or until asked to stop), sending pictures and copied packets;
@@ -500,7 +500,7 @@ impl Frames {
                     damage.decode_error(None, &e).map_err(|m| Error::video(path, m))?;
                     continue;
                 }
-                Err(e) => return Err(Error::video(path, format!("cannot decode: {e}"))),
+                Err(e) => return Err(Error::ffmpeg(path, "cannot decode", e)),
             }
             check_size(path, frame.width(), frame.height(), self.max_pixels)?;
             // Keep the decoder's timestamp; only a missing or repeated one is made up.
@@ -538,7 +538,7 @@ impl Frames {
             match self.deint.as_mut() {
                 Some(g) => {
                     if let Some(mut src) = g.get("in") {
-                        src.source().add(&frame).map_err(|e| Error::video(path, format!("deinterlacer: {e}")))?;
+                        src.source().add(&frame).map_err(|e| Error::ffmpeg(path, "deinterlacer", e))?;
                     }
                     self.pull(path)?;
                 }
@@ -553,7 +553,7 @@ impl Frames {
     /// Builds the deinterlacer for frames like `frame`.
     fn start_deinterlacer(&mut self, frame: &ffmpeg::frame::Video, path: &Path) -> Result<()> {
         let g = deinterlacer(frame, self.info.time_base, self.deint_all)
-            .map_err(|e| Error::video(path, format!("deinterlacer: {e}")))?;
+            .map_err(|e| Error::ffmpeg(path, "deinterlacer", e))?;
         self.deint = Some(g);
         self.deint_for = (frame.width(), frame.height(), frame.format());
         Ok(())
@@ -563,7 +563,7 @@ impl Frames {
     fn finish_deinterlacer(&mut self, path: &Path) -> Result<()> {
         if let Some(g) = self.deint.as_mut() {
             if let Some(mut src) = g.get("in") {
-                src.source().flush().map_err(|e| Error::video(path, format!("deinterlacer: {e}")))?;
+                src.source().flush().map_err(|e| Error::ffmpeg(path, "deinterlacer", e))?;
             }
             self.pull(path)?;
         }
@@ -594,7 +594,7 @@ impl Frames {
                 }
                 Err(ffmpeg::Error::Eof) => return Ok(()),
                 Err(ffmpeg::Error::Other { errno }) if errno == ffmpeg::error::EAGAIN => return Ok(()),
-                Err(e) => return Err(Error::video(path, format!("deinterlacer: {e}"))),
+                Err(e) => return Err(Error::ffmpeg(path, "deinterlacer", e)),
             }
         }
     }
@@ -607,10 +607,7 @@ impl Frames {
             self.closed = true;
             return Ok(());
         }
-        let rgb = self
-            .to_rgb
-            .convert(frame)
-            .map_err(|e| Error::video(path, format!("cannot convert a frame to RGB: {e}")))?;
+        let rgb = self.to_rgb.convert(frame).map_err(|e| Error::ffmpeg(path, "cannot convert a frame to RGB", e))?;
         if self.tx.send(Item::Frame(Picture { rgb, pts })).is_err() {
             self.closed = true;
         }

@@ -375,7 +375,7 @@ impl Encoder {
     }
 
     fn err(&self, what: &str, e: ffmpeg::Error) -> Error {
-        Error::video(&self.output, format!("{what}: {e}"))
+        Error::ffmpeg(&self.output, what, e)
     }
 
     /// A converter from RGB pictures to this encoder's frames (made in the thread that uses it).

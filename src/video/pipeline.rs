@@ -48,8 +48,7 @@ pub fn run(
     let (to_model, from_source) = bounded::<Item>(depth.max(1));
     let (to_sink, from_model) = bounded::<Item>(depth.max(1));
     let panicked = |what: &str| Error::video(input, format!("internal error: the {what} stopped"));
-    let cannot_start =
-        |what: &str, e: std::io::Error| Error::video(input, format!("cannot start the {what} thread: {e}"));
+    let cannot_start = |what: &str, e: std::io::Error| Error::thread(what, e);
 
     let frames = std::thread::scope(|s| -> Result<u64> {
         let ctl = &ctl;
