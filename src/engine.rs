@@ -8,6 +8,7 @@ use std::sync::{Mutex, OnceLock};
 
 use crate::config::{Config, Device, Precision};
 use crate::error::{DeviceProblem, Error, Result};
+use crate::memory::available_memory;
 use crate::model::network::{fixed_shape, retry_smaller};
 use crate::model::{self, runtime, ModelSpec, Network, Source};
 use crate::planes::Planes;
@@ -249,17 +250,26 @@ impl<'e> Upscaler<'e> {
 
     /// The tile size used for a `w`×`h` input: the configured one, or one that fits in memory.
     pub fn tile_size(&self, w: u32, h: u32) -> u32 {
+        self.tile_within(w, h, available_memory())
+    }
+
+    /// [`Upscaler::tile_size`] with the memory available already read.
+    fn tile_within(&self, w: u32, h: u32, available: u64) -> u32 {
         if self.cfg.tile != 0 {
             return self.cfg.tile;
         }
-        auto_tile(w, h, self.cfg.tile_pad, available_memory())
+        auto_tile(w, h, self.cfg.tile_pad, available)
     }
 
     /// Tiles a `w`×`h` picture goes through, summed over the passes (0 for a classic filter).
     pub fn tile_count(&self, w: u32, h: u32) -> u64 {
+        self.count_within(w, h, available_memory())
+    }
+
+    fn count_within(&self, w: u32, h: u32, available: u64) -> u64 {
         let (mut w, mut h, mut n) = (w, h, 0);
         for &s in &self.passes {
-            n += TilePlan::new(w, h, self.tile_size(w, h)).tiles().len() as u64;
+            n += TilePlan::new(w, h, self.tile_within(w, h, available)).tiles().len() as u64;
             (w, h) = (w * s, h * s);
         }
         n
@@ -277,18 +287,20 @@ impl<'e> Upscaler<'e> {
         if let Some(f) = self.engine.classic {
             return Ok(resize::resize(img, tw, th, f));
         }
-        let total = self.tile_count(img.width, img.height);
+        // Memory is read once a picture (the cgroup files and /proc/meminfo), not once a pass.
+        let available = available_memory();
+        let total = self.count_within(img.width, img.height, available);
         let mut done = 0;
         let mut nets = self.slot.nets.lock().unwrap_or_else(|e| e.into_inner());
         let mut cur: Option<Planes> = None;
+        // On a GPU every tile of a video runs at one shape (padded to a multiple of 16, cropped
+        // after) with bound, reused buffers: the provider tunes its kernels once.
+        let gpu = matches!(self.engine.device, Device::Cuda(_));
         for &s in &self.passes {
             let src = cur.as_ref().unwrap_or(img);
-            let first = self.tile_size(src.width, src.height);
+            let first = self.tile_within(src.width, src.height, available);
             let net = self.engine.network(&mut nets, s, self.slot.threads)?;
             let pad = self.cfg.tile_pad;
-            // On a GPU every tile of a video runs at one shape (padded to a multiple of 16,
-            // cropped after) with bound, reused buffers: the provider tunes its kernels once.
-            let gpu = matches!(self.engine.device, Device::Cuda(_));
             // Out of memory, the frame runs again with smaller tiles (never dropped); the smaller
             // size stays for the next frames, so this is said once.
             let (out, tile) = retry_smaller(first, src.width, src.height, |tile| {
@@ -363,11 +375,6 @@ pub fn auto_tile(w: u32, h: u32, pad: u32, available: u64) -> u32 {
     }
     let side = ((budget / BYTES_PER_INPUT_PIXEL) as f64).sqrt() as u32;
     (side.saturating_sub(2 * pad) / 16 * 16).max(64)
-}
-
-/// The room under the cgroup memory limit, else `MemAvailable` ([`crate::memory`]).
-fn available_memory() -> u64 {
-    crate::memory::available_memory()
 }
 
 #[cfg(test)]

@@ -151,12 +151,13 @@ impl Tally {
         match result {
             Ok(outcome) => {
                 let interrupted = outcome != Outcome::Done;
-                if job.output.exists() {
+                // An interrupted `--resume` job keeps its segments and writes no output yet.
+                let written = job.output.exists();
+                if written {
                     let (input, output) = (job.input.clone(), job.output.clone());
                     progress.event(&Event::FileDone { input, output, interrupted });
                 }
-                let mut sum = self.sum.lock().unwrap_or_else(|e| e.into_inner());
-                sum.done += usize::from(!interrupted && job.output.exists());
+                self.sum.lock().unwrap_or_else(|e| e.into_inner()).done += usize::from(written && !interrupted);
                 stop = interrupted;
             }
             Err(Error::Cancelled) => stop = true,
