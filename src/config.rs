@@ -3,10 +3,13 @@
 
 use std::path::PathBuf;
 
+use serde::{Deserialize, Serialize};
+
 use crate::error::ConfigError;
 
-/// Where the model runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// Where the model runs. Written as its name (`auto`, `cpu`, `cuda:N`) in files (a segment plan).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(into = "String", try_from = "String")]
 pub enum Device {
     /// The GPU when one is usable, else the CPU (the choice is reported, not silent).
     #[default]
@@ -33,6 +36,19 @@ impl std::str::FromStr for Device {
     }
 }
 
+impl From<Device> for String {
+    fn from(d: Device) -> String {
+        d.to_string()
+    }
+}
+
+impl TryFrom<String> for Device {
+    type Error = ConfigError;
+    fn try_from(s: String) -> Result<Self, ConfigError> {
+        s.parse()
+    }
+}
+
 impl std::fmt::Display for Device {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
@@ -44,7 +60,8 @@ impl std::fmt::Display for Device {
 }
 
 /// Numeric precision of the network.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Precision {
     /// fp16 on a GPU, fp32 on the CPU.
     #[default]
@@ -59,7 +76,8 @@ pub enum Precision {
 }
 
 /// When to deinterlace video.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Deinterlace {
     /// From the stream's field order.
     #[default]

@@ -6,6 +6,9 @@
 
 use std::sync::{Mutex, OnceLock};
 
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
 use crate::config::{Config, Device, Precision};
 use crate::error::{DeviceProblem, Error, Result};
 use crate::memory::available_memory;
@@ -19,6 +22,29 @@ use crate::tile::{self, TilePlan};
 /// Bytes of working memory a network needs per input pixel, a conservative estimate for the
 /// ESRGAN family (RRDB at 64 features with its ×4 upsampling tail).
 const BYTES_PER_INPUT_PIXEL: u64 = 16 * 1024;
+
+/// One network file a job's passes use: its native scale and the SHA-256 of its bytes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModelFile {
+    pub scale: u32,
+    pub sha256: String,
+}
+
+/// What an [`Upscaler`] resolved for inputs of one size: every choice another machine must make
+/// the same way to make the same pixels (a segment plan stores it, see `crate::segments`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Resolved {
+    /// Where the networks run (`None` for a classic resizer).
+    pub device: Option<Device>,
+    /// The networks' precision, never `auto` (`None` for a classic resizer).
+    pub precision: Option<Precision>,
+    /// Native scale of each pass, in order (empty for a classic resizer).
+    pub passes: Vec<u32>,
+    /// Tile side in input pixels, the same for every pass (never 0: automatic is resolved).
+    pub tile: u32,
+    /// The network files of the passes, each once, in pass order.
+    pub model_files: Vec<ModelFile>,
+}
 
 /// Loaded networks of one model family on one device, shared by every job that asks for them.
 pub struct Engine {
@@ -34,6 +60,8 @@ pub struct Engine {
     main: Slot,
     /// The CPU frame workers, made on first use: sessions with a share of the cores each.
     workers: OnceLock<Vec<Slot>>,
+    /// The SHA-256 of each network file asked for so far (each file is read once).
+    hashes: Mutex<Vec<ModelFile>>,
 }
 
 /// A set of sessions run by one thread at a time, one per native scale, loaded on first use.
@@ -64,6 +92,7 @@ impl Engine {
             note: None,
             main: Slot::new(cfg.threads),
             workers: OnceLock::new(),
+            hashes: Mutex::new(Vec::new()),
         };
         if let Some(f) = Filter::from_name(&cfg.model) {
             engine.classic = Some(f);
@@ -164,6 +193,28 @@ impl Engine {
         &self.model
     }
 
+    /// The native-scale `scale` network file's SHA-256, read once per engine.
+    fn model_file(&self, scale: u32) -> Result<ModelFile> {
+        let mut hashes = self.hashes.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(f) = hashes.iter().find(|f| f.scale == scale) {
+            return Ok(f.clone());
+        }
+        let src = &self.variants.iter().find(|v| v.0 == scale).ok_or_else(|| {
+            Error::model(&self.model, format!("no x{scale} network (planned from the native scales)"))
+        })?;
+        let sha256 = match &src.1 {
+            Source::Embedded(b) => hex(&Sha256::digest(b)),
+            Source::File(p) => {
+                let mut f = std::fs::File::open(p).map_err(|e| Error::io(p, e))?;
+                let mut h = Sha256::new();
+                std::io::copy(&mut f, &mut h).map_err(|e| Error::io(p, e))?;
+                hex(&h.finalize())
+            }
+        };
+        hashes.push(ModelFile { scale, sha256 });
+        Ok(hashes[hashes.len() - 1].clone())
+    }
+
     fn network<'n>(&self, nets: &'n mut Vec<Network>, scale: u32, threads: usize) -> Result<&'n mut Network> {
         if let Some(i) = nets.iter().position(|n| n.scale() == scale) {
             return Ok(&mut nets[i]);
@@ -246,6 +297,37 @@ impl<'e> Upscaler<'e> {
     /// The output size for a `w`×`h` input.
     pub fn output_size(&self, w: u32, h: u32) -> (u32, u32) {
         self.cfg.output_size(w, h)
+    }
+
+    /// What this upscaler resolved for `w`×`h` inputs: device, precision, passes, the network
+    /// files by SHA-256, and one tile side for every pass — the configured one, else the
+    /// automatic one of the largest pass input, or that input's longer side when it fits whole
+    /// (such a tile is the whole picture). An upscaler made with that tile side makes the same
+    /// pixels on any machine that resolves the same.
+    pub fn resolved(&self, w: u32, h: u32) -> Result<Resolved> {
+        let net = self.engine.classic.is_none();
+        let grow: u32 = self.passes.iter().take(self.passes.len().saturating_sub(1)).product();
+        let (bw, bh) = (w * grow.max(1), h * grow.max(1));
+        let tile = match self.cfg.tile {
+            0 => match auto_tile(bw, bh, self.cfg.tile_pad, available_memory()) {
+                0 => bw.max(bh).max(16),
+                t => t,
+            },
+            t => t,
+        };
+        let mut model_files: Vec<ModelFile> = Vec::new();
+        for &s in &self.passes {
+            if !model_files.iter().any(|f| f.scale == s) {
+                model_files.push(self.engine.model_file(s)?);
+            }
+        }
+        Ok(Resolved {
+            device: net.then_some(self.engine.device),
+            precision: net.then_some(self.engine.precision),
+            passes: self.passes.clone(),
+            tile,
+            model_files,
+        })
     }
 
     /// The tile size used for a `w`×`h` input: the configured one, or one that fits in memory.
@@ -340,6 +422,10 @@ impl<'e> Upscaler<'e> {
     }
 }
 
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
 /// Chooses native passes whose product is `target`: one pass if a native scale equals it, else
 /// the cheapest pair (smaller pass first), else the largest native scale repeated until the
 /// product reaches the target (the finishing resize brings it down).
@@ -389,6 +475,11 @@ mod tests {
         assert_eq!(plan_passes(&[4], 2), vec![4]);
         assert_eq!(plan_passes(&[4], 8), vec![4, 4]);
         assert_eq!(plan_passes(&[2], 8), vec![2, 2, 2]);
+    }
+
+    #[test]
+    fn model_files_are_named_by_sha256() {
+        assert_eq!(hex(&Sha256::digest(b"abc")), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
     }
 
     #[test]

@@ -10,6 +10,7 @@ use std::sync::Mutex;
 
 use crate::engine::{Engine, Upscaler};
 use crate::error::{Error, Result};
+pub use crate::outcome::Outcome;
 use crate::progress::{Event, Progress, Unit};
 use crate::still;
 
@@ -34,17 +35,6 @@ pub struct Job {
     pub create_dirs: bool,
 }
 
-/// How a job ended when nothing failed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[must_use]
-pub enum Outcome {
-    /// Everything was written.
-    Done,
-    /// Stopped on request after `frames` frames: the output holds those (a video finished
-    /// short), or, with `resume`, the finished segments are kept in the work folder.
-    Interrupted { frames: u64 },
-}
-
 /// Runs one job on `engine`: a still image tile by tile, a video frame by frame, with events
 /// sent to `progress` (which may cancel: a still image then writes nothing and the result is
 /// [`Error::Cancelled`]; a video is finished short as [`Outcome::Interrupted`]).
@@ -67,6 +57,11 @@ fn run_on(job: &Job, mut up: Upscaler<'_>, progress: &dyn Progress) -> Result<Ou
             progress.event(&Event::Start { file, total: None, unit: Unit::Tiles });
             still::upscale_file(&job.input, &job.output, &mut up, cfg, progress)?;
             Ok(Outcome::Done)
+        }
+        // `resume`: through segments in a work folder, continuing what an earlier run left.
+        #[cfg(feature = "video")]
+        Kind::Video if cfg.video.resume => {
+            crate::segments::resume::upscale_file(&job.input, &job.output, &mut up, cfg, progress)
         }
         #[cfg(feature = "video")]
         Kind::Video => crate::video::upscale_file(&job.input, &job.output, &mut up, cfg, progress),
@@ -241,33 +236,54 @@ fn output_name(input: &Path, kind: Kind, tag: Option<&str>) -> PathBuf {
     input.with_file_name(name)
 }
 
-/// Files under `dir` worth upscaling (images by content, videos by extension), sorted.
-fn walk(dir: &Path, recursive: bool, out: &mut Vec<PathBuf>) -> Result<()> {
+/// Whether `p` is named like a picture or a video we read.
+fn has_media_extension(p: &Path) -> bool {
+    p.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).is_some_and(|e| {
+        IMAGE_EXTENSIONS.contains(&e.as_str()) || VIDEO_EXTENSIONS.contains(&e.as_str())
+    })
+}
+
+/// Files under `dir` worth upscaling, sorted: pictures by content, and every file named like a
+/// picture or a video (a damaged one then fails as a job of its own and is reported, never left
+/// out unsaid). The rest go to `skipped`.
+fn walk(dir: &Path, recursive: bool, out: &mut Vec<PathBuf>, skipped: &mut Vec<PathBuf>) -> Result<()> {
     let rd = std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
     let mut entries: Vec<PathBuf> = rd.filter_map(|e| e.ok().map(|e| e.path())).collect();
     entries.sort();
     for p in entries {
         if p.is_dir() {
             if recursive {
-                walk(&p, recursive, out)?;
+                walk(&p, recursive, out, skipped)?;
             }
-        } else if still::is_image(&p)
-            || p.extension()
-                .and_then(|e| e.to_str())
-                .is_some_and(|e| VIDEO_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
-        {
+        } else if has_media_extension(&p) || still::is_image(&p) {
             out.push(p);
+        } else {
+            skipped.push(p);
         }
     }
     Ok(())
 }
 
+/// The jobs planned for some inputs, and the files found in their folders that are neither
+/// pictures nor videos (by name or content), left out: a front end says how many.
+#[derive(Debug, Clone)]
+pub struct Planned {
+    pub jobs: Vec<Job>,
+    pub skipped: Vec<PathBuf>,
+}
+
+/// [`plan_all`] without the files left out.
+pub fn plan(inputs: &[PathBuf], output: Option<&Path>, cfg: &Config) -> Result<Vec<Job>> {
+    plan_all(inputs, output, cfg).map(|p| p.jobs)
+}
+
 /// Plans the jobs for `inputs` and an optional `-o`: one file to a file; a folder, or several
 /// inputs, to a folder (same names, structure kept under each input folder).
-pub fn plan(inputs: &[PathBuf], output: Option<&Path>, cfg: &Config) -> Result<Vec<Job>> {
+pub fn plan_all(inputs: &[PathBuf], output: Option<&Path>, cfg: &Config) -> Result<Planned> {
     let tag = scale_tag(cfg);
     let single_file = inputs.len() == 1 && !inputs[0].is_dir();
     let mut jobs = Vec::new();
+    let mut skipped = Vec::new();
     for input in inputs {
         let meta = std::fs::metadata(input).map_err(|e| Error::io(input, e))?;
         if meta.is_dir() {
@@ -281,7 +297,7 @@ pub fn plan(inputs: &[PathBuf], output: Option<&Path>, cfg: &Config) -> Result<V
                 }
             };
             let mut files = Vec::new();
-            walk(input, cfg.recursive, &mut files)?;
+            walk(input, cfg.recursive, &mut files, &mut skipped)?;
             for f in files {
                 let kind = kind_of(&f);
                 let rel = f.strip_prefix(input).unwrap_or(&f);
@@ -318,5 +334,5 @@ pub fn plan(inputs: &[PathBuf], output: Option<&Path>, cfg: &Config) -> Result<V
             msg: format!("a folder with no images or videos in it{hint}"),
         });
     }
-    Ok(jobs)
+    Ok(Planned { jobs, skipped })
 }

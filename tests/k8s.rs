@@ -40,6 +40,9 @@ fn run(args: &[&str], env: &[(&str, String)]) -> String {
     let o = Command::new(BIN)
         .args(args)
         .env_remove("SLURM_ARRAY_TASK_ID")
+        .env_remove("JOB_COMPLETION_INDEX")
+        .env_remove("AWS_BATCH_JOB_ARRAY_INDEX")
+        .env_remove("BATCH_TASK_INDEX")
         .envs(env.iter().map(|(k, v)| (k, v)))
         .output()
         .unwrap();

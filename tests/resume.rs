@@ -18,10 +18,10 @@ const BIN: &str = env!("CARGO_BIN_EXE_upscale");
 /// A deterministic, lossless encoding: decoded frames equal what was encoded.
 const ARGS: &[&str] =
     &["-m", "realesr-animevideov3", "-s", "2", "-d", "cpu", "--codec", "libx264", "--encoder-opt", "qp=0"];
-const RESUME: &[&str] = &["--resume", "--segment-frames", "24"];
+const RESUME: &[&str] = &["--resume", "--segment-frames", "40"];
 
 /// testsrc2 160x120 at 24 fps with a sine AAC track, keyframes every 20 frames: with
-/// `--segment-frames 24` the segments are cut at the keyframes of frames 40 and 80.
+/// `--segment-frames 40` the segments are cut at frames 40 and 80.
 fn make_clip(out: &Path, secs: &str) {
     ffmpeg_out(&with_tone(&[
         "-t",
@@ -231,6 +231,8 @@ fn upscale(args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
         .args(args)
         .env_remove("SLURM_ARRAY_TASK_ID")
         .env_remove("JOB_COMPLETION_INDEX")
+        .env_remove("AWS_BATCH_JOB_ARRAY_INDEX")
+        .env_remove("BATCH_TASK_INDEX")
         .envs(env.iter().copied())
         .output()
         .unwrap();

@@ -1,6 +1,5 @@
 //! What identifies an input across machines that mount it at different paths: its size and a
-//! SHA-256 of its first and last mebibyte (not its path or modification time), and the SHA-256 of
-//! whole files (model weights).
+//! SHA-256 of its first and last mebibyte (not its path or modification time).
 
 use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
@@ -41,19 +40,6 @@ impl InputId {
     }
 }
 
-/// SHA-256 of `bytes`, in hex.
-pub fn sha256(bytes: &[u8]) -> String {
-    hex(&Sha256::digest(bytes))
-}
-
-/// SHA-256 of a whole file, in hex.
-pub fn sha256_file(path: &Path) -> Result<String> {
-    let mut f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-    let mut h = Sha256::new();
-    std::io::copy(&mut f, &mut h).map_err(|e| Error::io(path, e))?;
-    Ok(hex(&h.finalize()))
-}
-
 fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
@@ -76,6 +62,5 @@ mod tests {
         assert_ne!(InputId::of(&a).unwrap(), InputId::of(&b).unwrap());
         std::fs::write(&b, b"tiny").unwrap();
         assert_eq!(InputId::of(&b).unwrap().size, 4);
-        assert_eq!(sha256(b"abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
     }
 }

@@ -1,6 +1,6 @@
 //! The last step of a segmented job: every segment is checked against the plan (present, its
 //! frame count, its first and last timestamps: a gap or an overlap is refused, naming the
-//! segment), then the segments' packets are muxed, unchanged, with the input's other streams
+//! segment; its first packet a keyframe, so the join stays a remux), then the segments' packets are muxed, unchanged, with the input's other streams
 //! (audio, subtitles, chapters, metadata) copied bit for bit, and the output renamed into place.
 
 use std::path::{Path, PathBuf};
@@ -11,7 +11,7 @@ use super::store::{index_list, WorkDir};
 use crate::config::Device;
 use crate::error::{Error, Result};
 use crate::progress::Progress;
-use crate::video::packets::PacketReader;
+use super::packets::PacketReader;
 
 /// Checks every segment of `plan` in `work` and writes the job's output; returns its path.
 pub fn join(work: &WorkDir, plan: &Plan, progress: &dyn Progress) -> Result<PathBuf> {
@@ -46,7 +46,7 @@ pub fn join(work: &WorkDir, plan: &Plan, progress: &dyn Progress) -> Result<Path
         settings: cfg.video.clone(),
         device: Device::Cpu,
     };
-    let result = crate::video::join::join_files(&input, &tmp, &paths, &target, progress)
+    let result = super::mux::join_files(&input, &tmp, &paths, &target, progress)
         .and_then(|()| std::fs::rename(&tmp, &output).map_err(|e| Error::io(&output, e)));
     if result.is_err() {
         let _ = std::fs::remove_file(&tmp);
@@ -66,6 +66,9 @@ fn check(path: &Path, seg: &SegmentPlan) -> Result<()> {
     let mut r = PacketReader::open(path).map_err(|e| bad(e.to_string()))?;
     let (mut n, mut lo, mut hi) = (0u64, i64::MAX, i64::MIN);
     while let Some(p) = r.next().map_err(|e| bad(e.to_string()))? {
+        if n == 0 && !p.is_key() {
+            return Err(bad("it does not start with a keyframe".into()));
+        }
         let t = p.pts().ok_or_else(|| bad("a packet without a timestamp".into()))?;
         n += 1;
         lo = lo.min(t);

@@ -1,6 +1,6 @@
-//! Where a video can be cut: the presentation timestamps of every frame of its video stream and
-//! which of them are keyframes, read by demuxing alone (no decoding), then the cut points of a
-//! plan chosen among the keyframes.
+//! Where a video is cut: the presentation timestamps of every frame of its video stream (and
+//! which are keyframes: a worker decodes from the one before its first frame), read by demuxing
+//! alone (no decoding), then the cut points of a plan, at any frame.
 
 use std::path::Path;
 
@@ -60,54 +60,34 @@ impl FrameList {
 /// How to cut.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Cut {
-    /// About this many segments of equal duration.
+    /// This many segments of equal frame counts (within one frame).
     Count(usize),
-    /// Segments of at least this many seconds.
+    /// Segments of this many seconds (the last one shorter).
     Seconds(f64),
-    /// Segments of at least this many frames.
+    /// Segments of this many frames (the last one shorter).
     Frames(u64),
 }
 
-/// The first frame (index into `frames`) of each segment: 0, then keyframes chosen by `cut`.
+/// The first frame (index into `frames`, in presentation order) of each segment: 0, then
+/// wherever `cut` says, whatever the keyframes. A count larger than the frames gives one
+/// segment per frame (the plan refuses it before, saying so).
 pub fn cut_points(frames: &[(i64, bool)], time_base: Rational, cut: Cut) -> Vec<usize> {
-    let secs = |a: i64, b: i64| (b - a) as f64 * f64::from(time_base);
+    let len = frames.len();
     let mut starts = vec![0usize];
     match cut {
         Cut::Count(n) => {
-            let (first, last) = (frames[0].0, frames[frames.len() - 1].0);
-            for k in 1..n.max(1) {
-                let target = first as f64 + (last - first) as f64 * k as f64 / n as f64;
-                // The keyframe nearest the target, after the previous cut.
-                let prev = *starts.last().expect("starts with 0");
-                let best = frames
-                    .iter()
-                    .enumerate()
-                    .skip(prev + 1)
-                    .filter(|(_, f)| f.1)
-                    .min_by(|a, b| ((a.1 .0 as f64 - target).abs()).total_cmp(&(b.1 .0 as f64 - target).abs()));
-                if let Some((i, _)) = best {
-                    if !starts.contains(&i) {
-                        starts.push(i);
-                    }
-                }
-            }
-            starts.sort_unstable();
-            starts.dedup();
+            let n = n.clamp(1, len.max(1));
+            starts.extend((1..n).map(|k| k * len / n));
         }
         Cut::Seconds(s) => {
             for (i, f) in frames.iter().enumerate().skip(1) {
-                if f.1 && secs(frames[*starts.last().expect("starts with 0")].0, f.0) >= s {
+                let last = frames[*starts.last().expect("starts with 0")].0;
+                if seconds(f.0 - last, time_base) >= s {
                     starts.push(i);
                 }
             }
         }
-        Cut::Frames(n) => {
-            for (i, f) in frames.iter().enumerate().skip(1) {
-                if f.1 && (i - starts.last().expect("starts with 0")) as u64 >= n.max(1) {
-                    starts.push(i);
-                }
-            }
-        }
+        Cut::Frames(n) => starts.extend((1..len).filter(|i| *i as u64 % n.max(1) == 0)),
     }
     starts
 }
@@ -132,16 +112,16 @@ mod tests {
     }
 
     #[test]
-    fn cuts_fall_on_keyframes() {
+    fn cuts_fall_anywhere() {
         let tb = Rational(1, 25);
-        assert_eq!(cut_points(&clip(), tb, Cut::Count(4)), vec![0, 20, 50, 70]);
+        assert_eq!(cut_points(&clip(), tb, Cut::Count(4)), vec![0, 25, 50, 75]);
+        assert_eq!(cut_points(&clip(), tb, Cut::Count(3)), vec![0, 33, 66]);
         assert_eq!(cut_points(&clip(), tb, Cut::Count(1)), vec![0]);
-        assert_eq!(cut_points(&clip(), tb, Cut::Frames(24)), vec![0, 30, 60, 90]);
-        assert_eq!(cut_points(&clip(), tb, Cut::Seconds(1.0)), vec![0, 30, 60, 90]);
-        // More segments than keyframes: one per keyframe.
-        assert_eq!(cut_points(&clip(), tb, Cut::Count(50)).len(), 10);
-        // A single keyframe: one segment.
-        let one: Vec<(i64, bool)> = (0..50).map(|i| (i, i == 0)).collect();
-        assert_eq!(cut_points(&one, tb, Cut::Count(4)), vec![0]);
+        assert_eq!(cut_points(&clip(), tb, Cut::Frames(24)), vec![0, 24, 48, 72, 96]);
+        assert_eq!(cut_points(&clip(), tb, Cut::Seconds(1.0)), vec![0, 25, 50, 75]);
+        assert_eq!(cut_points(&clip(), tb, Cut::Count(500)).len(), 100);
+        // A single keyframe: still four equal shares.
+        let one: Vec<(i64, bool)> = (0..75).map(|i| (i, i == 0)).collect();
+        assert_eq!(cut_points(&one, tb, Cut::Count(4)), vec![0, 18, 37, 56]);
     }
 }

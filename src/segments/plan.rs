@@ -1,8 +1,9 @@
 //! The plan of a segmented job, fixed before any work: the input (by content), the cut points
-//! (keyframes, from a demux-only pass) with each segment's frames, and every setting resolved —
-//! model files by SHA-256, precision, device, tile, scale, encoder and its options, the FFmpeg
-//! version — so that no two workers can make segments that differ. Written once, atomically,
-//! as `plan.json`; workers only read it.
+//! (any frame: N equal shares) with each segment's frames, and every setting resolved — the
+//! engine's own report of its device, precision, passes, tile and model files by SHA-256
+//! ([`Resolved`]), scale, encoder and its options, the FFmpeg version — so that no two workers
+//! can make segments that differ. Written once, atomically, as `plan.json`; workers only read it
+//! and build their upscaler from it alone ([`Settings::config`]).
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -10,16 +11,22 @@ use std::path::{Path, PathBuf};
 use ffmpeg_next as ffmpeg;
 use serde::{Deserialize, Serialize};
 
-use super::identity::{self, InputId};
+use super::identity::InputId;
 pub use super::keyframes::Cut;
 use super::keyframes::{self, FrameList};
-use crate::config::{Config, Deinterlace, Device, Precision, VideoConfig};
-use crate::error::{Error, Result};
-use crate::model::{self, ModelSpec, Source};
+use crate::config::{Config, Deinterlace, VideoConfig};
+use crate::engine::{Resolved, Upscaler};
+use crate::error::{ConfigError, Error, Result};
 
 /// The format of `plan.json` this build reads and writes.
-pub const VERSION: u32 = 1;
+pub const VERSION: u32 = 2;
 pub const PLAN_FILE: &str = "plan.json";
+
+/// Segment length when neither a count nor a length is asked, in seconds of input, for
+/// `job plan` and `--resume` alike: short enough that an interrupted `--resume` loses little,
+/// long enough that a two-hour film stays under Slurm's default array size (1001 tasks) and a
+/// worker's model loading is a small part of its step.
+pub const DEFAULT_SEGMENT_SECS: f64 = 30.0;
 
 /// A planned job.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -54,7 +61,8 @@ pub struct VideoFacts {
     pub frames: u64,
 }
 
-/// One segment: the frames whose timestamps are `start_pts..=last_pts`, starting at a keyframe.
+/// One segment: the frames whose timestamps are `start_pts..=last_pts`. Its worker decodes from
+/// the keyframe at or before `start_pts` and drops what precedes it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SegmentPlan {
     pub index: usize,
@@ -66,33 +74,29 @@ pub struct SegmentPlan {
     pub start_seconds: f64,
 }
 
-/// Every setting that shapes the video, resolved.
+/// Every setting that shapes the video, resolved, in the library's own types.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Settings {
     pub model: String,
     pub model_dir: Option<PathBuf>,
-    /// `x<scale> <sha256>` of each model file the passes use (none for a classic resizer).
-    pub model_files: Vec<String>,
-    /// fp32, fp16 or int8 ("-" for a classic resizer).
-    pub precision: String,
-    /// cpu or cuda:N ("-" for a classic resizer): every worker runs on this kind.
-    pub device: String,
+    /// What the engine resolved: device, precision, passes, tile, model files by SHA-256.
+    #[serde(flatten)]
+    pub engine: Resolved,
     pub scale: u32,
     pub outscale: Option<f64>,
     pub width: Option<u32>,
     pub height: Option<u32>,
     pub output_size: (u32, u32),
-    /// Tile side in input pixels (never 0: automatic was resolved here).
-    pub tile: u32,
     pub tile_pad: u32,
+    /// The encoder, the container's default resolved.
     pub codec: String,
     pub crf: Option<u32>,
     pub preset: Option<String>,
     pub pix_fmt: Option<String>,
     pub encoder_opts: Vec<(String, String)>,
     pub no_audio: bool,
-    /// off, on, or auto (frames flagged interlaced only).
-    pub deinterlace: String,
+    /// `off`, `on`, or `auto` (frames flagged interlaced only).
+    pub deinterlace: Deinterlace,
     pub strict: bool,
     pub max_pixels: u64,
     pub overwrite: bool,
@@ -102,111 +106,41 @@ pub struct Settings {
 
 /// The FFmpeg libraries this process runs.
 pub fn ffmpeg_version() -> String {
+    // SAFETY: both return static data of the loaded libraries (a NUL-terminated string, a number).
     let v = unsafe { std::ffi::CStr::from_ptr(ffmpeg::ffi::av_version_info()) };
+    // SAFETY: as above.
     let c = unsafe { ffmpeg::ffi::avcodec_version() };
     format!("{} (libavcodec {}.{}.{})", v.to_string_lossy(), c >> 16, (c >> 8) & 255, c & 255)
 }
 
-fn precision_name(p: Precision) -> &'static str {
-    match p {
-        Precision::Auto => "auto",
-        Precision::Fp32 => "fp32",
-        Precision::Fp16 => "fp16",
-        Precision::Int8 => "int8",
-    }
-}
-
-fn default_codec(output: &Path) -> &'static str {
-    let webm = output.extension().is_some_and(|e| e.eq_ignore_ascii_case("webm"));
-    if webm {
-        "libvpx-vp9"
-    } else {
-        "libx264"
-    }
-}
-
-/// `x<scale> <sha256>` of each model file the passes for `scale` use, and their native scales.
-pub fn model_files(cfg: &Config, precision: Precision) -> Result<(Vec<String>, Vec<u32>)> {
-    let ModelSpec::Net { variants, .. } = model::resolve(&cfg.model, cfg.model_dir.as_deref(), precision)? else {
-        return Ok((Vec::new(), Vec::new()));
-    };
-    let native: Vec<u32> = variants.iter().filter_map(|v| v.0).collect();
-    let passes = if native.is_empty() { vec![cfg.scale] } else { crate::engine::plan_passes(&native, cfg.scale) };
-    let mut files = Vec::new();
-    for (scale, src) in &variants {
-        if scale.is_some_and(|s| !passes.contains(&s)) {
-            continue;
-        }
-        let sha = match src {
-            Source::Embedded(b) => identity::sha256(b),
-            Source::File(p) => identity::sha256_file(p)?,
-        };
-        files.push(format!("x{} {sha}", scale.map_or("?".into(), |s| s.to_string())));
-    }
-    Ok((files, passes))
-}
-
 impl Settings {
-    /// Resolves `cfg` for an input of `w`×`h` written to `output`, on this machine.
-    pub fn resolve(cfg: &Config, output: &Path, (w, h): (u32, u32), deinterlace: Deinterlace) -> Result<Settings> {
-        let classic = crate::resize::Filter::from_name(&cfg.model).is_some();
-        let (device, precision) = if classic {
-            ("-".to_string(), "-".to_string())
-        } else {
-            let device = if cfg.precision == Precision::Int8 && cfg.device == Device::Auto {
-                Device::Cpu
-            } else {
-                crate::model::runtime::choose_device(cfg.device)?.0
-            };
-            let mut p = match cfg.precision {
-                Precision::Auto if matches!(device, Device::Cuda(_)) => Precision::Fp16,
-                Precision::Auto => Precision::Fp32,
-                p => p,
-            };
-            // Auto on a GPU without the fp16 files: fp32, as the upscaler does.
-            if cfg.precision == Precision::Auto && p == Precision::Fp16 && model_files(cfg, p).is_err() {
-                p = Precision::Fp32;
-            }
-            (device.to_string(), precision_name(p).to_string())
-        };
-        let p = match precision.as_str() {
-            "fp16" => Precision::Fp16,
-            "int8" => Precision::Int8,
-            _ => Precision::Fp32,
-        };
-        let (model_files, passes) = model_files(cfg, p)?;
-        // One tile side for every pass: the automatic one of the largest pass input, or that
-        // input's longer side when it fits whole (a tile that large is the whole picture).
-        let grow: u32 = passes.iter().take(passes.len().saturating_sub(1)).product();
-        let (bw, bh) = (w * grow.max(1), h * grow.max(1));
-        let tile = match cfg.tile {
-            0 => match crate::engine::auto_tile(bw, bh, cfg.tile_pad, crate::memory::available_memory()) {
-                0 => bw.max(bh).max(16),
-                t => t,
-            },
-            t => t,
-        };
+    /// `cfg`'s job settings with what `up` (made from `cfg`) resolved for a `w`×`h` input
+    /// written to `output`.
+    pub fn resolve(
+        cfg: &Config,
+        up: &Upscaler<'_>,
+        output: &Path,
+        (w, h): (u32, u32),
+        deinterlace: Deinterlace,
+    ) -> Result<Settings> {
         let v = &cfg.video;
         Ok(Settings {
             model: cfg.model.clone(),
             model_dir: cfg.model_dir.clone(),
-            model_files,
-            precision,
-            device,
+            engine: up.resolved(w, h)?,
             scale: cfg.scale,
             outscale: cfg.outscale,
             width: cfg.width,
             height: cfg.height,
-            output_size: cfg.output_size(w, h),
-            tile,
+            output_size: up.output_size(w, h),
             tile_pad: cfg.tile_pad,
-            codec: v.codec.clone().unwrap_or_else(|| default_codec(output).to_string()),
+            codec: v.codec.clone().unwrap_or_else(|| crate::video::encode::default_codec(output).to_string()),
             crf: v.crf,
             preset: v.preset.clone(),
             pix_fmt: v.pix_fmt.clone(),
             encoder_opts: v.encoder_opts.clone(),
             no_audio: v.no_audio,
-            deinterlace: format!("{deinterlace:?}").to_lowercase(),
+            deinterlace,
             strict: v.strict,
             max_pixels: cfg.max_pixels,
             overwrite: cfg.overwrite,
@@ -214,19 +148,9 @@ impl Settings {
         })
     }
 
-    /// The configuration a worker runs with: every value pinned.
+    /// The configuration a worker runs with, from the plan alone: every value pinned (device,
+    /// precision and tile as the planning engine resolved them).
     pub fn config(&self) -> Config {
-        let precision = match self.precision.as_str() {
-            "fp16" => Precision::Fp16,
-            "int8" => Precision::Int8,
-            "fp32" => Precision::Fp32,
-            _ => Precision::Auto,
-        };
-        let deinterlace = match self.deinterlace.as_str() {
-            "on" => Deinterlace::On,
-            "off" => Deinterlace::Off,
-            _ => Deinterlace::Auto,
-        };
         let base = Config::default();
         Config {
             model: self.model.clone(),
@@ -234,9 +158,9 @@ impl Settings {
             outscale: self.outscale,
             width: self.width,
             height: self.height,
-            device: self.device.parse().unwrap_or(Device::Cpu),
-            precision,
-            tile: self.tile,
+            device: self.engine.device.unwrap_or(base.device),
+            precision: self.engine.precision.unwrap_or(base.precision),
+            tile: self.engine.tile,
             tile_pad: self.tile_pad,
             overwrite: self.overwrite,
             max_pixels: self.max_pixels,
@@ -248,7 +172,7 @@ impl Settings {
                 pix_fmt: self.pix_fmt.clone(),
                 encoder_opts: self.encoder_opts.clone(),
                 no_audio: self.no_audio,
-                deinterlace,
+                deinterlace: self.deinterlace,
                 strict: self.strict,
                 ..base.video.clone()
             },
@@ -256,21 +180,11 @@ impl Settings {
         }
     }
 
-    /// Checks what depends on the machine against this machine: the FFmpeg libraries and the
-    /// model files (by content, at the pinned precision). The message names what differs.
-    pub fn check_here(&self) -> std::result::Result<(), String> {
+    /// Checks this machine's FFmpeg libraries against the plan's; the message names both.
+    pub fn check_ffmpeg(&self) -> std::result::Result<(), String> {
         let here = ffmpeg_version();
         if here != self.ffmpeg {
             return Err(format!("FFmpeg differs: the plan has {}, this machine {here}", self.ffmpeg));
-        }
-        let cfg = self.config();
-        let (files, _) = model_files(&cfg, cfg.precision).map_err(|e| e.to_string())?;
-        if files != self.model_files {
-            return Err(format!(
-                "model files differ: the plan has [{}], this machine [{}]",
-                self.model_files.join(", "),
-                files.join(", ")
-            ));
         }
         Ok(())
     }
@@ -288,7 +202,7 @@ impl Settings {
             .iter()
             .filter(|(k, v)| b.get(*k) != Some(v))
             .map(|(k, v)| {
-                let derived = ["output_size", "model_files", "tile"].contains(&k.as_str());
+                let derived = ["output_size", "model_files", "passes", "tile"].contains(&k.as_str());
                 let now = b.get(k).map_or("(none)".into(), show);
                 (derived, format!("{} was {}, now {now}", k.replace('_', "-"), show(v)))
             })
@@ -362,21 +276,26 @@ fn relative(from: &Path, to: &Path) -> Option<PathBuf> {
 }
 
 impl Plan {
-    /// Plans `input` → `output` (whose work folder is `work`) cut by `cut`, with `cfg`.
-    pub fn make(input: &Path, output: &Path, work: &Path, cfg: &Config, cut: Cut) -> Result<Plan> {
-        crate::video::init_ffmpeg(input)?;
+    /// Plans `input` → `output` (whose work folder is `work`) cut by `cut`, with `cfg` and the
+    /// upscaler `up` made from it (which reports what it resolved). A count of segments that
+    /// the input's frames cannot give is a [`ConfigError`] on `segments`.
+    pub fn make(input: &Path, output: &Path, work: &Path, cfg: &Config, up: &Upscaler<'_>, cut: Cut) -> Result<Plan> {
         let abs = input.canonicalize().map_err(|e| Error::io(input, e))?;
         let id = InputId::of(&abs)?;
-        let mut dec = crate::video::decode::Decoder::open(&abs, &cfg.video)?;
-        dec.limit_pixels(cfg.max_pixels)?;
-        let info = dec.info().clone();
-        drop(dec);
+        let info = crate::video::open(&abs, cfg)?.info().clone();
         let list = FrameList::scan(&abs)?;
         if list.stream != info.index {
             return Err(Error::video(input, "the demuxer and the decoder chose different video streams"));
         }
+        if let Cut::Count(n) = cut {
+            if n == 0 || n > list.frames.len() {
+                let have = list.frames.len();
+                let e = ConfigError::new("segments", n, format!("1..={have} (the input has {have} frames)"));
+                return Err(e.into());
+            }
+        }
         let deinterlace = resolve_deinterlace(&abs, cfg.video.deinterlace, info.interlaced)?;
-        let settings = Settings::resolve(cfg, output, (info.width, info.height), deinterlace)?;
+        let settings = Settings::resolve(cfg, up, output, (info.width, info.height), deinterlace)?;
         let starts = keyframes::cut_points(&list.frames, list.time_base, cut);
         let tb = list.time_base;
         let segments = starts
@@ -389,7 +308,7 @@ impl Plan {
                     frames: (e - s) as u64,
                     start_pts: list.frames[s].0,
                     last_pts: list.frames[e - 1].0,
-                    end_pts: list.frames.get(e).filter(|_| e < list.frames.len()).map(|f| f.0),
+                    end_pts: list.frames.get(e).map(|f| f.0),
                     start_seconds: keyframes::seconds(list.frames[s].0 - list.frames[0].0, tb),
                 }
             })
@@ -476,13 +395,19 @@ mod tests {
     #[test]
     fn a_changed_setting_is_named() {
         let cfg = Config { model: "lanczos".into(), ..Config::default() };
-        let a = Settings::resolve(&cfg, Path::new("o.mkv"), (64, 48), Deinterlace::Off).unwrap();
+        let engine = crate::Engine::new(&cfg).unwrap();
+        let up = engine.upscaler(&cfg).unwrap();
+        let a = Settings::resolve(&cfg, &up, Path::new("o.mkv"), (64, 48), Deinterlace::Off).unwrap();
         let mut b = a.clone();
         assert_eq!(a.difference(&b), None);
         b.scale = 3;
         b.output_size = (192, 144);
         assert_eq!(a.difference(&b).as_deref(), Some("scale was 4, now 3; output-size was [256,192], now [192,144]"));
         assert_eq!(a.config().video.codec.as_deref(), Some("libx264"));
-        assert_eq!(a.tile, 64 * 4 / 4);
+        assert_eq!(a.engine.tile, 64);
+        // Typed in the file: read back as written.
+        let text = serde_json::to_string(&a).unwrap();
+        assert!(text.contains("\"deinterlace\":\"off\"") && text.contains("\"device\":null"), "{text}");
+        assert_eq!(serde_json::from_str::<Settings>(&text).unwrap(), a);
     }
 }

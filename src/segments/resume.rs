@@ -6,20 +6,19 @@
 use std::path::Path;
 
 use super::keyframes::Cut;
-use super::plan::{Plan, Settings};
+use super::plan::{Plan, Settings, DEFAULT_SEGMENT_SECS};
 use super::store::WorkDir;
-use super::worker::{self, Failure};
+use super::worker::{self, Checked, Failure};
 use crate::config::Config;
 use crate::engine::Upscaler;
 use crate::error::{Error, Result};
-use crate::jobs::Outcome;
+use crate::outcome::Outcome;
 use crate::progress::Progress;
 
-/// Segment length when none is configured, in seconds of input.
-const DEFAULT_SEGMENT_SECS: f64 = 10.0;
-
 /// Upscales `input` into `output` through the work folder, continuing what an earlier run of
-/// the same job left there. On interruption the folder is kept and a note says how far it got.
+/// the same job left there, with `up`'s sessions set to the plan's settings (its tile included:
+/// an earlier run's plan is followed, not this run's `cfg`). On interruption the folder is kept
+/// and a note says how far it got.
 pub fn upscale_file(
     input: &Path,
     output: &Path,
@@ -27,6 +26,7 @@ pub fn upscale_file(
     cfg: &Config,
     progress: &dyn Progress,
 ) -> Result<Outcome> {
+    crate::output::check(input, output, cfg.overwrite)?;
     let work = WorkDir::for_output(output);
     let stale = |why: String| {
         Error::video(output, format!("work folder {} {why}: remove it, or run without --resume", work.path().display()))
@@ -35,7 +35,7 @@ pub fn upscale_file(
         0 => Cut::Seconds(DEFAULT_SEGMENT_SECS),
         n => Cut::Frames(n),
     };
-    let fresh = Plan::make(input, output, work.path(), cfg, cut)?;
+    let fresh = Plan::make(input, output, work.path(), cfg, up, cut)?;
     let created = !work.path().join(super::plan::PLAN_FILE).exists();
     let plan = if created {
         if work.path().exists()
@@ -56,7 +56,8 @@ pub fn upscale_file(
         }
         plan
     };
-    let result = run(input, &work, &plan, up, progress);
+    let mut up = up.for_job(&plan.settings.config())?;
+    let result = run(input, &work, &plan, &mut up, progress);
     match &result {
         Ok(Outcome::Done) => std::fs::remove_dir_all(work.path()).map_err(|e| Error::io(work.path(), e))?,
         Ok(Outcome::Interrupted { .. }) => {}
@@ -69,14 +70,20 @@ pub fn upscale_file(
     result
 }
 
-/// The plan's settings against this run's, leaving out what this machine resolves on its own
-/// (the automatic tile size: the plan's is kept).
+/// The plan's settings against this run's, leaving out the tile size (the plan's is kept, as
+/// an earlier run resolved or was asked for it).
 fn same_job(planned: &Settings, now: &Settings) -> std::result::Result<(), String> {
-    let now = Settings { tile: planned.tile, ..now.clone() };
+    let mut now = now.clone();
+    now.engine.tile = planned.engine.tile;
     planned.difference(&now).map_or(Ok(()), Err)
 }
 
 fn run(input: &Path, work: &WorkDir, plan: &Plan, up: &mut Upscaler<'_>, progress: &dyn Progress) -> Result<Outcome> {
+    let failed = |f: Failure| match f {
+        Failure::Retry(e) | Failure::Permanent(e) => e,
+    };
+    let checked = Checked::identified(work, plan, input).map_err(failed)?;
+    checked.engine(up).map_err(failed)?;
     let missing = work.missing(plan.segments.len());
     let mut done: u64 = plan.segments.iter().filter(|s| !missing.contains(&s.index)).map(|s| s.frames).sum();
     if missing.len() < plan.segments.len() {
@@ -92,7 +99,7 @@ fn run(input: &Path, work: &WorkDir, plan: &Plan, up: &mut Upscaler<'_>, progres
         return Err(Error::Cancelled);
     }
     for &i in &missing {
-        match worker::run(work, plan, i, up, done, progress) {
+        match worker::run(&checked, i, up, done, progress) {
             Ok(_) => done += plan.segments[i].frames,
             Err(Failure::Retry(Error::Cancelled)) => {
                 progress.note(&format!(
@@ -103,7 +110,7 @@ fn run(input: &Path, work: &WorkDir, plan: &Plan, up: &mut Upscaler<'_>, progres
                 ));
                 return Ok(Outcome::Interrupted { frames: done });
             }
-            Err(Failure::Retry(e) | Failure::Permanent(e)) => return Err(e),
+            Err(f) => return Err(failed(f)),
         }
     }
     super::join::join(work, plan, progress)?;

@@ -1,8 +1,12 @@
 //! The shared work folder of a segmented job, `<output>.upscale-work/`, and the rules that let
 //! many machines write into it at once: each worker writes under a name of its own (host and
 //! process), a segment is done when its file appears under its final name (a hard link, which
-//! never replaces a file another worker put there), and nothing removes another worker's file.
+//! never replaces a file another worker put there), and nothing removes another live worker's
+//! file. A worker holds a lock on its partial file while it writes it; a partial file nobody
+//! holds was left by a worker that was killed, and the next run of that index removes it.
 
+use std::fs::File;
+use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
@@ -66,6 +70,42 @@ impl WorkDir {
         self.dir.join(format!("segment-{index:05}.partial-{}-{}.packets", host(), std::process::id()))
     }
 
+    /// Removes the partial files of segment `index` left by workers that are gone (killed before
+    /// they could remove their own), then creates this process's, locked for as long as the
+    /// returned [`Partial`] lives. Returns it and the names of the files removed.
+    pub fn start_partial(&self, index: usize) -> Result<(Partial, Vec<String>)> {
+        let prefix = format!("segment-{index:05}.partial-");
+        let mut removed = Vec::new();
+        let entries = std::fs::read_dir(&self.dir).map_err(|e| Error::io(&self.dir, e))?;
+        for entry in entries.filter_map(|e| e.ok()) {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if !(name.starts_with(&prefix) && name.ends_with(".packets")) {
+                continue;
+            }
+            let path = entry.path();
+            // A lock taken here means its writer has ended: the kernel lets go of a process's
+            // locks when it dies, however it dies.
+            let Ok(f) = File::open(&path) else { continue };
+            if try_lock(&f) && std::fs::remove_file(&path).is_ok() {
+                removed.push(name);
+            }
+        }
+        let path = self.partial_path(index);
+        // Made and locked under a name no one looks for, then given its own: never seen unlocked.
+        let fresh = path.with_extension("new");
+        let io = |e| Error::io(&path, e);
+        let lock = File::create(&fresh).map_err(io)?;
+        if !try_lock(&lock) {
+            let _ = std::fs::remove_file(&fresh);
+            return Err(Error::video(&path, "cannot lock this worker's own partial file"));
+        }
+        if let Err(e) = std::fs::rename(&fresh, &path) {
+            let _ = std::fs::remove_file(&fresh);
+            return Err(io(e));
+        }
+        Ok((Partial { path, _lock: lock }, removed))
+    }
+
     /// Where this process writes the joined output before its rename (the output's extension last).
     pub fn joined_partial(&self) -> PathBuf {
         let ext = self.output().extension().map(|e| e.to_string_lossy().into_owned()).unwrap_or_default();
@@ -91,6 +131,24 @@ impl WorkDir {
         let _ = std::fs::remove_file(partial);
         placed.map_err(|e| Error::io(&done, e))
     }
+}
+
+/// A worker's partial segment file, locked while this lives (see [`WorkDir::start_partial`]).
+pub struct Partial {
+    path: PathBuf,
+    _lock: File,
+}
+
+impl Partial {
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+/// Takes an exclusive lock on `f` without waiting: false when another open file holds one.
+fn try_lock(f: &File) -> bool {
+    // SAFETY: flock on a descriptor `f` owns for the duration of the call.
+    unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) == 0 }
 }
 
 /// Indices as `sbatch --array` takes them: `2,5`, runs of three or more as `0-3`.
@@ -132,6 +190,26 @@ mod tests {
         assert!(!p.exists());
         assert_eq!(w.missing(3), vec![0, 2]);
         assert!(WorkDir::at(t.path()).is_err());
+    }
+
+    #[test]
+    fn a_partial_file_is_removed_only_when_its_writer_is_gone() {
+        let t = tempfile::tempdir().unwrap();
+        let w = WorkDir::for_output(&t.path().join("out.mkv"));
+        std::fs::create_dir(w.path()).unwrap();
+        // Another worker's, still writing (its lock held), and a dead one's (no lock).
+        let alive = w.path().join("segment-00002.partial-elsewhere-1.packets");
+        let dead = w.path().join("segment-00002.partial-elsewhere-2.packets");
+        let other = w.path().join("segment-00003.partial-elsewhere-3.packets");
+        let held = File::create(&alive).unwrap();
+        assert!(try_lock(&held));
+        std::fs::write(&dead, b"cut short").unwrap();
+        std::fs::write(&other, b"another index").unwrap();
+        let (mine, removed) = w.start_partial(2).unwrap();
+        assert_eq!(removed, ["segment-00002.partial-elsewhere-2.packets"]);
+        assert!(alive.exists() && !dead.exists() && other.exists() && mine.path().exists());
+        // This process's own file is held as long as its `Partial` lives.
+        assert!(!try_lock(&File::open(mine.path()).unwrap()));
     }
 
     #[test]

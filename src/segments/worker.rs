@@ -1,20 +1,19 @@
-//! One worker's step: encode segment I of a plan. The decoder starts at the keyframe that opens
-//! the segment (or the one before, when a deinterlacer needs the previous frame), sends nothing
-//! before the segment's first frame and stops at the next segment's first, so every input frame
-//! is encoded exactly once; the packets go to a file of this worker's own, checked against the
-//! plan and then put in place. A second run of a done index does nothing.
+//! One worker's step: encode segment I of a plan. The decoder starts at the keyframe at or before
+//! the segment's first frame (or before the frame ahead of it, when a deinterlacer needs that
+//! one), sends nothing before the segment's first frame and stops at the next segment's first,
+//! so every input frame is encoded exactly once, wherever the cuts fall; each segment is encoded
+//! from its own first frame, which its encoder makes a keyframe. The packets go to a file of this
+//! worker's own, checked against the plan and then put in place. A second run of a done index
+//! does nothing.
 
-use crossbeam_channel::Receiver;
+use std::path::{Path, PathBuf};
 
-use super::plan::Plan;
+use super::plan::{Plan, Settings};
 use super::store::WorkDir;
 use crate::engine::Upscaler;
 use crate::error::{Error, Result};
 use crate::progress::Progress;
-use crate::video::decode::Decoder;
-use crate::video::encode::{EncodeTarget, Encoder};
-use crate::video::items::{Control, Item};
-use crate::video::stages::Sink;
+use crate::video::Destination;
 
 /// Why a step failed, for the scheduler: retry, or give up on this index.
 #[derive(Debug)]
@@ -52,9 +51,62 @@ pub enum RunOutcome {
     AlreadyDone,
 }
 
-/// Checks everything a worker can check before loading a model: the index, the input (by
-/// content) and this machine's FFmpeg and model files. Returns the input's path here.
-pub fn prepare(work: &WorkDir, plan: &Plan, index: usize) -> Result<std::path::PathBuf, Failure> {
+/// A plan checked against this machine once per step (the input hashed once, whatever the
+/// number of segments run): the input is the planned one, by content, and FFmpeg the planned
+/// version.
+pub struct Checked<'p> {
+    work: &'p WorkDir,
+    plan: &'p Plan,
+    input: PathBuf,
+}
+
+impl<'p> Checked<'p> {
+    /// Finds the input (beside the work folder as planned, else at its planned path) and checks
+    /// its content and this machine's FFmpeg against the plan.
+    pub fn new(work: &'p WorkDir, plan: &'p Plan) -> Result<Self, Failure> {
+        let input = plan.input_path(work.path());
+        let id = super::identity::InputId::of(&input).map_err(Failure::Retry)?;
+        if id != plan.input.id {
+            return Err(Failure::Permanent(Error::video(
+                &input,
+                format!(
+                    "not the planned input (size {} and content differ from the plan's {})",
+                    id.size, plan.input.id.size
+                ),
+            )));
+        }
+        plan.settings.check_ffmpeg().map_err(|m| Failure::Permanent(Error::video(work.path(), m)))?;
+        Ok(Checked { work, plan, input })
+    }
+
+    /// For `--resume`, which has just identified `input` as the plan's (no second hashing).
+    pub(crate) fn identified(work: &'p WorkDir, plan: &'p Plan, input: &Path) -> Result<Self, Failure> {
+        plan.settings.check_ffmpeg().map_err(|m| Failure::Permanent(Error::video(work.path(), m)))?;
+        Ok(Checked { work, plan, input: input.to_path_buf() })
+    }
+
+    /// The input, as this machine sees it.
+    pub fn input(&self) -> &Path {
+        &self.input
+    }
+
+    /// Checks that `up` resolves what the plan's engine did (device, precision, passes, tile,
+    /// the model files by content); the message names each difference.
+    pub fn engine(&self, up: &Upscaler<'_>) -> Result<(), Failure> {
+        let (plan, v) = (self.plan, &self.plan.video);
+        let here = Settings { engine: up.resolved(v.width, v.height)?, ..plan.settings.clone() };
+        match plan.settings.difference(&here) {
+            None => Ok(()),
+            Some(d) => Err(Failure::Permanent(Error::video(
+                self.work.path(),
+                format!("this machine's upscaler differs from the plan's: {d}"),
+            ))),
+        }
+    }
+}
+
+/// Checks `index` against the plan's segments.
+pub fn check_index(work: &WorkDir, plan: &Plan, index: usize) -> Result<(), Failure> {
     let n = plan.segments.len();
     if index >= n {
         return Err(Failure::Permanent(Error::video(
@@ -62,45 +114,32 @@ pub fn prepare(work: &WorkDir, plan: &Plan, index: usize) -> Result<std::path::P
             format!("index {index} out of range: the plan has {n} segments (0-{})", n - 1),
         )));
     }
-    let input = plan.input_path(work.path());
-    let id = super::identity::InputId::of(&input).map_err(Failure::Retry)?;
-    if id != plan.input.id {
-        return Err(Failure::Permanent(Error::video(
-            &input,
-            format!(
-                "not the planned input (size {} and content differ from the plan's {})",
-                id.size, plan.input.id.size
-            ),
-        )));
-    }
-    plan.settings.check_here().map_err(|m| Failure::Permanent(Error::video(work.path(), m)))?;
-    Ok(input)
+    Ok(())
 }
 
-/// Runs segment `index` of `plan` with `up` (made from the plan's settings). `base` frames are
-/// counted as done before this segment in the progress.
+/// Runs segment `index` of a checked plan with `up` (made from the plan's settings alone, see
+/// [`Settings::config`], and checked with [`Checked::engine`]). `base` frames are counted as
+/// done before this segment in the progress. A partial file of this index left by a worker that
+/// was killed is removed first (said in a note).
 pub fn run(
-    work: &WorkDir,
-    plan: &Plan,
+    checked: &Checked<'_>,
     index: usize,
     up: &mut Upscaler<'_>,
     base: u64,
     progress: &dyn Progress,
 ) -> Result<RunOutcome, Failure> {
-    let input = prepare(work, plan, index)?;
+    let (work, plan, input) = (checked.work, checked.plan, checked.input.as_path());
+    check_index(work, plan, index)?;
     if work.segment_path(index).is_file() {
         return Ok(RunOutcome::AlreadyDone);
     }
     let seg = &plan.segments[index];
     let cfg = plan.settings.config();
     let output = work.output();
-    crate::video::init_ffmpeg(&input)?;
-    let mut dec = Decoder::open(&input, &cfg.video)?;
-    dec.limit_pixels(cfg.max_pixels)?;
+    let mut dec = crate::video::open(input, &cfg)?;
     let info = dec.info().clone();
-    let tb = plan.time_base();
-    if info.index != plan.video.stream || info.time_base != tb {
-        return Err(Failure::Permanent(Error::video(&input, "its video stream differs from the plan's")));
+    if info.index != plan.video.stream || info.time_base != plan.time_base() {
+        return Err(Failure::Permanent(Error::video(input, "its video stream differs from the plan's")));
     }
     let size = up.output_size(info.width, info.height);
     if size != plan.settings.output_size {
@@ -113,71 +152,43 @@ pub fn run(
         )));
     }
     if index > 0 {
-        // The deinterlacer's first frame needs the one before it: start a keyframe earlier.
-        let key = if plan.settings.deinterlace == "off" { seg.start_pts } else { seg.start_pts - 1 };
-        dec.start_from(key, seg.start_pts - 1)?;
+        // From the keyframe at or before the first frame; with a deinterlacer, at or before
+        // the frame ahead of it, which the first frame's deinterlacing reads.
+        let ahead = plan.segments[index - 1].last_pts;
+        let key = if plan.settings.deinterlace == crate::config::Deinterlace::Off { seg.start_pts } else { ahead };
+        dec.start_from(key, ahead)?;
     }
     if let Some(end) = seg.end_pts {
         dec.stop_from(end);
     }
-    let partial = work.partial_path(index);
-    let target = EncodeTarget { output: output.clone(), size, settings: cfg.video.clone(), device: up.device() };
-    let enc = Encoder::create_packet_file(&target, &partial, &info)?;
-    let sink = SegmentSink { enc, frames: 0, base };
-    let outcome = crate::video::run_pipeline(&input, dec, up, sink, &cfg, progress);
-    let outcome = match outcome {
-        Ok(o) if !o.interrupted => o,
-        Ok(_) => {
-            let _ = std::fs::remove_file(&partial);
-            return Err(Failure::Retry(Error::Cancelled));
-        }
-        Err(e) => {
-            let _ = std::fs::remove_file(&partial);
-            return Err(e.into());
-        }
+    let (partial, removed) = work.start_partial(index)?;
+    for name in removed {
+        progress.note(&format!("segment {index}: removed {name}, left by a worker that stopped"));
+    }
+    let tmp = partial.path().to_path_buf();
+    let dest = Destination {
+        output: &output,
+        tmp: &tmp,
+        packets: Some(&super::packets::store),
+        announce: false,
+        frames_before: base,
     };
+    let outcome = crate::video::transcode(input, dec, up, &dest, &cfg, progress)?;
+    if outcome.interrupted {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(Failure::Retry(Error::Cancelled));
+    }
     if outcome.frames != seg.frames {
-        let _ = std::fs::remove_file(&partial);
+        let _ = std::fs::remove_file(&tmp);
         return Err(Failure::Permanent(Error::video(
-            &input,
+            input,
             format!(
                 "segment {index}: decoded {} frames where the demuxer listed {} (a damaged stream?)",
                 outcome.frames, seg.frames
             ),
         )));
     }
-    if work.publish(&partial, index)? {
-        Ok(RunOutcome::Done { frames: outcome.frames })
-    } else {
-        Ok(RunOutcome::AlreadyDone)
-    }
-}
-
-/// The last pipeline stage of a worker: every picture into the segment's encoder.
-struct SegmentSink {
-    enc: Encoder,
-    frames: u64,
-    base: u64,
-}
-
-impl Sink for SegmentSink {
-    fn run(mut self, rx: Receiver<Item>, ctl: &Control, progress: &dyn Progress) -> Result<u64> {
-        let mut convert = self.enc.converter();
-        for item in rx {
-            if ctl.stopping() {
-                return Ok(self.frames);
-            }
-            let Item::Frame(pic) = item else { continue };
-            self.enc.encode(&mut convert, &pic)?;
-            self.frames += 1;
-            if !progress.advance(self.base + self.frames) {
-                ctl.interrupt();
-            }
-        }
-        if ctl.stopping() {
-            return Ok(self.frames);
-        }
-        self.enc.finish()?;
-        Ok(self.frames)
-    }
+    let placed = work.publish(&tmp, index)?;
+    drop(partial);
+    Ok(if placed { RunOutcome::Done { frames: outcome.frames } } else { RunOutcome::AlreadyDone })
 }

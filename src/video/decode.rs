@@ -186,7 +186,8 @@ impl Decoder {
         self.copy_map.get(input).copied().flatten()
     }
 
-    /// Decodes but does not send the frames up to and including `pts` (see `seek.rs`).
+    /// Decodes but does not send the frames up to and including `pts` (a segment's start, see
+    /// `crate::segments`).
     pub fn skip_through(&mut self, pts: i64) {
         self.skip_through = Some(pts);
     }
@@ -215,7 +216,7 @@ impl Decoder {
 
     /// Decodes the video stream from the current position without sending anything, calling
     /// `look(timestamp, keyframe)` for each frame until it returns false or the input ends.
-    /// Damaged data is skipped. For looking ahead before a run (see `seek.rs`).
+    /// Damaged data is skipped. For looking ahead before a run (a segment's start).
     pub fn decode_ahead(&mut self, mut look: impl FnMut(Option<i64>, bool) -> bool) -> Result<()> {
         let index = self.info.index;
         let mut packet = Packet::empty();

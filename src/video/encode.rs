@@ -16,7 +16,6 @@ use ffmpeg::{codec, encoder, format, media, Dictionary, Packet, Rational};
 use super::color::{self, FromRgb};
 use super::decode::{frame_duration, Decoder, StreamInfo};
 use super::items::{Control, Item, Picture};
-use super::packets::PacketWriter;
 use super::stages::Sink;
 use crate::config::{Device, VideoConfig};
 use crate::error::{ConfigError, Error, Result};
@@ -60,13 +59,23 @@ pub struct Encoder {
     /// The frames' format, size, matrix and full range (a scaler cannot cross threads: the
     /// converter is made in the encoder thread).
     target: (Pixel, u32, u32, Space, bool),
-    /// Where the packets go instead of the muxer, for a segment (see `packets.rs`).
-    dump: Option<PacketWriter>,
-    dump_path: PathBuf,
+    /// Where the packets go instead of the muxer, for a segment.
+    store: Option<Box<dyn PacketStore>>,
+    /// Frames counted as done before this encoder's first, in its progress events.
+    frames_before: u64,
     /// Added to the timestamps of each output stream's copied packets (see [`opus_delay_fix`]).
     ts_fix: Vec<i64>,
     /// Why the pixel format is not the one an even size would have had (said once, by `create`).
     format_note: Option<String>,
+}
+
+/// Where a segment's encoded video packets go instead of a muxer, exactly as the encoder made
+/// them (`crate::segments` keeps them in a packet file, to be muxed by its join).
+pub trait PacketStore: Send {
+    /// Keeps one packet (timestamps in the input video stream's time base).
+    fn write(&mut self, pkt: &Packet) -> Result<()>;
+    /// Marks the end and puts everything on disk.
+    fn finish(self: Box<Self>) -> Result<()>;
 }
 
 /// What to add to a copied Opus stream's timestamps so that they read back as they were.
@@ -107,7 +116,7 @@ fn output_without_file(path: &Path) -> std::result::Result<format::context::Outp
 }
 
 /// The codec used when none is asked: VP9 for WebM, H.264 elsewhere.
-fn default_codec(output: &Path) -> &'static str {
+pub(crate) fn default_codec(output: &Path) -> &'static str {
     let ext = output.extension().map(|e| e.to_string_lossy().to_ascii_lowercase()).unwrap_or_default();
     if ext == "webm" {
         "libvpx-vp9"
@@ -220,13 +229,23 @@ impl Encoder {
         Ok(enc)
     }
 
-    /// An encoder set up as for the target whose packets go, untouched, into the packet file
-    /// `tmp` (a segment of a resumable job, see `packets.rs`); errors name the target's output.
-    pub fn create_packet_file(target: &EncodeTarget, tmp: &Path, info: &StreamInfo) -> Result<Encoder> {
+    /// An encoder set up as for the target whose packets go, untouched, to the store `make`
+    /// returns for the encoder's global header (a segment); errors name the target's output.
+    pub fn create_for_packets(
+        target: &EncodeTarget,
+        info: &StreamInfo,
+        make: impl FnOnce(&[u8]) -> Result<Box<dyn PacketStore>>,
+    ) -> Result<Encoder> {
         let mut enc = Encoder::open(target, info, || output_without_file(&target.output))?;
-        enc.dump = Some(PacketWriter::create(tmp, enc.extradata()).map_err(|e| Error::io(tmp, e))?);
-        enc.dump_path = tmp.to_path_buf();
+        enc.store = Some(make(enc.extradata())?);
         Ok(enc)
+    }
+
+    /// Counts `frames` as done before this encoder's first in its progress events (a segment
+    /// after others).
+    pub fn counting_from(mut self, frames: u64) -> Encoder {
+        self.frames_before = frames;
+        self
     }
 
     /// The output (made by `make`) with its video stream and open encoder; the header is not
@@ -363,8 +382,8 @@ impl Encoder {
             time_base: info.time_base,
             frame_dur,
             target: (fmt, w, h, matrix, full),
-            dump: None,
-            dump_path: PathBuf::new(),
+            store: None,
+            frames_before: 0,
             ts_fix: Vec::new(),
             format_note,
         })
@@ -416,8 +435,8 @@ impl Encoder {
             if pkt.duration() == 0 {
                 pkt.set_duration(self.frame_dur);
             }
-            if let Some(dump) = self.dump.as_mut() {
-                dump.write(&pkt).map_err(|e| Error::io(&self.dump_path, e))?;
+            if let Some(store) = self.store.as_mut() {
+                store.write(&pkt)?;
                 continue;
             }
             let out_tb = self.octx.stream(self.stream).map_or(self.time_base, |s| s.time_base());
@@ -450,8 +469,8 @@ impl Encoder {
     pub fn finish(mut self) -> Result<()> {
         self.encoder.send_eof().map_err(|e| self.err("cannot encode", e))?;
         self.drain()?;
-        match self.dump.take() {
-            Some(dump) => dump.finish().map_err(|e| Error::io(&self.dump_path, e)),
+        match self.store.take() {
+            Some(store) => store.finish(),
             None => self.close(),
         }
     }
@@ -475,7 +494,7 @@ impl Encoder {
                 Item::Frame(pic) => {
                     self.encode(&mut convert, &pic)?;
                     done += 1;
-                    if !progress.advance(done) {
+                    if !progress.advance(self.frames_before + done) {
                         ctl.interrupt();
                     }
                 }

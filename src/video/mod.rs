@@ -1,19 +1,17 @@
 //! Video files: source (decoder) thread → bounded channel → frame upscalers → bounded channel →
 //! sink (encoder) thread. Audio, subtitles, chapters and metadata are copied untouched; every
-//! frame keeps its timestamp. With `resume` the video goes through segments in a work folder
-//! instead (`crate::segments`).
+//! frame keeps its timestamp. [`transcode`] is that run, for a whole file ([`upscale_file`]) and
+//! for one segment of a job spread over machines (`crate::segments`, which calls it and never
+//! the other way round).
 
 mod color;
 mod damage;
 pub(crate) mod decode;
 pub(crate) mod encode;
 pub mod items;
-pub(crate) mod join;
-pub(crate) mod packets;
 pub mod pipeline;
 pub mod probe;
 mod reorder;
-pub(crate) mod seek;
 pub mod stages;
 pub mod workers;
 
@@ -24,7 +22,7 @@ use ffmpeg_next as ffmpeg;
 use crate::config::{Config, Device};
 use crate::engine::Upscaler;
 use crate::error::{Error, Result};
-use crate::jobs::Outcome;
+use crate::outcome::Outcome;
 use crate::output;
 use crate::progress::Progress;
 
@@ -57,46 +55,17 @@ pub fn upscale_file(
     progress: &dyn Progress,
 ) -> Result<Outcome> {
     output::check(input, output, cfg.overwrite)?;
-    init_ffmpeg(input)?;
-    if cfg.video.resume {
-        return crate::segments::resume::upscale_file(input, output, up, cfg, progress);
-    }
-    let mut dec = decode::Decoder::open(input, &cfg.video)?;
-    dec.limit_pixels(cfg.max_pixels)?;
-    let info = dec.info().clone();
-    let target = encode::EncodeTarget {
-        output: output.to_path_buf(),
-        size: up.output_size(info.width, info.height),
-        settings: cfg.video.clone(),
-        device: up.device(),
-    };
+    let dec = open(input, cfg)?;
+    let total = dec.info().total_frames;
     let tmp = output::temp_path(output);
-    let enc = match encode::Encoder::create(&target, &tmp, &mut dec, progress) {
-        Ok(e) => e,
-        Err(e) => {
-            let _ = std::fs::remove_file(&tmp);
-            return Err(e);
-        }
-    };
-    if !progress.start(input, info.total_frames) {
-        drop(enc);
-        let _ = std::fs::remove_file(&tmp);
-        return Err(Error::Cancelled);
-    }
-    let outcome = run_pipeline(input, dec, up, enc, cfg, progress);
-    let outcome = match outcome {
-        Ok(o) => o,
-        Err(e) => {
-            let _ = std::fs::remove_file(&tmp);
-            return Err(e);
-        }
-    };
+    let dest = Destination { output, tmp: &tmp, packets: None, announce: true, frames_before: 0 };
+    let outcome = transcode(input, dec, up, &dest, cfg, progress)?;
     if let Err(e) = std::fs::rename(&tmp, output) {
         let _ = std::fs::remove_file(&tmp);
         return Err(Error::io(output, e));
     }
     if outcome.interrupted {
-        let of = info.total_frames.map_or(String::new(), |t| format!(" of {}", t.max(outcome.frames)));
+        let of = total.map_or(String::new(), |t| format!(" of {}", t.max(outcome.frames)));
         progress.note(&format!(
             "{}: interrupted: wrote {}{of} frames to {}",
             input.display(),
@@ -108,13 +77,86 @@ pub fn upscale_file(
     Ok(Outcome::Done)
 }
 
+/// Opens `input`'s video for [`transcode`], refusing pictures over the configured pixel limit.
+pub(crate) fn open(input: &Path, cfg: &Config) -> Result<decode::Decoder> {
+    init_ffmpeg(input)?;
+    let mut dec = decode::Decoder::open(input, &cfg.video)?;
+    dec.limit_pixels(cfg.max_pixels)?;
+    Ok(dec)
+}
+
+/// Makes the store of a segment's packets at `path`, given the encoder's global header.
+pub(crate) type PacketStoreMaker = dyn Fn(&Path, &[u8]) -> Result<Box<dyn encode::PacketStore>>;
+
+/// Where [`transcode`] writes.
+pub(crate) struct Destination<'a> {
+    /// The output the video is for: its extension picks the container and the default codec,
+    /// and errors name it.
+    pub output: &'a Path,
+    /// The file written (removed when the run fails; kept otherwise, for the caller to put in
+    /// place or discard).
+    pub tmp: &'a Path,
+    /// `None`: `tmp` is a playable file with the input's other streams. `Some`: only the
+    /// encoded video packets go to `tmp`, through the store this makes (a segment).
+    pub packets: Option<&'a PacketStoreMaker>,
+    /// Send the start event (with the input's frame count) once the output is set up.
+    pub announce: bool,
+    /// Frames counted as done before this run's first, in the progress events.
+    pub frames_before: u64,
+}
+
+/// The one video run, for a whole file and for a segment alike: an encoder for `dest` set up
+/// from `dec` (already positioned and bounded by the caller), then decoder → frame upscalers →
+/// encoder. On failure `dest.tmp` is removed; on success (interrupted or not) it is kept.
+pub(crate) fn transcode(
+    input: &Path,
+    dec: decode::Decoder,
+    up: &mut Upscaler<'_>,
+    dest: &Destination<'_>,
+    cfg: &Config,
+    progress: &dyn Progress,
+) -> Result<pipeline::Outcome> {
+    let outcome = encode_into(input, dec, up, dest, cfg, progress);
+    if outcome.is_err() {
+        let _ = std::fs::remove_file(dest.tmp);
+    }
+    outcome
+}
+
+/// [`transcode`] but for the clean-up.
+fn encode_into(
+    input: &Path,
+    mut dec: decode::Decoder,
+    up: &mut Upscaler<'_>,
+    dest: &Destination<'_>,
+    cfg: &Config,
+    progress: &dyn Progress,
+) -> Result<pipeline::Outcome> {
+    let info = dec.info().clone();
+    let target = encode::EncodeTarget {
+        output: dest.output.to_path_buf(),
+        size: up.output_size(info.width, info.height),
+        settings: cfg.video.clone(),
+        device: up.device(),
+    };
+    let enc = match dest.packets {
+        None => encode::Encoder::create(&target, dest.tmp, &mut dec, progress)?,
+        Some(make) => encode::Encoder::create_for_packets(&target, &info, |header| make(dest.tmp, header))?,
+    };
+    let enc = enc.counting_from(dest.frames_before);
+    if dest.announce && !progress.start(input, info.total_frames) {
+        return Err(Error::Cancelled);
+    }
+    run_pipeline(input, dec, up, enc, cfg, progress)
+}
+
 /// Videos with at least this many frames (or of unknown length) choose between the frame
 /// workers and one all-core session by timing their first frames; shorter ones take the workers.
 const CALIBRATE_FROM_FRAMES: u64 = 48;
 
 /// The pipeline from `dec` to `sink` with `up` in the middle: with its frame workers when it has
 /// any (on the CPU), chosen against `up` alone by timing the first frames of a long video.
-pub(crate) fn run_pipeline(
+fn run_pipeline(
     input: &Path,
     dec: decode::Decoder,
     up: &mut Upscaler<'_>,

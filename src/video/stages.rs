@@ -1,7 +1,7 @@
 //! The video pipeline's three stages as traits, so that anything can feed it or take its output:
-//! a [`Source`] (the decoder; a segment-bounded decoder; a test double), the frame upscalers
-//! ([`FrameUpscaler`]: the model, or a double that sleeps), and a [`Sink`] (the encoder, the
-//! segment writer).
+//! a [`Source`] (the decoder, positioned and bounded for a segment by `crate::segments`; a test
+//! double), the frame upscalers ([`FrameUpscaler`]: the model, or a double that sleeps), and a
+//! [`Sink`] (the encoder, writing a file or a segment's packets; a test double).
 
 use crossbeam_channel::{Receiver, Sender};
 use image::RgbImage;

@@ -9,14 +9,12 @@ use std::sync::atomic::Ordering;
 
 use clap::{Subcommand, ValueEnum};
 use upscale::progress::{Event, Progress};
-use upscale::segments::{self, emit, store, Cut, Failure, Plan, RunOutcome, WorkDir};
+use upscale::segments::plan::DEFAULT_SEGMENT_SECS;
+use upscale::segments::{self, emit, store, Checked, Cut, Failure, Plan, RunOutcome, WorkDir};
 use upscale::{Engine, Error};
 
 use crate::cli::{Opts, ProgressKind};
 use crate::report::Reporter;
-
-/// Segment length of `job plan` when neither --segments nor --segment-seconds is given.
-const DEFAULT_SEGMENT_SECS: f64 = 60.0;
 
 #[derive(Subcommand, Debug)]
 pub enum JobCommand {
@@ -27,10 +25,10 @@ pub enum JobCommand {
         /// The joined output (its extension picks the container).
         #[arg(short, long)]
         output: PathBuf,
-        /// About this many segments of equal length (cut at keyframes).
+        /// This many segments of equal length (cut at any frame; at most the input's frames).
         #[arg(long, conflicts_with = "segment_seconds")]
         segments: Option<usize>,
-        /// Segments of at least this many seconds (cut at the next keyframe). Default: 60.
+        /// Segments of this many seconds (cut at any frame). Default: 30.
         #[arg(long)]
         segment_seconds: Option<f64>,
         #[command(flatten)]
@@ -40,7 +38,9 @@ pub enum JobCommand {
     /// for good (bad plan, index out of range, settings that differ from the plan).
     Run {
         work: PathBuf,
-        /// The segment; default $SLURM_ARRAY_TASK_ID, else $JOB_COMPLETION_INDEX.
+        /// The segment; default from the scheduler: $SLURM_ARRAY_TASK_ID, $JOB_COMPLETION_INDEX
+        /// (Kubernetes), $AWS_BATCH_JOB_ARRAY_INDEX (AWS Batch) or $BATCH_TASK_INDEX (Google
+        /// Cloud Batch).
         #[arg(long)]
         index: Option<usize>,
         /// No progress and no notes on stderr.
@@ -118,7 +118,6 @@ fn plan(input: &Path, output: &Path, n: Option<usize>, secs: Option<f64>, opts: 
         Err(e) => return fail(&rep, &e, PERMANENT),
     };
     let cut = match (n, secs) {
-        (Some(0), _) => return fail(&rep, &failed(input, "--segments 0: expected at least 1".into()), PERMANENT),
         (Some(n), _) => Cut::Count(n),
         (None, Some(s)) if s > 0.0 => Cut::Seconds(s),
         (None, Some(s)) => {
@@ -131,49 +130,62 @@ fn plan(input: &Path, output: &Path, n: Option<usize>, secs: Option<f64>, opts: 
         let e = failed(work.path(), "already planned (remove the folder to plan again)".into());
         return fail(&rep, &e, PERMANENT);
     }
+    // The engine resolves device, precision, passes, tile and model files; the plan keeps its
+    // report, so every worker builds the same upscaler from the plan alone.
     let made = upscale::output::check(input, output, cfg.overwrite)
-        .and_then(|()| Plan::make(input, output, work.path(), &cfg, cut))
+        .and_then(|()| Engine::new(&cfg))
+        .and_then(|engine| {
+            let up = engine.upscaler(&cfg)?;
+            Plan::make(input, output, work.path(), &cfg, &up, cut)
+        })
         .and_then(|p| {
             std::fs::create_dir_all(work.path()).map_err(|e| Error::Io { path: work.path().into(), source: e })?;
             p.save(work.path()).map(|()| p)
         });
     let p = match made {
         Ok(p) => p,
+        Err(e @ (Error::Config(_) | Error::Conflict(_))) => return fail(&rep, &e, PERMANENT),
         Err(e) => return fail(&rep, &e, 1),
     };
     let s = &p.settings;
+    let on = match (s.engine.device, s.engine.precision) {
+        (Some(d), Some(prec)) => format!(" ({d} {})", format!("{prec:?}").to_lowercase()),
+        _ => String::new(),
+    };
     rep.note(&format!(
-        "{}: {} frames in {} segments; model {} ({} {}), tile {}, codec {}",
+        "{}: {} frames in {} segments; model {}{on}, tile {}, codec {}",
         input.display(),
         p.video.frames,
         p.segments.len(),
         s.model,
-        s.device,
-        s.precision,
-        s.tile,
+        s.engine.tile,
         s.codec
     ));
-    if let Cut::Count(n) = cut {
-        if p.segments.len() < n {
-            rep.note(&format!("{n} segments asked, {} made: the input has no more keyframes", p.segments.len()));
-        }
-    }
     println!("{}", std::path::absolute(work.path()).unwrap_or_else(|_| work.path().to_path_buf()).display());
     println!("{}", p.segments.len());
     ExitCode::SUCCESS
 }
+
+/// The scheduler variables that carry an array task's index, in the order they are read.
+const INDEX_VARIABLES: &[&str] =
+    &["SLURM_ARRAY_TASK_ID", "JOB_COMPLETION_INDEX", "AWS_BATCH_JOB_ARRAY_INDEX", "BATCH_TASK_INDEX"];
 
 /// The index from the command line, else from the scheduler's environment.
 fn index_here(work: &Path, index: Option<usize>) -> Result<usize, Error> {
     if let Some(i) = index {
         return Ok(i);
     }
-    for var in ["SLURM_ARRAY_TASK_ID", "JOB_COMPLETION_INDEX"] {
+    for var in INDEX_VARIABLES {
         if let Ok(v) = std::env::var(var) {
             return v.trim().parse().map_err(|_| failed(work, format!("${var} is '{v}': expected an index")));
         }
     }
-    Err(failed(work, "no index: give --index I, or run under a Slurm array or a Kubernetes Indexed Job".into()))
+    Err(failed(
+        work,
+        "no index: give --index I, or run under a Slurm array, a Kubernetes Indexed Job, or an AWS or Google \
+         Cloud Batch array job"
+            .into(),
+    ))
 }
 
 /// SIGINT/SIGTERM (scancel, a pod stopped) ask the step to stop: its partial file is removed.
@@ -198,13 +210,18 @@ fn run(work: &Path, index: Option<usize>, rep: &Reporter) -> ExitCode {
         Err(e) => return fail(rep, &e, PERMANENT),
     };
     let code = |f: &Failure| if matches!(f, Failure::Permanent(_)) { PERMANENT } else { 1 };
-    if let Err(f) = segments::worker::prepare(&w, &plan, index) {
+    if let Err(f) = segments::worker::check_index(&w, &plan, index) {
         return fail(rep, f.error(), code(&f));
     }
     if w.segment_path(index).is_file() {
         rep.note(&format!("segment {index}: done before"));
         return ExitCode::SUCCESS;
     }
+    // The input is hashed here once; the model files once, by the engine.
+    let checked = match Checked::new(&w, &plan) {
+        Ok(c) => c,
+        Err(f) => return fail(rep, f.error(), code(&f)),
+    };
     stop_on_signals(rep);
     let cfg = plan.settings.config();
     let engine = match Engine::new(&cfg) {
@@ -216,11 +233,14 @@ fn run(work: &Path, index: Option<usize>, rep: &Reporter) -> ExitCode {
         Ok(u) => u,
         Err(e) => return fail(rep, &e, 1),
     };
+    if let Err(f) = checked.engine(&up) {
+        return fail(rep, f.error(), code(&f));
+    }
     let seg = &plan.segments[index];
     if !rep.start(&w.output(), Some(seg.frames)) {
         return ExitCode::from(1);
     }
-    let r = segments::worker::run(&w, &plan, index, &mut up, 0, rep);
+    let r = segments::worker::run(&checked, index, &mut up, 0, rep);
     rep.event(&Event::FileDone {
         input: plan.input.path.clone(),
         output: w.segment_path(index),

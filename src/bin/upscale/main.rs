@@ -126,8 +126,15 @@ fn run(cli: &Cli) -> ExitCode {
         Ok(c) => c,
         Err(e) => return usage_error(&rep, &e),
     };
-    let jobs = match jobs::plan(&cli.inputs, cli.output.as_deref(), &cfg) {
-        Ok(j) => j,
+    let jobs = match jobs::plan_all(&cli.inputs, cli.output.as_deref(), &cfg) {
+        Ok(p) => {
+            if let Some(first) = p.skipped.first() {
+                let n = p.skipped.len();
+                let more = if n > 1 { format!(" and {} more", n - 1) } else { String::new() };
+                rep.note(&format!("{n} file(s) left out, neither picture nor video: {}{more}", first.display()));
+            }
+            p.jobs
+        }
         Err(e) => {
             rep.error(&e.report());
             return ExitCode::FAILURE;

@@ -4,7 +4,7 @@
 
 use ffmpeg_next::{ffi, Rational};
 
-use super::decode::Decoder;
+use crate::video::decode::Decoder;
 use crate::error::{Error, Result};
 
 /// How far before the first frame to do each seek tries, in seconds; then the input is read

@@ -1,4 +1,4 @@
-//! The end of a segmented job (see `crate::segments`): the segments' video packets, unchanged (no re-encoding, the
+//! The end of a segmented job: the segments' video packets, unchanged (no re-encoding, the
 //! timestamps they were encoded with), and the input's audio, subtitle and other packets are
 //! muxed into the output, laid out exactly as the one-pass path lays it out (same encoder
 //! parameters, copied streams, chapters and metadata), interleaved by decoding time.
@@ -9,9 +9,9 @@ use ffmpeg_next as ffmpeg;
 
 use ffmpeg::Packet;
 
-use super::decode::Decoder;
-use super::encode::{EncodeTarget, Encoder};
 use super::packets::PacketReader;
+use crate::video::decode::Decoder;
+use crate::video::encode::{EncodeTarget, Encoder};
 use crate::error::{Error, Result};
 use crate::progress::Progress;
 

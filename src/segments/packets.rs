@@ -6,12 +6,15 @@
 
 use std::fs::File;
 use std::io::{self, BufReader, BufWriter, Read, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use ffmpeg_next as ffmpeg;
 
 use ffmpeg::packet::Flags;
 use ffmpeg::Packet;
+
+use crate::error::{Error, Result};
+use crate::video::encode::PacketStore;
 
 const MAGIC: &[u8; 8] = b"UPSCPKT1";
 /// In place of a packet size: the end of the file.
@@ -22,16 +25,34 @@ const NONE: i64 = i64::MIN;
 /// Writes a segment file.
 pub struct PacketWriter {
     file: BufWriter<File>,
+    path: PathBuf,
+}
+
+/// A packet file at `path` as the encoder's [`PacketStore`] (errors name the file).
+pub fn store(path: &Path, header: &[u8]) -> Result<Box<dyn PacketStore>> {
+    Ok(Box::new(PacketWriter::create(path, header).map_err(|e| Error::io(path, e))?))
+}
+
+impl PacketStore for PacketWriter {
+    fn write(&mut self, pkt: &Packet) -> Result<()> {
+        PacketWriter::write(self, pkt).map_err(|e| Error::io(&self.path, e))
+    }
+
+    fn finish(self: Box<Self>) -> Result<()> {
+        let path = self.path.clone();
+        PacketWriter::finish(*self).map_err(|e| Error::io(&path, e))
+    }
 }
 
 impl PacketWriter {
     /// Creates `path` holding the encoder's global `header` (empty when it has none).
     pub fn create(path: &Path, header: &[u8]) -> io::Result<Self> {
+        // The same file (inode) as the worker's, which holds a lock on it (see `store.rs`).
         let mut file = BufWriter::new(File::create(path)?);
         file.write_all(MAGIC)?;
         file.write_all(&(header.len() as u32).to_le_bytes())?;
         file.write_all(header)?;
-        Ok(PacketWriter { file })
+        Ok(PacketWriter { file, path: path.to_path_buf() })
     }
 
     pub fn write(&mut self, pkt: &Packet) -> io::Result<()> {
