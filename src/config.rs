@@ -111,9 +111,9 @@ pub struct VideoConfig {
     /// Write the video as keyframe-aligned segments in `<output>.upscale-work/` and continue an
     /// interrupted job from there (see [`crate::video`]). Default: false.
     pub resume: bool,
-    /// With `resume`: each segment holds at least this many frames and is cut at the next
-    /// keyframe; 0 = about ten seconds' worth. A resumed job keeps the plan it started with.
-    /// Default: 0.
+    /// With `resume`: each segment holds this many frames (the last fewer), cut at any frame;
+    /// 0 = `crate::segments::plan::DEFAULT_SEGMENT_SECS` worth. A resumed job keeps the plan it
+    /// started with. Default: 0.
     pub segment_frames: u64,
 }
 

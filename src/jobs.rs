@@ -238,9 +238,10 @@ fn output_name(input: &Path, kind: Kind, tag: Option<&str>) -> PathBuf {
 
 /// Whether `p` is named like a picture or a video we read.
 fn has_media_extension(p: &Path) -> bool {
-    p.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).is_some_and(|e| {
-        IMAGE_EXTENSIONS.contains(&e.as_str()) || VIDEO_EXTENSIONS.contains(&e.as_str())
-    })
+    p.extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase)
+        .is_some_and(|e| IMAGE_EXTENSIONS.contains(&e.as_str()) || VIDEO_EXTENSIONS.contains(&e.as_str()))
 }
 
 /// Files under `dir` worth upscaling, sorted: pictures by content, and every file named like a

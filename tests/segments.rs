@@ -132,15 +132,20 @@ fn a_one_keyframe_clip_cuts_into_equal_segments_anywhere() {
     let (code, _, err) = upscale(&[MODEL, &["-q", s(&inp), "-o", s(&one)]].concat(), &[]);
     assert_eq!(code, 0, "{err}");
 
-    let (code, printed, err) = upscale(&[&["job", "plan", s(&inp), "-o", s(&out), "--segments", "4"], MODEL].concat(), &[]);
+    let (code, printed, err) =
+        upscale(&[&["job", "plan", s(&inp), "-o", s(&out), "--segments", "4"], MODEL].concat(), &[]);
     assert_eq!(code, 0, "{err}");
     let work = d.join("out.mkv.upscale-work");
     assert_eq!(printed, format!("{}\n4\n", work.display()));
-    let plan: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(work.join("plan.json")).unwrap()).unwrap();
+    let plan: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(work.join("plan.json")).unwrap()).unwrap();
     let frames: Vec<u64> = plan["segments"].as_array().unwrap().iter().map(|s| s["frames"].as_u64().unwrap()).collect();
     assert_eq!(frames, [18, 19, 19, 19]);
     // What the engine resolved, typed: read back by every worker.
-    assert_eq!((plan["settings"]["device"].as_str(), plan["settings"]["precision"].as_str()), (Some("cpu"), Some("fp32")));
+    assert_eq!(
+        (plan["settings"]["device"].as_str(), plan["settings"]["precision"].as_str()),
+        (Some("cpu"), Some("fp32"))
+    );
     assert_eq!(plan["settings"]["passes"], serde_json::json!([2]));
     assert_eq!(plan["settings"]["model_files"][0]["sha256"].as_str().map(str::len), Some(64));
 
@@ -196,8 +201,7 @@ fn batch_array_variables_select_the_index() {
     let d = dir.path();
     let (inp, out) = (d.join("in.mkv"), d.join("out.mkv"));
     one_keyframe_clip(&inp);
-    let (code, _, err) =
-        upscale(&[&["job", "plan", s(&inp), "-o", s(&out), "--segments", "3"], LANCZOS].concat(), &[]);
+    let (code, _, err) = upscale(&[&["job", "plan", s(&inp), "-o", s(&out), "--segments", "3"], LANCZOS].concat(), &[]);
     assert_eq!(code, 0, "{err}");
     let w = d.join("out.mkv.upscale-work");
     let w = s(&w);

@@ -6,12 +6,12 @@
 use std::path::{Path, PathBuf};
 
 use super::identity::InputId;
+use super::packets::PacketReader;
 use super::plan::{Plan, SegmentPlan};
 use super::store::{index_list, WorkDir};
 use crate::config::Device;
 use crate::error::{Error, Result};
 use crate::progress::Progress;
-use super::packets::PacketReader;
 
 /// Checks every segment of `plan` in `work` and writes the job's output; returns its path.
 pub fn join(work: &WorkDir, plan: &Plan, progress: &dyn Progress) -> Result<PathBuf> {

@@ -10,10 +10,10 @@ use ffmpeg_next as ffmpeg;
 use ffmpeg::Packet;
 
 use super::packets::PacketReader;
-use crate::video::decode::Decoder;
-use crate::video::encode::{EncodeTarget, Encoder};
 use crate::error::{Error, Result};
 use crate::progress::Progress;
+use crate::video::decode::Decoder;
+use crate::video::encode::{EncodeTarget, Encoder};
 
 /// Writes `tmp`, laid out as the one-pass path lays out the target's output: the video packets
 /// of the segment files `paths` in turn (their header must be the one this output's encoder

@@ -4,8 +4,8 @@
 
 use ffmpeg_next::{ffi, Rational};
 
-use crate::video::decode::Decoder;
 use crate::error::{Error, Result};
+use crate::video::decode::Decoder;
 
 /// How far before the first frame to do each seek tries, in seconds; then the input is read
 /// from its start.

@@ -135,8 +135,8 @@ pub struct Opts {
     /// interrupted job from there; the segments are joined without re-encoding at the end.
     #[arg(long)]
     pub resume: bool,
-    /// With --resume: segments of at least this many frames, cut at the next keyframe (0: about
-    /// ten seconds' worth).
+    /// With --resume: segments of this many frames, cut at any frame (0: 30 seconds' worth, as
+    /// `job plan`).
     #[arg(long, default_value_t = 0)]
     pub segment_frames: u64,
 }
