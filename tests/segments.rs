@@ -57,7 +57,9 @@ fn keyframes(path: &Path) -> Vec<usize> {
         .unwrap();
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
-    text.lines().map(|l| l.trim_end_matches(',')).enumerate().filter(|(_, k)| *k == "1").map(|(i, _)| i).collect()
+    // One line per frame, and lines for side data (x264's SEI on each encode's first frame).
+    let flags = text.lines().map(|l| l.trim_end_matches(',')).filter(|l| *l == "0" || *l == "1");
+    flags.enumerate().filter(|(_, k)| *k == "1").map(|(i, _)| i).collect()
 }
 
 /// 75 frames of 10-bit HEVC with one keyframe (x265's interval is 250 frames, scene cuts off):
