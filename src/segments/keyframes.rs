@@ -87,7 +87,7 @@ pub fn cut_points(frames: &[(i64, bool)], time_base: Rational, cut: Cut) -> Vec<
                 }
             }
         }
-        Cut::Frames(n) => starts.extend((1..len).filter(|i| *i as u64 % n.max(1) == 0)),
+        Cut::Frames(n) => starts.extend((1..len).filter(|i| (*i as u64).is_multiple_of(n.max(1)))),
     }
     starts
 }

@@ -19,7 +19,7 @@ pub mod identity;
 pub mod join;
 pub mod keyframes;
 mod mux;
-pub mod packets;
+mod packets;
 pub mod plan;
 pub mod resume;
 mod seek;
