@@ -109,7 +109,7 @@ pub struct VideoConfig {
     /// decoder's concealment and a warning per damaged range. Default: false.
     pub strict: bool,
     /// Write the video as keyframe-aligned segments in `<output>.upscale-work/` and continue an
-    /// interrupted job from there (see [`crate::video`]). Default: false.
+    /// interrupted job from there (chosen in [`crate::jobs::run_job`], see `crate::segments`). Default: false.
     pub resume: bool,
     /// With `resume`: each segment holds this many frames (the last fewer), cut at any frame;
     /// 0 = `crate::segments::plan::DEFAULT_SEGMENT_SECS` worth. A resumed job keeps the plan it
