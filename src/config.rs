@@ -108,8 +108,8 @@ pub struct VideoConfig {
     /// Stop at the first damaged packet or frame (an error) instead of going on with the
     /// decoder's concealment and a warning per damaged range. Default: false.
     pub strict: bool,
-    /// Write the video as keyframe-aligned segments in `<output>.upscale-work/` and continue an
-    /// interrupted job from there (chosen in [`crate::jobs::run_job`], see `crate::segments`). Default: false.
+    /// Write the video as segments in `<output>.upscale-work/` and continue an interrupted job
+    /// from there (chosen in [`crate::jobs::run_job`], see `crate::segments`). Default: false.
     pub resume: bool,
     /// With `resume`: each segment holds this many frames (the last fewer), cut at any frame;
     /// 0 = `crate::segments::plan::DEFAULT_SEGMENT_SECS` worth. A resumed job keeps the plan it
