@@ -242,5 +242,6 @@ pub fn upscale_file(
         }
         e => e,
     })?;
+    let big = crate::edit::after_scaling(big, &cfg.edit, input, progress)?;
     save(&big.to_image(), output)
 }

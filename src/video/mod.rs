@@ -7,6 +7,7 @@ mod color;
 mod damage;
 pub(crate) mod decode;
 pub(crate) mod encode;
+pub mod filter;
 pub mod items;
 pub(crate) mod join;
 pub(crate) mod packets;
@@ -64,9 +65,10 @@ pub fn upscale_file(
     let mut dec = decode::Decoder::open(input, &cfg.video)?;
     dec.limit_pixels(cfg.max_pixels)?;
     let info = dec.info().clone();
+    let scaled = up.output_size(info.width, info.height);
     let target = encode::EncodeTarget {
         output: output.to_path_buf(),
-        size: up.output_size(info.width, info.height),
+        size: crate::edit::video::edited_size(&cfg.edit, scaled, input)?,
         settings: cfg.video.clone(),
         device: up.device(),
     };
@@ -123,6 +125,10 @@ pub(crate) fn run_pipeline(
     progress: &dyn Progress,
 ) -> Result<pipeline::Outcome> {
     let total = dec.info().total_frames;
+    if !cfg.edit.is_empty() {
+        let calibrate = total.is_none_or(|t| t >= CALIBRATE_FROM_FRAMES);
+        return crate::edit::video::pipeline_with_edit(input, dec, up, sink, cfg, calibrate, progress);
+    }
     let yield_io = up.device() == Device::Cpu && !up.passes().is_empty();
     let mut workers = up.frame_workers()?;
     let pool = workers::Pool {
