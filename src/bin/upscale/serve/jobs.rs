@@ -363,7 +363,7 @@ impl Store {
 /// `n` random bytes as lowercase hex.
 pub fn random_hex(n: usize) -> std::io::Result<String> {
     let mut b = vec![0u8; n];
-    getrandom::fill(&mut b).map_err(std::io::Error::other)?;
+    getrandom::fill(&mut b).map_err(|e| std::io::Error::other(e.to_string()))?;
     Ok(b.iter().map(|x| format!("{x:02x}")).collect())
 }
 
