@@ -67,7 +67,8 @@ fn the_same_edit_through_cli_library_and_server_gives_the_same_pixels() {
     let lib_out = tmp.path().join("lib.png");
     let cfg = nearest(spec());
     let engine = Engine::new(&cfg).unwrap();
-    let job = Job { input: input.clone(), output: lib_out.clone(), kind: Kind::Image, settings: cfg, create_dirs: false };
+    let job =
+        Job { input: input.clone(), output: lib_out.clone(), kind: Kind::Image, settings: cfg, create_dirs: false };
     assert_eq!(jobs::run_job(&job, &engine, &NoProgress).unwrap(), upscale::Outcome::Done);
     let lib = image::open(&lib_out).unwrap().to_rgb8();
 
@@ -92,7 +93,7 @@ fn the_same_edit_through_cli_library_and_server_gives_the_same_pixels() {
     no_mark.watermarks.clear();
     let cfg = nearest(no_mark);
     let job = Job { input, output: plain.clone(), kind: Kind::Image, settings: cfg, create_dirs: false };
-    jobs::run_job(&job, &engine, &NoProgress).unwrap();
+    assert_eq!(jobs::run_job(&job, &engine, &NoProgress).unwrap(), upscale::Outcome::Done);
     assert!(image::open(&plain).unwrap().to_rgb8() != lib, "the watermark drew nothing");
 }
 
@@ -104,7 +105,12 @@ fn picture(w: u32, h: u32) -> upscale::still::Picture {
 
 fn text_mark(text: &str, size: Option<u32>) -> EditSpec {
     EditSpec {
-        watermarks: vec![Watermark { mark: Mark::Text(text.into()), position: Position::Center, size, opacity: Some(1.0) }],
+        watermarks: vec![Watermark {
+            mark: Mark::Text(text.into()),
+            position: Position::Center,
+            size,
+            opacity: Some(1.0),
+        }],
         ..EditSpec::default()
     }
 }
@@ -115,7 +121,12 @@ fn text_mark(text: &str, size: Option<u32>) -> EditSpec {
 #[test]
 fn a_size_4096_watermark_is_refused_before_any_drawing() {
     let t0 = Instant::now();
-    let r = upscale::edit::picture::apply(picture(256, 256), &text_mark("upscale", Some(4096)), Path::new("p.png"), &NoProgress);
+    let r = upscale::edit::picture::apply(
+        picture(256, 256),
+        &text_mark("upscale", Some(4096)),
+        Path::new("p.png"),
+        &NoProgress,
+    );
     match r {
         Err(Error::Edit { source: EditError::MarkTooLarge { mark_height, .. }, .. }) => assert_eq!(mark_height, 5120),
         Err(e) => panic!("another error: {e}"),
@@ -131,7 +142,19 @@ fn a_size_4096_watermark_is_refused_before_any_drawing() {
         .arg(&input)
         .args(["-o"])
         .arg(tmp.path().join("o.png"))
-        .args(["-y", "--device", "cpu", "-m", "nearest", "-s", "2", "--watermark", "upscale", "--watermark-size", "4096"])
+        .args([
+            "-y",
+            "--device",
+            "cpu",
+            "-m",
+            "nearest",
+            "-s",
+            "2",
+            "--watermark",
+            "upscale",
+            "--watermark-size",
+            "4096",
+        ])
         .output()
         .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
@@ -151,7 +174,7 @@ fn a_size_4096_watermark_is_refused_before_any_drawing() {
     // A resize past the memory available is refused the same way, before any allocation.
     let ops = r#"{"operations":[{"op":"resize","width":65535,"height":65535}]}"#;
     let r = srv.req("POST", &format!("/api/jobs/{id}/edit"), &[("Content-Type", "application/json")], ops.as_bytes());
-    assert!(r.status == 400 || r.status == 422, "{}", r.text());
+    assert!(r.status == 400 || r.status == 413, "{}", r.text());
     assert_eq!(srv.get("/api/jobs").status, 200);
 }
 
@@ -166,7 +189,8 @@ impl Progress for StopNow {
 /// The largest watermark that fits is drawn in bands the progress can stop.
 #[test]
 fn a_large_watermark_can_be_cancelled() {
-    let r = upscale::edit::picture::apply(picture(4000, 3000), &text_mark("W", Some(2000)), Path::new("p.png"), &StopNow);
+    let r =
+        upscale::edit::picture::apply(picture(4000, 3000), &text_mark("W", Some(2000)), Path::new("p.png"), &StopNow);
     assert!(matches!(r, Err(Error::Cancelled)), "{:?}", r.err());
 }
 
@@ -174,8 +198,9 @@ fn a_large_watermark_can_be_cancelled() {
 #[test]
 fn a_unicode_watermark_is_drawn_with_its_own_glyphs() {
     let draw = |text: &str| {
-        let out = upscale::edit::picture::apply(picture(200, 100), &text_mark(text, Some(24)), Path::new("p"), &NoProgress)
-            .unwrap();
+        let out =
+            upscale::edit::picture::apply(picture(200, 100), &text_mark(text, Some(24)), Path::new("p"), &NoProgress)
+                .unwrap();
         out.to_image().to_rgb8()
     };
     let unicode = draw("© Ünï");
@@ -187,4 +212,39 @@ fn a_unicode_watermark_is_drawn_with_its_own_glyphs() {
     // A character the font has not is a visible box, not a "?" and not nothing.
     let missing = draw("写");
     assert!(missing != draw("?") && missing != plain);
+}
+
+/// The command line's edit on a video: after the model, in the same pipeline (one decode, one
+/// encode), every frame and the audio kept.
+#[test]
+fn a_video_is_edited_after_scaling_in_one_pass() {
+    let tmp = tempfile::tempdir().unwrap();
+    let input = tmp.path().join("clip.mp4");
+    clip(&input, "64x48", 10, 1.0);
+    let (_, _, frames_in, _) = probe(&input);
+    let out = tmp.path().join("out.mkv");
+    let st = Command::new(env!("CARGO_BIN_EXE_upscale"))
+        .arg(&input)
+        .arg("-o")
+        .arg(&out)
+        .args(["-q", "-y", "--device", "cpu", "-m", "nearest", "-s", "2"])
+        .args(["--crop", "8,4,100,80", "--rotate", "90", "--flip", "v", "--saturation", "0"])
+        .args(["--watermark", "© Ünï", "--watermark-position", "top-left"])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let (w, h, frames, audio) = probe(&out);
+    assert_eq!((w, h, frames), (80, 100, frames_in));
+    assert!(audio.is_some(), "the audio is kept");
+    // Timestamps as the upscale alone writes them.
+    let plain = tmp.path().join("plain.mkv");
+    let st = Command::new(env!("CARGO_BIN_EXE_upscale"))
+        .arg(&input)
+        .arg("-o")
+        .arg(&plain)
+        .args(["-q", "-y", "--device", "cpu", "-m", "nearest", "-s", "2"])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    assert_eq!(frame_times(&out), frame_times(&plain), "every frame keeps its timestamp");
 }

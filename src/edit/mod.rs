@@ -72,7 +72,12 @@ pub fn run_job(job: &Job, progress: &dyn Progress) -> Result<Outcome> {
 
 /// The edit after scaling: `pic` as it will be written (rounded to the output's bit depth, so
 /// that editing it here and editing the written file give the same pixels), then edited.
-pub fn after_scaling(pic: Picture, spec: &EditSpec, path: &std::path::Path, progress: &dyn Progress) -> Result<Picture> {
+pub fn after_scaling(
+    pic: Picture,
+    spec: &EditSpec,
+    path: &std::path::Path,
+    progress: &dyn Progress,
+) -> Result<Picture> {
     if spec.is_empty() {
         return Ok(pic);
     }

@@ -1,9 +1,9 @@
 //! The edit on a picture's planes ([`still::Picture`]: colour and alpha), step by step in the
 //! spec's order; every step checks its memory before allocating and its cancellation every band.
 
+use super::mark;
 use super::meter::{Meter, BANDS};
 use super::spec::{Color, Crop, EditSpec, Rotation};
-use super::mark;
 use crate::error::{Error, Result};
 use crate::planes::Planes;
 use crate::progress::Progress;

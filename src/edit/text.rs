@@ -130,7 +130,8 @@ fn dilate(src: &[f32], w: usize, h: usize, r: usize) -> Vec<f32> {
 fn running_max(a: &[f32], r: usize) -> Vec<f32> {
     let n = a.len();
     let k = 2 * r + 1;
-    let padded: Vec<f32> = std::iter::repeat_n(0.0, r).chain(a.iter().copied()).chain(std::iter::repeat_n(0.0, r)).collect();
+    let padded: Vec<f32> =
+        std::iter::repeat_n(0.0, r).chain(a.iter().copied()).chain(std::iter::repeat_n(0.0, r)).collect();
     let m = padded.len();
     let mut g = vec![0f32; m];
     let mut hh = vec![0f32; m];

@@ -44,15 +44,11 @@ impl RgbFilter {
         let sink = filter::find("buffersink").ok_or(ffmpeg::Error::FilterNotFound).map_err(fail)?;
         graph.add(&buffer, "in", &args).map_err(fail)?;
         graph.add(&sink, "out", "").map_err(fail)?;
-        let chain = if description.is_empty() { "format=rgb24".to_string() } else { format!("{description},format=rgb24") };
+        let chain =
+            if description.is_empty() { "format=rgb24".to_string() } else { format!("{description},format=rgb24") };
         graph.output("in", 0).and_then(|p| p.input("out", 0)).and_then(|p| p.parse(&chain)).map_err(fail)?;
         graph.validate().map_err(fail)?;
-        Ok(RgbFilter {
-            graph,
-            input,
-            next_pts: 0,
-            path: path.to_path_buf(),
-        })
+        Ok(RgbFilter { graph, input, next_pts: 0, path: path.to_path_buf() })
     }
 
     /// One picture through the graph.

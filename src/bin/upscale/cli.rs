@@ -189,9 +189,11 @@ pub enum FlipArg {
 }
 
 fn parse_crop(s: &str) -> Result<Crop, String> {
-    let v: Vec<u32> = s.split(',').map(|p| p.trim().parse::<u32>()).collect::<Result<_, _>>().map_err(|_| {
-        format!("'{s}': expected X,Y,W,H (four whole numbers)")
-    })?;
+    let v: Vec<u32> = s
+        .split(',')
+        .map(|p| p.trim().parse::<u32>())
+        .collect::<Result<_, _>>()
+        .map_err(|_| format!("'{s}': expected X,Y,W,H (four whole numbers)"))?;
     match v[..] {
         [x, y, width, height] => Ok(Crop { x, y, width, height }),
         _ => Err(format!("'{s}': expected X,Y,W,H (four whole numbers)")),
@@ -199,7 +201,10 @@ fn parse_crop(s: &str) -> Result<Crop, String> {
 }
 
 fn parse_rotate(s: &str) -> Result<Rotation, String> {
-    s.parse::<u32>().ok().and_then(|d| Rotation::try_from(d).ok()).ok_or_else(|| format!("'{s}': expected 90, 180 or 270"))
+    s.parse::<u32>()
+        .ok()
+        .and_then(|d| Rotation::try_from(d).ok())
+        .ok_or_else(|| format!("'{s}': expected 90, 180 or 270"))
 }
 
 fn parse_position(s: &str) -> Result<Position, String> {
@@ -209,13 +214,12 @@ fn parse_position(s: &str) -> Result<Position, String> {
 impl EditArgs {
     /// The library's edit for these flags (a picture watermark is read from its file now).
     pub fn spec(&self) -> upscale::Result<EditSpec> {
-        let color = (self.brightness.is_some() || self.contrast.is_some() || self.saturation.is_some()).then(|| {
-            Color {
+        let color =
+            (self.brightness.is_some() || self.contrast.is_some() || self.saturation.is_some()).then(|| Color {
                 brightness: self.brightness.unwrap_or(0.0),
                 contrast: self.contrast.unwrap_or(1.0),
                 saturation: self.saturation.unwrap_or(1.0),
-            }
-        });
+            });
         let watermarks = match &self.watermark {
             None => Vec::new(),
             Some(w) => {

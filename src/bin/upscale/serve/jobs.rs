@@ -452,7 +452,12 @@ mod tests {
                         return;
                     }
                 });
-                e.finish(State::Done, None, Some((1, 1)), vec![Event::Summary { done: 1, failed: 0, interrupted: false }]);
+                e.finish(
+                    State::Done,
+                    None,
+                    Some((1, 1)),
+                    vec![Event::Summary { done: 1, failed: 0, interrupted: false }],
+                );
                 watcher.join().unwrap();
             });
             assert_eq!(e.state(), State::Done);

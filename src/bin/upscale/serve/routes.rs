@@ -16,7 +16,7 @@ use super::files;
 use super::jobs::{Entry, Origin, State as JobState};
 use super::upload::{self, error};
 use super::App;
-use upscale::edit::{EditSpec, Operation};
+use upscale::edit::{EditError, EditSpec, Operation};
 use upscale::jobs::Job;
 
 /// Largest JSON body (edit operations, with a watermark picture in base64; cancel).
@@ -197,9 +197,19 @@ async fn edit_job(State(app): State<Arc<App>>, Path(id): Path<String>, body: axu
         Ok(Ok((w, h))) if w as u64 * h as u64 <= app.args.max_pixels => {}
         Ok(Ok((w, h))) => {
             let limit = app.args.max_pixels;
-            return error(StatusCode::BAD_REQUEST, format!("the result would be {w}x{h}, over the limit of {limit} pixels"));
+            return error(
+                StatusCode::BAD_REQUEST,
+                format!("the result would be {w}x{h}, over the limit of {limit} pixels"),
+            );
         }
-        Ok(Err(e)) => return error(StatusCode::UNPROCESSABLE_ENTITY, e.to_string()),
+        Ok(Err(e)) => {
+            let status = match e {
+                EditError::Invalid(_) => StatusCode::BAD_REQUEST,
+                EditError::OverBudget { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+                _ => StatusCode::UNPROCESSABLE_ENTITY,
+            };
+            return error(status, e.to_string());
+        }
         Err(_) => return error(StatusCode::INTERNAL_SERVER_ERROR, "the edit check failed"),
     }
     let Some(slot) = app.store.reserve() else {
@@ -217,7 +227,8 @@ async fn edit_job(State(app): State<Arc<App>>, Path(id): Path<String>, body: axu
         return error(StatusCode::INTERNAL_SERVER_ERROR, "cannot copy the result");
     }
     let name = format!("{}_edited.{ext}", files::stem(&src.name));
-    let settings = upscale::Config { edit: spec, overwrite: true, max_pixels: app.args.max_pixels, ..Default::default() };
+    let settings =
+        upscale::Config { edit: spec, overwrite: true, max_pixels: app.args.max_pixels, ..Default::default() };
     let job = Job { input, output, kind: src.job.kind, settings, create_dirs: false };
     let entry = Entry::new(new_id.clone(), name, src.name.clone(), Origin::Edit { source: src.id.clone() }, dir, job);
     app.store.submit(slot, Arc::new(entry));
