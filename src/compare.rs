@@ -1,17 +1,21 @@
 //! `upscale compare`: the input enlarged by nearest, bicubic, Lanczos and the model, side by
 //! side and labelled, in one picture: traditional interpolation against the network at a glance.
 
-use font8x8::UnicodeFonts;
 use image::{Rgb, RgbImage};
+
+use crate::edit::mark::Ready;
+use crate::edit::meter::Meter;
+use crate::edit::text;
+use crate::progress::NoProgress;
 
 use crate::engine::Upscaler;
 use crate::error::Result;
 use crate::planes::Planes;
 use crate::resize::{self, Filter};
 
-/// Height of the label strip above each panel, in pixels.
-const LABEL_SCALE: u32 = 2;
-const STRIP: u32 = 8 * LABEL_SCALE + 8;
+/// Label text size (px to the em) and the height of the strip above each panel that holds it.
+const LABEL_SIZE: u32 = 16;
+const STRIP: u32 = LABEL_SIZE * 5 / 4 + 4;
 const GAP: u32 = 4;
 
 /// Builds the grid for an RGB picture: panels of the same size, each under its label.
@@ -28,35 +32,22 @@ pub fn grid(rgb: &Planes, up: &mut Upscaler, model_name: &str) -> Result<RgbImag
     for (i, (label, p)) in panels.iter().enumerate() {
         let x0 = i as u32 * (w + GAP);
         image::imageops::replace(&mut out, &p.to_rgb8(), x0 as i64, STRIP as i64);
-        draw_text(&mut out, x0 + 4, 4, label, w.saturating_sub(8));
+        draw_text(&mut out, x0 + 4, 2, label, w.saturating_sub(8));
     }
     Ok(out)
 }
 
-/// Draws `text` in white with the 8×8 font, clipped to `max_w` pixels.
+/// Draws `text` in white (the watermark's font and outline), cut to `max_w` pixels.
 fn draw_text(img: &mut RgbImage, x: u32, y: u32, text: &str, max_w: u32) {
-    for (k, ch) in text.chars().enumerate() {
-        let Some(glyph) = font8x8::BASIC_FONTS.get(ch) else {
-            continue;
-        };
-        let cx = x + k as u32 * 8 * LABEL_SCALE;
-        if cx + 8 * LABEL_SCALE > x + max_w {
-            break;
-        }
-        for (row, bits) in glyph.iter().enumerate() {
-            for col in 0..8u32 {
-                if bits >> col & 1 == 0 {
-                    continue;
-                }
-                for dy in 0..LABEL_SCALE {
-                    for dx in 0..LABEL_SCALE {
-                        let (px, py) = (cx + col * LABEL_SCALE + dx, y + row as u32 * LABEL_SCALE + dy);
-                        if px < img.width() && py < img.height() {
-                            img.put_pixel(px, py, Rgb([255, 255, 255]));
-                        }
-                    }
-                }
-            }
-        }
+    let mut label: String = text.to_string();
+    while !label.is_empty() && text::measure(&label, LABEL_SIZE).map_or(true, |(w, _)| w > max_w as u64) {
+        label.pop();
+    }
+    if label.is_empty() {
+        return;
+    }
+    let meter = Meter::new(&NoProgress, 1);
+    if let Ok(planes) = text::render(&label, LABEL_SIZE, &meter) {
+        Ready { planes, x: x as i64, y: y as i64 }.blend_rgb8(img);
     }
 }

@@ -171,6 +171,8 @@ pub struct Config {
     pub model_dir: Option<PathBuf>,
     /// Video settings.
     pub video: VideoConfig,
+    /// Edits applied after scaling (crop, rotate, flip, colour, resize, watermark). Default: none.
+    pub edit: crate::edit::EditSpec,
 }
 
 impl Default for Config {
@@ -191,6 +193,7 @@ impl Default for Config {
             max_pixels: 1 << 28,
             model_dir: None,
             video: VideoConfig::default(),
+            edit: crate::edit::EditSpec::default(),
         }
     }
 }
@@ -227,6 +230,10 @@ impl Config {
         }
         if let Some(crf) = self.video.crf.filter(|&c| c > 63) {
             return bad("video.crf", &crf, "0..=63");
+        }
+        self.edit.check()?;
+        if self.video.resume && !self.edit.is_empty() {
+            return Err(crate::Error::Conflict("resume cannot be combined with edit operations".into()));
         }
         Ok(())
     }

@@ -106,6 +106,14 @@ pub enum Error {
         #[source]
         source: Option<ffmpeg_next::Error>,
     },
+    /// An edit step cannot be done (a value out of range, a crop outside the picture, a
+    /// watermark larger than it, more memory than is available).
+    #[error("{}{source}", edit_prefix(path))]
+    Edit {
+        path: PathBuf,
+        #[source]
+        source: crate::edit::EditError,
+    },
     /// The work was cancelled through the progress callback before anything was written.
     #[error("cancelled")]
     Cancelled,
@@ -169,6 +177,15 @@ impl Error {
             src = s.source();
         }
         one_line(&out)
+    }
+}
+
+/// "`path`: " before an edit error, nothing when no file is known.
+fn edit_prefix(path: &Path) -> String {
+    if path.as_os_str().is_empty() {
+        String::new()
+    } else {
+        format!("{}: edit: ", path.display())
     }
 }
 

@@ -7,6 +7,7 @@
 
 pub mod compare;
 pub mod config;
+pub mod edit;
 pub mod engine;
 pub mod error;
 pub mod jobs;

@@ -236,11 +236,19 @@ pub fn upscale_file(
     output_format(output)?;
     output::check(input, output, cfg.overwrite)?;
     let pic = load(input, cfg.max_pixels)?;
+    if !cfg.edit.is_empty() {
+        // The edit is checked against the scaled size before the model runs.
+        let (w, h) = cfg.output_size(pic.rgb.width, pic.rgb.height);
+        let channels = 3 + pic.alpha.as_ref().map_or(0, |a| a.channels) as u64;
+        crate::edit::preflight(&cfg.edit, (w, h), channels)
+            .map_err(|source| Error::Edit { path: input.to_path_buf(), source })?;
+    }
     let big = pic.upscale(up, progress).map_err(|e| match e {
         Error::Model { model, msg, source } => {
             Error::Model { model, msg: format!("{}: {msg}", input.display()), source }
         }
         e => e,
     })?;
+    let big = crate::edit::after_scaling(big, &cfg.edit, input, progress)?;
     save(&big.to_image(), output)
 }

@@ -73,7 +73,7 @@ fn a_clip_keeps_its_frames_and_audio_and_an_edit_is_a_new_result() {
     // Every operation through FFmpeg's filters: a new job; the upscaled original stays.
     let ops = r#"{"operations":[{"op":"crop","x":8,"y":4,"width":100,"height":80},{"op":"rotate","degrees":90},
         {"op":"flip","direction":"vertical"},{"op":"adjust","brightness":0.05,"contrast":1.1,"saturation":1.3},
-        {"op":"watermark","text":"upscale","position":"top-left"},{"op":"resize","width":40,"height":50}]}"#;
+        {"op":"resize","width":40,"height":50},{"op":"watermark","text":"upscale","position":"top-left"}]}"#;
     let r = srv.req("POST", &format!("/api/jobs/{id}/edit"), &[("Content-Type", "application/json")], ops.as_bytes());
     assert_eq!(r.status, 201, "{}", r.text());
     let eid = r.json()["id"].as_str().unwrap().to_string();
@@ -99,7 +99,7 @@ fn a_picture_edit_replays_the_operations_at_full_resolution() {
     let up = image::load_from_memory(&srv.get(&format!("/api/jobs/{id}/result")).body).unwrap();
     let ops = r#"{"operations":[{"op":"crop","x":10,"y":6,"width":90,"height":70},{"op":"rotate","degrees":90},
         {"op":"flip","direction":"horizontal"},{"op":"adjust","brightness":0.1,"contrast":1.2,"saturation":0.8},
-        {"op":"watermark","text":"(c) test"},{"op":"resize","width":35,"height":45}]}"#;
+        {"op":"resize","width":35,"height":45},{"op":"watermark","text":"© test"}]}"#;
     let r = srv.req("POST", &format!("/api/jobs/{id}/edit"), &[("Content-Type", "application/json")], ops.as_bytes());
     assert_eq!(r.status, 201, "{}", r.text());
     let eid = r.json()["id"].as_str().unwrap().to_string();
@@ -144,6 +144,55 @@ fn a_picture_edit_replays_the_operations_at_full_resolution() {
     let r = srv.req("POST", &format!("/api/jobs/{id}/edit"), &[("Content-Type", "application/json")], bad.as_bytes());
     assert_eq!(r.status, 400);
     assert!(r.json()["error"].as_str().unwrap().contains("not inside"), "{}", r.text());
+    // So are operations out of the page's order (the edit is one typed spec in that order).
+    let bad = r#"{"operations":[{"op":"resize","width":9,"height":9},{"op":"crop","x":0,"y":0,"width":9,"height":9}]}"#;
+    let r = srv.req("POST", &format!("/api/jobs/{id}/edit"), &[("Content-Type", "application/json")], bad.as_bytes());
+    assert_eq!(r.status, 400, "{}", r.text());
+}
+
+/// Issue 19 point 10: `--max-jobs 5` with 20 uploads at once accepts exactly 5 (429 beyond).
+#[test]
+fn twenty_parallel_uploads_against_max_jobs_5_accept_exactly_5() {
+    let tmp = tempfile::tempdir().unwrap();
+    let srv = std::sync::Arc::new(Server::start(tmp.path(), &["--max-jobs", "5"]));
+    let png = photo(32, 24);
+    let barrier = std::sync::Barrier::new(20);
+    let statuses: Vec<u16> = std::thread::scope(|s| {
+        let hs: Vec<_> = (0..20)
+            .map(|i| {
+                let (srv, png, barrier) = (srv.clone(), png.clone(), &barrier);
+                s.spawn(move || {
+                    barrier.wait();
+                    srv.upload(&format!("p{i}.png"), &png, &[("scale", "2"), ("model", "nearest")]).status
+                })
+            })
+            .collect();
+        hs.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let accepted = statuses.iter().filter(|&&s| s == 201).count();
+    let refused = statuses.iter().filter(|&&s| s == 429).count();
+    assert_eq!((accepted, refused), (5, 15), "{statuses:?}");
+    assert_eq!(srv.json("/api/jobs")["jobs"].as_array().unwrap().len(), 5);
+}
+
+/// Issue 19 point 5: whoever receives the `summary` event finds the job `done` at once.
+#[test]
+fn the_state_is_done_before_the_summary_goes_out() {
+    let tmp = tempfile::tempdir().unwrap();
+    let srv = Server::start(tmp.path(), &["--jobs", "2"]);
+    for round in 0..20 {
+        let id = srv.submit(&format!("p{round}.png"), &photo(24, 16), &[("scale", "2"), ("model", "nearest")]);
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", srv.port)).unwrap();
+        use std::io::{BufRead, Write};
+        write!(s, "GET /api/jobs/{id}/events HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n", srv.host()).unwrap();
+        let mut lines = std::io::BufReader::new(s).lines();
+        let summary = lines.by_ref().map_while(Result::ok).find(|l| l.contains(r#""event":"summary""#));
+        assert!(summary.is_some(), "round {round}: the stream ended without a summary");
+        // Straight after the summary: the job's state is final.
+        let j = srv.json(&format!("/api/jobs/{id}"));
+        assert_eq!(j["state"], "done", "round {round}: summary received while the job was {}", j["state"]);
+        assert_eq!(srv.req("DELETE", &format!("/api/jobs/{id}"), &[], b"").status, 204);
+    }
 }
 
 #[test]

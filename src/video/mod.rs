@@ -8,6 +8,7 @@ mod color;
 mod damage;
 pub(crate) mod decode;
 pub(crate) mod encode;
+pub mod filter;
 pub mod items;
 pub mod pipeline;
 pub mod probe;
@@ -135,7 +136,7 @@ fn encode_into(
     let info = dec.info().clone();
     let target = encode::EncodeTarget {
         output: dest.output.to_path_buf(),
-        size: up.output_size(info.width, info.height),
+        size: crate::edit::video::edited_size(&cfg.edit, up.output_size(info.width, info.height), input)?,
         settings: cfg.video.clone(),
         device: up.device(),
     };
@@ -165,6 +166,10 @@ fn run_pipeline(
     progress: &dyn Progress,
 ) -> Result<pipeline::Outcome> {
     let total = dec.info().total_frames;
+    if !cfg.edit.is_empty() {
+        let calibrate = total.is_none_or(|t| t >= CALIBRATE_FROM_FRAMES);
+        return crate::edit::video::pipeline_with_edit(input, dec, up, sink, cfg, calibrate, progress);
+    }
     let yield_io = up.device() == Device::Cpu && !up.passes().is_empty();
     let mut workers = up.frame_workers()?;
     let pool = workers::Pool {

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use upscale::config::{Config, Deinterlace, Device, Precision, VideoConfig};
+use upscale::edit::{Color, Crop, EditSpec, Mark, Position, Rotation, Watermark};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -139,6 +140,113 @@ pub struct Opts {
     /// `job plan`).
     #[arg(long, default_value_t = 0)]
     pub segment_frames: u64,
+    #[command(flatten)]
+    pub edit: EditArgs,
+}
+
+/// The page's edit operations, applied after scaling in the page's order (crop, rotate, flip,
+/// colour, watermark): the same code and the same pixels as the page's Apply.
+#[derive(Args, Debug, Clone, Default)]
+#[command(next_help_heading = "Edit (after scaling, in this order)")]
+pub struct EditArgs {
+    /// Keep the rectangle X,Y,W,H (pixels of the scaled picture).
+    #[arg(long, value_name = "X,Y,W,H", value_parser = parse_crop)]
+    pub crop: Option<Crop>,
+    /// Turn clockwise by 90, 180 or 270 degrees.
+    #[arg(long, value_parser = parse_rotate)]
+    pub rotate: Option<Rotation>,
+    /// Mirror: h (left-right) or v (top-bottom); repeatable.
+    #[arg(long, value_enum)]
+    pub flip: Vec<FlipArg>,
+    /// Brightness added, -1 to 1 (0: as is).
+    #[arg(long, allow_hyphen_values = true)]
+    pub brightness: Option<f32>,
+    /// Contrast about mid-grey, 0 to 3 (1: as is).
+    #[arg(long)]
+    pub contrast: Option<f32>,
+    /// Saturation, 0 to 3 (1: as is; 0: grey).
+    #[arg(long)]
+    pub saturation: Option<f32>,
+    /// A line of text (any character the bundled DejaVu Sans Mono Bold has), or @FILE for a
+    /// PNG, JPEG or WebP picture.
+    #[arg(long)]
+    pub watermark: Option<String>,
+    /// bottom-right (default), bottom-left, top-left, top-right or center.
+    #[arg(long, requires = "watermark", value_parser = parse_position)]
+    pub watermark_position: Option<Position>,
+    /// The watermark's height in pixels (default: 1/20 of the shorter side for text, 1/8 for a picture).
+    #[arg(long, requires = "watermark")]
+    pub watermark_size: Option<u32>,
+    /// 0 to 1 (default 0.8).
+    #[arg(long, requires = "watermark")]
+    pub watermark_opacity: Option<f32>,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FlipArg {
+    H,
+    V,
+}
+
+fn parse_crop(s: &str) -> Result<Crop, String> {
+    let v: Vec<u32> = s
+        .split(',')
+        .map(|p| p.trim().parse::<u32>())
+        .collect::<Result<_, _>>()
+        .map_err(|_| format!("'{s}': expected X,Y,W,H (four whole numbers)"))?;
+    match v[..] {
+        [x, y, width, height] => Ok(Crop { x, y, width, height }),
+        _ => Err(format!("'{s}': expected X,Y,W,H (four whole numbers)")),
+    }
+}
+
+fn parse_rotate(s: &str) -> Result<Rotation, String> {
+    s.parse::<u32>()
+        .ok()
+        .and_then(|d| Rotation::try_from(d).ok())
+        .ok_or_else(|| format!("'{s}': expected 90, 180 or 270"))
+}
+
+fn parse_position(s: &str) -> Result<Position, String> {
+    s.parse().map_err(|e: upscale::edit::EditError| e.to_string())
+}
+
+impl EditArgs {
+    /// The library's edit for these flags (a picture watermark is read from its file now).
+    pub fn spec(&self) -> upscale::Result<EditSpec> {
+        let color =
+            (self.brightness.is_some() || self.contrast.is_some() || self.saturation.is_some()).then(|| Color {
+                brightness: self.brightness.unwrap_or(0.0),
+                contrast: self.contrast.unwrap_or(1.0),
+                saturation: self.saturation.unwrap_or(1.0),
+            });
+        let watermarks = match &self.watermark {
+            None => Vec::new(),
+            Some(w) => {
+                let mark = match w.strip_prefix('@') {
+                    Some(file) => Mark::Image(
+                        std::fs::read(file).map_err(|e| upscale::Error::Io { path: file.into(), source: e })?,
+                    ),
+                    None => Mark::Text(w.clone()),
+                };
+                vec![Watermark {
+                    mark,
+                    position: self.watermark_position.unwrap_or_default(),
+                    size: self.watermark_size,
+                    opacity: self.watermark_opacity,
+                }]
+            }
+        };
+        Ok(EditSpec {
+            crop: self.crop,
+            rotate: self.rotate,
+            flip_horizontal: self.flip.contains(&FlipArg::H),
+            flip_vertical: self.flip.contains(&FlipArg::V),
+            color,
+            resize: None,
+            watermarks,
+        })
+    }
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -207,6 +315,7 @@ impl Opts {
                 segment_frames: self.segment_frames,
                 ..Config::default().video
             },
+            edit: self.edit.spec()?,
         };
         cfg.validate()?;
         Ok(cfg)

@@ -117,6 +117,10 @@ fn plan(input: &Path, output: &Path, n: Option<usize>, secs: Option<f64>, opts: 
         Ok(c) => c,
         Err(e) => return fail(&rep, &e, PERMANENT),
     };
+    if !cfg.edit.is_empty() {
+        let e = upscale::Error::Conflict("the edit flags (--crop, --watermark, …) are not part of a plan".into());
+        return fail(&rep, &e, PERMANENT);
+    }
     let cut = match (n, secs) {
         (Some(n), _) => Cut::Count(n),
         (None, Some(s)) if s > 0.0 => Cut::Seconds(s),

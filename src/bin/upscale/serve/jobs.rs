@@ -1,6 +1,8 @@
-//! The jobs of the web page: what each one is, its state and event history, the store that
-//! names them by server-made random ids, and the worker threads that run them one (or N) at a
-//! time in order of arrival.
+//! The page's queue: each entry holds one library [`upscale::jobs::Job`] (an upscale, or an
+//! edit of an earlier result with its `settings.edit`), its state and its typed
+//! [`upscale::progress::Event`]s (turned into JSON only when they leave over HTTP); the store that
+//! names entries by server-made random ids and counts them exactly against `--max-jobs`; and the
+//! worker threads that run them one (or N) at a time in order of arrival.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -10,28 +12,19 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 use serde_json::{json, Value};
-use upscale::Config;
+use upscale::jobs::{Job, Kind};
+use upscale::progress::{Event, Unit};
 
-use super::edit::Operation;
-
-/// Whether a job's file is a picture or a video.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Media {
-    Image,
-    Video,
+/// Where an entry's file came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    /// An upload, upscaled.
+    Upload,
+    /// The result of entry `source`, edited.
+    Edit { source: String },
 }
 
-/// What a job does.
-#[derive(Debug, Clone)]
-pub enum Task {
-    /// Upscale `input` with these settings.
-    Upscale(Box<Config>),
-    /// Replay edit operations on a finished result (copied in as `input`).
-    Edit { source: String, ops: Vec<Operation> },
-}
-
-/// Where a job is in its life.
+/// Where an entry is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum State {
@@ -46,43 +39,48 @@ impl State {
     pub fn finished(self) -> bool {
         matches!(self, State::Done | State::Failed | State::Cancelled)
     }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            State::Queued => "queued",
+            State::Running => "running",
+            State::Done => "done",
+            State::Failed => "failed",
+            State::Cancelled => "cancelled",
+        }
+    }
 }
 
-/// Units done of a total (frames of a video, tiles of a picture).
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct Progress {
-    pub done: u64,
-    pub total: Option<u64>,
-    pub unit: &'static str,
-}
-
-/// The changing part of a job.
+/// The changing part of an entry: state and events under one lock, so that a reader never sees
+/// the last events of a run without its final state.
 #[derive(Debug)]
-pub struct Status {
-    pub state: State,
-    pub progress: Progress,
-    pub error: Option<String>,
-    pub started: Option<Instant>,
-    pub finished: Option<Instant>,
+struct Record {
+    state: State,
+    done: u64,
+    total: Option<u64>,
+    unit: Option<Unit>,
+    error: Option<String>,
+    started: Option<Instant>,
+    finished: Option<Instant>,
     /// Result size in pixels, once done.
-    pub size: Option<(u32, u32)>,
+    size: Option<(u32, u32)>,
+    events: Vec<Event>,
 }
 
 /// One upload (or edit) and its result, in its own folder under the private work folder.
-pub struct Job {
+pub struct Entry {
     pub id: String,
     /// The download name of the result (made from the client's file name, sanitized).
     pub name: String,
     /// The client's file name, sanitized (shown on the page).
     pub original: String,
-    pub media: Media,
-    pub task: Task,
+    pub origin: Origin,
+    /// The job folder (input and result inside).
     pub dir: PathBuf,
-    pub input: PathBuf,
-    pub output: PathBuf,
+    /// What runs: input, output, kind and settings (with the edit, for an edit).
+    pub job: Job,
     pub created: Instant,
-    status: Mutex<Status>,
-    events: Mutex<Vec<String>>,
+    record: Mutex<Record>,
     /// Bumped at every event and state change; the event streams wait on it.
     pub tick: tokio::sync::watch::Sender<u64>,
     cancel: AtomicBool,
@@ -100,99 +98,104 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-impl Job {
-    #[allow(clippy::too_many_arguments)]
-    pub fn new(
-        id: String,
-        name: String,
-        original: String,
-        media: Media,
-        task: Task,
-        dir: PathBuf,
-        input: PathBuf,
-        output: PathBuf,
-    ) -> Job {
-        Job {
+impl Entry {
+    pub fn new(id: String, name: String, original: String, origin: Origin, dir: PathBuf, job: Job) -> Entry {
+        Entry {
             id,
             name,
             original,
-            media,
-            task,
+            origin,
             dir,
-            input,
-            output,
+            job,
             created: Instant::now(),
-            status: Mutex::new(Status {
+            record: Mutex::new(Record {
                 state: State::Queued,
-                progress: Progress::default(),
+                done: 0,
+                total: None,
+                unit: None,
                 error: None,
                 started: None,
                 finished: None,
                 size: None,
+                events: Vec::new(),
             }),
-            events: Mutex::new(Vec::new()),
             tick: tokio::sync::watch::channel(0).0,
             cancel: AtomicBool::new(false),
         }
     }
 
-    pub fn status(&self) -> MutexGuard<'_, Status> {
-        lock(&self.status)
+    pub fn state(&self) -> State {
+        lock(&self.record).state
     }
 
-    pub fn state(&self) -> State {
-        self.status().state
+    /// The result's size in pixels, once done.
+    pub fn size(&self) -> Option<(u32, u32)> {
+        lock(&self.record).size
+    }
+
+    pub fn media(&self) -> &'static str {
+        match self.job.kind {
+            Kind::Image => "image",
+            Kind::Video => "video",
+        }
     }
 
     fn bump(&self) {
         self.tick.send_modify(|t| *t += 1);
     }
 
-    /// Records an event (the same objects as `--progress json`) and updates the progress.
-    pub fn event(&self, e: Value) {
-        if e["event"] == "progress" || e["event"] == "start" {
-            let mut s = self.status();
-            if let Some(d) = e["done"].as_u64() {
-                s.progress.done = d;
-            }
-            if let Some(t) = e["total"].as_u64() {
-                s.progress.total = Some(t);
-            }
-            if let Some(u) = e["unit"].as_str() {
-                s.progress.unit = match u {
-                    "frames" => "frames",
-                    "tiles" => "tiles",
-                    _ => "files",
-                };
-            }
-        }
-        lock(&self.events).push(e.to_string());
-        self.bump();
-    }
-
-    /// Events from index `from` on.
-    pub fn events_from(&self, from: usize) -> Vec<String> {
-        lock(&self.events).get(from..).map(<[String]>::to_vec).unwrap_or_default()
-    }
-
-    pub fn set_state(&self, state: State, error: Option<String>) {
+    /// Keeps an event (its paths already the client's names) and the progress it carries.
+    pub fn record(&self, e: Event) {
         {
-            let mut s = self.status();
-            s.state = state;
-            if state == State::Running {
-                s.started = Some(Instant::now());
+            let mut r = lock(&self.record);
+            match &e {
+                Event::Start { total, unit, .. } => {
+                    (r.done, r.total, r.unit) = (0, *total, Some(*unit));
+                }
+                Event::Progress { done, total, unit } => {
+                    r.done = *done;
+                    r.total = total.or(r.total);
+                    r.unit = Some(*unit);
+                }
+                _ => {}
             }
-            if state.finished() {
-                s.finished = Some(Instant::now());
-            }
-            if error.is_some() {
-                s.error = error;
-            }
+            r.events.push(e);
         }
         self.bump();
     }
 
-    /// Asks the job to stop (a queued job never starts).
+    /// Events from index `from` on, and whether the entry is finished (read together: the
+    /// events of a finished entry are all there).
+    pub fn events_from(&self, from: usize) -> (Vec<Event>, bool) {
+        let r = lock(&self.record);
+        (r.events.get(from..).map(<[Event]>::to_vec).unwrap_or_default(), r.state.finished())
+    }
+
+    /// The entry's worker takes it.
+    pub fn start(&self) {
+        {
+            let mut r = lock(&self.record);
+            r.state = State::Running;
+            r.started = Some(Instant::now());
+        }
+        self.bump();
+    }
+
+    /// The end: the final state, error and size, and the last events (file done or error, then
+    /// the summary), all at once: whoever reads the summary reads the final state.
+    pub fn finish(&self, state: State, error: Option<String>, size: Option<(u32, u32)>, last: Vec<Event>) {
+        {
+            let mut r = lock(&self.record);
+            r.state = state;
+            r.finished = Some(Instant::now());
+            r.error = error.or(r.error.take());
+            r.size = size;
+            r.events.extend(last);
+        }
+        self.bump();
+    }
+
+    /// Asks the entry to stop (a queued one never starts).
     pub fn cancel(&self) {
         self.cancel.store(true, Ordering::SeqCst);
         self.bump();
@@ -202,156 +205,262 @@ impl Job {
         self.cancel.load(Ordering::SeqCst)
     }
 
+    /// When the entry finished, if it has.
+    fn finished_at(&self) -> Option<Instant> {
+        lock(&self.record).finished
+    }
+
     /// The JSON the API returns for `GET /api/jobs/{id}`.
     pub fn to_json(&self) -> Value {
-        let s = self.status();
-        let eta = match (s.started, s.progress.total, s.state) {
-            (Some(t0), Some(total), State::Running) if s.progress.done > 0 && total > s.progress.done => {
-                let per = t0.elapsed().as_secs_f64() / s.progress.done as f64;
-                Some((per * (total - s.progress.done) as f64).round())
+        let r = lock(&self.record);
+        let eta = match (r.started, r.total, r.state) {
+            (Some(t0), Some(total), State::Running) if r.done > 0 && total > r.done => {
+                let per = t0.elapsed().as_secs_f64() / r.done as f64;
+                Some((per * (total - r.done) as f64).round())
             }
             _ => None,
         };
-        let (task, source) = match &self.task {
-            Task::Upscale(_) => ("upscale", None),
-            Task::Edit { source, .. } => ("edit", Some(source.clone())),
+        let (task, source) = match &self.origin {
+            Origin::Upload => ("upscale", None),
+            Origin::Edit { source } => ("edit", Some(source.clone())),
         };
         json!({
             "id": self.id,
-            "state": s.state,
-            "progress": s.progress,
+            "state": r.state,
+            "progress": { "done": r.done, "total": r.total, "unit": r.unit },
             "eta_seconds": eta,
-            "error": s.error,
+            "error": r.error,
             "name": self.name,
             "original": self.original,
-            "media": self.media,
+            "media": self.media(),
             "task": task,
             "source": source,
-            "started_ms": ms(s.started),
-            "finished_ms": ms(s.finished),
-            "width": s.size.map(|w| w.0),
-            "height": s.size.map(|w| w.1),
+            "started_ms": ms(r.started),
+            "finished_ms": ms(r.finished),
+            "width": r.size.map(|w| w.0),
+            "height": r.size.map(|w| w.1),
         })
     }
 }
 
-/// All jobs, by id, and the queue feeding the workers.
+/// The entries held, and the places promised to requests still arriving.
+struct Held {
+    entries: HashMap<String, Arc<Entry>>,
+    reserved: usize,
+}
+
+/// All entries, by id, and the queue feeding the workers.
 pub struct Store {
-    jobs: Mutex<HashMap<String, Arc<Job>>>,
-    queue: Mutex<Option<crossbeam_channel::Sender<Arc<Job>>>>,
+    held: Mutex<Held>,
+    queue: Mutex<Option<crossbeam_channel::Sender<Arc<Entry>>>>,
     pub root: PathBuf,
+    max_jobs: usize,
+}
+
+/// A place in the store, taken before a request does any work: at most `--max-jobs` entries and
+/// places together, counted under one lock. Given back when dropped unless used.
+pub struct Slot {
+    store: Arc<Store>,
+    used: bool,
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        if !self.used {
+            lock(&self.store.held).reserved -= 1;
+        }
+    }
 }
 
 impl Store {
-    pub fn new(root: PathBuf) -> (Arc<Store>, crossbeam_channel::Receiver<Arc<Job>>) {
+    pub fn new(root: PathBuf, max_jobs: usize) -> (Arc<Store>, crossbeam_channel::Receiver<Arc<Entry>>) {
         EPOCH.get_or_init(Instant::now);
         let (tx, rx) = crossbeam_channel::unbounded();
-        (Arc::new(Store { jobs: Mutex::new(HashMap::new()), queue: Mutex::new(Some(tx)), root }), rx)
+        let held = Mutex::new(Held { entries: HashMap::new(), reserved: 0 });
+        (Arc::new(Store { held, queue: Mutex::new(Some(tx)), root, max_jobs }), rx)
     }
 
-    pub fn get(&self, id: &str) -> Option<Arc<Job>> {
-        lock(&self.jobs).get(id).cloned()
+    /// A place for one more entry, or `None` when `--max-jobs` are held or promised.
+    pub fn reserve(self: &Arc<Self>) -> Option<Slot> {
+        let mut h = lock(&self.held);
+        if h.entries.len() + h.reserved >= self.max_jobs {
+            return None;
+        }
+        h.reserved += 1;
+        Some(Slot { store: self.clone(), used: false })
     }
 
-    pub fn all(&self) -> Vec<Arc<Job>> {
-        lock(&self.jobs).values().cloned().collect()
+    pub fn get(&self, id: &str) -> Option<Arc<Entry>> {
+        lock(&self.held).entries.get(id).cloned()
     }
 
-    pub fn len(&self) -> usize {
-        lock(&self.jobs).len()
+    pub fn all(&self) -> Vec<Arc<Entry>> {
+        lock(&self.held).entries.values().cloned().collect()
     }
 
     /// A fresh job folder named by a random id (128 bits, hex).
     pub fn new_dir(&self) -> std::io::Result<(String, PathBuf)> {
-        let id = random_hex(16);
+        let id = random_hex(16)?;
         let dir = self.root.join(&id);
         std::fs::create_dir(&dir)?;
         Ok((id, dir))
     }
 
-    /// Adds a job and queues it.
-    pub fn submit(&self, job: Arc<Job>) {
-        lock(&self.jobs).insert(job.id.clone(), job.clone());
+    /// Adds an entry in its reserved place and queues it.
+    pub fn submit(&self, mut slot: Slot, entry: Arc<Entry>) {
+        {
+            let mut h = lock(&self.held);
+            h.reserved -= 1;
+            slot.used = true;
+            h.entries.insert(entry.id.clone(), entry.clone());
+        }
         match lock(&self.queue).as_ref() {
-            Some(q) if q.send(job.clone()).is_ok() => {}
-            _ => job.set_state(State::Cancelled, Some("the server is stopping".into())),
+            Some(q) if q.send(entry.clone()).is_ok() => {}
+            _ => entry.finish(State::Cancelled, Some("the server is stopping".into()), None, Vec::new()),
         }
     }
 
-    /// Cancels a job, forgets it and removes its files (now, or when its worker lets go).
-    pub fn remove(&self, id: &str) -> Option<Arc<Job>> {
-        let job = lock(&self.jobs).remove(id)?;
-        job.cancel();
-        if job.state() != State::Running {
-            let _ = std::fs::remove_dir_all(&job.dir);
+    /// Cancels an entry, forgets it and removes its files (now, or when its worker lets go).
+    pub fn remove(&self, id: &str) -> Option<Arc<Entry>> {
+        let entry = lock(&self.held).entries.remove(id)?;
+        entry.cancel();
+        if entry.state() != State::Running {
+            let _ = std::fs::remove_dir_all(&entry.dir);
         }
-        Some(job)
+        Some(entry)
     }
 
-    /// Deletes the jobs finished more than `keep` ago.
+    /// Deletes the entries finished more than `keep` ago.
     pub fn expire(&self, keep: Duration) {
-        let old: Vec<String> = lock(&self.jobs)
+        let old: Vec<String> = lock(&self.held)
+            .entries
             .values()
-            .filter(|j| j.status().finished.is_some_and(|t| t.elapsed() >= keep))
-            .map(|j| j.id.clone())
+            .filter(|e| e.finished_at().is_some_and(|t| t.elapsed() >= keep))
+            .map(|e| e.id.clone())
             .collect();
         for id in old {
             self.remove(&id);
         }
     }
 
-    /// Stops taking work and cancels every job (the server is shutting down).
+    /// Stops taking work and cancels every entry (the server is shutting down).
     pub fn shutdown(&self) {
         lock(&self.queue).take();
-        for j in lock(&self.jobs).values() {
-            j.cancel();
-            if !j.state().finished() && j.state() != State::Running {
-                j.set_state(State::Cancelled, Some("the server stopped".into()));
+        for e in lock(&self.held).entries.values() {
+            e.cancel();
+            if e.state() == State::Queued {
+                e.finish(State::Cancelled, Some("the server stopped".into()), None, Vec::new());
             }
         }
     }
 
-    /// Whether the job is still in the store (not deleted).
+    /// Whether the entry is still in the store (not deleted).
     pub fn holds(&self, id: &str) -> bool {
-        lock(&self.jobs).contains_key(id)
+        lock(&self.held).entries.contains_key(id)
     }
 }
 
 /// `n` random bytes as lowercase hex.
-pub fn random_hex(n: usize) -> String {
+pub fn random_hex(n: usize) -> std::io::Result<String> {
     let mut b = vec![0u8; n];
-    getrandom::fill(&mut b).expect("the operating system's random source");
-    b.iter().map(|x| format!("{x:02x}")).collect()
+    getrandom::fill(&mut b).map_err(|e| std::io::Error::other(e.to_string()))?;
+    Ok(b.iter().map(|x| format!("{x:02x}")).collect())
 }
 
-/// Starts `n` worker threads taking jobs from the queue in order; each runs `run` on a job.
+/// Starts `n` worker threads taking entries from the queue in order.
 pub fn start_workers(
     n: usize,
     store: Arc<Store>,
-    rx: crossbeam_channel::Receiver<Arc<Job>>,
-) -> Vec<std::thread::JoinHandle<()>> {
+    rx: crossbeam_channel::Receiver<Arc<Entry>>,
+) -> std::io::Result<Vec<std::thread::JoinHandle<()>>> {
     let engines = Arc::new(super::work::Engines::default());
     (0..n.max(1))
         .map(|i| {
             let engines = engines.clone();
             let rx = rx.clone();
             let store = store.clone();
-            std::thread::Builder::new()
-                .name(format!("serve-worker-{i}"))
-                .spawn(move || {
-                    for job in rx.iter() {
-                        if job.cancelled() {
-                            job.set_state(State::Cancelled, None);
-                            continue;
-                        }
-                        job.set_state(State::Running, None);
-                        super::work::run(&job, &engines);
-                        if !store.holds(&job.id) {
-                            let _ = std::fs::remove_dir_all(&job.dir);
-                        }
+            std::thread::Builder::new().name(format!("serve-worker-{i}")).spawn(move || {
+                for entry in rx.iter() {
+                    if entry.cancelled() {
+                        let summary = Event::Summary { done: 0, failed: 0, interrupted: true };
+                        entry.finish(State::Cancelled, None, None, vec![summary]);
+                    } else {
+                        entry.start();
+                        super::work::run(&entry, &engines);
                     }
-                })
-                .expect("spawn a worker thread")
+                    if !store.holds(&entry.id) {
+                        let _ = std::fs::remove_dir_all(&entry.dir);
+                    }
+                }
+            })
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(id: &str) -> Arc<Entry> {
+        let job = Job {
+            input: "in.png".into(),
+            output: "out.png".into(),
+            kind: Kind::Image,
+            settings: upscale::Config::default(),
+            create_dirs: false,
+        };
+        Arc::new(Entry::new(id.into(), "n".into(), "o".into(), Origin::Upload, "/nonexistent".into(), job))
+    }
+
+    /// Issue 19 point 10: places are counted under one lock, whatever the interleaving.
+    #[test]
+    fn max_jobs_is_exact_under_concurrency() {
+        let (store, _rx) = Store::new("/nonexistent".into(), 5);
+        let accepted = std::sync::atomic::AtomicUsize::new(0);
+        std::thread::scope(|s| {
+            for i in 0..20 {
+                let (store, accepted) = (&store, &accepted);
+                s.spawn(move || {
+                    if let Some(slot) = store.reserve() {
+                        std::thread::sleep(Duration::from_millis(20));
+                        store.submit(slot, entry(&format!("e{i}")));
+                        accepted.fetch_add(1, Ordering::SeqCst);
+                    }
+                });
+            }
+        });
+        assert_eq!(accepted.load(Ordering::SeqCst), 5);
+        assert!(store.reserve().is_none());
+        let first = store.all()[0].id.clone();
+        store.remove(&first);
+        assert_eq!(store.all().len(), 4);
+        assert!(store.reserve().is_some(), "a deleted entry frees its place");
+    }
+
+    /// Issue 19 point 5: whoever sees the summary sees the final state (one lock for both).
+    #[test]
+    fn the_state_is_final_whenever_the_summary_is_visible() {
+        for _ in 0..200 {
+            let e = entry("x");
+            e.start();
+            std::thread::scope(|s| {
+                let watcher = s.spawn(|| loop {
+                    let (events, finished) = e.events_from(0);
+                    let summary = events.iter().any(|ev| matches!(ev, Event::Summary { .. }));
+                    assert!(!summary || finished, "summary seen while the state was {:?}", e.state());
+                    if summary {
+                        return;
+                    }
+                });
+                e.finish(
+                    State::Done,
+                    None,
+                    Some((1, 1)),
+                    vec![Event::Summary { done: 1, failed: 0, interrupted: false }],
+                );
+                watcher.join().unwrap();
+            });
+            assert_eq!(e.state(), State::Done);
+        }
+    }
 }

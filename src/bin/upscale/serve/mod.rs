@@ -3,13 +3,11 @@
 //! with a random access token. Jobs run on worker threads, one at a time unless asked.
 
 mod args;
-mod edit;
 mod files;
 mod guard;
 mod jobs;
 mod routes;
 mod upload;
-mod video_edit;
 mod work;
 
 use std::net::SocketAddr;
@@ -68,9 +66,21 @@ async fn serve(args: ServeArgs, device: Device, root: std::path::PathBuf) -> Exi
         }
     };
     let addr: SocketAddr = listener.local_addr().unwrap_or(args.listen);
-    let token = (!addr.ip().is_loopback()).then(|| jobs::random_hex(16));
-    let (store, rx) = jobs::Store::new(root);
-    let workers = jobs::start_workers(args.jobs, store.clone(), rx);
+    let token = match (!addr.ip().is_loopback()).then(|| jobs::random_hex(16)).transpose() {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("error: no random source for the access token: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let (store, rx) = jobs::Store::new(root, args.max_jobs);
+    let workers = match jobs::start_workers(args.jobs, store.clone(), rx) {
+        Ok(w) => w,
+        Err(e) => {
+            eprintln!("error: cannot start the worker threads: {e}");
+            return ExitCode::from(2);
+        }
+    };
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let mut stopped = stop_rx.clone();
     let app = Arc::new(App {

@@ -12,11 +12,12 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::json;
 
-use super::edit::{self, EditRequest};
 use super::files;
-use super::jobs::{Job, State as JobState, Task};
+use super::jobs::{Entry, Origin, State as JobState};
 use super::upload::{self, error};
 use super::App;
+use upscale::edit::{EditError, EditSpec, Operation};
+use upscale::jobs::Job;
 
 /// Largest JSON body (edit operations, with a watermark picture in base64; cancel).
 const MAX_JSON: usize = 8 << 20;
@@ -108,20 +109,22 @@ async fn events(State(app): State<Arc<App>>, Path(id): Path<String>) -> Response
     };
     let rx = j.tick.subscribe();
     let stopping = app.stopping.clone();
-    let stream = futures_util::stream::unfold((j, 0usize, rx, stopping, Vec::<String>::new()), |st| async move {
+    let stream = futures_util::stream::unfold((j, 0usize, rx, stopping, Vec::new()), |st| async move {
         let (j, mut next, mut rx, mut stopping, mut pending) = st;
         loop {
             if let Some(e) = pending.pop() {
-                return Some((Ok::<_, Infallible>(Event::default().data(e)), (j, next, rx, stopping, pending)));
+                // The one place the events become JSON.
+                let data = serde_json::to_string::<upscale::Event>(&e).unwrap_or_default();
+                return Some((Ok::<_, Infallible>(Event::default().data(data)), (j, next, rx, stopping, pending)));
             }
             rx.borrow_and_update();
-            let new = j.events_from(next);
+            let (new, finished) = j.events_from(next);
             if !new.is_empty() {
                 next += new.len();
                 pending = new.into_iter().rev().collect();
                 continue;
             }
-            if j.state().finished() || *stopping.borrow() {
+            if finished || *stopping.borrow() {
                 return None;
             }
             tokio::select! {
@@ -143,9 +146,9 @@ async fn result(
         return not_found();
     };
     if j.state() != JobState::Done {
-        return error(StatusCode::CONFLICT, format!("the job is {}", json!(j.state()).as_str().unwrap_or("")));
+        return error(StatusCode::CONFLICT, format!("the job is {}", j.state().name()));
     }
-    files::send(&j.output, (q.inline.is_none()).then_some(j.name.as_str()), &h).await
+    files::send(&j.job.output, (q.inline.is_none()).then_some(j.name.as_str()), &h).await
 }
 
 #[derive(serde::Deserialize)]
@@ -156,9 +159,16 @@ struct Inline {
 /// The uploaded file, shown inline (the "before" side of the comparison).
 async fn input(State(app): State<Arc<App>>, Path(id): Path<String>, h: HeaderMap) -> Response {
     match app.store.get(&id) {
-        Some(j) => files::send(&j.input, None, &h).await,
+        Some(j) => files::send(&j.job.input, None, &h).await,
         None => not_found(),
     }
+}
+
+/// The request body of `POST /api/jobs/{id}/edit`: the page's list of operations.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EditRequest {
+    operations: Vec<Operation>,
 }
 
 async fn edit_job(State(app): State<Arc<App>>, Path(id): Path<String>, body: axum::body::Bytes) -> Response {
@@ -169,30 +179,59 @@ async fn edit_job(State(app): State<Arc<App>>, Path(id): Path<String>, body: axu
         Ok(r) => r,
         Err(e) => return error(StatusCode::BAD_REQUEST, format!("edit operations: {e}")),
     };
-    let size = src.status().size;
-    let (true, Some(size)) = (src.state() == JobState::Done, size) else {
+    let (true, Some(size)) = (src.state() == JobState::Done, src.size()) else {
         return error(StatusCode::CONFLICT, "only a finished result can be edited");
     };
-    if let Err(e) = edit::validate(&req.operations, size, app.args.max_pixels) {
-        return error(StatusCode::BAD_REQUEST, e);
+    let spec = match EditSpec::from_operations(&req.operations) {
+        Ok(s) => s,
+        Err(e) => return error(StatusCode::BAD_REQUEST, e.to_string()),
+    };
+    // Everything the size decides (crop inside, memory, a watermark that fits) is refused now,
+    // before anything is queued, allocated or drawn.
+    let checked = tokio::task::spawn_blocking({
+        let spec = spec.clone();
+        move || upscale::edit::preflight(&spec, size, 4)
+    })
+    .await;
+    match checked {
+        Ok(Ok((w, h))) if w as u64 * h as u64 <= app.args.max_pixels => {}
+        Ok(Ok((w, h))) => {
+            let limit = app.args.max_pixels;
+            return error(
+                StatusCode::BAD_REQUEST,
+                format!("the result would be {w}x{h}, over the limit of {limit} pixels"),
+            );
+        }
+        Ok(Err(e)) => {
+            let status = match e {
+                EditError::Invalid(_) => StatusCode::BAD_REQUEST,
+                EditError::OverBudget { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+                _ => StatusCode::UNPROCESSABLE_ENTITY,
+            };
+            return error(status, e.to_string());
+        }
+        Err(_) => return error(StatusCode::INTERNAL_SERVER_ERROR, "the edit check failed"),
     }
-    if app.store.len() >= app.args.max_jobs {
-        return error(StatusCode::SERVICE_UNAVAILABLE, "too many jobs held: delete some first");
-    }
+    let Some(slot) = app.store.reserve() else {
+        return error(StatusCode::TOO_MANY_REQUESTS, "too many jobs held: delete some first");
+    };
     let Ok((new_id, dir)) = app.store.new_dir() else {
         return error(StatusCode::INTERNAL_SERVER_ERROR, "cannot create the job folder");
     };
-    let ext = src.output.extension().map(|e| e.to_string_lossy().into_owned()).unwrap_or_default();
+    let from = &src.job.output;
+    let ext = from.extension().map(|e| e.to_string_lossy().into_owned()).unwrap_or_default();
     let input = dir.join(format!("input.{ext}"));
     let output = dir.join(format!("result.{ext}"));
-    if std::fs::hard_link(&src.output, &input).or_else(|_| std::fs::copy(&src.output, &input).map(|_| ())).is_err() {
+    if std::fs::hard_link(from, &input).or_else(|_| std::fs::copy(from, &input).map(|_| ())).is_err() {
         let _ = std::fs::remove_dir_all(&dir);
         return error(StatusCode::INTERNAL_SERVER_ERROR, "cannot copy the result");
     }
     let name = format!("{}_edited.{ext}", files::stem(&src.name));
-    let task = Task::Edit { source: src.id.clone(), ops: req.operations };
-    let job = Job::new(new_id.clone(), name, src.name.clone(), src.media, task, dir, input, output);
-    app.store.submit(Arc::new(job));
+    let settings =
+        upscale::Config { edit: spec, overwrite: true, max_pixels: app.args.max_pixels, ..Default::default() };
+    let job = Job { input, output, kind: src.job.kind, settings, create_dirs: false };
+    let entry = Entry::new(new_id.clone(), name, src.name.clone(), Origin::Edit { source: src.id.clone() }, dir, job);
+    app.store.submit(slot, Arc::new(entry));
     (StatusCode::CREATED, [(header::LOCATION, format!("/api/jobs/{new_id}"))], Json(json!({ "id": new_id })))
         .into_response()
 }
@@ -209,12 +248,15 @@ async fn zip(State(app): State<Arc<App>>, Query(q): Query<Ids>, h: HeaderMap) ->
         .split(',')
         .filter_map(|id| app.store.get(id.trim()))
         .filter(|j| j.state() == JobState::Done)
-        .map(|j| (j.output.clone(), j.name.clone()))
+        .map(|j| (j.job.output.clone(), j.name.clone()))
         .collect();
     if chosen.is_empty() {
         return error(StatusCode::NOT_FOUND, "no finished results among those ids");
     }
-    let out = app.store.root.join(format!("{}.zip", super::jobs::random_hex(16)));
+    let Ok(hex) = super::jobs::random_hex(16) else {
+        return error(StatusCode::INTERNAL_SERVER_ERROR, "no random source for the zip's name");
+    };
+    let out = app.store.root.join(format!("{hex}.zip"));
     let path = out.clone();
     let written = tokio::task::spawn_blocking(move || files::write_zip(&chosen, &path)).await;
     if !matches!(written, Ok(Ok(()))) {

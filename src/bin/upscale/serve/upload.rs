@@ -14,8 +14,9 @@ use tokio::io::AsyncWriteExt;
 use upscale::{Config, Device};
 
 use super::files::{sanitize, stem};
-use super::jobs::{Job, Media, Task};
+use super::jobs::{Entry, Origin};
 use super::App;
+use upscale::jobs::{Job, Kind as Media};
 
 /// An answer with a status and `{"error": …}`.
 pub fn error(status: StatusCode, msg: impl Into<String>) -> Response {
@@ -50,9 +51,10 @@ pub async fn create(State(app): State<Arc<App>>, headers: HeaderMap, mut form: M
     if declared.is_some_and(|n| n > app.max_upload) {
         return too_big(&app);
     }
-    if app.store.len() >= app.args.max_jobs {
-        return error(StatusCode::SERVICE_UNAVAILABLE, "too many jobs held: delete some first");
-    }
+    // A place in the store before any work: `--max-jobs` holds under concurrent uploads.
+    let Some(slot) = app.store.reserve() else {
+        return error(StatusCode::TOO_MANY_REQUESTS, "too many jobs held: delete some first");
+    };
     let Ok((id, dir)) = app.store.new_dir() else {
         return error(StatusCode::INTERNAL_SERVER_ERROR, "cannot create the job folder");
     };
@@ -153,9 +155,9 @@ pub async fn create(State(app): State<Arc<App>>, headers: HeaderMap, mut form: M
         }
     };
     let name = format!("{}_{tag}.{format}", stem(&original));
-    let job = Job::new(id.clone(), name, original, media, Task::Upscale(Box::new(cfg)), dir, input, output);
+    let job = Job { input, output, kind: media, settings: cfg, create_dirs: false };
     cleanup.0 = None;
-    app.store.submit(Arc::new(job));
+    app.store.submit(slot, Arc::new(Entry::new(id.clone(), name, original, Origin::Upload, dir, job)));
     (StatusCode::CREATED, [(header::LOCATION, format!("/api/jobs/{id}"))], Json(json!({ "id": id }))).into_response()
 }
 

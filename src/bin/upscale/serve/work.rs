@@ -1,18 +1,17 @@
-//! Running one job on a worker thread: the upscale through the library's engine (one engine per
-//! model, cached and shared by the workers) and `jobs::run_job`, or an edit, with the library's
-//! events forwarded to the job's event stream (server paths replaced by the client's names) and
-//! its final state set.
+//! Running one entry on a worker thread: its library job through `upscale::jobs::run_job` (the
+//! engine per model cached and shared by the workers) or `upscale::edit::run_job`, the library's
+//! typed events kept with the server's paths replaced by the client's names, and the final state
+//! set together with the last events.
 
 use std::collections::HashMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use serde_json::Value;
 use upscale::jobs::{self, Kind, Outcome};
 use upscale::progress::{Event, Progress};
-use upscale::{output, Config, Engine, Error};
+use upscale::{output, Engine, Error};
 
-use super::jobs::{Job, Media, State, Task};
+use super::jobs::{Entry, Origin, State};
 
 /// Loaded engines by model name, shared by the worker threads.
 #[derive(Default)]
@@ -20,7 +19,7 @@ pub struct Engines(Mutex<HashMap<String, Arc<Engine>>>);
 
 impl Engines {
     /// The engine for `cfg.model` (loaded on first use; a failed load is not kept).
-    fn get(&self, cfg: &Config) -> upscale::Result<(Arc<Engine>, bool)> {
+    fn get(&self, cfg: &upscale::Config) -> upscale::Result<(Arc<Engine>, bool)> {
         let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(e) = map.get(&cfg.model) {
             return Ok((e.clone(), false));
@@ -31,98 +30,102 @@ impl Engines {
     }
 }
 
-/// Forwards events to the job's stream; `false` when the job is cancelled.
-pub struct JobProgress<'a> {
-    pub job: &'a Job,
+/// Keeps the library's events on the entry, as the client may see them; `false` when the entry
+/// is cancelled.
+struct Shown<'a> {
+    entry: &'a Entry,
 }
 
-impl Progress for JobProgress<'_> {
+impl Progress for Shown<'_> {
     fn event(&self, e: &Event) -> bool {
-        let mut v = serde_json::to_value(e).unwrap_or(Value::Null);
-        for (key, shown) in [("file", &self.job.original), ("input", &self.job.original), ("output", &self.job.name)] {
-            if v.get(key).is_some_and(|f| !f.is_null()) {
-                v[key] = Value::String(shown.clone());
-            }
-        }
-        if let Some(m) = v.get("message").and_then(Value::as_str) {
-            v["message"] = Value::String(self.job.hide_paths(m));
-        }
-        self.job.event(v);
-        !self.job.cancelled()
+        self.entry.record(self.entry.shown(e));
+        !self.entry.cancelled()
     }
 }
 
-impl Job {
+impl Entry {
+    /// A path as the client knows it: the result's download name, or the file's original name.
+    fn shown_path(&self, p: &Path) -> PathBuf {
+        if p == self.job.output || p == output::temp_path(&self.job.output) {
+            PathBuf::from(&self.name)
+        } else {
+            PathBuf::from(&self.original)
+        }
+    }
+
     /// A message with the server's paths replaced by the names the client knows.
-    pub fn hide_paths(&self, msg: &str) -> String {
+    fn hide_paths(&self, msg: &str) -> String {
         let shown = |p: &Path| p.display().to_string();
-        msg.replace(&shown(&output::temp_path(&self.output)), &self.name)
-            .replace(&shown(&self.output), &self.name)
-            .replace(&shown(&self.input), &self.original)
+        msg.replace(&shown(&output::temp_path(&self.job.output)), &self.name)
+            .replace(&shown(&self.job.output), &self.name)
+            .replace(&shown(&self.job.input), &self.original)
             .replace(&shown(&self.dir), "")
+    }
+
+    /// The event with the server's paths replaced.
+    fn shown(&self, e: &Event) -> Event {
+        let path = |p: &Option<PathBuf>| p.as_deref().map(|p| self.shown_path(p));
+        match e {
+            Event::Start { file, total, unit } => Event::Start { file: path(file), total: *total, unit: *unit },
+            Event::Note { message } => Event::Note { message: self.hide_paths(message) },
+            Event::Warning { message, file } => Event::Warning { message: self.hide_paths(message), file: path(file) },
+            Event::FileDone { input, output, interrupted } => Event::FileDone {
+                input: self.shown_path(input),
+                output: self.shown_path(output),
+                interrupted: *interrupted,
+            },
+            Event::Error { file, message } => Event::Error { file: path(file), message: self.hide_paths(message) },
+            other => other.clone(),
+        }
     }
 }
 
 /// The upscale itself: the cached engine and the library's job runner.
-fn upscale(job: &Job, cfg: &Config, engines: &Engines, progress: &JobProgress) -> upscale::Result<Outcome> {
-    let (engine, fresh) = engines.get(cfg)?;
+fn upscale(entry: &Entry, engines: &Engines, progress: &Shown) -> upscale::Result<Outcome> {
+    let (engine, fresh) = engines.get(&entry.job.settings)?;
     if let Some(n) = engine.device_note().filter(|_| fresh) {
         progress.note(&format!("device {n}"));
     }
-    let kind = match job.media {
-        Media::Image => Kind::Image,
-        Media::Video => Kind::Video,
-    };
-    let lib_job = jobs::Job {
-        input: job.input.clone(),
-        output: job.output.clone(),
-        kind,
-        settings: cfg.clone(),
-        create_dirs: false,
-    };
-    jobs::run_job(&lib_job, &engine, progress)
+    jobs::run_job(&entry.job, &engine, progress)
 }
 
-/// Runs a job to its end and records the outcome.
-pub fn run(job: &Job, engines: &Engines) {
-    let progress = JobProgress { job };
-    let result = match &job.task {
-        Task::Upscale(cfg) => upscale(job, cfg, engines, &progress),
-        Task::Edit { ops, .. } => super::edit::apply(job, ops, &progress).map(|()| Outcome::Done),
+/// Runs an entry to its end and records the outcome.
+pub fn run(entry: &Entry, engines: &Engines) {
+    let progress = Shown { entry };
+    let result = match entry.origin {
+        Origin::Upload => upscale(entry, engines, &progress),
+        Origin::Edit { .. } => upscale::edit::run_job(&entry.job, &progress),
     };
     let result = match result {
-        Ok(Outcome::Done) if !job.cancelled() => Ok(()),
+        Ok(Outcome::Done) if !entry.cancelled() => Ok(()),
         Ok(_) => Err(Error::Cancelled),
         Err(e) => Err(e),
     };
     let summary = |done, failed, interrupted| Event::Summary { done, failed, interrupted };
+    let job = &entry.job;
     match result {
         Ok(()) => {
-            job.status().size = result_size(job);
-            let input = job.input.clone();
-            progress.event(&Event::FileDone { input, output: job.output.clone(), interrupted: false });
-            progress.event(&summary(1, 0, false));
-            job.set_state(State::Done, None);
+            let done = Event::FileDone { input: job.input.clone(), output: job.output.clone(), interrupted: false };
+            entry.finish(State::Done, None, result_size(entry), vec![entry.shown(&done), summary(1, 0, false)]);
         }
-        Err(_) if job.cancelled() => {
+        Err(_) if entry.cancelled() => {
             let _ = std::fs::remove_file(&job.output);
-            progress.event(&summary(0, 0, true));
-            job.set_state(State::Cancelled, None);
+            entry.finish(State::Cancelled, None, None, vec![summary(0, 0, true)]);
         }
         Err(e) => {
             let _ = std::fs::remove_file(&job.output);
-            let msg = job.hide_paths(&e.report());
-            progress.event(&Event::Error { file: Some(job.input.clone()), message: msg.clone() });
-            progress.event(&summary(0, 1, false));
-            job.set_state(State::Failed, Some(msg));
+            let msg = entry.hide_paths(&e.report());
+            let error = Event::Error { file: Some(PathBuf::from(&entry.original)), message: msg.clone() };
+            entry.finish(State::Failed, Some(msg), None, vec![error, summary(0, 1, false)]);
         }
     }
 }
 
 /// The pixel size of a finished result.
-fn result_size(job: &Job) -> Option<(u32, u32)> {
-    match job.media {
-        Media::Image => image::ImageReader::open(&job.output).ok()?.with_guessed_format().ok()?.into_dimensions().ok(),
-        Media::Video => super::edit::video_size(&job.output),
+fn result_size(entry: &Entry) -> Option<(u32, u32)> {
+    let out = &entry.job.output;
+    match entry.job.kind {
+        Kind::Image => image::ImageReader::open(out).ok()?.with_guessed_format().ok()?.into_dimensions().ok(),
+        Kind::Video => upscale::video::probe::scan(out, 0, u64::MAX).ok().map(|r| (r.width, r.height)),
     }
 }

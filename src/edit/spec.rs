@@ -1,0 +1,406 @@
+//! What an edit is: one typed [`EditSpec`] (serde) in the page's fixed order — crop, rotate,
+//! flip, colour, resize, watermark — its checks, the size it leads to, and the page's list of
+//! operations (the HTTP API's wire form) turned into it.
+
+use serde::{Deserialize, Serialize};
+
+use super::error::EditError;
+
+/// Largest watermark text, in characters.
+pub const MAX_TEXT: usize = 200;
+/// Largest watermark size (its height in pixels).
+pub const MAX_MARK_SIZE: u32 = 4096;
+/// Largest exact size asked of a resize, per side (as `width`/`height` of the upscale).
+pub const MAX_SIDE: u32 = 65535;
+
+/// Every edit of one picture or video, applied after scaling in this order: crop, rotate, flip,
+/// colour, resize, watermark. The default changes nothing.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EditSpec {
+    /// Keep this rectangle (in pixels of the scaled picture).
+    pub crop: Option<Crop>,
+    /// Turn clockwise.
+    pub rotate: Option<Rotation>,
+    /// Mirror left↔right.
+    pub flip_horizontal: bool,
+    /// Mirror top↔bottom.
+    pub flip_vertical: bool,
+    /// Brightness, contrast, saturation.
+    pub color: Option<Color>,
+    /// Exact dimensions (Lanczos), after the steps above.
+    pub resize: Option<Size>,
+    /// Marks drawn last (a text, a picture, or both), in this order.
+    pub watermarks: Vec<Watermark>,
+}
+
+/// A rectangle `width`×`height` at (`x`, `y`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Crop {
+    pub x: u32,
+    pub y: u32,
+    pub width: u32,
+    pub height: u32,
+}
+
+/// A quarter turn, half turn or three quarters, clockwise.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "u32", into = "u32")]
+pub enum Rotation {
+    Cw90,
+    Cw180,
+    Cw270,
+}
+
+impl TryFrom<u32> for Rotation {
+    type Error = EditError;
+    fn try_from(degrees: u32) -> Result<Self, EditError> {
+        match degrees {
+            90 => Ok(Rotation::Cw90),
+            180 => Ok(Rotation::Cw180),
+            270 => Ok(Rotation::Cw270),
+            d => Err(EditError::invalid(format!("rotate {d}: expected 90, 180 or 270"))),
+        }
+    }
+}
+
+impl From<Rotation> for u32 {
+    fn from(r: Rotation) -> u32 {
+        match r {
+            Rotation::Cw90 => 90,
+            Rotation::Cw180 => 180,
+            Rotation::Cw270 => 270,
+        }
+    }
+}
+
+/// Brightness added (−1…1, 0 = as is), contrast about mid-grey and saturation about Rec. 709
+/// luma (0…3, 1 = as is): the page's canvas maths.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Color {
+    pub brightness: f32,
+    pub contrast: f32,
+    pub saturation: f32,
+}
+
+impl Default for Color {
+    fn default() -> Self {
+        Color { brightness: 0.0, contrast: 1.0, saturation: 1.0 }
+    }
+}
+
+/// Exact dimensions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Size {
+    pub width: u32,
+    pub height: u32,
+}
+
+/// What a watermark shows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mark {
+    /// One line of text, white with a dark outline, in the bundled font (DejaVu Sans Mono Bold).
+    Text(String),
+    /// A PNG, JPEG or WebP picture (its encoded bytes; base64 in JSON).
+    Image(#[serde(with = "super::base64")] Vec<u8>),
+}
+
+/// Where a mark goes: a corner or the centre, a margin of 1/40 of the shorter side from the edges.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Position {
+    #[default]
+    BottomRight,
+    BottomLeft,
+    TopLeft,
+    TopRight,
+    Center,
+}
+
+impl std::str::FromStr for Position {
+    type Err = EditError;
+    fn from_str(s: &str) -> Result<Self, EditError> {
+        serde_json::from_value(serde_json::Value::String(s.to_string())).map_err(|_| {
+            EditError::invalid(format!(
+                "watermark position '{s}': expected bottom-right, bottom-left, top-left, top-right or center"
+            ))
+        })
+    }
+}
+
+/// A text or a picture drawn over the result.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Watermark {
+    pub mark: Mark,
+    #[serde(default)]
+    pub position: Position,
+    /// Height in pixels: default 1/20 of the shorter side for text (smaller when a long text
+    /// would not fit), 1/8 for a picture.
+    #[serde(default)]
+    pub size: Option<u32>,
+    /// 0…1, default 0.8.
+    #[serde(default)]
+    pub opacity: Option<f32>,
+}
+
+impl EditSpec {
+    /// Whether the spec changes nothing.
+    pub fn is_empty(&self) -> bool {
+        *self == EditSpec::default()
+    }
+
+    /// Checks the values that do not depend on the picture (ranges, text length).
+    pub fn check(&self) -> Result<(), EditError> {
+        if let Some(c) = &self.color {
+            let ok = (-1.0..=1.0).contains(&c.brightness)
+                && (0.0..=3.0).contains(&c.contrast)
+                && (0.0..=3.0).contains(&c.saturation);
+            if !ok {
+                return Err(EditError::invalid(format!(
+                    "colour: brightness {}, contrast {}, saturation {}: expected brightness in -1..1, \
+                     contrast and saturation in 0..3",
+                    c.brightness, c.contrast, c.saturation
+                )));
+            }
+        }
+        if let Some(r) = &self.resize {
+            if r.width == 0 || r.height == 0 || r.width > MAX_SIDE || r.height > MAX_SIDE {
+                return Err(EditError::invalid(format!(
+                    "resize {}x{}: each side must be 1..={MAX_SIDE}",
+                    r.width, r.height
+                )));
+            }
+        }
+        if self.watermarks.len() > 4 {
+            return Err(EditError::invalid("at most 4 watermarks"));
+        }
+        for w in &self.watermarks {
+            match &w.mark {
+                Mark::Text(t) if t.is_empty() || t.chars().count() > MAX_TEXT => {
+                    return Err(EditError::invalid(format!("watermark text must have 1 to {MAX_TEXT} characters")))
+                }
+                Mark::Text(t) if t.chars().any(char::is_control) => {
+                    return Err(EditError::invalid("watermark text must be one line without control characters"))
+                }
+                Mark::Image(b) if b.is_empty() => return Err(EditError::invalid("watermark picture is empty")),
+                _ => {}
+            }
+            if let Some(s) = w.size.filter(|&s| s == 0 || s > MAX_MARK_SIZE) {
+                return Err(EditError::invalid(format!("watermark size {s}: expected 1..={MAX_MARK_SIZE}")));
+            }
+            if let Some(o) = w.opacity.filter(|o| !(0.0..=1.0).contains(o)) {
+                return Err(EditError::invalid(format!("watermark opacity {o}: expected 0..1")));
+            }
+        }
+        Ok(())
+    }
+
+    /// The size after every step, for a `w`×`h` picture; an error when a crop is not inside it.
+    pub fn output_size(&self, (w, h): (u32, u32)) -> Result<(u32, u32), EditError> {
+        let (mut w, mut h) = (w, h);
+        if let Some(c) = &self.crop {
+            if c.width == 0
+                || c.height == 0
+                || c.x as u64 + c.width as u64 > w as u64
+                || c.y as u64 + c.height as u64 > h as u64
+            {
+                return Err(EditError::invalid(format!(
+                    "crop {}x{} at {},{} is not inside the {w}x{h} picture",
+                    c.width, c.height, c.x, c.y
+                )));
+            }
+            (w, h) = (c.width, c.height);
+        }
+        if matches!(self.rotate, Some(Rotation::Cw90 | Rotation::Cw270)) {
+            (w, h) = (h, w);
+        }
+        if let Some(r) = &self.resize {
+            (w, h) = (r.width, r.height);
+        }
+        Ok((w, h))
+    }
+
+    /// The page's list of operations (the API's `{"operations": [...]}`) as a spec. The list
+    /// must follow the page's order (crop, rotate, flip, adjust, resize, watermark) with each
+    /// step at most once (two flips, horizontal and vertical, and several watermarks allowed).
+    pub fn from_operations(ops: &[Operation]) -> Result<EditSpec, EditError> {
+        if ops.is_empty() {
+            return Err(EditError::invalid("no operations"));
+        }
+        if ops.len() > 10 {
+            return Err(EditError::invalid("at most 10 operations"));
+        }
+        let mut spec = EditSpec::default();
+        let mut last = 0;
+        for (i, op) in ops.iter().enumerate() {
+            let rank = op.rank();
+            let repeatable = matches!(op, Operation::Flip { .. } | Operation::Watermark { .. });
+            if rank < last || (rank == last && !repeatable) {
+                return Err(EditError::invalid(format!(
+                    "operation {i} ({}): operations go once each in the order crop, rotate, flip, adjust, \
+                     resize, watermark",
+                    op.name()
+                )));
+            }
+            last = rank;
+            match op.clone() {
+                Operation::Crop { x, y, width, height } => spec.crop = Some(Crop { x, y, width, height }),
+                Operation::Rotate { degrees } => spec.rotate = Some(Rotation::try_from(degrees)?),
+                Operation::Flip { direction: Direction::Horizontal } => spec.flip_horizontal = true,
+                Operation::Flip { direction: Direction::Vertical } => spec.flip_vertical = true,
+                Operation::Adjust { brightness, contrast, saturation } => {
+                    spec.color = Some(Color { brightness, contrast, saturation })
+                }
+                Operation::Resize { width, height } => spec.resize = Some(Size { width, height }),
+                Operation::Watermark { text, image, position, size, opacity } => {
+                    let mark = match (text.is_empty(), image) {
+                        (false, None) => Mark::Text(text),
+                        (true, Some(data)) => Mark::Image(super::base64::decode_data_url(&data).ok_or_else(|| {
+                            EditError::invalid(format!("operation {i}: watermark image: not valid base64"))
+                        })?),
+                        (true, None) => Mark::Text(String::new()),
+                        (false, Some(_)) => {
+                            return Err(EditError::invalid(format!(
+                                "operation {i}: a watermark is text or image, not both"
+                            )))
+                        }
+                    };
+                    spec.watermarks.push(Watermark { mark, position, size, opacity });
+                }
+            }
+        }
+        spec.check()?;
+        Ok(spec)
+    }
+}
+
+/// One step of the page's list (the API's wire form), in pixels of the picture as it is when
+/// the step comes.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(tag = "op", rename_all = "lowercase", deny_unknown_fields)]
+pub enum Operation {
+    Crop {
+        x: u32,
+        y: u32,
+        width: u32,
+        height: u32,
+    },
+    Rotate {
+        degrees: u32,
+    },
+    Flip {
+        direction: Direction,
+    },
+    Adjust {
+        #[serde(default)]
+        brightness: f32,
+        #[serde(default = "one")]
+        contrast: f32,
+        #[serde(default = "one")]
+        saturation: f32,
+    },
+    Resize {
+        width: u32,
+        height: u32,
+    },
+    /// `text`, or `image` (a PNG/JPEG/WebP as base64 or a `data:` URL).
+    Watermark {
+        #[serde(default)]
+        text: String,
+        #[serde(default)]
+        image: Option<String>,
+        #[serde(default)]
+        position: Position,
+        #[serde(default)]
+        size: Option<u32>,
+        #[serde(default)]
+        opacity: Option<f32>,
+    },
+}
+
+fn one() -> f32 {
+    1.0
+}
+
+impl Operation {
+    /// Its place in the page's order.
+    fn rank(&self) -> u8 {
+        match self {
+            Operation::Crop { .. } => 1,
+            Operation::Rotate { .. } => 2,
+            Operation::Flip { .. } => 3,
+            Operation::Adjust { .. } => 4,
+            Operation::Resize { .. } => 5,
+            Operation::Watermark { .. } => 6,
+        }
+    }
+
+    fn name(&self) -> &'static str {
+        ["crop", "rotate", "flip", "adjust", "resize", "watermark"][self.rank() as usize - 1]
+    }
+}
+
+/// A mirror's axis.
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    Horizontal,
+    Vertical,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_follow_the_steps() {
+        let spec = EditSpec {
+            crop: Some(Crop { x: 10, y: 0, width: 100, height: 50 }),
+            rotate: Some(Rotation::Cw90),
+            ..EditSpec::default()
+        };
+        assert_eq!(spec.output_size((200, 100)).unwrap(), (50, 100));
+        let outside = EditSpec { crop: Some(Crop { x: 150, y: 0, width: 100, height: 50 }), ..EditSpec::default() };
+        assert!(outside.output_size((200, 100)).is_err());
+    }
+
+    #[test]
+    fn the_page_list_must_follow_the_page_order() {
+        let ops: Vec<Operation> = serde_json::from_str(
+            r#"[{"op":"crop","x":0,"y":0,"width":4,"height":4},{"op":"rotate","degrees":90},
+                {"op":"flip","direction":"horizontal"},{"op":"flip","direction":"vertical"},
+                {"op":"watermark","text":"© Ünï"}]"#,
+        )
+        .unwrap();
+        let spec = EditSpec::from_operations(&ops).unwrap();
+        assert!(spec.flip_horizontal && spec.flip_vertical);
+        assert_eq!(spec.rotate, Some(Rotation::Cw90));
+        assert_eq!(spec.watermarks[0].mark, Mark::Text("© Ünï".into()));
+        let reversed: Vec<Operation> = ops.into_iter().rev().collect();
+        assert!(EditSpec::from_operations(&reversed).is_err());
+        let bad: Vec<Operation> = serde_json::from_str(r#"[{"op":"rotate","degrees":45}]"#).unwrap();
+        assert!(EditSpec::from_operations(&bad).is_err());
+    }
+
+    #[test]
+    fn the_spec_is_serde() {
+        let spec = EditSpec {
+            rotate: Some(Rotation::Cw270),
+            watermarks: vec![Watermark {
+                mark: Mark::Image(vec![1, 2, 3, 250]),
+                position: Position::TopLeft,
+                size: Some(9),
+                opacity: None,
+            }],
+            ..EditSpec::default()
+        };
+        let json = serde_json::to_string(&spec).unwrap();
+        assert!(json.contains(r#""rotate":270"#), "{json}");
+        assert_eq!(serde_json::from_str::<EditSpec>(&json).unwrap(), spec);
+    }
+}
