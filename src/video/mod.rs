@@ -64,6 +64,7 @@ pub fn upscale_file(
     let mut dec = decode::Decoder::open(input, &cfg.video)?;
     dec.limit_pixels(cfg.max_pixels)?;
     let info = dec.info().clone();
+    up.check_video(input, info.width, info.height, cfg.video.queue_depth)?;
     let target = encode::EncodeTarget {
         output: output.to_path_buf(),
         size: up.output_size(info.width, info.height),
@@ -78,7 +79,7 @@ pub fn upscale_file(
             return Err(e);
         }
     };
-    if !progress.start(input, info.total_frames) {
+    if !progress.start_frames(input, info.total_frames, info.frames_estimated) {
         drop(enc);
         let _ = std::fs::remove_file(&tmp);
         return Err(Error::Cancelled);

@@ -22,8 +22,14 @@ pub struct Server {
 impl Server {
     /// Starts `upscale serve --listen 127.0.0.1:0 ARGS` with TMPDIR set to `tmp`.
     pub fn start(tmp: &Path, args: &[&str]) -> Server {
+        Server::start_on(tmp, 0, args)
+    }
+
+    /// Starts `upscale serve --listen 127.0.0.1:PORT ARGS` (0: any free port).
+    pub fn start_on(tmp: &Path, port: u16, args: &[&str]) -> Server {
+        let listen = format!("127.0.0.1:{port}");
         let mut child = Command::new(env!("CARGO_BIN_EXE_upscale"))
-            .args(["serve", "--listen", "127.0.0.1:0", "--device", "cpu"])
+            .args(["serve", "--listen", &listen, "--device", "cpu"])
             .args(args)
             .env("TMPDIR", tmp)
             .stdin(Stdio::null())

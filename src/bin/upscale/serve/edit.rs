@@ -156,7 +156,7 @@ pub fn validate(ops: &[Operation], (mut w, mut h): (u32, u32), max_pixels: u64) 
 pub fn apply(job: &Job, ops: &[Operation], progress: &dyn Progress) -> Result<()> {
     match job.media {
         Media::Image => {
-            if !progress.event(&Event::Start { file: Some(job.input.clone()), total: Some(1), unit: Unit::Files }) {
+            if !progress.event(&Event::Start { file: Some(job.input.clone()), total: Some(1), unit: Unit::Files, estimated: false }) {
                 return Err(Error::Cancelled);
             }
             let mut img = image::ImageReader::open(&job.input)
@@ -168,7 +168,7 @@ pub fn apply(job: &Job, ops: &[Operation], progress: &dyn Progress) -> Result<()
                 img = apply_image(img, op).map_err(|msg| Error::Decode { path: job.input.clone(), msg })?;
             }
             still::save(&img, &job.output)?;
-            progress.event(&Event::Progress { done: 1, total: Some(1), unit: Unit::Files });
+            progress.event(&Event::Progress { done: 1, total: Some(1), unit: Unit::Files, estimated: false });
             Ok(())
         }
         Media::Video => super::video_edit::apply(job, ops, progress),

@@ -139,7 +139,7 @@ fn transcode(job: &Job, ops: &[Operation], tmp: &Path, progress: &dyn Progress) 
     };
     let in_tbs: Vec<Rational> = ictx.streams().map(|s| s.time_base()).collect();
 
-    if !progress.event(&Event::Start { file: Some(job.input.clone()), total, unit: Unit::Frames }) {
+    if !progress.event(&Event::Start { file: Some(job.input.clone()), total, unit: Unit::Frames, estimated: false }) {
         return Err(Error::Cancelled);
     }
     let mut done = 0u64;
@@ -155,7 +155,7 @@ fn transcode(job: &Job, ops: &[Operation], tmp: &Path, progress: &dyn Progress) 
             filtered.set_kind(ffmpeg::picture::Type::None);
             enc.send_frame(&filtered).map_err(|e| fail("cannot encode", e))?;
             done += 1;
-            if !progress.event(&Event::Progress { done, total, unit: Unit::Frames }) {
+            if !progress.event(&Event::Progress { done, total, unit: Unit::Frames, estimated: false }) {
                 return Ok(false);
             }
             write_packets(enc, octx, vout, (in_tb, frame_dur), out_tbs[vout]).map_err(|e| fail("cannot write", e))?;
