@@ -323,11 +323,12 @@ pub fn probe(path: &Path) -> (u32, u32, u64, Option<String>) {
 }
 
 /// Every entry left under `dir`, recursively, except `.ses`: ONNX Runtime's session id file,
-/// which it writes in the temporary folder of any process that loads it (the CLI too).
+/// which it writes in the temporary folder of any process that loads it (the CLI too), and the
+/// `.lock` a running server holds in its work folder.
 pub fn leftovers(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     if let Ok(rd) = std::fs::read_dir(dir) {
-        for e in rd.flatten().filter(|e| e.file_name() != ".ses") {
+        for e in rd.flatten().filter(|e| e.file_name() != ".ses" && e.file_name() != ".lock") {
             out.push(e.path());
             if e.path().is_dir() {
                 out.extend(leftovers(&e.path()));

@@ -168,7 +168,7 @@ pub fn apply(job: &Job, ops: &[Operation], progress: &dyn Progress) -> Result<()
                 img = apply_image(img, op).map_err(|msg| Error::Decode { path: job.input.clone(), msg })?;
             }
             still::save(&img, &job.output)?;
-            progress.event(&Event::Progress { done: 1, total: Some(1), unit: Unit::Files, estimated: false });
+            progress.event(&Event::Progress { done: 1, total: Some(1), unit: Unit::Files });
             Ok(())
         }
         Media::Video => super::video_edit::apply(job, ops, progress),

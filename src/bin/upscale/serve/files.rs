@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use axum::body::Body;
 use axum::http::{header, HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
 /// The name of the browser-viewable copy of an upload the browser cannot show (TIFF), in the

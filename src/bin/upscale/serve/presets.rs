@@ -1,7 +1,8 @@
 //! The page's named presets ("Photo", "Anime and illustration", …): a person picks what the
 //! picture is, the network behind it is shown beside. Each preset names the networks that suit
 //! it, best first; the first one this server has (the library's registry, `model::list`) is the
-//! one offered, and a preset with none of them is left out.
+//! one offered, and a preset with none of them is left out (so is one whose stand-in is another
+//! preset's own network).
 
 use std::path::Path;
 
@@ -77,6 +78,12 @@ pub fn available(model_dir: Option<&Path>) -> Value {
         .iter()
         .filter_map(|p| {
             let model = p.models.iter().find(|m| present(m))?;
+            // A stand-in that another preset offers as its own first choice says nothing more
+            // (Photo on realesrgan-x4plus is "Photo — best and slow"): left out.
+            let stand_in = *model != p.models[0];
+            if stand_in && PRESETS.iter().any(|o| o.id != p.id && o.models[0] == *model && present(model)) {
+                return None;
+            }
             Some(json!({
                 "id": p.id,
                 "label": p.label,
@@ -87,8 +94,10 @@ pub fn available(model_dir: Option<&Path>) -> Value {
             }))
         })
         .collect();
+    // The first preset made for the medium, else the first for both.
     let first = |media: &str| {
-        list.iter().find(|p| p["media"] == media || p["media"] == "both").map(|p| p["id"].clone()).unwrap_or(Value::Null)
+        let made = list.iter().find(|p| p["media"] == media);
+        made.or_else(|| list.iter().find(|p| p["media"] == "both")).map(|p| p["id"].clone()).unwrap_or(Value::Null)
     };
     let (image, video) = (first("image"), first("video"));
     json!({ "presets": list, "image_default": image, "video_default": video })

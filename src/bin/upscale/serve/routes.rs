@@ -194,7 +194,10 @@ async fn edit_job(State(app): State<Arc<App>>, Path(id): Path<String>, body: axu
     };
     let req: EditRequest = match serde_json::from_slice(&body) {
         Ok(r) => r,
-        Err(e) => return error(StatusCode::BAD_REQUEST, format!("edit operations: {e}")),
+        Err(e) => {
+            eprintln!("upscale: edit of {id} refused: {e}");
+            return error(StatusCode::BAD_REQUEST, "the edit operations could not be read (see the API's list of operations)");
+        }
     };
     let size = src.status().size;
     let (true, Some(size)) = (src.state() == JobState::Done, size) else {

@@ -276,7 +276,7 @@ fn identify(path: &Path, shown: &str, max_pixels: u64) -> Result<(Media, &'stati
 fn over_pixels(shown: &str, w: u64, h: u64, max: u64) -> Refusal {
     (
         StatusCode::PAYLOAD_TOO_LARGE,
-        format!("{shown} is {w}x{h} pixels, over this server's limit of {max} pixels ({:.0} megapixels)", max as f64 / 1e6),
+        format!("{shown}: the picture is {w}x{h}, over the limit of {max} pixels this server takes"),
     )
 }
 

@@ -155,7 +155,7 @@ fn transcode(job: &Job, ops: &[Operation], tmp: &Path, progress: &dyn Progress) 
             filtered.set_kind(ffmpeg::picture::Type::None);
             enc.send_frame(&filtered).map_err(|e| fail("cannot encode", e))?;
             done += 1;
-            if !progress.event(&Event::Progress { done, total, unit: Unit::Frames, estimated: false }) {
+            if !progress.event(&Event::Progress { done, total, unit: Unit::Frames }) {
                 return Ok(false);
             }
             write_packets(enc, octx, vout, (in_tb, frame_dur), out_tbs[vout]).map_err(|e| fail("cannot write", e))?;

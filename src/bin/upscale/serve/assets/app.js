@@ -278,7 +278,7 @@ function follow(job) {
   job.es = es;
   es.onmessage = (m) => {
     const e = JSON.parse(m.data);
-    if (e.event === "start" && e.unit !== "files") {
+    if (e.event === "start") {
       job.estimated = !!e.estimated;
       job.t0 = null;
       job.json.state = "running";
