@@ -259,10 +259,7 @@ fn a_client_file_name_never_reaches_a_path() {
     assert_eq!(j["state"], "done");
     assert_eq!(j["name"], "evil__x2.png");
     let r = srv.get(&format!("/api/jobs/{id}/result"));
-    assert_eq!(
-        r.header("content-disposition"),
-        Some("attachment; filename=\"evil__x2.png\"; filename*=UTF-8''evil__x2.png")
-    );
+    assert_eq!(r.header("content-disposition"), Some("attachment; filename=\"evil__x2.png\""));
     // Inside the work folder only server-made names.
     for p in leftovers(tmp.path()) {
         let name = p.file_name().unwrap().to_string_lossy().into_owned();

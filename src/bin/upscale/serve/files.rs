@@ -56,9 +56,13 @@ pub fn sanitize(name: &str) -> String {
     s
 }
 
-/// `Content-Disposition` for a download named `name` (already sanitized): an ASCII `filename`
-/// for old clients and the name itself as `filename*=UTF-8''…` (RFC 6266, RFC 5987).
+/// `Content-Disposition` for a download named `name` (already sanitized): the name as
+/// `filename`, and when it is not plain ASCII an ASCII stand-in there for old clients and the
+/// name itself as `filename*=UTF-8''…` (RFC 6266, RFC 5987).
 pub fn disposition(name: &str) -> String {
+    if name.is_ascii() {
+        return format!("attachment; filename=\"{name}\"");
+    }
     let ascii: String = name.chars().map(|c| if c.is_ascii() && c != '"' && c != '\\' { c } else { '_' }).collect();
     let mut encoded = String::new();
     for b in name.bytes() {
@@ -174,6 +178,7 @@ mod tests {
 
     #[test]
     fn download_names_keep_their_unicode() {
+        assert_eq!(disposition("a b_x2.png"), "attachment; filename=\"a b_x2.png\"");
         assert_eq!(
             disposition("Ünï 写真_x2.png"),
             "attachment; filename=\"_n_ ___x2.png\"; filename*=UTF-8''%C3%9Cn%C3%AF%20%E5%86%99%E7%9C%9F_x2.png"
