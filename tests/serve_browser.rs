@@ -461,6 +461,12 @@ fn the_page_shows_progress_warnings_and_presets_and_fits_a_phone() {
     let infos = js(&tab, "window.__infos");
     let of = format!("/{clip_frames} frames");
     assert!(infos.as_array().unwrap().iter().any(|t| t.as_str().unwrap().contains(" % · ") && t.as_str().unwrap().contains(&of)), "{of} in {infos}");
+    until(
+        &tab,
+        "[...document.querySelectorAll('#queue .thumb')].some(t => t.tagName === 'VIDEO' && t.videoWidth === 64)",
+        Duration::from_secs(30),
+        "the clip's thumbnail",
+    );
     let warnings = js(&tab, "[...document.querySelectorAll('#queue .warnings li')].map(l => l.textContent)");
     assert!(warnings.as_array().unwrap().iter().any(|w| w.as_str().unwrap().contains("left out")), "{warnings}");
     // The final state from the server: no card left "running".
@@ -471,7 +477,7 @@ fn the_page_shows_progress_warnings_and_presets_and_fits_a_phone() {
     let clip_id = js(&tab, "[...document.querySelectorAll('#queue li')].find(li => li.querySelector('.name').textContent === 'clip.mp4').dataset.id");
     click(&tab, &format!("#queue li[data-id='{}'] .compare", clip_id.as_str().unwrap()));
     until(&tab, "document.getElementById('after') && document.getElementById('after').videoWidth === 128", Duration::from_secs(30), "the clip in Compare");
-    assert!(js(&tab, "document.getElementById('compare-sizes').textContent").as_str().unwrap().contains("64×48 → 128×96"));
+    until(&tab, "document.getElementById('compare-sizes').textContent.includes('64×48 → 128×96')", Duration::from_secs(10), "the sizes in Compare");
     click(&tab, "#mute");
     assert_eq!(js(&tab, "document.getElementById('after').muted"), false, "unmuted");
     let photo_id = js(&tab, "[...document.querySelectorAll('#queue li')].find(li => li.querySelector('.name').textContent === 'photo.png').dataset.id");
@@ -488,6 +494,13 @@ fn the_page_shows_progress_warnings_and_presets_and_fits_a_phone() {
         viewport(&tab, w, h);
         let fits = js(&tab, "[document.documentElement.scrollWidth, window.innerWidth]");
         assert!(fits[0].as_u64().unwrap() <= fits[1].as_u64().unwrap(), "{w} px: scrollWidth, innerWidth = {fits}");
+        // Nor does any control stick out of the page (the stage scrolls inside its viewport).
+        let out = js(
+            &tab,
+            "[...document.querySelectorAll('body *')].filter(e => !e.closest('#viewport') && e.getClientRects().length \
+             && e.getBoundingClientRect().right > window.innerWidth + 1).map(e => e.id || e.className || e.tagName)",
+        );
+        assert_eq!(out, Value::Array(vec![]), "{w} px: sticking out");
         shot(&tab, name);
     }
 }

@@ -154,7 +154,7 @@ function forget(job) {
 // "before" of the sizes shown.
 function thumbnail(job) {
   const j = job.json;
-  if (!j.id || job.thumb) return;
+  if (!j.id || job.thumb || !j.media) return;
   const src = j.task === "edit" ? `/api/jobs/${j.source}/result?inline=1` : `/api/jobs/${j.id}/input`;
   const el = document.createElement(j.media === "video" ? "video" : "img");
   el.className = "thumb";
@@ -347,8 +347,8 @@ function openCompare(job) {
   current = job;
   $("compare-panel").hidden = false;
   $("compare-name").textContent = job.json.name;
-  const sizes = sizesText(job);
-  $("compare-sizes").textContent = [job.scaleTag, sizes, job.label].filter(Boolean).join(" · ");
+  const sizes = () => { $("compare-sizes").textContent = [job.scaleTag, sizesText(job), job.label].filter(Boolean).join(" · "); };
+  sizes();
   const id = job.json.id;
   const beforeSrc = job.json.task === "edit" ? `/api/jobs/${job.json.source}/result?inline=1` : `/api/jobs/${id}/input`;
   const after = mediaEl(job, `/api/jobs/${id}/result?inline=1`);
@@ -363,6 +363,11 @@ function openCompare(job) {
   setMuted(true);
   const ready = () => applyZoom();
   after.addEventListener(after.tagName === "VIDEO" ? "loadedmetadata" : "load", ready);
+  // The "before" size, from the picture or video itself once it is loaded.
+  before.addEventListener(before.tagName === "VIDEO" ? "loadedmetadata" : "load", () => {
+    const [w, h] = naturalSize(before);
+    if (w) { job.before = [w, h]; sizes(); render(job); }
+  });
   setSplit($("slider").value);
   $("compare-panel").scrollIntoView({ block: "nearest" });
 }
