@@ -35,7 +35,7 @@ fn address_room() -> Option<u64> {
     }
     let status = std::fs::read_to_string("/proc/self/status").ok();
     let used = status.as_deref().and_then(|s| status_kb(s, "VmSize:")).unwrap_or(0);
-    Some((lim.rlim_cur as u64).saturating_sub(used))
+    Some(lim.rlim_cur.saturating_sub(used))
 }
 
 /// A `kB` field of /proc/self/status (or /proc/meminfo), in bytes.

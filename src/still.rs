@@ -241,7 +241,12 @@ pub fn upscale_file(
     let pic = load(input, cfg.max_pixels)?;
     // The tile count is known once the picture's size is: every pass's tiles, counted here.
     let total = up.tile_count(pic.rgb.width, pic.rgb.height);
-    progress.event(&Event::Start { file: Some(input.to_path_buf()), total: Some(total), unit: Unit::Tiles, estimated: false });
+    progress.event(&Event::Start {
+        file: Some(input.to_path_buf()),
+        total: Some(total),
+        unit: Unit::Tiles,
+        estimated: false,
+    });
     let big = pic.upscale(up, progress).map_err(|e| match e {
         Error::Model { model, msg, source } => {
             Error::Model { model, msg: format!("{}: {msg}", input.display()), source }

@@ -414,7 +414,8 @@ fn the_page_shows_progress_warnings_and_presets_and_fits_a_phone() {
     assert_eq!(js(&tab, "document.getElementById('preset').value"), served["image_default"]);
     assert!(served["image_default"].as_str().unwrap().starts_with("photo"), "{served}");
     // The settings come before the drop zone.
-    let order = js(&tab, "document.querySelector('.settings').compareDocumentPosition(document.getElementById('drop')) & 4");
+    let order =
+        js(&tab, "document.querySelector('.settings').compareDocumentPosition(document.getElementById('drop')) & 4");
     assert_eq!(order, 4, "the settings sit above the drop zone");
     // A favicon.
     assert_eq!(srv.get("/favicon.ico").status, 200);
@@ -424,13 +425,23 @@ fn the_page_shows_progress_warnings_and_presets_and_fits_a_phone() {
     click(&tab, "#scales input[value='size']");
     let input = tab.wait_for_element("#file").unwrap();
     input.set_input_files(&[photo_path.to_str().unwrap()]).expect("choose a file");
-    until(&tab, "document.querySelector('#queue li[data-state=failed]')", Duration::from_secs(10), "the blank size refused");
+    until(
+        &tab,
+        "document.querySelector('#queue li[data-state=failed]')",
+        Duration::from_secs(10),
+        "the blank size refused",
+    );
     let info = js(&tab, "document.querySelector('#queue li[data-state=failed] .info').textContent");
     assert!(info.as_str().unwrap().contains("width, a height"), "{info}");
     click(&tab, "#queue li[data-state=failed] .delete");
     click(&tab, "#scales input[value='2']");
     input.set_input_files(&[big.to_str().unwrap()]).expect("choose a file");
-    until(&tab, "document.querySelector('#queue li[data-state=failed]')", Duration::from_secs(10), "the big file refused");
+    until(
+        &tab,
+        "document.querySelector('#queue li[data-state=failed]')",
+        Duration::from_secs(10),
+        "the big file refused",
+    );
     let info = js(&tab, "document.querySelector('#queue li[data-state=failed] .info').textContent");
     assert!(info.as_str().unwrap().contains("upload limit of 5 MiB"), "{info}");
     click(&tab, "#queue li[data-state=failed] .delete");
@@ -444,7 +455,12 @@ fn the_page_shows_progress_warnings_and_presets_and_fits_a_phone() {
     until(&tab, "document.querySelector('#queue li[data-state=done]')", Duration::from_secs(300), "the picture done");
     let infos = js(&tab, "window.__infos");
     assert!(infos.as_array().unwrap().iter().any(|t| t.as_str().unwrap().starts_with("50 % · 1/2 tiles")), "{infos}");
-    until(&tab, "document.querySelector('#queue li[data-state=done] .sizes').textContent === '96×64 → 768×512'", Duration::from_secs(10), "the sizes on the card");
+    until(
+        &tab,
+        "document.querySelector('#queue li[data-state=done] .sizes').textContent === '96×64 → 768×512'",
+        Duration::from_secs(10),
+        "the sizes on the card",
+    );
     assert_eq!(js(&tab, "document.querySelector('#queue li[data-state=done] .scale').textContent"), "8×");
     assert_eq!(js(&tab, "document.querySelector('#queue li[data-state=done] .thumb').naturalWidth"), 96);
 
@@ -460,7 +476,14 @@ fn the_page_shows_progress_warnings_and_presets_and_fits_a_phone() {
     );
     let infos = js(&tab, "window.__infos");
     let of = format!("/{clip_frames} frames");
-    assert!(infos.as_array().unwrap().iter().any(|t| t.as_str().unwrap().contains(" % · ") && t.as_str().unwrap().contains(&of)), "{of} in {infos}");
+    assert!(
+        infos
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t.as_str().unwrap().contains(" % · ") && t.as_str().unwrap().contains(&of)),
+        "{of} in {infos}"
+    );
     until(
         &tab,
         "[...document.querySelectorAll('#queue .thumb')].some(t => t.tagName === 'VIDEO' && t.videoWidth === 64)",
@@ -476,8 +499,18 @@ fn the_page_shows_progress_warnings_and_presets_and_fits_a_phone() {
     // overflow at a phone's width and a laptop's.
     let clip_id = js(&tab, "[...document.querySelectorAll('#queue li')].find(li => li.querySelector('.name').textContent === 'clip.mp4').dataset.id");
     click(&tab, &format!("#queue li[data-id='{}'] .compare", clip_id.as_str().unwrap()));
-    until(&tab, "document.getElementById('after') && document.getElementById('after').videoWidth === 128", Duration::from_secs(30), "the clip in Compare");
-    until(&tab, "document.getElementById('compare-sizes').textContent.includes('64×48 → 128×96')", Duration::from_secs(10), "the sizes in Compare");
+    until(
+        &tab,
+        "document.getElementById('after') && document.getElementById('after').videoWidth === 128",
+        Duration::from_secs(30),
+        "the clip in Compare",
+    );
+    until(
+        &tab,
+        "document.getElementById('compare-sizes').textContent.includes('64×48 → 128×96')",
+        Duration::from_secs(10),
+        "the sizes in Compare",
+    );
     click(&tab, "#mute");
     assert_eq!(js(&tab, "document.getElementById('after').muted"), false, "unmuted");
     let photo_id = js(&tab, "[...document.querySelectorAll('#queue li')].find(li => li.querySelector('.name').textContent === 'photo.png').dataset.id");

@@ -125,10 +125,7 @@ fn download_names_keep_their_unicode() {
     let r = srv.get(&format!("/api/jobs/{id}/result"));
     assert_eq!(r.status, 200);
     let cd = r.header("content-disposition").unwrap();
-    assert!(
-        cd.contains("filename*=UTF-8''%C3%9Cn%C3%AFc%C3%B8d%C3%A9%20%E5%86%99%E7%9C%9F_x2.png"),
-        "{cd}"
-    );
+    assert!(cd.contains("filename*=UTF-8''%C3%9Cn%C3%AFc%C3%B8d%C3%A9%20%E5%86%99%E7%9C%9F_x2.png"), "{cd}");
     assert!(cd.contains("filename=\"") && cd.is_ascii(), "{cd}");
 }
 

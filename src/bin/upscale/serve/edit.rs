@@ -156,7 +156,12 @@ pub fn validate(ops: &[Operation], (mut w, mut h): (u32, u32), max_pixels: u64) 
 pub fn apply(job: &Job, ops: &[Operation], progress: &dyn Progress) -> Result<()> {
     match job.media {
         Media::Image => {
-            if !progress.event(&Event::Start { file: Some(job.input.clone()), total: Some(1), unit: Unit::Files, estimated: false }) {
+            if !progress.event(&Event::Start {
+                file: Some(job.input.clone()),
+                total: Some(1),
+                unit: Unit::Files,
+                estimated: false,
+            }) {
                 return Err(Error::Cancelled);
             }
             let mut img = image::ImageReader::open(&job.input)

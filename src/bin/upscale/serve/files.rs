@@ -35,16 +35,12 @@ pub fn content_type(path: &Path) -> &'static str {
 /// path, at most 100 characters; never empty.
 pub fn sanitize(name: &str) -> String {
     let base = name.rsplit(['/', '\\']).next().unwrap_or("");
-    let mut s: String = base
-        .chars()
-        .map(|c| if c.is_alphanumeric() || matches!(c, '-' | '_' | '.' | ' ') { c } else { '_' })
-        .collect();
+    let mut s: String =
+        base.chars().map(|c| if c.is_alphanumeric() || matches!(c, '-' | '_' | '.' | ' ') { c } else { '_' }).collect();
     s = s.trim_start_matches(['.', ' ']).trim_end().to_string();
     if s.chars().count() > 100 {
-        let ext = Path::new(&s)
-            .extension()
-            .map(|e| e.to_string_lossy().into_owned())
-            .filter(|e| e.chars().count() <= 8);
+        let ext =
+            Path::new(&s).extension().map(|e| e.to_string_lossy().into_owned()).filter(|e| e.chars().count() <= 8);
         s = s.chars().take(90).collect();
         if let Some(e) = ext {
             s = format!("{s}.{e}");

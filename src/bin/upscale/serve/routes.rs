@@ -196,7 +196,10 @@ async fn edit_job(State(app): State<Arc<App>>, Path(id): Path<String>, body: axu
         Ok(r) => r,
         Err(e) => {
             eprintln!("upscale: edit of {id} refused: {e}");
-            return error(StatusCode::BAD_REQUEST, "the edit operations could not be read (see the API's list of operations)");
+            return error(
+                StatusCode::BAD_REQUEST,
+                "the edit operations could not be read (see the API's list of operations)",
+            );
         }
     };
     let size = src.status().size;

@@ -217,9 +217,8 @@ fn check_picture(path: &Path, dir: &Path, shown: &str, max_pixels: u64) -> Resul
             format!("{shown}: the picture's data is damaged or cut short and cannot be read"),
         )
     };
-    let mut reader = image::ImageReader::open(path)
-        .and_then(|r| r.with_guessed_format())
-        .map_err(|e| damaged(e.to_string()))?;
+    let mut reader =
+        image::ImageReader::open(path).and_then(|r| r.with_guessed_format()).map_err(|e| damaged(e.to_string()))?;
     let mut limits = image::Limits::default();
     limits.max_alloc = Some(max_pixels.saturating_mul(16));
     reader.limits(limits);
@@ -244,7 +243,9 @@ fn identify(path: &Path, shown: &str, max_pixels: u64) -> Result<(Media, &'stati
         (StatusCode::UNPROCESSABLE_ENTITY, format!("{shown}: not a picture that can be read (damaged or cut short)"))
     };
     if upscale::still::is_image(path) {
-        let reader = image::ImageReader::open(path).and_then(|r| r.with_guessed_format()).map_err(|e| unreadable(e.to_string()))?;
+        let reader = image::ImageReader::open(path)
+            .and_then(|r| r.with_guessed_format())
+            .map_err(|e| unreadable(e.to_string()))?;
         let ext = match reader.format() {
             Some(image::ImageFormat::Png) => "png",
             Some(image::ImageFormat::Jpeg) => "jpg",

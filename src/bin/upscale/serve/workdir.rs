@@ -30,7 +30,10 @@ fn try_lock(f: &File) -> bool {
 
 /// Makes this run's folder in `tmp` and locks it.
 pub fn create(tmp: &Path) -> std::io::Result<WorkDir> {
-    let dir = tempfile::Builder::new().prefix(PREFIX).permissions(std::os::unix::fs::PermissionsExt::from_mode(0o700)).tempdir_in(tmp)?;
+    let dir = tempfile::Builder::new()
+        .prefix(PREFIX)
+        .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o700))
+        .tempdir_in(tmp)?;
     let lock = OpenOptions::new().create(true).truncate(true).write(true).mode(0o600).open(dir.path().join(LOCK))?;
     if !try_lock(&lock) {
         return Err(std::io::Error::other("cannot lock the new work folder"));
@@ -59,7 +62,11 @@ pub fn sweep(tmp: &Path, keep: &Path) -> Vec<PathBuf> {
         let dead = match File::open(path.join(LOCK)) {
             // Held by a live server: the lock fails. Free: its server is gone.
             Ok(f) => try_lock(&f),
-            Err(_) => meta.modified().ok().and_then(|t| SystemTime::now().duration_since(t).ok()).is_some_and(|a| a > STARTING),
+            Err(_) => meta
+                .modified()
+                .ok()
+                .and_then(|t| SystemTime::now().duration_since(t).ok())
+                .is_some_and(|a| a > STARTING),
         };
         if dead && std::fs::remove_dir_all(&path).is_ok() {
             gone.push(path);
