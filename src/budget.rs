@@ -94,8 +94,8 @@ impl Upscaler<'_> {
 
 /// [`Error::Memory`], naming the file, when the job's picture or video would need more memory
 /// than this process may use, judged from the file's header before anything is decoded (the
-/// front ends refuse such a job as a configuration error). A file that cannot be read passes:
-/// running the job says what is wrong with it.
+/// front ends refuse such a job as a configuration error). A file that cannot be read, or that
+/// is over the pixel limit, passes: running the job says what is wrong with it.
 pub fn check_job(job: &Job, up: &Upscaler) -> Result<()> {
     match job.kind {
         Kind::Image => {
@@ -104,6 +104,8 @@ pub fn check_job(job: &Job, up: &Upscaler) -> Result<()> {
                 .ok()
                 .and_then(|r| r.into_dimensions().ok());
             match size {
+                // Over the pixel limit: the loader's refusal (the bomb guard) says it better.
+                Some((w, h)) if w as u64 * h as u64 > job.settings.max_pixels => Ok(()),
                 Some((w, h)) => up.check_memory(w, h, 3, 1, available_memory()).map_err(|e| e.in_file(&job.input)),
                 None => Ok(()),
             }
