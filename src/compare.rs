@@ -20,6 +20,9 @@ const GAP: u32 = 4;
 
 /// Builds the grid for an RGB picture: panels of the same size, each under its label.
 pub fn grid(rgb: &Planes, up: &mut Upscaler, model_name: &str) -> Result<RgbImage> {
+    let (w, h) = up.output_size(rgb.width, rgb.height);
+    let need = crate::budget::grid((rgb.width, rgb.height), &up.passes(), (w, h), 4);
+    crate::budget::check("the compare grid", (4 * w as u64 + 3 * GAP as u64, (h + STRIP) as u64), need)?;
     let model = up.upscale(rgb)?;
     let (w, h) = (model.width, model.height);
     let mut panels: Vec<(String, Planes)> = [Filter::Nearest, Filter::Bicubic, Filter::Lanczos]

@@ -343,12 +343,16 @@ impl<'e> Upscaler<'e> {
         auto_tile(w, h, self.cfg.tile_pad, available)
     }
 
-    /// Tiles a `w`×`h` picture goes through, summed over the passes (0 for a classic filter).
+    /// Tiles a `w`×`h` picture goes through, summed over the passes (1 for a classic filter:
+    /// the whole picture at once).
     pub fn tile_count(&self, w: u32, h: u32) -> u64 {
         self.count_within(w, h, available_memory())
     }
 
     fn count_within(&self, w: u32, h: u32, available: u64) -> u64 {
+        if self.passes.is_empty() {
+            return 1;
+        }
         let (mut w, mut h, mut n) = (w, h, 0);
         for &s in &self.passes {
             n += TilePlan::new(w, h, self.tile_within(w, h, available)).tiles().len() as u64;
@@ -366,11 +370,15 @@ impl<'e> Upscaler<'e> {
     /// `progress` returns `false` it stops there with [`Error::Cancelled`].
     pub fn upscale_with(&mut self, img: &Planes, progress: &dyn Progress) -> Result<Planes> {
         let (tw, th) = self.output_size(img.width, img.height);
-        if let Some(f) = self.engine.classic {
-            return Ok(resize::resize(img, tw, th, f));
-        }
-        // Memory is read once a picture (the cgroup files and /proc/meminfo), not once a pass.
+        // Memory is read once a picture (the cgroup files and /proc/meminfo), not once a pass;
+        // what the picture will hold is checked against it before anything is allocated.
         let available = available_memory();
+        self.check_memory(img.width, img.height, 3, 1, available)?;
+        if let Some(f) = self.engine.classic {
+            let out = resize::resize(img, tw, th, f);
+            progress.event(&Event::Progress { done: 1, total: Some(1), unit: Unit::Tiles });
+            return Ok(out);
+        }
         let total = self.count_within(img.width, img.height, available);
         let mut done = 0;
         let mut nets = self.slot.nets.lock().unwrap_or_else(|e| e.into_inner());
@@ -386,7 +394,7 @@ impl<'e> Upscaler<'e> {
             // Out of memory, the frame runs again with smaller tiles (never dropped); the smaller
             // size stays for the next frames, so this is said once.
             let (out, tile) = retry_smaller(first, src.width, src.height, |tile| {
-                let mut out = Planes::new(src.width * s, src.height * s, 3);
+                let mut out = Planes::try_new(src.width * s, src.height * s, 3)?;
                 let tiles = TilePlan::new(src.width, src.height, tile).tiles();
                 let (fw, fh) = tiles.iter().fold((0, 0), |(w, h), t| (w.max(t.w + 2 * pad), h.max(t.h + 2 * pad)));
                 let (fw, fh) = fixed_shape(fw, fh, 16);

@@ -117,6 +117,38 @@ pub enum Error {
     /// The work was cancelled through the progress callback before anything was written.
     #[error("cancelled")]
     Cancelled,
+    /// The work would hold more memory than this process may use (`crate::budget`): refused
+    /// before anything that size was allocated.
+    #[error(
+        "{}{what} of {width}x{height} would need {} of memory and {} is available: ask for a smaller size",
+        .file.as_ref().map_or(String::new(), |f| format!("{}: ", f.display())),
+        bytes(.needed),
+        bytes(.available)
+    )]
+    Memory {
+        /// The file, when known.
+        file: Option<PathBuf>,
+        /// What would be made ("the result", "the compare grid", "each video frame").
+        what: String,
+        /// Its size in pixels, as asked.
+        width: u64,
+        height: u64,
+        /// Bytes it would hold at its peak.
+        needed: u64,
+        /// Bytes this process may still use (`crate::memory::available_memory`).
+        available: u64,
+    },
+}
+
+/// A byte count for a person: `51.5 GB (51538034700 bytes)`, `310 MB`.
+fn bytes(n: &u64) -> String {
+    let n = *n;
+    let gb = n as f64 / 1e9;
+    if gb >= 1.0 {
+        format!("{gb:.1} GB ({n} bytes)")
+    } else {
+        format!("{:.0} MB ({n} bytes)", n as f64 / 1e6)
+    }
 }
 
 /// The library's result type.
@@ -161,6 +193,17 @@ impl Error {
     #[cfg(feature = "video")]
     pub(crate) fn thread(what: impl std::fmt::Display, source: std::io::Error) -> Self {
         Error::Thread { what: what.to_string(), source }
+    }
+
+    /// The error with `path` as its file, where it can name one and does not yet (a memory
+    /// refusal found deep in the engine, which does not know the file).
+    pub fn in_file(self, path: &Path) -> Self {
+        match self {
+            Error::Memory { file: None, what, width, height, needed, available } => {
+                Error::Memory { file: Some(path.to_path_buf()), what, width, height, needed, available }
+            }
+            e => e,
+        }
     }
 
     /// The whole error on one line: this error and every source under it, joined by ": "

@@ -52,9 +52,7 @@ fn run_on(job: &Job, mut up: Upscaler<'_>, progress: &dyn Progress) -> Result<Ou
     }
     match job.kind {
         Kind::Image => {
-            let file = Some(job.input.clone());
-            // The tile count is known once the picture's size is: the upscaler reports each tile.
-            progress.event(&Event::Start { file, total: None, unit: Unit::Tiles });
+            // The start (with the tile count, known once the picture's size is) comes from still.
             still::upscale_file(&job.input, &job.output, &mut up, cfg, progress)?;
             Ok(Outcome::Done)
         }
@@ -88,7 +86,7 @@ pub fn run_all(jobs: &[Job], engine: &Engine, progress: &dyn Progress) -> Summar
     let total = jobs.len() as u64;
     let tally = Tally { sum: Mutex::new(Summary::default()), finished: AtomicU64::new(0), total };
     if jobs.len() > 1 {
-        progress.event(&Event::Start { file: None, total: Some(total), unit: Unit::Files });
+        progress.event(&Event::Start { file: None, total: Some(total), unit: Unit::Files, estimated: false });
     }
     let (images, videos): (Vec<&Job>, Vec<&Job>) = jobs.iter().partition(|j| j.kind == Kind::Image);
     let workers = match images.first() {

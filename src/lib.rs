@@ -5,6 +5,7 @@
 //! command line, the web server and the scheduler steps are thin callers of these. The library
 //! never prints: failures come back as [`Error`]s that name the file and the cause.
 
+pub mod budget;
 pub mod compare;
 pub mod config;
 pub mod edit;

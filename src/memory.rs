@@ -1,6 +1,7 @@
 //! How much memory this process may still use: the room under its cgroup's limit (a Kubernetes
 //! pod, a Slurm job confined by cgroups, a container) when there is one, else the machine's
-//! `MemAvailable`. The automatic tile size is chosen from it.
+//! `MemAvailable`, and never more than the room left under the address-space limit (`ulimit -v`,
+//! `prlimit --as`). The automatic tile size and the memory budget (`crate::budget`) use it.
 
 use std::path::{Path, PathBuf};
 
@@ -11,22 +12,42 @@ const V1_UNLIMITED: u64 = 1 << 60;
 
 /// Bytes this process can still use: the smaller of the room under the tightest cgroup memory
 /// limit (v2 `memory.max`, v1 `memory.limit_in_bytes`, less the usage that cannot be reclaimed)
-/// and `MemAvailable`; 2 GiB when neither can be read.
+/// and `MemAvailable`; 2 GiB when neither can be read; in any case no more than the room under
+/// the address-space limit (`RLIMIT_AS` less this process's `VmSize`) when one is set.
 pub fn available_memory() -> u64 {
     let meminfo = std::fs::read_to_string("/proc/meminfo").ok().and_then(|s| mem_available(&s));
     let cgroup =
         std::fs::read_to_string("/proc/self/cgroup").ok().and_then(|s| cgroup_room(Path::new("/sys/fs/cgroup"), &s));
-    match (cgroup, meminfo) {
+    let room = match (cgroup, meminfo) {
         (Some(c), Some(m)) => c.min(m),
         (c, m) => c.or(m).unwrap_or(FALLBACK),
+    };
+    address_room().map_or(room, |a| a.min(room))
+}
+
+/// Room under the address-space limit: the soft `RLIMIT_AS` less the `VmSize` of
+/// /proc/self/status; `None` without a limit.
+fn address_room() -> Option<u64> {
+    let mut lim = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY: getrlimit only writes the struct it is given.
+    if unsafe { libc::getrlimit(libc::RLIMIT_AS, &mut lim) } != 0 || lim.rlim_cur == libc::RLIM_INFINITY {
+        return None;
     }
+    let status = std::fs::read_to_string("/proc/self/status").ok();
+    let used = status.as_deref().and_then(|s| status_kb(s, "VmSize:")).unwrap_or(0);
+    Some(lim.rlim_cur.saturating_sub(used))
+}
+
+/// A `kB` field of /proc/self/status (or /proc/meminfo), in bytes.
+fn status_kb(text: &str, field: &str) -> Option<u64> {
+    let line = text.lines().find(|l| l.starts_with(field))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
 }
 
 /// `MemAvailable` of a /proc/meminfo text, in bytes.
 fn mem_available(meminfo: &str) -> Option<u64> {
-    let line = meminfo.lines().find(|l| l.starts_with("MemAvailable:"))?;
-    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kb * 1024)
+    status_kb(meminfo, "MemAvailable:")
 }
 
 /// The room under the tightest memory limit of the cgroups on the way from this process's
@@ -118,5 +139,6 @@ mod tests {
         assert_eq!(cgroup_room(root, "12:cpu:/x\n7:memory:/slurm/job7\n"), Some(512 << 20));
         assert_eq!(mem_available("MemTotal: 9 kB\nMemAvailable:  2048 kB\n"), Some(2 << 20));
         assert!(available_memory() > 0);
+        assert_eq!(status_kb("Name: x\nVmSize:\t  1000 kB\n", "VmSize:"), Some(1_024_000));
     }
 }

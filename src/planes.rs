@@ -18,6 +18,25 @@ impl Planes {
         Planes { width, height, channels, data: vec![0.0; width as usize * height as usize * channels] }
     }
 
+    /// A black picture, or [`crate::Error::Memory`] when its memory cannot be had (never an
+    /// aborted allocation).
+    pub fn try_new(width: u32, height: u32, channels: usize) -> crate::Result<Self> {
+        let n = width as usize * height as usize * channels;
+        let mut data = Vec::new();
+        if data.try_reserve_exact(n).is_err() {
+            return Err(crate::Error::Memory {
+                file: None,
+                what: "a picture".into(),
+                width: width.into(),
+                height: height.into(),
+                needed: n as u64 * 4,
+                available: crate::memory::available_memory(),
+            });
+        }
+        data.resize(n, 0.0);
+        Ok(Planes { width, height, channels, data })
+    }
+
     /// Pixels in one plane.
     pub fn area(&self) -> usize {
         self.width as usize * self.height as usize

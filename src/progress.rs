@@ -23,8 +23,17 @@ pub enum Unit {
 #[serde(tag = "event", rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum Event {
-    /// Work on `file` (or a batch, when `file` is none) starts; `total` units are expected.
-    Start { file: Option<PathBuf>, total: Option<u64>, unit: Unit },
+    /// Work on `file` (or a batch, when `file` is none) starts; `total` units are expected:
+    /// every tile of every pass of a picture, a video's frames as its container counts them, or,
+    /// with `estimated`, as its duration times its frame rate makes them (the true count may
+    /// differ a little; `estimated` is left out of the JSON when false).
+    Start {
+        file: Option<PathBuf>,
+        total: Option<u64>,
+        unit: Unit,
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        estimated: bool,
+    },
     /// `done` units are finished in all.
     Progress { done: u64, total: Option<u64>, unit: Unit },
     /// Worth knowing, not a problem (the device chosen, a job resumed).
@@ -44,9 +53,15 @@ pub trait Progress: Send + Sync {
     /// One event; `false` asks the work to stop (it stops within one tile or frame).
     fn event(&self, event: &Event) -> bool;
 
-    /// A video's frames start: `total` if known.
+    /// A video's frames start: `total` if known (counted by the container).
     fn start(&self, what: &Path, total: Option<u64>) -> bool {
-        self.event(&Event::Start { file: Some(what.to_path_buf()), total, unit: Unit::Frames })
+        self.start_frames(what, total, false)
+    }
+    /// A video's frames start: `total` if known, `estimated` from the duration when the
+    /// container does not count them.
+    fn start_frames(&self, what: &Path, total: Option<u64>, estimated: bool) -> bool {
+        let estimated = estimated && total.is_some();
+        self.event(&Event::Start { file: Some(what.to_path_buf()), total, unit: Unit::Frames, estimated })
     }
     /// `done` frames of the video are written in all.
     fn advance(&self, done: u64) -> bool {
@@ -97,6 +112,14 @@ mod tests {
     fn events_are_tagged_json() {
         let e = Event::Progress { done: 3, total: Some(48), unit: Unit::Frames };
         assert_eq!(serde_json::to_string(&e).unwrap(), r#"{"event":"progress","done":3,"total":48,"unit":"frames"}"#);
+        let s = Event::Start { file: None, total: Some(9), unit: Unit::Frames, estimated: true };
+        assert_eq!(
+            serde_json::to_string(&s).unwrap(),
+            r#"{"event":"start","file":null,"total":9,"unit":"frames","estimated":true}"#
+        );
+        let exact: Event = serde_json::from_str(r#"{"event":"start","file":null,"total":9,"unit":"tiles"}"#).unwrap();
+        assert_eq!(exact, Event::Start { file: None, total: Some(9), unit: Unit::Tiles, estimated: false });
+        assert!(!serde_json::to_string(&exact).unwrap().contains("estimated"));
         let back: Event = serde_json::from_str(r#"{"event":"error","file":"a.png","message":"m"}"#).unwrap();
         assert_eq!(back, Event::Error { file: Some("a.png".into()), message: "m".into() });
     }

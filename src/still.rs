@@ -10,7 +10,7 @@ use crate::engine::Upscaler;
 use crate::error::{Error, Result};
 use crate::output::{self, Pending};
 use crate::planes::Planes;
-use crate::progress::Progress;
+use crate::progress::{Event, Progress, Unit};
 use crate::resize::{self, Filter};
 
 /// A decoded picture and what must be kept about it.
@@ -171,6 +171,9 @@ impl Picture {
 
     /// Upscales the picture, tiles reported to `progress`; alpha follows the colour's size by Lanczos.
     pub fn upscale(&self, up: &mut Upscaler, progress: &dyn Progress) -> Result<Picture> {
+        let channels = 3 + u64::from(self.alpha.is_some());
+        let available = crate::memory::available_memory();
+        up.check_memory(self.rgb.width, self.rgb.height, channels, 1 + u64::from(self.deep), available)?;
         let rgb = up.upscale_with(&self.rgb, progress)?;
         let alpha = self.alpha.as_ref().map(|a| {
             let mut r = resize::resize(a, rgb.width, rgb.height, Filter::Lanczos);
@@ -243,11 +246,19 @@ pub fn upscale_file(
         crate::edit::preflight(&cfg.edit, (w, h), channels)
             .map_err(|source| Error::Edit { path: input.to_path_buf(), source })?;
     }
+    // The tile count is known once the picture's size is: every pass's tiles, counted here.
+    let total = up.tile_count(pic.rgb.width, pic.rgb.height);
+    progress.event(&Event::Start {
+        file: Some(input.to_path_buf()),
+        total: Some(total),
+        unit: Unit::Tiles,
+        estimated: false,
+    });
     let big = pic.upscale(up, progress).map_err(|e| match e {
         Error::Model { model, msg, source } => {
             Error::Model { model, msg: format!("{}: {msg}", input.display()), source }
         }
-        e => e,
+        e => e.in_file(input),
     })?;
     let big = crate::edit::after_scaling(big, &cfg.edit, input, progress)?;
     save(&big.to_image(), output)

@@ -38,7 +38,8 @@ fn an_image_job_reports_start_tiles_and_writes_the_file() {
     assert_eq!((sum.done, sum.failed, sum.interrupted), (1, 0, false));
     assert_eq!(image::image_dimensions(&out).unwrap(), (192, 128));
     let ev = rec.events();
-    assert_eq!(ev[0], Event::Start { file: Some(input.clone()), total: None, unit: Unit::Tiles });
+    // The start carries the tile count of every pass (issue 19), known from the picture's size.
+    assert_eq!(ev[0], Event::Start { file: Some(input.clone()), total: Some(6), unit: Unit::Tiles, estimated: false });
     let tiles: Vec<(u64, Option<u64>)> = ev
         .iter()
         .filter_map(|e| match e {

@@ -178,7 +178,9 @@ fn upload_scale_compare_edit_and_download_in_a_browser() {
     })
     .expect("allow downloads");
     tab.navigate_to(&format!("http://127.0.0.1:{}/", srv.port)).unwrap().wait_until_navigated().unwrap();
-    until(&tab, "document.querySelectorAll('#model option').length > 0", Duration::from_secs(30), "the model list");
+    until(&tab, "document.querySelectorAll('#model option').length > 1", Duration::from_secs(30), "the model list");
+    // The network the CLI uses by default, so the results compare with the CLI's.
+    set(&tab, "model", "realesr-animevideov3");
     shot(&tab, "1-page.png");
 
     // 2×, both files through the file input.
@@ -346,4 +348,213 @@ fn upload_scale_compare_edit_and_download_in_a_browser() {
         let size = std::fs::metadata(&out).unwrap().len();
         assert!(size < 200_000, "docs/serve.png is {size} bytes: keep it under 200 KB");
     }
+}
+
+/// Sets the page's viewport to `width`×`height` CSS pixels, as a phone or a laptop shows it.
+fn viewport(tab: &Tab, width: u32, height: u32) {
+    use headless_chrome::protocol::cdp::Emulation::SetDeviceMetricsOverride;
+    tab.call_method(SetDeviceMetricsOverride {
+        width,
+        height,
+        device_scale_factor: 1.0,
+        mobile: width < 600,
+        scale: None,
+        screen_width: None,
+        screen_height: None,
+        position_x: None,
+        position_y: None,
+        dont_set_visible_size: None,
+        screen_orientation: None,
+        viewport: None,
+        display_feature: None,
+        device_posture: None,
+    })
+    .expect("set the viewport");
+    std::thread::sleep(Duration::from_millis(300));
+}
+
+/// Every text the cards' progress lines showed, kept by an observer in the page (issue 19: a
+/// percent must be seen while a picture runs, a frame count while a video does).
+const RECORD_INFO: &str = "window.__infos = []; new MutationObserver(() => { \
+    for (const e of document.querySelectorAll('#queue .info')) { const t = e.textContent; \
+    if (!window.__infos.includes(t)) window.__infos.push(t); } }) \
+    .observe(document.getElementById('queue'), {subtree: true, childList: true, characterData: true});";
+
+#[test]
+fn the_page_shows_progress_warnings_and_presets_and_fits_a_phone() {
+    let tmp = tempfile::tempdir().unwrap();
+    let srv = Server::start(tmp.path(), &["--max-upload-mib", "5"]);
+    let work = tempfile::tempdir().unwrap();
+    let photo_path = work.path().join("photo.png");
+    std::fs::write(&photo_path, photo(96, 64)).unwrap();
+    let clip_path = work.path().join("clip.mp4");
+    clip(&clip_path, "64x48", 10, 1.0);
+    let (_, _, clip_frames, _) = probe(&clip_path);
+    let big = work.path().join("big.png");
+    std::fs::write(&big, vec![0u8; 6 << 20]).unwrap();
+
+    let browser = browser();
+    let tab = browser.new_tab().expect("a tab");
+    tab.set_default_timeout(Duration::from_secs(30));
+    tab.navigate_to(&format!("http://127.0.0.1:{}/", srv.port)).unwrap().wait_until_navigated().unwrap();
+    until(&tab, "document.querySelectorAll('#preset option').length > 0", Duration::from_secs(30), "the presets");
+    until(&tab, "document.getElementById('limits').textContent !== ''", Duration::from_secs(30), "the limits");
+
+    // The presets, named for a person with the network beside, come from the server; pictures
+    // default to the photo preset.
+    let served = srv.json("/api/presets");
+    let shown = js(&tab, "[...document.querySelectorAll('#preset option')].map(o => [o.value, o.textContent])");
+    let list = served["presets"].as_array().unwrap();
+    assert_eq!(shown.as_array().unwrap().len(), list.len(), "{shown}");
+    for p in list {
+        let label = format!("{} — {}", p["label"].as_str().unwrap(), p["model"].as_str().unwrap());
+        assert!(shown.as_array().unwrap().iter().any(|o| o[1] == label.as_str()), "{label} not in {shown}");
+    }
+    assert!(list.iter().any(|p| p["label"] == "Video" && p["model"] == "realesr-animevideov3"), "{served}");
+    assert_eq!(js(&tab, "document.getElementById('preset').value"), served["image_default"]);
+    assert!(served["image_default"].as_str().unwrap().starts_with("photo"), "{served}");
+    // The settings come before the drop zone.
+    let order =
+        js(&tab, "document.querySelector('.settings').compareDocumentPosition(document.getElementById('drop')) & 4");
+    assert_eq!(order, 4, "the settings sit above the drop zone");
+    // A favicon.
+    assert_eq!(srv.get("/favicon.ico").status, 200);
+    tab.evaluate(RECORD_INFO, false).unwrap();
+
+    // Checked in the page before anything is sent: a blank exact size, a file over the limit.
+    click(&tab, "#scales input[value='size']");
+    let input = tab.wait_for_element("#file").unwrap();
+    input.set_input_files(&[photo_path.to_str().unwrap()]).expect("choose a file");
+    until(
+        &tab,
+        "document.querySelector('#queue li[data-state=failed]')",
+        Duration::from_secs(10),
+        "the blank size refused",
+    );
+    let info = js(&tab, "document.querySelector('#queue li[data-state=failed] .info').textContent");
+    assert!(info.as_str().unwrap().contains("width, a height"), "{info}");
+    click(&tab, "#queue li[data-state=failed] .delete");
+    click(&tab, "#scales input[value='2']");
+    input.set_input_files(&[big.to_str().unwrap()]).expect("choose a file");
+    until(
+        &tab,
+        "document.querySelector('#queue li[data-state=failed]')",
+        Duration::from_secs(10),
+        "the big file refused",
+    );
+    let info = js(&tab, "document.querySelector('#queue li[data-state=failed] .info').textContent");
+    assert!(info.as_str().unwrap().contains("upload limit of 5 MiB"), "{info}");
+    click(&tab, "#queue li[data-state=failed] .delete");
+    assert_eq!(srv.json("/api/jobs")["jobs"].as_array().unwrap().len(), 0, "nothing was sent");
+
+    // A picture at 8x on the built-in network: two passes, two tiles: a percent between 0 and
+    // 100 is shown while it runs; the card shows the scale, the network and before -> after.
+    set(&tab, "model", "realesr-animevideov3");
+    click(&tab, "#scales input[value='8']");
+    input.set_input_files(&[photo_path.to_str().unwrap()]).expect("choose a file");
+    until(&tab, "document.querySelector('#queue li[data-state=done]')", Duration::from_secs(300), "the picture done");
+    let infos = js(&tab, "window.__infos");
+    assert!(infos.as_array().unwrap().iter().any(|t| t.as_str().unwrap().starts_with("50 % · 1/2 tiles")), "{infos}");
+    until(
+        &tab,
+        "document.querySelector('#queue li[data-state=done] .sizes').textContent === '96×64 → 768×512'",
+        Duration::from_secs(10),
+        "the sizes on the card",
+    );
+    assert_eq!(js(&tab, "document.querySelector('#queue li[data-state=done] .scale').textContent"), "8×");
+    assert_eq!(js(&tab, "document.querySelector('#queue li[data-state=done] .thumb').naturalWidth"), 96);
+
+    // A video to WebM: its AAC audio cannot go in, and the card says so; the frame count shows.
+    set(&tab, "video-format", "webm");
+    click(&tab, "#scales input[value='2']");
+    input.set_input_files(&[clip_path.to_str().unwrap()]).expect("choose the clip");
+    until(
+        &tab,
+        "[...document.querySelectorAll('#queue li')].filter(li => li.dataset.state === 'done').length === 2",
+        Duration::from_secs(300),
+        "the clip done",
+    );
+    let infos = js(&tab, "window.__infos");
+    let of = format!("/{clip_frames} frames");
+    assert!(
+        infos
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t.as_str().unwrap().contains(" % · ") && t.as_str().unwrap().contains(&of)),
+        "{of} in {infos}"
+    );
+    until(
+        &tab,
+        "[...document.querySelectorAll('#queue .thumb')].some(t => t.tagName === 'VIDEO' && t.videoWidth === 64)",
+        Duration::from_secs(30),
+        "the clip's thumbnail",
+    );
+    let warnings = js(&tab, "[...document.querySelectorAll('#queue .warnings li')].map(l => l.textContent)");
+    assert!(warnings.as_array().unwrap().iter().any(|w| w.as_str().unwrap().contains("left out")), "{warnings}");
+    // The final state from the server: no card left "running".
+    assert_eq!(js(&tab, "document.querySelectorAll('#queue li[data-state=running]').length"), 0);
+
+    // Compare with the sizes and sound, the editor with its values shown; then no horizontal
+    // overflow at a phone's width and a laptop's.
+    let clip_id = js(&tab, "[...document.querySelectorAll('#queue li')].find(li => li.querySelector('.name').textContent === 'clip.mp4').dataset.id");
+    click(&tab, &format!("#queue li[data-id='{}'] .compare", clip_id.as_str().unwrap()));
+    until(
+        &tab,
+        "document.getElementById('after') && document.getElementById('after').videoWidth === 128",
+        Duration::from_secs(30),
+        "the clip in Compare",
+    );
+    until(
+        &tab,
+        "document.getElementById('compare-sizes').textContent.includes('64×48 → 128×96')",
+        Duration::from_secs(10),
+        "the sizes in Compare",
+    );
+    click(&tab, "#mute");
+    assert_eq!(js(&tab, "document.getElementById('after').muted"), false, "unmuted");
+    let photo_id = js(&tab, "[...document.querySelectorAll('#queue li')].find(li => li.querySelector('.name').textContent === 'photo.png').dataset.id");
+    click(&tab, &format!("#queue li[data-id='{}'] .edit", photo_id.as_str().unwrap()));
+    until(&tab, "document.getElementById('edit-msg').textContent === ''", Duration::from_secs(30), "the editor");
+    set(&tab, "crop-x", "100");
+    set(&tab, "crop-w", "400");
+    assert_eq!(js(&tab, "document.getElementById('crop-view').dataset.crop"), "100,0,400,512");
+    set(&tab, "out-w", "200");
+    assert_eq!(js(&tab, "document.getElementById('out-h').value"), "256", "the shape kept");
+    set(&tab, "wm-opacity", "0.5");
+    assert_eq!(js(&tab, "document.getElementById('wm-opacity-value').textContent"), "50 %");
+    for (w, h, name) in [(390, 844, "phone-390.png"), (1280, 900, "laptop-1280.png")] {
+        viewport(&tab, w, h);
+        let fits = js(&tab, "[document.documentElement.scrollWidth, window.innerWidth]");
+        assert!(fits[0].as_u64().unwrap() <= fits[1].as_u64().unwrap(), "{w} px: scrollWidth, innerWidth = {fits}");
+        // Nor does any control stick out of the page (the stage scrolls inside its viewport).
+        let out = js(
+            &tab,
+            "[...document.querySelectorAll('body *')].filter(e => !e.closest('#viewport') && e.getClientRects().length \
+             && e.getBoundingClientRect().right > window.innerWidth + 1).map(e => e.id || e.className || e.tagName)",
+        );
+        assert_eq!(out, Value::Array(vec![]), "{w} px: sticking out");
+        shot(&tab, name);
+    }
+}
+
+#[test]
+fn after_a_restart_the_page_says_its_jobs_are_gone_and_clears_them() {
+    let tmp = tempfile::tempdir().unwrap();
+    let srv = Server::start(tmp.path(), &[]);
+    let port = srv.port;
+    let id = srv.submit("photo.png", &photo(40, 30), &[("model", "nearest"), ("scale", "2")]);
+    srv.wait(&id, Duration::from_secs(120));
+    let browser = browser();
+    let tab = browser.new_tab().expect("a tab");
+    tab.set_default_timeout(Duration::from_secs(30));
+    tab.navigate_to(&format!("http://127.0.0.1:{port}/")).unwrap().wait_until_navigated().unwrap();
+    until(&tab, "document.querySelector('#queue li[data-state=done]')", Duration::from_secs(30), "the job listed");
+    // The server is killed (nothing cleaned up) and started again on the same address.
+    drop(srv);
+    let again = Server::start_on(tmp.path(), port, &[]);
+    until(&tab, "!document.getElementById('banner').hidden && document.getElementById('banner').textContent.includes('restarted')", Duration::from_secs(30), "the restart told");
+    assert_eq!(js(&tab, "document.querySelectorAll('#queue li').length"), 0, "the old cards cleared");
+    shot(&tab, "restarted.png");
+    drop(again);
 }

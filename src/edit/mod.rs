@@ -55,7 +55,7 @@ pub fn run_job(job: &Job, progress: &dyn Progress) -> Result<Outcome> {
             still::output_format(&job.output)?;
             crate::output::check(&job.input, &job.output, cfg.overwrite)?;
             let file = Some(job.input.clone());
-            if !progress.event(&Event::Start { file, total: None, unit: Unit::Tiles }) {
+            if !progress.event(&Event::Start { file, total: None, unit: Unit::Tiles, estimated: false }) {
                 return Err(Error::Cancelled);
             }
             let pic = still::load(&job.input, cfg.max_pixels)?;

@@ -45,6 +45,8 @@ pub struct StreamInfo {
     pub interlaced: bool,
     /// Frames in the stream: counted by the container, else estimated from the duration.
     pub total_frames: Option<u64>,
+    /// `total_frames` is the duration times the frame rate, not a count the container keeps.
+    pub frames_estimated: bool,
 }
 
 /// The input file opened for decoding its best video stream.
@@ -136,6 +138,7 @@ impl Decoder {
             .into_iter()
             .any(|f| f as u32 == field_order),
             total_frames,
+            frames_estimated: st.frames() <= 0,
         };
         let n = ictx.nb_streams() as usize;
         Ok(Decoder {

@@ -134,6 +134,7 @@ fn encode_into(
     progress: &dyn Progress,
 ) -> Result<pipeline::Outcome> {
     let info = dec.info().clone();
+    up.check_video(input, info.width, info.height, cfg.video.queue_depth)?;
     let target = encode::EncodeTarget {
         output: dest.output.to_path_buf(),
         size: crate::edit::video::edited_size(&cfg.edit, up.output_size(info.width, info.height), input)?,
@@ -145,7 +146,7 @@ fn encode_into(
         Some(make) => encode::Encoder::create_for_packets(&target, &info, |header| make(dest.tmp, header))?,
     };
     let enc = enc.counting_from(dest.frames_before);
-    if dest.announce && !progress.start(input, info.total_frames) {
+    if dest.announce && !progress.start_frames(input, info.total_frames, info.frames_estimated) {
         return Err(Error::Cancelled);
     }
     run_pipeline(input, dec, up, enc, cfg, progress)

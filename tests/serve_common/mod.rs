@@ -22,8 +22,14 @@ pub struct Server {
 impl Server {
     /// Starts `upscale serve --listen 127.0.0.1:0 ARGS` with TMPDIR set to `tmp`.
     pub fn start(tmp: &Path, args: &[&str]) -> Server {
+        Server::start_on(tmp, 0, args)
+    }
+
+    /// Starts `upscale serve --listen 127.0.0.1:PORT ARGS` (0: any free port).
+    pub fn start_on(tmp: &Path, port: u16, args: &[&str]) -> Server {
+        let listen = format!("127.0.0.1:{port}");
         let mut child = Command::new(env!("CARGO_BIN_EXE_upscale"))
-            .args(["serve", "--listen", "127.0.0.1:0", "--device", "cpu"])
+            .args(["serve", "--listen", &listen, "--device", "cpu"])
             .args(args)
             .env("TMPDIR", tmp)
             .stdin(Stdio::null())
@@ -317,11 +323,12 @@ pub fn probe(path: &Path) -> (u32, u32, u64, Option<String>) {
 }
 
 /// Every entry left under `dir`, recursively, except `.ses`: ONNX Runtime's session id file,
-/// which it writes in the temporary folder of any process that loads it (the CLI too).
+/// which it writes in the temporary folder of any process that loads it (the CLI too), and the
+/// `.lock` a running server holds in its work folder.
 pub fn leftovers(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     if let Ok(rd) = std::fs::read_dir(dir) {
-        for e in rd.flatten().filter(|e| e.file_name() != ".ses") {
+        for e in rd.flatten().filter(|e| e.file_name() != ".ses" && e.file_name() != ".lock") {
             out.push(e.path());
             if e.path().is_dir() {
                 out.extend(leftovers(&e.path()));

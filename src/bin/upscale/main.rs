@@ -41,6 +41,8 @@ fn main() -> ExitCode {
                     rep.note(&format!("wrote {}", out.display()));
                     ExitCode::SUCCESS
                 }
+                // Too much memory for the size asked is a configuration error: nothing was made.
+                Err(e @ Error::Memory { .. }) => usage_error(&rep, &e.in_file(&image)),
                 Err(e) => {
                     rep.error(&cli::flags(&e));
                     ExitCode::FAILURE
@@ -146,6 +148,13 @@ fn run(cli: &Cli) -> ExitCode {
     };
     if let Some(n) = engine.device_note() {
         rep.note(&format!("device {n}"));
+    }
+    // One file whose result cannot fit in memory is refused before it starts (exit 2); in a
+    // batch that file fails on its own and the rest go on.
+    if let [job] = jobs.as_slice() {
+        if let Err(e) = engine.upscaler(&job.settings).and_then(|up| upscale::budget::check_job(job, &up)) {
+            return usage_error(&rep, &e);
+        }
     }
     watch_signals(&rep, &jobs);
     let sum = jobs::run_all(&jobs, &engine, rep.as_ref());

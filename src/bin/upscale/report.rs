@@ -50,7 +50,7 @@ impl Reporter {
             return;
         }
         match event {
-            Event::Start { file, total, unit } => {
+            Event::Start { file, total, unit, .. } => {
                 let batch = *unit == Unit::Files;
                 if batch {
                     self.batch.store(true, Ordering::Relaxed);

@@ -6,8 +6,12 @@ use std::path::{Path, PathBuf};
 
 use axum::body::Body;
 use axum::http::{header, HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
+
+/// The name of the browser-viewable copy of an upload the browser cannot show (TIFF), in the
+/// job's folder: the "before" side of the comparison.
+pub const PREVIEW: &str = "preview.png";
 
 /// The MIME type of the formats the server writes or accepts.
 pub fn content_type(path: &Path) -> &'static str {
@@ -26,18 +30,18 @@ pub fn content_type(path: &Path) -> &'static str {
     }
 }
 
-/// A client's file name made safe: only letters, digits, `-`, `_`, `.` and spaces kept (the
-/// rest become `_`), no leading dots, no path, at most 100 characters; never empty.
+/// A client's file name made safe: letters and digits of any script, `-`, `_`, `.` and spaces
+/// kept (the rest, quotes, controls and separators included, become `_`), no leading dots, no
+/// path, at most 100 characters; never empty.
 pub fn sanitize(name: &str) -> String {
     let base = name.rsplit(['/', '\\']).next().unwrap_or("");
-    let mut s: String = base
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ' ') { c } else { '_' })
-        .collect();
+    let mut s: String =
+        base.chars().map(|c| if c.is_alphanumeric() || matches!(c, '-' | '_' | '.' | ' ') { c } else { '_' }).collect();
     s = s.trim_start_matches(['.', ' ']).trim_end().to_string();
-    if s.len() > 100 {
-        let ext = Path::new(&s).extension().map(|e| e.to_string_lossy().into_owned()).filter(|e| e.len() <= 8);
-        s.truncate(90);
+    if s.chars().count() > 100 {
+        let ext =
+            Path::new(&s).extension().map(|e| e.to_string_lossy().into_owned()).filter(|e| e.chars().count() <= 8);
+        s = s.chars().take(90).collect();
         if let Some(e) = ext {
             s = format!("{s}.{e}");
         }
@@ -46,6 +50,25 @@ pub fn sanitize(name: &str) -> String {
         s = "file".into();
     }
     s
+}
+
+/// `Content-Disposition` for a download named `name` (already sanitized): the name as
+/// `filename`, and when it is not plain ASCII an ASCII stand-in there for old clients and the
+/// name itself as `filename*=UTF-8''…` (RFC 6266, RFC 5987).
+pub fn disposition(name: &str) -> String {
+    if name.is_ascii() {
+        return format!("attachment; filename=\"{name}\"");
+    }
+    let ascii: String = name.chars().map(|c| if c.is_ascii() && c != '"' && c != '\\' { c } else { '_' }).collect();
+    let mut encoded = String::new();
+    for b in name.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.!~*'()".contains(&b) {
+            encoded.push(b as char);
+        } else {
+            encoded.push_str(&format!("%{b:02X}"));
+        }
+    }
+    format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}")
 }
 
 /// The stem of a sanitized name.
@@ -57,11 +80,11 @@ pub fn stem(name: &str) -> String {
 /// `download` or shown inline when `download` is `None`.
 pub async fn send(path: &Path, download: Option<&str>, headers: &HeaderMap) -> Response {
     let Ok(mut file) = tokio::fs::File::open(path).await else {
-        return (StatusCode::NOT_FOUND, "no such file").into_response();
+        return super::upload::error(StatusCode::NOT_FOUND, "this file is gone (deleted or expired)");
     };
     let len = file.metadata().await.map(|m| m.len()).unwrap_or(0);
     let disposition = match download {
-        Some(n) => format!("attachment; filename=\"{n}\""),
+        Some(n) => disposition(n),
         None => "inline".into(),
     };
     let range = headers.get(header::RANGE).and_then(|v| v.to_str().ok()).and_then(|r| parse_range(r, len));
@@ -74,7 +97,7 @@ pub async fn send(path: &Path, download: Option<&str>, headers: &HeaderMap) -> R
     let resp = match range {
         Some((start, end)) => {
             if file.seek(SeekFrom::Start(start)).await.is_err() {
-                return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+                return super::upload::error(StatusCode::INTERNAL_SERVER_ERROR, "the file could not be read");
             }
             let n = end - start + 1;
             let body = Body::from_stream(tokio_util::io::ReaderStream::new(file.take(n)));
@@ -88,7 +111,7 @@ pub async fn send(path: &Path, download: Option<&str>, headers: &HeaderMap) -> R
             builder.header(header::CONTENT_LENGTH, len).body(Body::from_stream(tokio_util::io::ReaderStream::new(file)))
         }
     };
-    resp.unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
+    resp.unwrap_or_else(|_| super::upload::error(StatusCode::INTERNAL_SERVER_ERROR, "the file could not be sent"))
 }
 
 /// `bytes=START-[END]` or `bytes=-SUFFIX` within a file of `len` bytes.
@@ -144,6 +167,18 @@ mod tests {
         assert_eq!(sanitize("a\"b;c\r\n.png"), "a_b_c__.png");
         assert_eq!(sanitize(""), "file");
         assert!(sanitize(&"x".repeat(500)).len() <= 100);
+        // Any script is kept; a long non-ASCII name is cut at a character, not a byte.
+        assert_eq!(sanitize("Ünïcødé 写真.png"), "Ünïcødé 写真.png");
+        assert_eq!(sanitize(&format!("{}.png", "写".repeat(200))).chars().count(), 94);
+    }
+
+    #[test]
+    fn download_names_keep_their_unicode() {
+        assert_eq!(disposition("a b_x2.png"), "attachment; filename=\"a b_x2.png\"");
+        assert_eq!(
+            disposition("Ünï 写真_x2.png"),
+            "attachment; filename=\"_n_ ___x2.png\"; filename*=UTF-8''%C3%9Cn%C3%AF%20%E5%86%99%E7%9C%9F_x2.png"
+        );
     }
 
     #[test]

@@ -138,7 +138,35 @@ pub async fn check(State(g): State<Arc<Guard>>, req: Request, next: Next) -> Res
             }
         }
     }
-    with_headers(next.run(req).await)
+    let (method, path) = (req.method().clone(), req.uri().path().to_string());
+    with_headers(as_json(&method, &path, next.run(req).await).await)
+}
+
+/// Every refusal as `{"error": …}` with a sentence for a person: an answer of 400 or more that
+/// is not JSON already (axum's own rejections, a route that does not exist, a wrong method) is
+/// replaced, its own text written to the server's log.
+async fn as_json(method: &Method, path: &str, resp: Response) -> Response {
+    let status = resp.status();
+    let json = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.starts_with("application/json"));
+    if status.as_u16() < 400 || json {
+        return resp;
+    }
+    let body = axum::body::to_bytes(resp.into_body(), 16 * 1024).await.unwrap_or_default();
+    let detail = String::from_utf8_lossy(&body);
+    eprintln!("upscale: {method} {path}: {status}: {}", detail.trim());
+    let msg = match status {
+        StatusCode::NOT_FOUND => "there is nothing at this address",
+        StatusCode::METHOD_NOT_ALLOWED => "this address does not take that kind of request",
+        StatusCode::PAYLOAD_TOO_LARGE => "the request is larger than this server accepts",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "the request's content type is not one this server reads",
+        s if s.is_client_error() => "the request could not be read",
+        _ => "the server could not do that; its log says why",
+    };
+    deny(status, msg)
 }
 
 /// The headers on every answer. No CORS header is ever sent.

@@ -6,9 +6,11 @@ mod args;
 mod files;
 mod guard;
 mod jobs;
+mod presets;
 mod routes;
 mod upload;
 mod work;
+mod workdir;
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -27,6 +29,8 @@ pub struct App {
     pub max_upload: u64,
     /// Becomes true when the server is stopping (event streams end).
     pub stopping: tokio::sync::watch::Receiver<bool>,
+    /// This run's random id: a page that sees it change knows its jobs are gone.
+    pub instance: String,
 }
 
 /// Runs the server until Ctrl-C / SIGTERM; exit status 130 then, 2 when it cannot start.
@@ -46,12 +50,21 @@ pub fn run(args: &ServeArgs) -> ExitCode {
         Ok(r) => r,
         Err(e) => return fail(format!("cannot start the server runtime: {e}")),
     };
-    // Private (0700) and removed at the end, whatever happened.
-    let work = match tempfile::Builder::new().prefix("upscale-serve-").tempdir() {
+    // Everything this server writes (uploads, results, FFmpeg's files) is for this user only:
+    // folders 0700, files 0600.
+    // SAFETY: umask only sets the process's file-creation mask.
+    unsafe { libc::umask(0o077) };
+    // Private (0700), locked while this server runs, removed at the end; the folders of earlier
+    // runs that crashed or were killed are removed now.
+    let tmp = std::env::temp_dir();
+    let work = match workdir::create(&tmp) {
         Ok(w) => w,
-        Err(e) => return fail(format!("cannot create a work folder in {}: {e}", std::env::temp_dir().display())),
+        Err(e) => return fail(format!("cannot create a work folder in {}: {e}", tmp.display())),
     };
-    let code = rt.block_on(serve(args.clone(), device, work.path().to_path_buf()));
+    for old in workdir::sweep(&tmp, work.dir.path()) {
+        eprintln!("upscale: removed {}, left by a server that did not stop cleanly", old.display());
+    }
+    let code = rt.block_on(serve(args.clone(), device, work.dir.path().to_path_buf()));
     rt.shutdown_timeout(Duration::from_secs(2));
     drop(work);
     code
@@ -81,6 +94,13 @@ async fn serve(args: ServeArgs, device: Device, root: std::path::PathBuf) -> Exi
             return ExitCode::from(2);
         }
     };
+    let instance = match jobs::random_hex(8) {
+        Ok(i) => i,
+        Err(e) => {
+            eprintln!("error: no random source for the instance id: {e}");
+            return ExitCode::from(2);
+        }
+    };
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let mut stopped = stop_rx.clone();
     let app = Arc::new(App {
@@ -89,6 +109,7 @@ async fn serve(args: ServeArgs, device: Device, root: std::path::PathBuf) -> Exi
         max_upload: args.max_upload_mib.saturating_mul(1 << 20),
         stopping: stop_rx,
         args: args.clone(),
+        instance,
     });
     let guard = Arc::new(guard::Guard::new(addr, &args.allow_host, token.clone()));
     let router = routes::router(app).layer(axum::middleware::from_fn_with_state(guard, guard::check));
@@ -106,8 +127,11 @@ async fn serve(args: ServeArgs, device: Device, root: std::path::PathBuf) -> Exi
     }
     eprintln!("upscale: serving on {url}");
     eprintln!(
-        "upscale: jobs at once: {}, uploads up to {} MiB, results kept {} s",
-        args.jobs, args.max_upload_mib, args.keep_secs
+        "upscale: jobs at once: {}, uploads up to {} MiB, results kept {} s, work folder {}",
+        args.jobs,
+        args.max_upload_mib,
+        args.keep_secs,
+        store.root.display()
     );
     if args.open {
         let _ = std::process::Command::new("xdg-open")

@@ -28,7 +28,11 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/", get(|| async { asset("index.html") }))
         .route("/app.js", get(|| async { asset("app.js") }))
         .route("/app.css", get(|| async { asset("app.css") }))
+        .route("/favicon.svg", get(|| async { asset("favicon.svg") }))
+        .route("/favicon.ico", get(|| async { asset("favicon.svg") }))
         .route("/api/models", get(models))
+        .route("/api/presets", get(presets))
+        .route("/api/instance", get(instance))
         .route("/api/jobs", post(upload::create).layer(DefaultBodyLimit::max(upload_limit)).get(list))
         .route("/api/jobs/{id}", get(status).delete(delete))
         .route("/api/jobs/{id}/events", get(events))
@@ -37,6 +41,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/api/jobs/{id}/input", get(input))
         .route("/api/jobs/{id}/edit", post(edit_job))
         .route("/api/zip", get(zip))
+        .fallback(|| async { error(StatusCode::NOT_FOUND, "there is nothing at this address") })
         .layer(DefaultBodyLimit::max(MAX_JSON))
         .with_state(app)
 }
@@ -46,6 +51,7 @@ fn asset(name: &str) -> Response {
     let (body, ty): (&'static str, &str) = match name {
         "index.html" => (include_str!("assets/index.html"), "text/html; charset=utf-8"),
         "app.js" => (include_str!("assets/app.js"), "text/javascript; charset=utf-8"),
+        "favicon.svg" => (include_str!("assets/favicon.svg"), "image/svg+xml"),
         _ => (include_str!("assets/app.css"), "text/css; charset=utf-8"),
     };
     ([(header::CONTENT_TYPE, ty)], body).into_response()
@@ -68,8 +74,25 @@ async fn models(State(app): State<Arc<App>>) -> Response {
         "image_formats": ["png", "jpg", "webp"],
         "video_formats": ["mp4", "mkv", "webm"],
         "max_upload_mib": app.args.max_upload_mib,
+        "max_upload_bytes": app.max_upload,
+        "max_pixels": app.args.max_pixels,
+        "max_side": MAX_SIDE,
+        "instance": app.instance,
     }))
     .into_response()
+}
+
+/// The largest width or height asked for (`Config::validate`'s range, stated once here for the page).
+const MAX_SIDE: u32 = 65535;
+
+/// Which run of the server this is: a page that sees it change knows its jobs are gone.
+async fn instance(State(app): State<Arc<App>>) -> Response {
+    Json(json!({ "instance": app.instance })).into_response()
+}
+
+/// The named presets the page offers, each on a network this server has (`super::presets`).
+async fn presets(State(app): State<Arc<App>>) -> Response {
+    Json(super::presets::available(app.args.model_dir.as_deref())).into_response()
 }
 
 async fn list(State(app): State<Arc<App>>) -> Response {
@@ -156,10 +179,14 @@ struct Inline {
     inline: Option<String>,
 }
 
-/// The uploaded file, shown inline (the "before" side of the comparison).
+/// The uploaded file, shown inline (the "before" side of the comparison): its PNG preview when
+/// the browser cannot show its format.
 async fn input(State(app): State<Arc<App>>, Path(id): Path<String>, h: HeaderMap) -> Response {
     match app.store.get(&id) {
-        Some(j) => files::send(&j.job.input, None, &h).await,
+        Some(j) => {
+            let preview = j.dir.join(files::PREVIEW);
+            files::send(if preview.exists() { &preview } else { &j.job.input }, None, &h).await
+        }
         None => not_found(),
     }
 }
@@ -177,7 +204,13 @@ async fn edit_job(State(app): State<Arc<App>>, Path(id): Path<String>, body: axu
     };
     let req: EditRequest = match serde_json::from_slice(&body) {
         Ok(r) => r,
-        Err(e) => return error(StatusCode::BAD_REQUEST, format!("edit operations: {e}")),
+        Err(e) => {
+            eprintln!("upscale: edit of {id} refused: {e}");
+            return error(
+                StatusCode::BAD_REQUEST,
+                "the edit operations could not be read (see the API's list of operations)",
+            );
+        }
     };
     let (true, Some(size)) = (src.state() == JobState::Done, src.size()) else {
         return error(StatusCode::CONFLICT, "only a finished result can be edited");

@@ -125,10 +125,24 @@ pub async fn create(State(app): State<Arc<App>>, headers: HeaderMap, mut form: M
         Ok(Err((status, msg))) => return error(status, msg),
         Err(_) => return error(StatusCode::INTERNAL_SERVER_ERROR, "the file check failed"),
     };
-    let cfg = match settings(&app, &fields, size) {
+    let (cfg, natives) = match settings(&app, &fields, size) {
         Ok(c) => c,
         Err(msg) => return error(StatusCode::BAD_REQUEST, msg),
     };
+    // What the result will hold, against the memory this server may use: refused now, with the
+    // upload removed, rather than failing (or worse) in the worker.
+    if let Err(e) = fits(media, size, &cfg, &natives) {
+        eprintln!("upscale: refused {original}: {}", e.report());
+        return error(StatusCode::PAYLOAD_TOO_LARGE, e.to_string());
+    }
+    if media == Media::Image {
+        let (up, dir2, shown, max) = (upload.clone(), dir.clone(), original.clone(), max_pixels);
+        match tokio::task::spawn_blocking(move || check_picture(&up, &dir2, &shown, max)).await {
+            Ok(Ok(())) => {}
+            Ok(Err((status, msg))) => return error(status, msg),
+            Err(_) => return error(StatusCode::INTERNAL_SERVER_ERROR, "the picture could not be checked"),
+        }
+    }
     let format = match (fields.format.as_deref().map(str::to_ascii_lowercase), media) {
         (Some(f), Media::Image) if IMAGE_FORMATS.contains(&f.as_str()) => f,
         (Some(f), Media::Video) if VIDEO_FORMATS.contains(&f.as_str()) => f,
@@ -164,15 +178,61 @@ pub async fn create(State(app): State<Arc<App>>, headers: HeaderMap, mut form: M
 fn too_big(app: &App) -> Response {
     error(
         StatusCode::PAYLOAD_TOO_LARGE,
-        format!("the upload is over the limit of {} MiB (see --max-upload-mib)", app.args.max_upload_mib),
+        format!("the file is larger than this server's upload limit of {} MiB", app.args.max_upload_mib),
     )
 }
 
+/// A form that cannot be read: the parser's words go to the server's log, the person gets a
+/// sentence.
 fn multipart_error(app: &App, e: axum::extract::multipart::MultipartError) -> Response {
     if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
         return too_big(app);
     }
-    error(e.status(), e.body_text())
+    eprintln!("upscale: upload refused: {}", e.body_text());
+    error(e.status(), "the upload could not be read: the form was malformed or cut short; try again")
+}
+
+/// [`upscale::Error::Memory`] when the job's result (or each frame of a video) would need more
+/// memory than this process may use. The passes are planned from the model's native scales
+/// (`natives`, empty for a classic filter), as the engine will.
+fn fits(media: Media, size: (u32, u32), cfg: &Config, natives: &[u32]) -> upscale::Result<()> {
+    let passes = if natives.is_empty() { Vec::new() } else { upscale::engine::plan_passes(natives, cfg.scale) };
+    let out = cfg.output_size(size.0, size.1);
+    let shown = (out.0 as u64, out.1 as u64);
+    match media {
+        Media::Image => upscale::budget::check("the result", shown, upscale::budget::picture(size, &passes, out, 3, 1)),
+        Media::Video => {
+            let need = upscale::budget::video(size, &passes, out, 3 * cfg.video.queue_depth as u64 + 4, 2);
+            upscale::budget::check("each video frame", shown, need)
+        }
+    }
+}
+
+/// Decodes the whole picture once (a damaged one is refused now, in words, with the decoder's
+/// own in the server's log) and, for a format browsers do not show (TIFF), writes
+/// `preview.png` beside it for the page's "before" side.
+fn check_picture(path: &Path, dir: &Path, shown: &str, max_pixels: u64) -> Result<(), Refusal> {
+    let damaged = |detail: String| {
+        eprintln!("upscale: {shown}: {detail}");
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            format!("{shown}: the picture's data is damaged or cut short and cannot be read"),
+        )
+    };
+    let mut reader =
+        image::ImageReader::open(path).and_then(|r| r.with_guessed_format()).map_err(|e| damaged(e.to_string()))?;
+    let mut limits = image::Limits::default();
+    limits.max_alloc = Some(max_pixels.saturating_mul(16));
+    reader.limits(limits);
+    let format = reader.format();
+    let img = reader.decode().map_err(|e| damaged(e.to_string()))?;
+    if format == Some(image::ImageFormat::Tiff) {
+        img.save_with_format(dir.join(super::files::PREVIEW), image::ImageFormat::Png).map_err(|e| {
+            eprintln!("upscale: {shown}: cannot write its preview: {e}");
+            (StatusCode::INTERNAL_SERVER_ERROR, "the picture's preview could not be made".to_string())
+        })?;
+    }
+    Ok(())
 }
 
 /// Why an upload is refused: the status and the message.
@@ -180,10 +240,14 @@ type Refusal = (StatusCode, String);
 
 /// Image (with the extension of its format) or video, from the content; the pixel limit.
 fn identify(path: &Path, shown: &str, max_pixels: u64) -> Result<(Media, &'static str, (u32, u32)), Refusal> {
+    let unreadable = |detail: String| {
+        eprintln!("upscale: {shown}: {detail}");
+        (StatusCode::UNPROCESSABLE_ENTITY, format!("{shown}: not a picture that can be read (damaged or cut short)"))
+    };
     if upscale::still::is_image(path) {
         let reader = image::ImageReader::open(path)
             .and_then(|r| r.with_guessed_format())
-            .map_err(|e| (StatusCode::UNPROCESSABLE_ENTITY, format!("{shown}: {e}")))?;
+            .map_err(|e| unreadable(e.to_string()))?;
         let ext = match reader.format() {
             Some(image::ImageFormat::Png) => "png",
             Some(image::ImageFormat::Jpeg) => "jpg",
@@ -192,35 +256,41 @@ fn identify(path: &Path, shown: &str, max_pixels: u64) -> Result<(Media, &'stati
             Some(image::ImageFormat::Bmp) => "bmp",
             _ => "tiff",
         };
-        let (w, h) = reader
-            .into_dimensions()
-            .map_err(|e| (StatusCode::UNPROCESSABLE_ENTITY, format!("{shown}: not a readable image: {e}")))?;
+        let (w, h) = reader.into_dimensions().map_err(|e| unreadable(e.to_string()))?;
         if w as u64 * h as u64 > max_pixels {
-            return Err((
-                StatusCode::PAYLOAD_TOO_LARGE,
-                format!("{shown}: image is {w}x{h}, over the limit of {max_pixels} pixels (see --max-pixels)"),
-            ));
+            return Err(over_pixels(shown, w as u64, h as u64, max_pixels));
         }
         return Ok((Media::Image, ext, (w, h)));
     }
     match upscale::video::probe::scan(path, 0, max_pixels) {
         Ok(r) => Ok((Media::Video, "video", (r.width, r.height))),
-        Err(e @ upscale::Error::TooLarge { .. }) => Err((StatusCode::PAYLOAD_TOO_LARGE, hide(&e, path, shown))),
-        Err(e) => Err((
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            format!("not an image or video that can be read: {}", hide(&e, path, shown)),
-        )),
+        Err(upscale::Error::TooLarge { width, height, .. }) => Err(over_pixels(shown, width, height, max_pixels)),
+        Err(e) => {
+            eprintln!("upscale: {shown}: {}", hide(&e, path, shown));
+            Err((
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                format!("{shown}: not a picture or video that can be read (an unknown format, damaged or cut short)"),
+            ))
+        }
     }
 }
 
+/// A picture or video frame over the pixel limit.
+fn over_pixels(shown: &str, w: u64, h: u64, max: u64) -> Refusal {
+    (
+        StatusCode::PAYLOAD_TOO_LARGE,
+        format!("{shown}: the picture is {w}x{h}, over the limit of {max} pixels this server takes"),
+    )
+}
+
 fn hide(e: &upscale::Error, path: &Path, shown: &str) -> String {
-    e.to_string().replace(&path.display().to_string(), shown)
+    e.report().replace(&path.display().to_string(), shown)
 }
 
 /// The job's configuration from the form: a built-in or installed model by name (never a
 /// path), scale 2/3/4/6/8 or an exact size (reached from the smallest scale at least as large,
 /// when no scale is given, for an input of `size`).
-fn settings(app: &App, f: &Fields, size: (u32, u32)) -> Result<Config, String> {
+fn settings(app: &App, f: &Fields, size: (u32, u32)) -> Result<(Config, Vec<u32>), String> {
     let mut cfg = Config {
         device: app.device,
         threads: app.args.threads,
@@ -229,17 +299,23 @@ fn settings(app: &App, f: &Fields, size: (u32, u32)) -> Result<Config, String> {
         overwrite: true,
         ..Config::default()
     };
+    let known = upscale::model::list(app.args.model_dir.as_deref());
     if let Some(m) = &f.model {
-        let known = upscale::model::list(app.args.model_dir.as_deref());
         match known.iter().find(|e| &e.name == m) {
             Some(e) if e.present => cfg.model = e.name.clone(),
-            Some(_) => return Err(format!("model '{m}' is not installed (run tools/setup.sh)")),
+            Some(_) => return Err(format!("the model '{m}' is not installed on this server")),
             None => {
                 let names: Vec<_> = known.iter().filter(|e| e.present).map(|e| e.name.as_str()).collect();
                 return Err(format!("unknown model '{}': expected one of {}", sanitize(m), names.join(", ")));
             }
         }
     }
+    // The model's native scales ("2,3,4"; none for a classic filter, "any").
+    let natives: Vec<u32> = known
+        .iter()
+        .find(|e| e.name == cfg.model)
+        .map(|e| e.scales.split(',').filter_map(|v| v.trim().parse().ok()).collect())
+        .unwrap_or_default();
     let num = |name: &str, v: &Option<String>| -> Result<Option<u32>, String> {
         v.as_deref()
             .map(|s| s.parse::<u32>().map_err(|_| format!("{name} '{}': expected a whole number", sanitize(s))))
@@ -258,11 +334,9 @@ fn settings(app: &App, f: &Fields, size: (u32, u32)) -> Result<Config, String> {
         }
         None => {}
     }
-    if cfg.width.is_some_and(|w| w as u64 > 1 << 16) || cfg.height.is_some_and(|h| h as u64 > 1 << 16) {
-        return Err("width and height must be at most 65536".into());
-    }
+    // The one statement of the size limits (1..=65535, Config::validate), as the page shows them.
     cfg.validate().map_err(|e| e.report())?;
-    Ok(cfg)
+    Ok((cfg, natives))
 }
 
 /// The device setting for every job, from `--device`.

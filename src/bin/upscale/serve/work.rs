@@ -66,7 +66,9 @@ impl Entry {
     fn shown(&self, e: &Event) -> Event {
         let path = |p: &Option<PathBuf>| p.as_deref().map(|p| self.shown_path(p));
         match e {
-            Event::Start { file, total, unit } => Event::Start { file: path(file), total: *total, unit: *unit },
+            Event::Start { file, total, unit, estimated } => {
+                Event::Start { file: path(file), total: *total, unit: *unit, estimated: *estimated }
+            }
             Event::Note { message } => Event::Note { message: self.hide_paths(message) },
             Event::Warning { message, file } => Event::Warning { message: self.hide_paths(message), file: path(file) },
             Event::FileDone { input, output, interrupted } => Event::FileDone {

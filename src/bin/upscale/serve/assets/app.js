@@ -4,7 +4,10 @@
 "use strict";
 
 const $ = (id) => document.getElementById(id);
-const jobs = new Map(); // id -> {json, li, es, t0}
+const jobs = new Map(); // id -> {json, li, es, t0, d0, estimated, warnings, label, scaleTag}
+// What the server says about itself (/api/models) and its presets (/api/presets).
+const server = { instance: null, maxUpload: 0, maxUploadMib: 0, maxSide: 65535, maxPixels: 0 };
+let presets = { presets: [], image_default: null, video_default: null };
 
 function fmtTime(s) {
   if (s == null || !isFinite(s)) return "";
@@ -16,27 +19,61 @@ async function api(path, opts = {}) {
   const r = await fetch(path, opts);
   let body = null;
   try { body = await r.json(); } catch (_) { /* empty body */ }
-  if (!r.ok) throw new Error((body && body.error) || `${r.status} ${r.statusText}`);
+  if (!r.ok) {
+    const e = new Error((body && body.error) || `${r.status} ${r.statusText}`);
+    e.status = r.status;
+    throw e;
+  }
   return body;
+}
+
+function isVideo(file) {
+  return file.type.startsWith("video/") || /\.(mp4|mkv|webm|mov|avi|m4v)$/i.test(file.name || "");
 }
 
 // ---- adding files ----
 
+function presetFor(video) {
+  const chosen = presets.presets.find((p) => p.id === $("preset").value);
+  if (!chosen) return null;
+  // A picture-only choice (Photo) does not fit a video: the video preset goes instead, and the
+  // card says which network ran.
+  if (video && chosen.media === "image") return presets.presets.find((p) => p.id === presets.video_default) || chosen;
+  return chosen;
+}
+
+// The form for one file, or {error} when the settings cannot work (checked here, before sending).
 function settings(file) {
+  const video = isVideo(file);
+  if (server.maxUpload && file.size > server.maxUpload) {
+    return { error: `${file.name || "the file"} is ${(file.size / 1048576).toFixed(0)} MiB, over this server's upload limit of ${server.maxUploadMib} MiB` };
+  }
   const f = new FormData();
   f.append("file", file, file.name || "pasted.png");
-  f.append("model", $("model").value);
+  const p = presetFor(video);
+  const model = $("model").value || (p && p.model) || "";
+  if (model) f.append("model", model);
   const scale = document.querySelector("input[name=scale]:checked").value;
+  let scaleTag;
   if (scale === "size") {
-    if ($("width").value) f.append("width", $("width").value);
-    if ($("height").value) f.append("height", $("height").value);
+    const [w, h] = [$("width").value.trim(), $("height").value.trim()];
+    if (!w && !h) return { error: "exact size: give a width, a height or both" };
+    for (const [name, v] of [["width", w], ["height", h]]) {
+      if (v && !(Number.isInteger(Number(v)) && Number(v) >= 1 && Number(v) <= server.maxSide)) {
+        return { error: `exact size: the ${name} must be a whole number from 1 to ${server.maxSide}` };
+      }
+    }
+    if (w) f.append("width", w);
+    if (h) f.append("height", h);
+    scaleTag = `${w || "auto"}×${h || "auto"}`;
   } else {
     f.append("scale", scale);
+    scaleTag = `${scale}×`;
   }
-  const video = file.type.startsWith("video/") || /\.(mp4|mkv|webm|mov|avi|m4v)$/i.test(file.name || "");
   const fmt = video ? $("video-format").value : $("image-format").value;
   if (fmt) f.append("format", fmt);
-  return f;
+  const label = $("model").value ? model : p ? `${p.label} · ${p.model}` : model;
+  return { form: f, label, scaleTag };
 }
 
 function addFiles(files) {
@@ -44,27 +81,34 @@ function addFiles(files) {
 }
 
 function upload(file) {
-  const temp = { json: { id: null, name: file.name, state: "uploading", progress: { done: 0 } } };
+  const s = settings(file);
+  const temp = { json: { id: null, name: file.name || "pasted.png", state: "uploading", progress: { done: 0 } }, label: s.label, scaleTag: s.scaleTag };
   temp.li = card(temp);
+  if (s.error) {
+    temp.json.state = "failed";
+    temp.json.error = s.error;
+    render(temp);
+    return;
+  }
   const xhr = new XMLHttpRequest();
   xhr.open("POST", "/api/jobs");
   xhr.upload.onprogress = (e) => {
-    if (e.lengthComputable) setBar(temp, e.loaded, e.total, `uploading ${Math.round((100 * e.loaded) / e.total)}%`);
+    if (e.lengthComputable) setBar(temp, e.loaded, e.total, `uploading ${Math.round((100 * e.loaded) / e.total)} %`);
   };
   xhr.onload = () => {
     let body = {};
     try { body = JSON.parse(xhr.responseText); } catch (_) { /* not JSON */ }
     if (xhr.status === 201 && body.id) {
       temp.li.remove();
-      track(body.id);
+      track(body.id, null, { label: s.label, scaleTag: s.scaleTag });
     } else {
       temp.json.state = "failed";
       temp.json.error = body.error || `upload refused (${xhr.status})`;
       render(temp);
     }
   };
-  xhr.onerror = () => { temp.json.state = "failed"; temp.json.error = "upload failed"; render(temp); };
-  xhr.send(settings(file));
+  xhr.onerror = () => { temp.json.state = "failed"; temp.json.error = "the upload failed: is the server still running?"; render(temp); };
+  xhr.send(s.form);
 }
 
 // ---- the queue ----
@@ -72,30 +116,59 @@ function upload(file) {
 function card(job) {
   const li = document.createElement("li");
   li.className = "job";
-  li.innerHTML = `<div class="row"><span class="name"></span><span class="state"></span></div>
-    <progress max="1" value="0"></progress><div class="row"><span class="info"></span>
-    <span class="actions">
+  li.innerHTML = `<span class="thumb-box"></span><div class="body">
+    <div class="row"><span><span class="name"></span><span class="scale"></span><span class="network"></span></span><span class="state"></span></div>
+    <progress max="1" value="0"></progress><div class="row"><span class="info"></span><span class="sizes"></span></div>
+    <ul class="warnings" hidden></ul>
+    <div class="row"><span></span><span class="actions">
       <button type="button" class="cancel">Cancel</button>
       <button type="button" class="compare" hidden>Compare</button>
       <button type="button" class="edit" hidden>Edit</button>
       <a class="button download" hidden>Download</a>
-      <button type="button" class="delete">Remove</button></span></div>`;
+      <button type="button" class="delete">Remove</button></span></div></div>`;
   job.li = li;
+  job.warnings = job.warnings || [];
   $("queue").append(li);
   $("empty").hidden = true;
   li.querySelector(".cancel").onclick = () => job.json.id && api(`/api/jobs/${job.json.id}/cancel`,
     { method: "POST", headers: { "Content-Type": "application/json" }, body: "{}" }).catch(() => {});
   li.querySelector(".delete").onclick = () => {
     if (job.json.id) api(`/api/jobs/${job.json.id}`, { method: "DELETE" }).catch(() => {});
-    if (job.es) job.es.close();
-    jobs.delete(job.json.id);
-    li.remove();
-    updateZip();
+    forget(job);
   };
   li.querySelector(".compare").onclick = () => openCompare(job);
   li.querySelector(".edit").onclick = () => openEdit(job);
   render(job);
   return li;
+}
+
+function forget(job) {
+  if (job.es) job.es.close();
+  jobs.delete(job.json.id);
+  job.li.remove();
+  $("empty").hidden = $("queue").children.length > 0;
+  updateZip();
+}
+
+// The "before" picture (or a frame of the video) as the card's thumbnail; its size is the
+// "before" of the sizes shown.
+function thumbnail(job) {
+  const j = job.json;
+  if (!j.id || job.thumb || !j.media) return;
+  const src = j.task === "edit" ? `/api/jobs/${j.source}/result?inline=1` : `/api/jobs/${j.id}/input`;
+  const el = document.createElement(j.media === "video" ? "video" : "img");
+  el.className = "thumb";
+  if (el.tagName === "VIDEO") {
+    el.muted = true; el.preload = "metadata"; el.playsInline = true;
+    el.onloadedmetadata = () => { job.before = [el.videoWidth, el.videoHeight]; render(job); };
+    el.src = `${src}#t=0.1`;
+  } else {
+    el.alt = "";
+    el.onload = () => { job.before = [el.naturalWidth, el.naturalHeight]; render(job); };
+    el.src = src;
+  }
+  job.thumb = el;
+  job.li.querySelector(".thumb-box").replaceChildren(el);
 }
 
 function setBar(job, done, total, text) {
@@ -104,12 +177,40 @@ function setBar(job, done, total, text) {
   job.li.querySelector(".info").textContent = text;
 }
 
+function sizesText(job) {
+  const j = job.json;
+  const b = job.before, a = j.width ? [j.width, j.height] : null;
+  if (b && a) return `${b[0]}×${b[1]} → ${a[0]}×${a[1]}`;
+  if (b) return `${b[0]}×${b[1]}`;
+  return a ? `${a[0]}×${a[1]}` : "";
+}
+
+// Percent, count, rate and time left, from the totals the start event gave.
+function progressText(job) {
+  const p = job.json.progress || {};
+  const unit = p.unit || "";
+  if (!p.total) return p.done ? `${p.done} ${unit} done…` : "starting…";
+  const pct = Math.min(100, Math.floor((100 * p.done) / p.total));
+  const parts = [`${pct} %`, `${p.done}/${job.estimated ? "≈" : ""}${p.total} ${unit}`];
+  const since = p.done - (job.d0 || 0);
+  if (job.t0 && since > 0) {
+    const secs = (performance.now() - job.t0) / 1000;
+    const rate = since / Math.max(secs, 0.001);
+    parts.push(`${rate >= 10 ? Math.round(rate) : rate.toFixed(1)} ${unit}/s`);
+    if (p.total > p.done) parts.push(`about ${fmtTime((p.total - p.done) / rate)} left`);
+  }
+  return parts.join(" · ");
+}
+
 function render(job) {
   const j = job.json, li = job.li;
   li.dataset.id = j.id || "";
   li.dataset.state = j.state;
   li.querySelector(".name").textContent = j.task === "edit" ? `${j.name} (edited)` : (j.original || j.name);
+  li.querySelector(".scale").textContent = j.task === "edit" ? "" : job.scaleTag || "";
+  li.querySelector(".network").textContent = job.label || "";
   li.querySelector(".state").textContent = j.state;
+  li.querySelector(".sizes").textContent = sizesText(job);
   const running = ["queued", "running", "uploading"].includes(j.state);
   li.querySelector(".cancel").hidden = !running || !j.id;
   const done = j.state === "done";
@@ -119,51 +220,115 @@ function render(job) {
   const dl = li.querySelector(".download");
   dl.hidden = !done;
   if (done) { dl.href = `/api/jobs/${j.id}/result`; dl.setAttribute("download", j.name); }
+  const warn = li.querySelector(".warnings");
+  warn.hidden = job.warnings.length === 0;
+  if (warn.children.length !== job.warnings.length) {
+    warn.replaceChildren(...job.warnings.map((w) => { const x = document.createElement("li"); x.textContent = `warning: ${w}`; return x; }));
+  }
   const p = j.progress || {};
   if (j.state === "failed") setBar(job, 0, 1, j.error || "failed");
   else if (done) setBar(job, 1, 1, j.width ? `${j.name}: ${j.width}×${j.height}` : j.name);
-  else if (j.state === "cancelled") setBar(job, 0, 1, "cancelled");
+  else if (j.state === "cancelled") setBar(job, 0, 1, j.error || "cancelled");
   else if (j.state === "queued") setBar(job, 0, 1, "waiting for the jobs before it");
-  else if (j.state === "running") {
-    const since = p.done - (job.d0 || 0);
-    const eta = job.t0 && since > 0 ? ((performance.now() - job.t0) / 1000 / since) * (p.total - p.done) : null;
-    const of = p.total ? `${p.done}/${p.total} ${p.unit}` : "working…";
-    setBar(job, p.total ? p.done : 0, p.total || 0, eta != null && p.total ? `${of}, ETA ${fmtTime(eta)}` : of);
-  }
+  else if (j.state === "running") setBar(job, p.total ? p.done : 0, p.total || 0, progressText(job));
+  thumbnail(job);
   updateZip();
 }
 
+// The job's state from the server (the one source of the final state); a job the server no
+// longer has is taken off the page, saying so.
 async function refresh(job) {
-  try { job.json = await api(`/api/jobs/${job.json.id}`); render(job); } catch (_) { /* deleted */ }
+  try {
+    const fresh = await api(`/api/jobs/${job.json.id}`);
+    // The stream's totals stay when the status has none.
+    if (fresh.progress && fresh.progress.total == null && job.json.progress) fresh.progress.total = job.json.progress.total;
+    job.json = fresh;
+    render(job);
+  } catch (e) {
+    if (e.status === 404 && jobs.has(job.json.id)) {
+      forget(job);
+      banner(`${job.json.original || job.json.name}: the server no longer has this job (deleted, expired or the server was restarted)`);
+    }
+  }
 }
 
-function track(id, known) {
-  const job = { json: known || { id, state: "queued", progress: {} } };
+const finished = (j) => ["done", "failed", "cancelled"].includes(j.state);
+
+// Re-reads the state until it is final (the stream may end just before the state is set).
+async function settle(job) {
+  for (let i = 0; i < 40 && jobs.has(job.json.id); i++) {
+    await refresh(job);
+    if (finished(job.json)) return;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+function track(id, known, extra = {}) {
+  const job = { json: known || { id, state: "queued", progress: {} }, warnings: [], ...extra };
   jobs.set(id, job);
   job.li = card(job);
   refresh(job);
-  if (known && ["done", "failed", "cancelled"].includes(known.state)) return job;
-  const es = new EventSource(`/api/jobs/${id}/events`);
+  follow(job);
+  return job;
+}
+
+// The job's events: replayed from its first, then live until it ends. Warnings go on the card.
+function follow(job) {
+  const es = new EventSource(`/api/jobs/${job.json.id}/events`);
   job.es = es;
   es.onmessage = (m) => {
     const e = JSON.parse(m.data);
-    if (e.event === "start") { job.json.state = "running"; job.json.progress = { done: 0, total: e.total, unit: e.unit }; }
-    if (e.event === "progress") {
-      if (!job.t0 && e.done > 0) { job.t0 = performance.now(); job.d0 = e.done; }
+    if (e.event === "start") {
+      job.estimated = !!e.estimated;
+      job.t0 = null;
       job.json.state = "running";
-      job.json.progress = { done: e.done, total: e.total, unit: e.unit };
+      job.json.progress = { done: 0, total: e.total, unit: e.unit };
     }
-    if (e.event === "summary") { es.close(); refresh(job); return; }
+    if (e.event === "progress") {
+      const p = job.json.progress || {};
+      if (e.unit !== "files" || !p.unit || p.unit === "files") {
+        if (!job.t0 && e.done > 0) { job.t0 = performance.now(); job.d0 = e.done; }
+        job.json.state = "running";
+        // Video progress events carry no total: the start's stays.
+        job.json.progress = { done: e.done, total: e.total != null ? e.total : p.total, unit: e.unit };
+      }
+    }
+    if (e.event === "warning") job.warnings.push(e.message);
+    if (e.event === "summary") { es.close(); settle(job); return; }
     render(job);
   };
-  es.onerror = () => { if (es.readyState === EventSource.CLOSED) refresh(job); };
-  return job;
+  // The stream ended (job finished, server stopping) or broke: the state is read again.
+  es.onerror = () => { es.close(); settle(job); };
 }
 
 function updateZip() {
   const done = [...jobs.values()].filter((j) => j.json.state === "done").map((j) => j.json.id);
   $("zip").hidden = done.length < 2;
   $("zip").href = `/api/zip?ids=${done.join(",")}`;
+}
+
+function banner(text) {
+  $("banner").textContent = text;
+  $("banner").hidden = !text;
+}
+
+// A restarted server has none of this tab's jobs (their files were deleted with its work
+// folder): the tab is told and its cards cleared.
+async function watchServer() {
+  try {
+    const r = await api("/api/instance");
+    if (server.instance && r.instance !== server.instance) {
+      for (const job of [...jobs.values()]) forget(job);
+      banner("The server was restarted: the jobs this page showed are gone, with their files. Add the files again to redo them.");
+    } else if ($("banner").dataset.down) {
+      banner("");
+    }
+    delete $("banner").dataset.down;
+    server.instance = r.instance;
+  } catch (_) {
+    banner("The server is not answering: it may have been stopped.");
+    $("banner").dataset.down = "1";
+  }
 }
 
 // ---- compare: before/after slider, zoom in step, synced videos ----
@@ -182,6 +347,8 @@ function openCompare(job) {
   current = job;
   $("compare-panel").hidden = false;
   $("compare-name").textContent = job.json.name;
+  const sizes = () => { $("compare-sizes").textContent = [job.scaleTag, sizesText(job), job.label].filter(Boolean).join(" · "); };
+  sizes();
   const id = job.json.id;
   const beforeSrc = job.json.task === "edit" ? `/api/jobs/${job.json.source}/result?inline=1` : `/api/jobs/${id}/input`;
   const after = mediaEl(job, `/api/jobs/${id}/result?inline=1`);
@@ -193,8 +360,14 @@ function openCompare(job) {
   $("compare-download").setAttribute("download", job.json.name);
   $("video-controls").hidden = job.json.media !== "video";
   if (job.json.media === "video") syncVideos(before, after);
+  setMuted(true);
   const ready = () => applyZoom();
   after.addEventListener(after.tagName === "VIDEO" ? "loadedmetadata" : "load", ready);
+  // The "before" size, from the picture or video itself once it is loaded.
+  before.addEventListener(before.tagName === "VIDEO" ? "loadedmetadata" : "load", () => {
+    const [w, h] = naturalSize(before);
+    if (w) { job.before = [w, h]; sizes(); render(job); }
+  });
   setSplit($("slider").value);
   $("compare-panel").scrollIntoView({ block: "nearest" });
 }
@@ -208,6 +381,14 @@ function syncVideos(before, after) {
   after.onpause = () => { before.pause(); before.currentTime = after.currentTime; $("play").textContent = "Play"; };
 }
 
+// The sound comes from the "after" video (the other stays muted: one sound, in step).
+function setMuted(m) {
+  const a = $("after");
+  if (a && a.tagName === "VIDEO") a.muted = m;
+  $("mute").textContent = m ? "Sound off" : "Sound on";
+  $("mute").setAttribute("aria-pressed", String(m));
+}
+$("mute").onclick = () => { const a = $("after"); if (a) setMuted(!a.muted); };
 $("play").onclick = () => { const a = $("after"); if (a) (a.paused ? a.play() : a.pause()); };
 $("seek").oninput = () => {
   const a = $("after"), b = $("before");
@@ -236,6 +417,7 @@ function applyZoom() {
 function setSplit(v) {
   $("before-layer").style.clipPath = `inset(0 ${100 - v}% 0 0)`;
   $("divider").style.left = `${v}%`;
+  $("slider-value").textContent = `${v} %`;
 }
 
 $("slider").addEventListener("input", () => setSplit($("slider").value));
@@ -266,7 +448,8 @@ function openEdit(job) {
   $("edit-name").textContent = job.json.name;
   $("edit-msg").textContent = "loading…";
   for (const [id, v] of [["crop-x", 0], ["crop-y", 0], ["crop-w", W], ["crop-h", H], ["rotate", "0"],
-    ["brightness", 0], ["contrast", 1], ["saturation", 1], ["wm-text", ""], ["out-w", ""], ["out-h", ""]]) $(id).value = v;
+    ["brightness", 0], ["contrast", 1], ["saturation", 1], ["wm-text", ""], ["out-w", ""], ["out-h", ""],
+    ["wm-size", 0], ["wm-opacity", 0.8]]) $(id).value = v;
   $("flip-h").checked = $("flip-v").checked = false;
   $("wm-image").value = "";
   const k = Math.min(1, 1600 / Math.max(W, H));
@@ -307,8 +490,10 @@ function operations() {
   const [b, c, s] = [num("brightness"), num("contrast"), num("saturation")];
   if (b !== 0 || c !== 1 || s !== 1) ops.push({ op: "adjust", brightness: b, contrast: c, saturation: s });
   if ($("out-w").value && $("out-h").value) ops.push({ op: "resize", width: num("out-w"), height: num("out-h") });
-  if ($("wm-text").value) ops.push({ op: "watermark", text: $("wm-text").value, position: $("wm-pos").value });
-  if (editing.logo) ops.push({ op: "watermark", image: editing.logo.data, position: $("wm-pos").value });
+  const mark = { position: $("wm-pos").value, opacity: num("wm-opacity") };
+  if (num("wm-size") > 0) mark.size = num("wm-size");
+  if ($("wm-text").value) ops.push({ op: "watermark", text: $("wm-text").value, ...mark });
+  if (editing.logo) ops.push({ op: "watermark", image: editing.logo.data, ...mark });
   return ops;
 }
 
@@ -366,14 +551,14 @@ function preview() {
       const g = c.getContext("2d");
       g.drawImage(cur, 0, 0);
       const scale = c.width / fw, img = editing.logo.img;
-      const mh = Math.max(1, Math.floor(Math.min(fw, fh) / 8)) * scale;
+      const mh = (op.size || Math.max(1, Math.floor(Math.min(fw, fh) / 8))) * scale;
       const mw = (img.naturalWidth * mh) / Math.max(1, img.naturalHeight);
       const m = Math.floor(Math.min(fw, fh) / 40) * scale;
       const pos = {
         "top-left": [m, m], "top-right": [c.width - mw - m, m], "bottom-left": [m, c.height - mh - m],
         "bottom-right": [c.width - mw - m, c.height - mh - m], center: [(c.width - mw) / 2, (c.height - mh) / 2],
       }[op.position];
-      g.globalAlpha = 0.8;
+      g.globalAlpha = op.opacity;
       g.drawImage(img, pos[0], pos[1], mw, mh);
       cur = c;
     } else if (op.op === "watermark") {
@@ -381,10 +566,10 @@ function preview() {
       const g = c.getContext("2d");
       g.drawImage(cur, 0, 0);
       const scale = c.width / fw;
-      const size = Math.max(8, Math.floor(Math.min(fw, fh) / 20)) * scale;
+      const size = (op.size || Math.max(8, Math.floor(Math.min(fw, fh) / 20))) * scale;
       const margin = Math.floor(Math.min(fw, fh) / 40) * scale;
       g.font = `bold ${size}px monospace`;
-      g.globalAlpha = 0.8;
+      g.globalAlpha = op.opacity;
       g.textBaseline = "top";
       const tw = g.measureText(op.text).width + size / 4;
       const th = size * 1.25;
@@ -407,10 +592,56 @@ function preview() {
   out.height = Math.max(1, Math.round(cur.height * fit));
   out.getContext("2d").drawImage(cur, 0, 0, out.width, out.height);
   $("preview").dataset.size = `${fw}x${fh}`;
+  showValues();
+  drawCrop();
+}
+
+// The slider values beside the sliders.
+function showValues() {
+  for (const id of ["brightness", "contrast", "saturation"]) $(`${id}-value`).textContent = Number($(id).value).toFixed(2);
+  $("wm-size-value").textContent = num("wm-size") > 0 ? `${num("wm-size")} px` : "auto";
+  $("wm-opacity-value").textContent = `${Math.round(100 * num("wm-opacity"))} %`;
+}
+
+// The whole result, small, with the crop rectangle drawn on it and the rest dimmed.
+function drawCrop() {
+  if (!editing) return;
+  const { src, W, H } = editing;
+  const cv = $("crop-view");
+  const k = Math.min(240 / W, 160 / H);
+  cv.width = Math.max(1, Math.round(W * k));
+  cv.height = Math.max(1, Math.round(H * k));
+  const g = cv.getContext("2d");
+  g.drawImage(src, 0, 0, cv.width, cv.height);
+  const [x, y, w, h] = [num("crop-x"), num("crop-y"), num("crop-w"), num("crop-h")].map((v) => v * k);
+  g.fillStyle = "rgba(0,0,0,0.55)";
+  g.fillRect(0, 0, cv.width, y);
+  g.fillRect(0, y + h, cv.width, cv.height - y - h);
+  g.fillRect(0, y, x, h);
+  g.fillRect(x + w, y, cv.width - x - w, h);
+  g.strokeStyle = "#2f6fdf";
+  g.lineWidth = 2;
+  g.strokeRect(x + 1, y + 1, Math.max(0, w - 2), Math.max(0, h - 2));
+  cv.dataset.crop = `${num("crop-x")},${num("crop-y")},${num("crop-w")},${num("crop-h")}`;
+}
+
+// The size before the resize step: the crop's, turned by a quarter turn.
+function geometry() {
+  const [w, h] = [num("crop-w") || editing.W, num("crop-h") || editing.H];
+  return [90, 270].includes(Number($("rotate").value)) ? [h, w] : [w, h];
+}
+
+// With "keep the shape", one dimension follows the other.
+for (const [from, to, i] of [["out-w", "out-h", 0], ["out-h", "out-w", 1]]) {
+  $(from).addEventListener("input", () => {
+    if (!editing || !$("out-lock").checked || !$(from).value) return;
+    const g = geometry();
+    $(to).value = Math.max(1, Math.round((num(from) * g[1 - i]) / g[i]));
+  });
 }
 
 for (const id of ["crop-x", "crop-y", "crop-w", "crop-h", "rotate", "flip-h", "flip-v", "brightness", "contrast",
-  "saturation", "wm-text", "wm-pos", "out-w", "out-h"]) $(id).addEventListener("input", preview);
+  "saturation", "wm-text", "wm-pos", "out-w", "out-h", "wm-size", "wm-opacity"]) $(id).addEventListener("input", preview);
 $("wm-image").addEventListener("change", () => {
   const f = $("wm-image").files[0];
   if (!editing) return;
@@ -488,14 +719,47 @@ function setUp() {
   for (const r of document.querySelectorAll("input[name=scale]")) {
     r.addEventListener("change", () => { $("size-fields").hidden = r.value !== "size" || !r.checked; });
   }
+  $("settings-msg").hidden = true;
+  const check = () => {
+    const size = document.querySelector("input[name=scale]:checked").value === "size";
+    const blank = size && !$("width").value.trim() && !$("height").value.trim();
+    $("settings-msg").textContent = blank ? "Exact size: give a width, a height or both." : "";
+    $("settings-msg").hidden = !blank;
+  };
+  for (const id of ["width", "height"]) $(id).addEventListener("input", check);
+  for (const r of document.querySelectorAll("input[name=scale]")) r.addEventListener("change", check);
   api("/api/models").then((m) => {
+    Object.assign(server, {
+      instance: m.instance, maxUpload: m.max_upload_bytes, maxUploadMib: m.max_upload_mib,
+      maxSide: m.max_side, maxPixels: m.max_pixels,
+    });
+    $("width").max = $("height").max = m.max_side;
+    $("limits").textContent = `Files up to ${m.max_upload_mib} MiB; pictures and video frames up to ` +
+      `${Math.round(m.max_pixels / 1e6)} megapixels; results up to ${m.max_side} pixels a side.`;
     for (const x of m.models) {
       const o = document.createElement("option");
       o.value = x.name;
       o.textContent = `${x.name} (${x.scales === "any" ? "classic" : "×" + x.scales})`;
-      if (x.name === m.default) o.selected = true;
       $("model").append(o);
     }
+    setInterval(watchServer, 4000);
+  }).catch(() => banner("The server is not answering."));
+  api("/api/presets").then((p) => {
+    presets = p;
+    for (const x of p.presets) {
+      const o = document.createElement("option");
+      o.value = x.id;
+      o.textContent = `${x.label} — ${x.model}`;
+      o.dataset.model = x.model;
+      if (x.id === p.image_default) o.selected = true;
+      $("preset").append(o);
+    }
+    const purpose = () => {
+      const x = p.presets.find((y) => y.id === $("preset").value);
+      $("preset-purpose").textContent = x ? `${x.purpose}; network ${x.model}` : "";
+    };
+    $("preset").addEventListener("change", purpose);
+    purpose();
   }).catch(() => {});
   api("/api/jobs").then((l) => { for (const j of l.jobs) track(j.id, j); }).catch(() => {});
 }
