@@ -9,6 +9,7 @@ pub mod compare;
 pub mod config;
 pub mod engine;
 pub mod error;
+pub mod exit;
 pub mod jobs;
 pub mod memory;
 pub mod model;

@@ -68,6 +68,23 @@ pub enum Cut {
     Frames(u64),
 }
 
+impl Cut {
+    /// Refuses a cut that no input can give (no segments, a length of zero or less), before
+    /// any work: a [`crate::error::ConfigError`] on `segments`, `segment_seconds` or
+    /// `segment_frames`. Whether the input has enough frames is checked by the plan.
+    pub fn check(self) -> std::result::Result<Self, crate::error::ConfigError> {
+        let bad = |field, value: &dyn std::fmt::Display, expected| {
+            Err(crate::error::ConfigError::new(field, value, expected))
+        };
+        match self {
+            Cut::Count(0) => bad("segments", &0, "at least 1"),
+            Cut::Seconds(s) if !(s > 0.0 && s.is_finite()) => bad("segment_seconds", &s, "more than 0"),
+            Cut::Frames(0) => bad("segment_frames", &0, "at least 1"),
+            cut => Ok(cut),
+        }
+    }
+}
+
 /// The first frame (index into `frames`, in presentation order) of each segment: 0, then
 /// wherever `cut` says, whatever the keyframes. A count larger than the frames gives one
 /// segment per frame (the plan refuses it before, saying so).
