@@ -38,6 +38,7 @@ impl FrameList {
                 Err(ffmpeg::Error::InvalidData) => continue,
                 Err(e) => return Err(Error::ffmpeg(path, "cannot read", e)),
             }
+            // SAFETY: `p` is a packet this loop owns; its AVPacket is live while it is read.
             if p.stream() != stream || unsafe { (*p.as_ptr()).flags } & DISCARD != 0 {
                 continue;
             }
@@ -116,6 +117,7 @@ pub fn seconds(v: i64, tb: Rational) -> f64 {
 
 /// `v` rescaled from `from` to `to`.
 pub fn rescale(v: i64, from: Rational, to: Rational) -> i64 {
+    // SAFETY: a pure arithmetic function on plain values.
     unsafe { ffi::av_rescale_q(v, from.into(), to.into()) }
 }
 

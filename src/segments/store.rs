@@ -23,6 +23,7 @@ pub struct WorkDir {
 /// This machine's name, for file names that must not collide across machines.
 fn host() -> String {
     let mut buf = [0u8; 256];
+    // SAFETY: `buf` is writable for `buf.len()` bytes; gethostname writes at most that many.
     let ok = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) } == 0;
     let n = buf.iter().position(|&b| b == 0).unwrap_or(0);
     let name = if ok { String::from_utf8_lossy(&buf[..n]).into_owned() } else { String::new() };
