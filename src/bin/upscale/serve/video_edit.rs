@@ -103,6 +103,7 @@ fn transcode(job: &Job, ops: &[Operation], tmp: &Path, progress: &dyn Progress) 
             }
             let opened = e.open_with(opts).map_err(|e| fail(&format!("cannot open {name}"), e))?;
             ost.set_parameters(&opened);
+            // SAFETY: `ost` is a stream of the open output, borrowed mutably; plain fields set before the header.
             unsafe {
                 (*(*ost.as_mut_ptr()).codecpar).codec_tag = 0;
                 (*ost.as_mut_ptr()).time_base = in_tb.into();
@@ -114,6 +115,7 @@ fn transcode(job: &Job, ops: &[Operation], tmp: &Path, progress: &dyn Progress) 
             let mut ost =
                 octx.add_stream(encoder::find(codec::Id::None)).map_err(|e| fail("cannot copy a stream", e))?;
             ost.set_parameters(st.parameters());
+            // SAFETY: `ost` is a stream of the open output, borrowed mutably; a plain field set before the header.
             unsafe { (*(*ost.as_mut_ptr()).codecpar).codec_tag = 0 };
             ost.set_metadata(st.metadata().to_owned());
             map[i] = Some(ost.index());
