@@ -1,4 +1,4 @@
-//! The command line's contract with programs that call it (../shared/CLI.md): `--progress json`
+//! The command line's contract with programs that call it (docs/CLI.md): `--progress json`
 //! is JSON and nothing else on stderr, through failures and a Ctrl-C; the exit codes 0, 1, 2,
 //! 130; the README's first command works twice in a row.
 
