@@ -9,7 +9,9 @@ use std::time::{Duration, Instant};
 use upscale::progress::Event;
 
 mod common;
-use common::{ffmpeg, s, upscale_run, BIN, HANG_LIMIT};
+use common::{ffmpeg, s, upscale_run, HANG_LIMIT};
+
+const BIN: &str = env!("CARGO_BIN_EXE_upscale");
 
 fn sample() -> &'static Path {
     Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/samples/coffee.png"))
