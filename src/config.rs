@@ -5,7 +5,12 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::ConfigError;
+use crate::error::{ConfigError, Conflict};
+
+/// The largest output width or height accepted: 65535, the most a 16-bit size field holds (JPEG's;
+/// WebP's is smaller and its encoder says so). Stated here once: every front end refuses larger
+/// sizes through [`Config::validate`].
+pub const MAX_SIDE: u32 = 65535;
 
 /// Where the model runs. Written as its name (`auto`, `cpu`, `cuda:N`) in files (a segment plan).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -199,7 +204,9 @@ impl Default for Config {
 }
 
 impl Config {
-    /// Checks every value; the error names the field, the value and the accepted range.
+    /// Checks every value: the one place a setting's range is stated. The error names the
+    /// field, the value and the accepted range ([`ConfigError`]), or the settings that cannot go
+    /// together ([`Conflict`]), as settings: front ends add their own names for them.
     pub fn validate(&self) -> Result<(), crate::Error> {
         let bad =
             |field, value: &dyn std::fmt::Display, expected: &str| Err(ConfigError::new(field, value, expected).into());
@@ -212,12 +219,12 @@ impl Config {
             }
         }
         for (name, v) in [("width", self.width), ("height", self.height)] {
-            if let Some(v) = v.filter(|&v| v == 0 || v > 65535) {
-                return bad(name, &v, "1..=65535");
+            if let Some(v) = v.filter(|&v| v == 0 || v > MAX_SIDE) {
+                return bad(name, &v, &format!("1..={MAX_SIDE}"));
             }
         }
         if self.outscale.is_some() && (self.width.is_some() || self.height.is_some()) {
-            return Err(crate::Error::Conflict("outscale cannot be combined with width/height".into()));
+            return Err(Conflict::Settings { setting: "outscale", others: &["width", "height"] }.into());
         }
         if self.tile != 0 && self.tile < 16 {
             return bad("tile", &self.tile, "0 (automatic) or at least 16");
@@ -233,7 +240,7 @@ impl Config {
         }
         self.edit.check()?;
         if self.video.resume && !self.edit.is_empty() {
-            return Err(crate::Error::Conflict("resume cannot be combined with edit operations".into()));
+            return Err(crate::Error::from(crate::error::Conflict::Settings { setting: "resume", others: &["edit"] }));
         }
         Ok(())
     }

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::config::{Config, Device, Precision};
-use crate::error::{DeviceProblem, Error, Result};
+use crate::error::{Conflict, DeviceProblem, Error, Result};
 use crate::memory::available_memory;
 use crate::model::network::{fixed_shape, retry_smaller};
 use crate::model::{self, runtime, ModelSpec, Network, Source};
@@ -157,10 +157,7 @@ impl Engine {
     pub fn upscaler(&self, cfg: &Config) -> Result<Upscaler<'_>> {
         cfg.validate()?;
         if cfg.model != self.model {
-            return Err(Error::Conflict(format!(
-                "this engine runs model {}, the job asks for {}",
-                self.model, cfg.model
-            )));
+            return Err(Conflict::Model { engine: self.model.clone(), job: cfg.model.clone() }.into());
         }
         let native: Vec<u32> = self.variants.iter().map(|v| v.0).collect();
         let passes = if self.classic.is_some() { Vec::new() } else { plan_passes(&native, cfg.scale) };
@@ -247,8 +244,8 @@ impl<'e> Upscaler<'e> {
         Ok(())
     }
 
-    /// Independent upscalers for the video path to run on alternate frames, or none when one
-    /// is best. On the CPU with the thread count left to the runtime (`threads` 0) and at least
+    /// Independent upscalers for the video path, each taking the next frame from one shared
+    /// queue as soon as it is free (`video::workers`), or none when one is best. On the CPU with the thread count left to the runtime (`threads` 0) and at least
     /// two cores, two sessions with half the cores each: one network run per core group, with
     /// no barrier between them, where a single run splits every operator over all cores and
     /// waits at each operator's end. Built once per engine and shared by every video after.
@@ -412,9 +409,8 @@ impl<'e> Upscaler<'e> {
             if tile != first {
                 self.cfg.tile = tile;
                 let was = if first == 0 { "the whole picture".to_string() } else { format!("tiles of {first}") };
-                progress.event(&Event::Note {
-                    message: format!("out of memory with {was}: tiles of {tile} from now on (see --tile)"),
-                });
+                progress
+                    .event(&Event::Note { message: format!("out of memory with {was}: tiles of {tile} from now on") });
             }
             cur = Some(out);
         }

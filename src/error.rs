@@ -23,6 +23,29 @@ impl ConfigError {
     }
 }
 
+/// Settings that cannot go together. Front ends name the settings in their own terms (the CLI
+/// by its flags, see `cli.rs`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Conflict {
+    /// `setting` was given together with one of `others` (each a [`crate::Config`] field).
+    #[error("{setting} cannot be combined with {}", others.join("/"))]
+    Settings {
+        /// The setting refused.
+        setting: &'static str,
+        /// The settings it cannot go with.
+        others: &'static [&'static str],
+    },
+    /// An engine built for one model was given a job for another.
+    #[error("this engine runs model {engine}, the job asks for {job}")]
+    Model {
+        /// The engine's model.
+        engine: String,
+        /// The model the job's configuration names.
+        job: String,
+    },
+}
+
 /// Why a GPU that was asked for cannot be had.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -52,8 +75,9 @@ pub enum Error {
     /// Writing the output failed.
     #[error("{}: cannot write: {msg}", path.display())]
     Encode { path: PathBuf, msg: String },
-    /// The picture is larger than the configured limit (decompression-bomb guard).
-    #[error("{}: image is {width}x{height}, over the limit of {limit} pixels (see --max-pixels)", path.display())]
+    /// The picture is larger than the configured limit (decompression-bomb guard: the
+    /// `max_pixels` setting, see [`Error::setting`]).
+    #[error("{}: image is {width}x{height}, over the limit of {limit} pixels", path.display())]
     TooLarge { path: PathBuf, width: u64, height: u64, limit: u64 },
     /// The output exists and overwriting was not asked for, or it would replace an input.
     #[error("{}: {msg}", path.display())]
@@ -88,8 +112,8 @@ pub enum Error {
     #[error(transparent)]
     Config(#[from] ConfigError),
     /// Settings that cannot go together (`outscale` with `width`).
-    #[error("{0}")]
-    Conflict(String),
+    #[error(transparent)]
+    Conflict(#[from] Conflict),
     /// A worker thread could not be started.
     #[error("cannot start the {what} thread")]
     Thread {
@@ -204,6 +228,25 @@ impl Error {
             }
             e => e,
         }
+    }
+
+    /// The [`crate::Config`] field whose value this error is about, for a front end to name in
+    /// its own terms (a flag, a form field): the field out of range, or the limit a file ran
+    /// into (`max_pixels`). The message itself names settings, never a front end's spelling.
+    pub fn setting(&self) -> Option<&'static str> {
+        match self {
+            Error::Config(c) => Some(c.field),
+            Error::Conflict(Conflict::Settings { setting, .. }) => Some(setting),
+            Error::Conflict(Conflict::Model { .. }) => Some("model"),
+            Error::TooLarge { .. } => Some("max_pixels"),
+            _ => None,
+        }
+    }
+
+    /// Whether the error is in the settings themselves (a value out of range, two that
+    /// conflict): no retry, on any machine, can pass.
+    pub fn in_settings(&self) -> bool {
+        matches!(self, Error::Config(_) | Error::Conflict(_))
     }
 
     /// The whole error on one line: this error and every source under it, joined by ": "

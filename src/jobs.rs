@@ -156,7 +156,7 @@ impl Tally {
             Err(Error::Cancelled) => stop = true,
             Err(e) => {
                 self.sum.lock().unwrap_or_else(|e| e.into_inner()).failed += 1;
-                progress.event(&Event::Error { file: Some(job.input.clone()), message: e.report() });
+                progress.failed(&job.input, &e);
             }
         }
         let done = self.finished.fetch_add(1, Ordering::SeqCst) + 1;

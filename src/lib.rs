@@ -11,6 +11,7 @@ pub mod config;
 pub mod edit;
 pub mod engine;
 pub mod error;
+pub mod exit;
 pub mod jobs;
 pub mod memory;
 pub mod model;

@@ -1,7 +1,8 @@
-//! One policy for every output file, still or video: refuse to replace an input, replace an
-//! existing file only when asked, write under a hidden temporary name beside the target and
-//! rename it into place only when complete, so nothing at the output path ever looks complete
-//! before it is.
+//! One policy for every file the library writes, still, video, plan or segment: refuse to
+//! replace an input, replace an existing file only when asked, write under a temporary name
+//! ([`Pending`]) and put it in place only when complete — renamed over the target, or
+//! hard-linked where a file already there must win (a segment plan, a finished segment) — so
+//! nothing at the target ever looks complete before it is, and a failed write leaves nothing.
 
 use std::path::{Path, PathBuf};
 
@@ -39,7 +40,7 @@ pub fn temp_path(output: &Path) -> PathBuf {
 }
 
 /// A file being written: its temporary path, removed when dropped unless [`Pending::commit`]
-/// renamed it into place.
+/// or [`Pending::commit_new`] put it in place. Every temporary file the library makes is one.
 pub struct Pending {
     tmp: PathBuf,
     target: PathBuf,
@@ -51,15 +52,31 @@ impl Pending {
     pub fn new(target: &Path) -> Self {
         Pending { tmp: temp_path(target), target: target.to_path_buf(), committed: false }
     }
+    /// Starts a file at `target` written first at `tmp` (a work folder's own name for it).
+    pub fn at(tmp: PathBuf, target: &Path) -> Self {
+        Pending { tmp, target: target.to_path_buf(), committed: false }
+    }
     /// Where to write.
     pub fn path(&self) -> &Path {
         &self.tmp
     }
-    /// Renames the finished file into place.
+    /// Renames the finished file into place, replacing what is there.
     pub fn commit(mut self) -> Result<()> {
         std::fs::rename(&self.tmp, &self.target).map_err(|e| Error::io(&self.target, e))?;
         self.committed = true;
         Ok(())
+    }
+    /// Puts the finished file in place only if nothing is there yet (a hard link, which never
+    /// replaces; a rename on a file system without hard links). False when a file was there
+    /// first, which is kept. The temporary file is gone afterwards either way.
+    pub fn commit_new(self) -> Result<bool> {
+        let placed = match std::fs::hard_link(&self.tmp, &self.target) {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
+            Err(_) if !self.target.exists() => std::fs::rename(&self.tmp, &self.target).map(|()| true),
+            Err(_) => Ok(false),
+        };
+        placed.map_err(|e| Error::io(&self.target, e))
     }
 }
 
@@ -88,6 +105,15 @@ mod tests {
         std::fs::write(p.path(), b"x").unwrap();
         p.commit().unwrap();
         assert!(target.exists());
+        let again = Pending::at(dir.path().join("again.tmp"), &target);
+        std::fs::write(again.path(), b"y").unwrap();
+        let tmp = again.path().to_path_buf();
+        assert!(!again.commit_new().unwrap(), "a file already there is kept");
+        assert!(!tmp.exists() && std::fs::read(&target).unwrap() == b"x");
+        let new = Pending::at(dir.path().join("new.tmp"), &dir.path().join("b.png"));
+        std::fs::write(new.path(), b"z").unwrap();
+        assert!(new.commit_new().unwrap() && std::fs::read(dir.path().join("b.png")).unwrap() == b"z");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2, "no temporary file left");
         assert!(check(Path::new("in.png"), &target, false).is_err());
         assert!(check(Path::new("in.png"), &target, true).is_ok());
     }

@@ -5,6 +5,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::error::Error;
+
 /// What a count of progress counts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -74,6 +76,12 @@ pub trait Progress: Send + Sync {
     /// A note.
     fn note(&self, msg: &str) {
         self.event(&Event::Note { message: msg.to_string() });
+    }
+    /// The job on `file` failed with `error` (the others go on). The default sends an
+    /// [`Event::Error`] with [`Error::report`], which names settings as the library does; a
+    /// front end with names of its own for them (the CLI's flags) words the line itself.
+    fn failed(&self, file: &Path, error: &Error) {
+        self.event(&Event::Error { file: Some(file.to_path_buf()), message: error.report() });
     }
 }
 

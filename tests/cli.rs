@@ -1,4 +1,4 @@
-//! The command line's contract with programs that call it (../shared/CLI.md): `--progress json`
+//! The command line's contract with programs that call it (docs/CLI.md): `--progress json`
 //! is JSON and nothing else on stderr, through failures and a Ctrl-C; the exit codes 0, 1, 2,
 //! 130; the README's first command works twice in a row.
 
@@ -9,7 +9,9 @@ use std::time::{Duration, Instant};
 use upscale::progress::Event;
 
 mod common;
-use common::{ffmpeg, s, upscale_run, BIN, HANG_LIMIT};
+use common::{ffmpeg, s, upscale_run, HANG_LIMIT};
+
+const BIN: &str = env!("CARGO_BIN_EXE_upscale");
 
 fn sample() -> &'static Path {
     Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/samples/coffee.png"))

@@ -6,7 +6,9 @@ use std::path::Path;
 use std::process::Command;
 
 mod common;
-use common::{ffmpeg, ffprobe, frame_times, run_cmd, s, BIN};
+use common::{ffmpeg, ffprobe, frame_times, run_cmd, s};
+
+const BIN: &str = env!("CARGO_BIN_EXE_upscale");
 
 /// `ffprobe -show_entries ENTRY` of the first stream of `sel` (`v:0`, `a:0`), one value a line.
 fn probe(path: &Path, sel: &str, entry: &str) -> String {

@@ -174,7 +174,7 @@ fn work_folder_of_other_settings_is_refused() {
     let errors: Vec<&str> = err.lines().filter(|l| l.starts_with("error: ")).collect();
     assert_eq!(errors.len(), 1, "{err}");
     assert!(errors[0].contains("out.mp4") && errors[0].contains("scale was 2, now 3"), "{err}");
-    assert!(errors[0].contains("remove it, or run without --resume"), "{err}");
+    assert!(errors[0].contains("remove it, or work without resuming"), "{err}");
     assert!(!err.contains("panic"), "{err}");
     assert!(!out.exists());
     assert_eq!(std::fs::read(work.join("plan.json")).unwrap(), plan, "the work folder was changed");

@@ -289,6 +289,8 @@ fn open(name: &str) -> Result<*mut c_void, String> {
         return Err(if e.is_null() {
             format!("{name}: cannot be loaded")
         } else {
+            // SAFETY: `e` is not null: dlerror's message, a C string valid until the next dl call on this thread,
+            // copied at once.
             unsafe { CStr::from_ptr(e) }.to_string_lossy().into_owned()
         });
     }
@@ -299,6 +301,8 @@ fn sym<F: Copy>(h: *mut c_void, name: &str) -> Option<F> {
     let c = CString::new(name).ok()?;
     // SAFETY: looks a symbol up in a live handle; the caller names the function's true type.
     let p = unsafe { libc::dlsym(h, c.as_ptr()) };
+    // SAFETY: `p` is a non-null address from dlsym, and `F` is the symbol's function pointer type (pointer-sized), as
+    // the caller promises.
     (!p.is_null()).then(|| unsafe { std::mem::transmute_copy::<*mut c_void, F>(&p) })
 }
 

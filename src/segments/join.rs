@@ -20,10 +20,9 @@ pub fn join(work: &WorkDir, plan: &Plan, progress: &dyn Progress) -> Result<Path
         return Err(Error::video(
             work.path(),
             format!(
-                "segment {first} ({}) is not done{}: run `upscale job run {} --index {first}`",
+                "segment {first} ({}) is not done{}",
                 file_name(&work.segment_path(first)),
-                if missing.len() > 1 { format!(" (nor {})", index_list(&missing[1..])) } else { String::new() },
-                work.path().display()
+                if missing.len() > 1 { format!(" (nor {})", index_list(&missing[1..])) } else { String::new() }
             ),
         ));
     }
@@ -39,19 +38,16 @@ pub fn join(work: &WorkDir, plan: &Plan, progress: &dyn Progress) -> Result<Path
     crate::video::init_ffmpeg(&input)?;
     let cfg = plan.settings.config();
     let paths: Vec<PathBuf> = plan.segments.iter().map(|s| work.segment_path(s.index)).collect();
-    let tmp = work.joined_partial();
+    let joined = crate::output::Pending::at(work.joined_partial(), &output);
     let target = crate::video::encode::EncodeTarget {
         output: output.clone(),
         size: plan.settings.output_size,
         settings: cfg.video.clone(),
         device: Device::Cpu,
     };
-    let result = super::mux::join_files(&input, &tmp, &paths, &target, progress)
-        .and_then(|()| std::fs::rename(&tmp, &output).map_err(|e| Error::io(&output, e)));
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result.map(|()| output)
+    super::mux::join_files(&input, joined.path(), &paths, &target, progress)?;
+    joined.commit()?;
+    Ok(output)
 }
 
 fn file_name(p: &Path) -> String {

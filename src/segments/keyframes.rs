@@ -38,6 +38,7 @@ impl FrameList {
                 Err(ffmpeg::Error::InvalidData) => continue,
                 Err(e) => return Err(Error::ffmpeg(path, "cannot read", e)),
             }
+            // SAFETY: `p` is a packet this loop owns; its AVPacket is live while it is read.
             if p.stream() != stream || unsafe { (*p.as_ptr()).flags } & DISCARD != 0 {
                 continue;
             }
@@ -66,6 +67,23 @@ pub enum Cut {
     Seconds(f64),
     /// Segments of this many frames (the last one shorter).
     Frames(u64),
+}
+
+impl Cut {
+    /// Refuses a cut that no input can give (no segments, a length of zero or less), before
+    /// any work: a [`crate::error::ConfigError`] on `segments`, `segment_seconds` or
+    /// `segment_frames`. Whether the input has enough frames is checked by the plan.
+    pub fn check(self) -> std::result::Result<Self, crate::error::ConfigError> {
+        let bad = |field, value: &dyn std::fmt::Display, expected| {
+            Err(crate::error::ConfigError::new(field, value, expected))
+        };
+        match self {
+            Cut::Count(0) => bad("segments", &0, "at least 1"),
+            Cut::Seconds(s) if !(s > 0.0 && s.is_finite()) => bad("segment_seconds", &s, "more than 0"),
+            Cut::Frames(0) => bad("segment_frames", &0, "at least 1"),
+            cut => Ok(cut),
+        }
+    }
 }
 
 /// The first frame (index into `frames`, in presentation order) of each segment: 0, then
@@ -99,6 +117,7 @@ pub fn seconds(v: i64, tb: Rational) -> f64 {
 
 /// `v` rescaled from `from` to `to`.
 pub fn rescale(v: i64, from: Rational, to: Rational) -> i64 {
+    // SAFETY: a pure arithmetic function on plain values.
     unsafe { ffi::av_rescale_q(v, from.into(), to.into()) }
 }
 

@@ -43,6 +43,7 @@ pub fn join_files(
             (Some(_), None) => true,
             (None, Some(_)) => false,
             (Some(a), Some((b, btb))) => match (a.dts().or(a.pts()), b.dts().or(b.pts())) {
+                // SAFETY: a pure comparison of plain values.
                 (Some(x), Some(y)) => unsafe { ffmpeg::ffi::av_compare_ts(x, time_base.into(), y, (*btb).into()) <= 0 },
                 _ => true,
             },

@@ -17,6 +17,7 @@ use super::keyframes::{self, FrameList};
 use crate::config::{Config, Deinterlace, VideoConfig};
 use crate::engine::{Resolved, Upscaler};
 use crate::error::{ConfigError, Error, Result};
+use crate::output::Pending;
 
 /// The format of `plan.json` this build reads and writes.
 pub const VERSION: u32 = 2;
@@ -280,6 +281,7 @@ impl Plan {
     /// upscaler `up` made from it (which reports what it resolved). A count of segments that
     /// the input's frames cannot give is a [`ConfigError`] on `segments`.
     pub fn make(input: &Path, output: &Path, work: &Path, cfg: &Config, up: &Upscaler<'_>, cut: Cut) -> Result<Plan> {
+        let cut = cut.check()?;
         let abs = input.canonicalize().map_err(|e| Error::io(input, e))?;
         let id = InputId::of(&abs)?;
         let info = crate::video::open(&abs, cfg)?.info().clone();
@@ -356,16 +358,19 @@ impl Plan {
     /// is never replaced.
     pub fn save(&self, work: &Path) -> Result<()> {
         let path = work.join(PLAN_FILE);
-        let tmp = work.join(format!(".{PLAN_FILE}.{}.tmp", std::process::id()));
+        let tmp = Pending::at(work.join(format!(".{PLAN_FILE}.{}.tmp", std::process::id())), &path);
         let text = serde_json::to_string_pretty(self).map_err(|e| Error::video(&path, format!("plan: {e}")))? + "\n";
-        let written = std::fs::File::create(&tmp).and_then(|mut f| {
-            f.write_all(text.as_bytes())?;
-            f.sync_all()
-        });
-        // A hard link does not replace an existing plan (a rename would).
-        let placed = written.and_then(|()| std::fs::hard_link(&tmp, &path));
-        let _ = std::fs::remove_file(&tmp);
-        placed.map_err(|e| Error::io(&path, e))
+        std::fs::File::create(tmp.path())
+            .and_then(|mut f| {
+                f.write_all(text.as_bytes())?;
+                f.sync_all()
+            })
+            .map_err(|e| Error::io(&path, e))?;
+        // Put in place without replacing an existing plan.
+        if !tmp.commit_new()? {
+            return Err(Error::io(&path, std::io::ErrorKind::AlreadyExists.into()));
+        }
+        Ok(())
     }
 
     pub fn time_base(&self) -> ffmpeg::Rational {

@@ -29,7 +29,10 @@ pub fn upscale_file(
     crate::output::check(input, output, cfg.overwrite)?;
     let work = WorkDir::for_output(output);
     let stale = |why: String| {
-        Error::video(output, format!("work folder {} {why}: remove it, or run without --resume", work.path().display()))
+        Error::video(
+            output,
+            format!("work folder {} {why}: remove it, or work without resuming", work.path().display()),
+        )
     };
     let cut = match cfg.video.segment_frames {
         0 => Cut::Seconds(DEFAULT_SEGMENT_SECS),
@@ -103,7 +106,7 @@ fn run(input: &Path, work: &WorkDir, plan: &Plan, up: &mut Upscaler<'_>, progres
             Ok(_) => done += plan.segments[i].frames,
             Err(Failure::Retry(Error::Cancelled)) => {
                 progress.note(&format!(
-                    "{}: interrupted: {done} of {} frames done, kept in {}: run again with --resume to go on",
+                    "{}: interrupted: {done} of {} frames done, kept in {}: resume to go on",
                     input.display(),
                     plan.video.frames,
                     work.path().display()

@@ -69,5 +69,6 @@ impl Decoder {
 }
 
 fn rescale(v: i64, from: Rational, to: Rational) -> i64 {
+    // SAFETY: a pure arithmetic function on plain values.
     unsafe { ffi::av_rescale_q(v, from.into(), to.into()) }
 }

@@ -10,6 +10,7 @@ use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
+use crate::output::Pending;
 
 const SUFFIX: &str = ".upscale-work";
 
@@ -22,6 +23,7 @@ pub struct WorkDir {
 /// This machine's name, for file names that must not collide across machines.
 fn host() -> String {
     let mut buf = [0u8; 256];
+    // SAFETY: `buf` is writable for `buf.len()` bytes; gethostname writes at most that many.
     let ok = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) } == 0;
     let n = buf.iter().position(|&b| b == 0).unwrap_or(0);
     let name = if ok { String::from_utf8_lossy(&buf[..n]).into_owned() } else { String::new() };
@@ -92,18 +94,14 @@ impl WorkDir {
         }
         let path = self.partial_path(index);
         // Made and locked under a name no one looks for, then given its own: never seen unlocked.
-        let fresh = path.with_extension("new");
-        let io = |e| Error::io(&path, e);
-        let lock = File::create(&fresh).map_err(io)?;
+        let fresh = Pending::at(path.with_extension("new"), &path);
+        let lock = File::create(fresh.path()).map_err(|e| Error::io(&path, e))?;
         if !try_lock(&lock) {
-            let _ = std::fs::remove_file(&fresh);
             return Err(Error::video(&path, "cannot lock this worker's own partial file"));
         }
-        if let Err(e) = std::fs::rename(&fresh, &path) {
-            let _ = std::fs::remove_file(&fresh);
-            return Err(io(e));
-        }
-        Ok((Partial { path, _lock: lock }, removed))
+        fresh.commit()?;
+        let file = Pending::at(path, &self.segment_path(index));
+        Ok((Partial { file, _lock: lock }, removed))
     }
 
     /// Where this process writes the joined output before its rename (the output's extension last).
@@ -116,32 +114,27 @@ impl WorkDir {
     pub fn missing(&self, count: usize) -> Vec<usize> {
         (0..count).filter(|&i| !self.segment_path(i).is_file()).collect()
     }
-
-    /// Makes `partial` segment `index`'s finished file without replacing one already there;
-    /// `partial` is gone afterwards either way. False when another worker's file was there first.
-    pub fn publish(&self, partial: &Path, index: usize) -> Result<bool> {
-        let done = self.segment_path(index);
-        let placed = match std::fs::hard_link(partial, &done) {
-            Ok(()) => Ok(true),
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
-            // A file system without hard links: a rename, when nothing is there yet.
-            Err(_) if !done.exists() => std::fs::rename(partial, &done).map(|()| true),
-            Err(_) => Ok(false),
-        };
-        let _ = std::fs::remove_file(partial);
-        placed.map_err(|e| Error::io(&done, e))
-    }
 }
 
-/// A worker's partial segment file, locked while this lives (see [`WorkDir::start_partial`]).
+/// A worker's partial segment file, locked while this lives (see [`WorkDir::start_partial`])
+/// and removed when dropped unless published.
 pub struct Partial {
-    path: PathBuf,
+    file: Pending,
     _lock: File,
 }
 
 impl Partial {
+    /// Where the worker writes.
     pub fn path(&self) -> &Path {
-        &self.path
+        self.file.path()
+    }
+
+    /// Makes this file its segment's finished file without replacing one already there
+    /// ([`Pending::commit_new`]); the partial file is gone afterwards either way. False when
+    /// another worker's file was there first.
+    pub fn publish(self) -> Result<bool> {
+        let Partial { file, _lock } = self;
+        file.commit_new()
     }
 }
 
@@ -181,13 +174,19 @@ mod tests {
         assert_eq!(w.output(), t.path().join("out.mkv"));
         std::fs::create_dir(w.path()).unwrap();
         assert_eq!(w.missing(3), vec![0, 1, 2]);
-        let p = w.partial_path(1);
-        std::fs::write(&p, b"first").unwrap();
-        assert!(w.publish(&p, 1).unwrap());
-        std::fs::write(&p, b"second").unwrap();
-        assert!(!w.publish(&p, 1).unwrap());
+        let (p, _) = w.start_partial(1).unwrap();
+        std::fs::write(p.path(), b"first").unwrap();
+        assert!(p.publish().unwrap());
+        let (p, _) = w.start_partial(1).unwrap();
+        std::fs::write(p.path(), b"second").unwrap();
+        let path = p.path().to_path_buf();
+        assert!(!p.publish().unwrap());
         assert_eq!(std::fs::read(w.segment_path(1)).unwrap(), b"first");
-        assert!(!p.exists());
+        assert!(!path.exists());
+        let (p, _) = w.start_partial(0).unwrap();
+        let path = p.path().to_path_buf();
+        drop(p);
+        assert!(!path.exists(), "a partial file dropped unpublished is removed");
         assert_eq!(w.missing(3), vec![0, 2]);
         assert!(WorkDir::at(t.path()).is_err());
     }

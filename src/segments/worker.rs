@@ -35,9 +35,10 @@ impl Failure {
 impl From<Error> for Failure {
     /// Configuration errors are permanent; the rest may pass.
     fn from(e: Error) -> Self {
-        match e {
-            Error::Config(_) | Error::Conflict(_) => Failure::Permanent(e),
-            e => Failure::Retry(e),
+        if e.in_settings() {
+            Failure::Permanent(e)
+        } else {
+            Failure::Retry(e)
         }
     }
 }
@@ -166,6 +167,7 @@ pub fn run(
         progress.note(&format!("segment {index}: removed {name}, left by a worker that stopped"));
     }
     let tmp = partial.path().to_path_buf();
+    // On every way out but `publish`, dropping `partial` removes the file.
     let dest = Destination {
         output: &output,
         tmp: &tmp,
@@ -175,11 +177,9 @@ pub fn run(
     };
     let outcome = crate::video::transcode(input, dec, up, &dest, &cfg, progress)?;
     if outcome.interrupted {
-        let _ = std::fs::remove_file(&tmp);
         return Err(Failure::Retry(Error::Cancelled));
     }
     if outcome.frames != seg.frames {
-        let _ = std::fs::remove_file(&tmp);
         return Err(Failure::Permanent(Error::video(
             input,
             format!(
@@ -188,7 +188,6 @@ pub fn run(
             ),
         )));
     }
-    let placed = work.publish(&tmp, index)?;
-    drop(partial);
+    let placed = partial.publish()?;
     Ok(if placed { RunOutcome::Done { frames: outcome.frames } } else { RunOutcome::AlreadyDone })
 }

@@ -57,6 +57,7 @@ pub fn normalize(fmt: Pixel) -> (Pixel, Option<Range>) {
 
 /// True when `fmt` stores RGB (or a palette) rather than YUV or gray.
 fn is_rgb(fmt: Pixel) -> bool {
+    // SAFETY: `d` is FFmpeg's static descriptor of a valid pixel format, read only.
     fmt.descriptor().is_some_and(|d| unsafe {
         let flags = (*d.as_ptr()).flags;
         flags & (ffi::AV_PIX_FMT_FLAG_RGB as u64 | ffi::AV_PIX_FMT_FLAG_PAL as u64) != 0
@@ -65,11 +66,14 @@ fn is_rgb(fmt: Pixel) -> bool {
 
 /// Bits per component of a pixel format (8 when unknown).
 pub fn depth(fmt: Pixel) -> u32 {
+    // SAFETY: `d` is FFmpeg's static descriptor of a valid pixel format; every format has a first component.
     fmt.descriptor().map(|d| unsafe { (*d.as_ptr()).comp[0].depth as u32 }).filter(|&d| d > 0).unwrap_or(8)
 }
 
 /// Sets the YUV side of a scaler: `matrix` and `full` range on the side that is YUV.
 fn set_details(ctx: &mut scaling::Context, yuv_is_source: bool, matrix: Space, full: bool) {
+    // SAFETY: `ctx` is a live scaler this function borrows mutably; the table is FFmpeg's static one for a valid
+    // matrix number.
     unsafe {
         let table = ffi::sws_getCoefficients(sws_matrix(matrix));
         let (src_range, dst_range) = if yuv_is_source { (full as i32, 1) } else { (1, full as i32) };

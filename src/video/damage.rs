@@ -95,6 +95,7 @@ impl DamageLog {
     /// reported an error (or the packet was corrupt); otherwise the decoder dropped them on
     /// purpose and they are no damage.
     pub fn frame(&mut self, frame: &ffmpeg::frame::Video, raw: Option<i64>, pts: i64) -> Result<(), String> {
+        // SAFETY: `frame` is a live decoded frame, borrowed for the read of two plain fields.
         let flagged = unsafe {
             let f = frame.as_ptr();
             (*f).flags & ffi::AV_FRAME_FLAG_CORRUPT != 0 || (*f).decode_error_flags != 0

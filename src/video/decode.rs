@@ -76,6 +76,7 @@ impl Decoder {
         let index = st.index();
         let params = st.parameters();
         // Read as a plain number: the bindings' Rust enum must not hold an unchecked value.
+        // SAFETY: `params` belongs to a stream of the open input; the field is read as the u32 it is in C.
         let field_order = unsafe { std::ptr::addr_of!((*params.as_ptr()).field_order).cast::<u32>().read() };
         let mut ctx = codec::context::Context::from_parameters(params)
             .map_err(|e| Error::video(path, format!("stream {index}: {e}")))?;
@@ -91,6 +92,7 @@ impl Decoder {
             .video()
             .map_err(|e| Error::video(path, format!("stream {index}: no decoder for this codec: {e}")))?;
         // Before any of them is read below as a Rust enum.
+        // SAFETY: `decoder` owns the live AVCodecContext passed in (sanitize_enums' one requirement).
         unsafe { sanitize_enums(decoder.as_mut_ptr()) };
         let (width, height) = (decoder.width(), decoder.height());
         if width == 0 || height == 0 || decoder.format() == Pixel::None {
@@ -464,6 +466,7 @@ fn check_size(path: &Path, width: u32, height: u32, max: u64) -> Result<()> {
 
 /// The duration of one frame in `tb` units, at least 1.
 pub fn frame_duration(rate: Rational, tb: Rational) -> i64 {
+    // SAFETY: a pure arithmetic function on plain values.
     unsafe { ffi::av_rescale_q(1, rate.invert().into(), tb.into()) }.max(1)
 }
 
@@ -590,6 +593,7 @@ impl Frames {
                 Ok(tb) => {
                     // bwdif halves the time base (it could emit one frame per field).
                     let pts =
+                        // SAFETY: a pure arithmetic function on plain values.
                         out.pts().map_or(0, |t| unsafe { ffi::av_rescale_q(t, tb.into(), self.info.time_base.into()) });
                     self.emit(&out.clone(), pts, path)?;
                     if self.closed {

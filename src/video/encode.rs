@@ -87,18 +87,22 @@ pub trait PacketStore: Send {
 fn opus_delay_fix(octx: &format::context::Output, stream: usize) -> i64 {
     const FIXED_IN: u32 = (59 << 16) | (31 << 8) | 100;
     let name = octx.format().name().to_string();
+    // SAFETY: returns a constant; no arguments.
     if unsafe { ffi::avformat_version() } >= FIXED_IN || !(name.contains("matroska") || name.contains("webm")) {
         return 0;
     }
     let Some(st) = octx.stream(stream) else { return 0 };
+    // SAFETY: `st` is a stream of the open output `octx`, borrowed here; every stream has its codecpar.
     let par = unsafe { &*(*st.as_ptr()).codecpar };
     if par.codec_id != ffi::AVCodecID::AV_CODEC_ID_OPUS || par.initial_padding <= 0 {
         return 0;
     }
     // The same two roundings as the muxer (to nanoseconds) and the demuxer (to the stream's base).
+    // SAFETY: a pure arithmetic function on plain values.
     let ns = unsafe {
         ffi::av_rescale_q(par.initial_padding as i64, Rational(1, 48000).into(), Rational(1, 1_000_000_000).into())
     };
+    // SAFETY: a pure arithmetic function on plain values.
     unsafe { ffi::av_rescale_q(ns, Rational(1, 1_000_000_000).into(), st.time_base().into()) }
 }
 
@@ -108,10 +112,12 @@ fn output_without_file(path: &Path) -> std::result::Result<format::context::Outp
     let name = CString::new(path.as_os_str().as_bytes()).map_err(|_| ffmpeg::Error::InvalidData)?;
     let mut ctx = std::ptr::null_mut();
     let r =
+        // SAFETY: `ctx` is an out-pointer to a null context; `name` is a C string that outlives the call.
         unsafe { ffi::avformat_alloc_output_context2(&mut ctx, std::ptr::null_mut(), std::ptr::null(), name.as_ptr()) };
     if r < 0 || ctx.is_null() {
         return Err(ffmpeg::Error::from(r.min(-1)));
     }
+    // SAFETY: `ctx` was just allocated (checked non-null) and nothing else owns it: `Output` takes it and frees it.
     Ok(unsafe { format::context::Output::wrap(ctx) })
 }
 
@@ -127,6 +133,7 @@ pub(crate) fn default_codec(output: &Path) -> &'static str {
 
 /// Whether the container can hold `id`: `Some(false)` when the muxer says no.
 fn container_takes(octx: &format::context::Output, id: codec::Id) -> Option<bool> {
+    // SAFETY: `octx`'s output format is a live static AVOutputFormat; the call only reads it.
     let r = unsafe { ffi::avformat_query_codec(octx.format().as_ptr(), id.into(), ffi::FF_COMPLIANCE_NORMAL) };
     match r {
         1 => Some(true),
@@ -137,6 +144,7 @@ fn container_takes(octx: &format::context::Output, id: codec::Id) -> Option<bool
 
 fn pixel_from_name(name: &str) -> Option<Pixel> {
     let c = CString::new(name).ok()?;
+    // SAFETY: `c` is a C string that outlives the call.
     let f = unsafe { ffi::av_get_pix_fmt(c.as_ptr()) };
     (f != ffi::AVPixelFormat::AV_PIX_FMT_NONE).then(|| Pixel::from(f))
 }
@@ -161,6 +169,7 @@ fn choose_format(asked: Option<Pixel>, input: Pixel, supported: &[Pixel], size: 
     if let Some(f) = asked {
         return takes(f).then_some(f);
     }
+    // SAFETY: `d` is FFmpeg's static descriptor of a valid pixel format, read only.
     let yuv_input = input.descriptor().is_some_and(|d| unsafe {
         let flags = (*d.as_ptr()).flags;
         flags & (ffi::AV_PIX_FMT_FLAG_RGB as u64 | ffi::AV_PIX_FMT_FLAG_PAL as u64) == 0 && d.nb_components() >= 3
@@ -202,6 +211,7 @@ fn output_sar(sar: Rational, (w, h): (u32, u32), (ow, oh): (u32, u32)) -> Ration
 
 fn reduce(n: i64, d: i64) -> Rational {
     let (mut num, mut den) = (0i32, 0i32);
+    // SAFETY: `num` and `den` are live locals the function writes; the rest are plain values.
     unsafe { ffi::av_reduce(&mut num, &mut den, n, d, i32::MAX as i64) };
     Rational(num, den)
 }
@@ -364,6 +374,8 @@ impl Encoder {
         quiet_library_logs(&name, &mut opts);
         let enc = open_encoder(enc, codec, opts).map_err(|e| err(format!("codec '{name}': {e}")))?;
         ost.set_parameters(&enc);
+        // SAFETY: `ost` is a stream of `octx`, borrowed mutably; its codecpar is allocated with it. Plain fields are
+        // set before the header is written.
         unsafe {
             let st = ost.as_mut_ptr();
             (*(*st).codecpar).codec_tag = 0;
@@ -410,6 +422,8 @@ impl Encoder {
 
     /// The encoder's global header (empty when the container takes headers in-band).
     pub fn extradata(&self) -> &[u8] {
+        // SAFETY: the encoder context is live while `self` is borrowed; a non-null extradata holds `extradata_size`
+        // bytes, and the slice borrows `self`.
         unsafe {
             let ctx = self.encoder.as_ptr();
             let (p, n) = ((*ctx).extradata, (*ctx).extradata_size);
@@ -524,6 +538,9 @@ fn copy_video_facts(ist: &format::stream::Stream, ost: &mut format::stream::Stre
         }
     }
     ost.set_metadata(md);
+    // SAFETY: `ist` and `ost` are live streams of the open input and output; each side data entry below
+    // `nb_side_data` holds `size` bytes, and `av_stream_new_side_data` returns a new buffer of that size (or null,
+    // skipped).
     unsafe {
         let (src, dst) = (ist.as_ptr(), ost.as_mut_ptr());
         (*dst).disposition = (*src).disposition;
@@ -580,6 +597,8 @@ fn add_copies(
             .map_err(|e| err(format!("cannot add stream {}: {e}", ist.index())))?;
         ost.set_parameters(par);
         ost.set_metadata(ist.metadata().to_owned());
+        // SAFETY: `ist` and `ost` are live streams of the open input and output, borrowed here; plain fields are
+        // copied before the header is written.
         unsafe {
             let (src, dst) = (ist.as_ptr(), ost.as_mut_ptr());
             (*(*dst).codecpar).codec_tag = 0;
@@ -620,6 +639,8 @@ fn open_encoder(
     codec: ffmpeg::Codec,
     opts: Dictionary,
 ) -> std::result::Result<encoder::Video, String> {
+    // SAFETY: `enc` and `codec` are live; `raw` is the dictionary given up by `opts` and taken back by
+    // `Dictionary::own` whatever avcodec_open2 left in it.
     unsafe {
         let mut raw = opts.disown();
         let r = ffi::avcodec_open2(enc.as_mut_ptr(), codec.as_ptr(), &mut raw);

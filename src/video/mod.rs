@@ -45,7 +45,7 @@ pub(crate) fn init_ffmpeg(input: &Path) -> Result<()> {
 
 /// Upscales one video file into `output`.
 ///
-/// The output is written beside it under [`output::temp_path`] and renamed into place when
+/// The output is written beside it as an [`output::Pending`] file and renamed into place when
 /// complete. When `progress` asks to stop, the frames done so far are finished into a playable
 /// file, renamed into place, and the outcome says how many were written.
 pub fn upscale_file(
@@ -58,13 +58,10 @@ pub fn upscale_file(
     output::check(input, output, cfg.overwrite)?;
     let dec = open(input, cfg)?;
     let total = dec.info().total_frames;
-    let tmp = output::temp_path(output);
-    let dest = Destination { output, tmp: &tmp, packets: None, announce: true, frames_before: 0 };
+    let pending = output::Pending::new(output);
+    let dest = Destination { output, tmp: pending.path(), packets: None, announce: true, frames_before: 0 };
     let outcome = transcode(input, dec, up, &dest, cfg, progress)?;
-    if let Err(e) = std::fs::rename(&tmp, output) {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(Error::io(output, e));
-    }
+    pending.commit()?;
     if outcome.interrupted {
         let of = total.map_or(String::new(), |t| format!(" of {}", t.max(outcome.frames)));
         progress.note(&format!(
@@ -94,8 +91,7 @@ pub(crate) struct Destination<'a> {
     /// The output the video is for: its extension picks the container and the default codec,
     /// and errors name it.
     pub output: &'a Path,
-    /// The file written (removed when the run fails; kept otherwise, for the caller to put in
-    /// place or discard).
+    /// The file written: the caller's [`output::Pending`], which removes it unless put in place.
     pub tmp: &'a Path,
     /// `None`: `tmp` is a playable file with the input's other streams. `Some`: only the
     /// encoded video packets go to `tmp`, through the store this makes (a segment).
@@ -108,24 +104,8 @@ pub(crate) struct Destination<'a> {
 
 /// The one video run, for a whole file and for a segment alike: an encoder for `dest` set up
 /// from `dec` (already positioned and bounded by the caller), then decoder → frame upscalers →
-/// encoder. On failure `dest.tmp` is removed; on success (interrupted or not) it is kept.
+/// encoder. `dest.tmp` belongs to the caller's [`output::Pending`]: removed unless put in place.
 pub(crate) fn transcode(
-    input: &Path,
-    dec: decode::Decoder,
-    up: &mut Upscaler<'_>,
-    dest: &Destination<'_>,
-    cfg: &Config,
-    progress: &dyn Progress,
-) -> Result<pipeline::Outcome> {
-    let outcome = encode_into(input, dec, up, dest, cfg, progress);
-    if outcome.is_err() {
-        let _ = std::fs::remove_file(dest.tmp);
-    }
-    outcome
-}
-
-/// [`transcode`] but for the clean-up.
-fn encode_into(
     input: &Path,
     mut dec: decode::Decoder,
     up: &mut Upscaler<'_>,

@@ -131,6 +131,7 @@ impl Server {
 
     /// Sends SIGINT (Ctrl-C) and waits for the exit status.
     pub fn interrupt(mut self) -> std::process::ExitStatus {
+        // SAFETY: kill takes plain values; the child is ours and not yet waited for.
         unsafe { libc::kill(self.child.id() as i32, libc::SIGINT) };
         let t0 = Instant::now();
         loop {

@@ -1,11 +1,14 @@
-//! The command line (clap), turned once into the library's `Config`. See ../shared/CLI.md: the
-//! flags here are a contract other programs rely on.
+//! The command line (clap), turned once into the library's `Config`, and the library's errors
+//! worded in its terms (settings named by their flags). See docs/CLI.md: the flags here are a
+//! contract other programs rely on.
 
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use upscale::config::{Config, Deinterlace, Device, Precision, VideoConfig};
 use upscale::edit::{Color, Crop, EditSpec, Mark, Position, Rotation, Watermark};
+use upscale::error::Conflict;
+use upscale::Error;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -98,8 +101,9 @@ pub struct Opts {
     /// Progress display: bar (on a terminal) or json (one object a line on stderr).
     #[arg(long, value_enum, default_value_t = ProgressKind::Bar)]
     pub progress: ProgressKind,
-    /// ONNX Runtime threads (0 = all cores; for video on the CPU, two networks on alternate
-    /// frames with half the cores each).
+    /// ONNX Runtime threads (0 = all cores; for video on the CPU, two networks with half the
+    /// cores each take frames from one queue, unless one all-core network is faster on the
+    /// first frames).
     #[arg(long, default_value_t = 0)]
     pub threads: usize,
     /// Largest accepted input picture in pixels (guards against decompression bombs).
@@ -322,26 +326,71 @@ impl Opts {
     }
 }
 
-/// The command-line flag for a configuration field.
-fn flag(field: &str) -> String {
+/// The command-line flag for a configuration field (`video.crf` → `--crf`).
+pub fn flag(field: &str) -> String {
     let f = field.strip_prefix("video.").unwrap_or(field);
     format!("--{}", f.replace('_', "-"))
 }
 
-/// An error as one line in the command line's terms: configuration fields named by their flags.
-pub fn flags(e: &upscale::Error) -> String {
+/// An error as one line in the command line's terms: the settings it is about named by their
+/// flags (the library's own message names settings, for every front end alike).
+pub fn flags(e: &Error) -> String {
     match e {
-        upscale::Error::Config(c) => format!("{} {}: expected {}", flag(c.field), c.value, c.expected),
-        upscale::Error::Conflict(m) => m
-            .split(' ')
-            .map(|w| {
-                w.split('/')
-                    .map(|p| if ["outscale", "width", "height"].contains(&p) { flag(p) } else { p.to_string() })
-                    .collect::<Vec<_>>()
-                    .join("/")
-            })
-            .collect::<Vec<_>>()
-            .join(" "),
-        e => e.report(),
+        Error::Config(c) => format!("{} {}: expected {}", flag(c.field), c.value, c.expected),
+        Error::Conflict(Conflict::Settings { setting, others }) => {
+            let others: Vec<String> = others.iter().map(|o| flag(o)).collect();
+            format!("{} cannot be combined with {}", flag(setting), others.join("/"))
+        }
+        e => match e.setting() {
+            Some(s) => format!("{} (see {})", e.report(), flag(s)),
+            None => e.report(),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cli(args: &[&str]) -> Cli {
+        Cli::try_parse_from(["upscale"].iter().chain(args)).expect("parses")
+    }
+
+    /// The library's errors name settings; the command line's line names its flags.
+    #[test]
+    fn errors_name_the_flags() {
+        let e = cli(&["a.png", "--outscale", "2", "--width", "9"]).opts.config().unwrap_err();
+        assert_eq!(flags(&e), "--outscale cannot be combined with --width/--height");
+        assert_eq!(e.to_string(), "outscale cannot be combined with width/height");
+        let e = cli(&["a.png", "--crf", "70"]).opts.config().unwrap_err();
+        assert_eq!(flags(&e), "--crf 70: expected 0..=63");
+        let big = Error::TooLarge { path: "a.png".into(), width: 9, height: 9, limit: 80 };
+        assert!(!big.report().contains("--"), "{}", big.report());
+        assert_eq!(flags(&big), "a.png: image is 9x9, over the limit of 80 pixels (see --max-pixels)");
+        let other = Error::from(Conflict::Model { engine: "a".into(), job: "b".into() });
+        assert_eq!(flags(&other), "this engine runs model a, the job asks for b (see --model)");
+    }
+
+    /// Every setting an error can name is a flag of the command line.
+    #[test]
+    fn every_named_setting_is_a_flag() {
+        use clap::CommandFactory;
+        let cmd = Cli::command();
+        let longs: Vec<String> = cmd.get_arguments().filter_map(|a| a.get_long()).map(|l| format!("--{l}")).collect();
+        for field in [
+            "scale",
+            "outscale",
+            "width",
+            "height",
+            "tile",
+            "tile_pad",
+            "device",
+            "max_pixels",
+            "model",
+            "video.crf",
+            "segment_frames",
+        ] {
+            assert!(longs.contains(&flag(field)), "{field} → {}", flag(field));
+        }
     }
 }

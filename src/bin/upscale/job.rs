@@ -1,7 +1,7 @@
 //! `upscale job plan|run|status|join|emit`: the steps a scheduler runs to spread one video over
-//! many machines (../shared/CLI.md). Each step is a thin call into `upscale::segments`; this file
-//! parses, reports and picks the exit code (`job run`: 0 done or done before, 1 a retry may
-//! help, 2 it never will).
+//! many machines (docs/CLI.md). Each step is a thin call into `upscale::segments`; this file
+//! parses and reports, and ends with the status `upscale::exit` gives (`job run`: 0 done or done
+//! before, 1 a retry may help, 2 it never will).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -11,7 +11,7 @@ use clap::{Subcommand, ValueEnum};
 use upscale::progress::{Event, Progress};
 use upscale::segments::plan::DEFAULT_SEGMENT_SECS;
 use upscale::segments::{self, emit, store, Checked, Cut, Failure, Plan, RunOutcome, WorkDir};
-use upscale::{Engine, Error};
+use upscale::{exit, Engine, Error};
 
 use crate::cli::{Opts, ProgressKind};
 use crate::report::Reporter;
@@ -81,8 +81,6 @@ pub enum Target {
     K8s,
 }
 
-const PERMANENT: u8 = 2;
-
 pub fn main(cmd: JobCommand) -> ExitCode {
     match cmd {
         JobCommand::Plan { input, output, segments, segment_seconds, opts } => {
@@ -95,9 +93,15 @@ pub fn main(cmd: JobCommand) -> ExitCode {
     }
 }
 
+/// Says `e` in the command line's terms and ends with `code`.
 fn fail(rep: &Reporter, e: &Error, code: u8) -> ExitCode {
     rep.error(&crate::cli::flags(e));
     ExitCode::from(code)
+}
+
+/// Says why a `job run` failed and ends with its status (retry or not).
+fn step_failed(rep: &Reporter, f: &Failure) -> ExitCode {
+    fail(rep, f.error(), f.exit_code())
 }
 
 /// A failure of the step's own, naming `path`.
@@ -106,33 +110,32 @@ fn failed(path: &Path, msg: String) -> Error {
 }
 
 fn load(work: &Path, rep: &Reporter) -> Result<(WorkDir, Plan), ExitCode> {
-    let w = WorkDir::at(work).map_err(|e| fail(rep, &e, PERMANENT))?;
-    let plan = Plan::load(w.path()).map_err(|e| fail(rep, &e, PERMANENT))?;
+    // A work folder or plan that cannot be read will not be readable on a retry either.
+    let w = WorkDir::at(work).map_err(|e| step_failed(rep, &Failure::Permanent(e)))?;
+    let plan = Plan::load(w.path()).map_err(|e| step_failed(rep, &Failure::Permanent(e)))?;
     Ok((w, plan))
 }
 
 fn plan(input: &Path, output: &Path, n: Option<usize>, secs: Option<f64>, opts: &Opts) -> ExitCode {
     let rep = Reporter::new(opts.progress, opts.quiet);
-    let cfg = match opts.config() {
-        Ok(c) => c,
-        Err(e) => return fail(&rep, &e, PERMANENT),
-    };
-    if !cfg.edit.is_empty() {
-        let e = upscale::Error::Conflict("the edit flags (--crop, --watermark, …) are not part of a plan".into());
-        return fail(&rep, &e, PERMANENT);
-    }
     let cut = match (n, secs) {
         (Some(n), _) => Cut::Count(n),
-        (None, Some(s)) if s > 0.0 => Cut::Seconds(s),
-        (None, Some(s)) => {
-            return fail(&rep, &failed(input, format!("--segment-seconds {s}: expected more than 0")), PERMANENT)
-        }
+        (None, Some(s)) => Cut::Seconds(s),
         (None, None) => Cut::Seconds(DEFAULT_SEGMENT_SECS),
     };
+    let cfg = match opts.config().and_then(|c| cut.check().map(|_| c).map_err(Error::from)) {
+        Ok(c) => c,
+        Err(e) => return rep.fail(&e),
+    };
+    if !cfg.edit.is_empty() {
+        // A plan does not carry the edit: refused rather than dropped.
+        let e = Error::from(upscale::error::Conflict::Settings { setting: "edit", others: &["segments"] });
+        return rep.fail(&e);
+    }
     let work = WorkDir::for_output(output);
     if work.path().join(segments::plan::PLAN_FILE).exists() {
         let e = failed(work.path(), "already planned (remove the folder to plan again)".into());
-        return fail(&rep, &e, PERMANENT);
+        return fail(&rep, &e, exit::USAGE);
     }
     // The engine resolves device, precision, passes, tile and model files; the plan keeps its
     // report, so every worker builds the same upscaler from the plan alone.
@@ -148,8 +151,7 @@ fn plan(input: &Path, output: &Path, n: Option<usize>, secs: Option<f64>, opts: 
         });
     let p = match made {
         Ok(p) => p,
-        Err(e @ (Error::Config(_) | Error::Conflict(_))) => return fail(&rep, &e, PERMANENT),
-        Err(e) => return fail(&rep, &e, 1),
+        Err(e) => return rep.fail(&e),
     };
     let s = &p.settings;
     let on = match (s.engine.device, s.engine.precision) {
@@ -211,11 +213,10 @@ fn run(work: &Path, index: Option<usize>, rep: &Reporter) -> ExitCode {
     };
     let index = match index_here(work, index) {
         Ok(i) => i,
-        Err(e) => return fail(rep, &e, PERMANENT),
+        Err(e) => return step_failed(rep, &Failure::Permanent(e)),
     };
-    let code = |f: &Failure| if matches!(f, Failure::Permanent(_)) { PERMANENT } else { 1 };
     if let Err(f) = segments::worker::check_index(&w, &plan, index) {
-        return fail(rep, f.error(), code(&f));
+        return step_failed(rep, &f);
     }
     if w.segment_path(index).is_file() {
         rep.note(&format!("segment {index}: done before"));
@@ -224,25 +225,25 @@ fn run(work: &Path, index: Option<usize>, rep: &Reporter) -> ExitCode {
     // The input is hashed here once; the model files once, by the engine.
     let checked = match Checked::new(&w, &plan) {
         Ok(c) => c,
-        Err(f) => return fail(rep, f.error(), code(&f)),
+        Err(f) => return step_failed(rep, &f),
     };
     stop_on_signals(rep);
     let cfg = plan.settings.config();
+    // A missing GPU or model file on this machine is worth a retry elsewhere; settings never.
     let engine = match Engine::new(&cfg) {
         Ok(e) => e,
-        Err(e @ (Error::Config(_) | Error::Conflict(_))) => return fail(rep, &e, PERMANENT),
-        Err(e) => return fail(rep, &e, 1),
+        Err(e) => return step_failed(rep, &Failure::from(e)),
     };
     let mut up = match engine.upscaler(&cfg) {
         Ok(u) => u,
-        Err(e) => return fail(rep, &e, 1),
+        Err(e) => return step_failed(rep, &Failure::from(e)),
     };
     if let Err(f) = checked.engine(&up) {
-        return fail(rep, f.error(), code(&f));
+        return step_failed(rep, &f);
     }
     let seg = &plan.segments[index];
     if !rep.start(&w.output(), Some(seg.frames)) {
-        return ExitCode::from(1);
+        return ExitCode::from(exit::FAILED);
     }
     let r = segments::worker::run(&checked, index, &mut up, 0, rep);
     rep.event(&Event::FileDone {
@@ -264,9 +265,9 @@ fn run(work: &Path, index: Option<usize>, rep: &Reporter) -> ExitCode {
                 path: work.into(),
                 msg: format!("segment {index}: interrupted (nothing kept; run it again)"),
             };
-            fail(rep, &e, 1)
+            fail(rep, &e, exit::FAILED)
         }
-        Err(f) => fail(rep, f.error(), code(&f)),
+        Err(f) => step_failed(rep, &f),
     }
 }
 
@@ -303,7 +304,15 @@ fn join(work: &Path, rep: &Reporter) -> ExitCode {
             rep.note(&format!("wrote {}", out.display()));
             ExitCode::SUCCESS
         }
-        Err(e) => fail(rep, &e, 1),
+        Err(e) => {
+            // The library says which segments are missing; the command that makes one is ours.
+            let mut line = crate::cli::flags(&e);
+            if let Some(&first) = w.missing(plan.segments.len()).first() {
+                line.push_str(&format!(": run `upscale job run {} --index {first}`", work.display()));
+            }
+            rep.error(&line);
+            ExitCode::from(e.exit_code())
+        }
     }
 }
 

@@ -1,6 +1,6 @@
 //! The `upscale` binary: parse the command line, hand the jobs to the library's engine, show
-//! its events, pick the exit code (../shared/CLI.md: 0 done, 1 some input failed, 2 usage or
-//! configuration error, 130 interrupted).
+//! its events, and end with the exit status the library's `upscale::exit` gives (docs/CLI.md:
+//! 0 done, 1 some input failed, 2 usage or configuration error, 130 interrupted).
 
 mod cli;
 mod job;
@@ -15,15 +15,10 @@ use std::sync::Arc;
 
 use clap::Parser;
 use upscale::jobs::{self, Job};
-use upscale::{output, still, Config, Engine, Error};
+use upscale::{exit, output, still, Config, Engine};
 
 use cli::{Cli, Command};
 use report::Reporter;
-
-/// Exit status for a usage or configuration error: nothing was started.
-const EXIT_USAGE: u8 = 2;
-/// Exit status after Ctrl-C or SIGTERM.
-const EXIT_INTERRUPTED: u8 = 130;
 
 fn main() -> ExitCode {
     survive_file_size_limit();
@@ -34,7 +29,7 @@ fn main() -> ExitCode {
             let rep = Reporter::new(opts.progress, opts.quiet);
             let cfg = match opts.config() {
                 Ok(c) => c,
-                Err(e) => return usage_error(&rep, &e),
+                Err(e) => return rep.fail(&e),
             };
             match compare(&image, output, &cfg, &rep) {
                 Ok(out) => {
@@ -42,11 +37,11 @@ fn main() -> ExitCode {
                     ExitCode::SUCCESS
                 }
                 // Too much memory for the size asked is a configuration error: nothing was made.
-                Err(e @ Error::Memory { .. }) => usage_error(&rep, &e.in_file(&image)),
-                Err(e) => {
-                    rep.error(&cli::flags(&e));
-                    ExitCode::FAILURE
+                Err(e @ Error::Memory { .. }) => {
+                    rep.fail(&e.in_file(&image));
+                    ExitCode::from(upscale::exit::USAGE)
                 }
+                Err(e) => rep.fail(&e),
             }
         }
         Some(Command::Job { command }) => job::main(command),
@@ -54,12 +49,6 @@ fn main() -> ExitCode {
         Some(Command::Serve(args)) => serve::run(&args),
         None => run(&cli),
     }
-}
-
-/// Prints a configuration error in the command line's terms and picks exit status 2.
-fn usage_error(rep: &Reporter, e: &Error) -> ExitCode {
-    rep.error(&cli::flags(e));
-    ExitCode::from(EXIT_USAGE)
 }
 
 fn models(dir: Option<&Path>) -> ExitCode {
@@ -115,7 +104,7 @@ fn watch_signals(rep: &Arc<Reporter>, jobs: &[Job]) {
                     let _ = std::fs::remove_file(p);
                 }
                 rep.error("interrupted twice: stopped at once, partial output removed");
-                std::process::exit(EXIT_INTERRUPTED.into());
+                std::process::exit(exit::INTERRUPTED.into());
             }
             rep.note("stopping: finishing the current file (Ctrl-C again to abort)");
         }
@@ -126,7 +115,7 @@ fn run(cli: &Cli) -> ExitCode {
     let rep = Arc::new(Reporter::new(cli.opts.progress, cli.opts.quiet));
     let cfg: Config = match cli.opts.config() {
         Ok(c) => c,
-        Err(e) => return usage_error(&rep, &e),
+        Err(e) => return rep.fail(&e),
     };
     let jobs = match jobs::plan_all(&cli.inputs, cli.output.as_deref(), &cfg) {
         Ok(p) => {
@@ -137,14 +126,11 @@ fn run(cli: &Cli) -> ExitCode {
             }
             p.jobs
         }
-        Err(e) => {
-            rep.error(&e.report());
-            return ExitCode::FAILURE;
-        }
+        Err(e) => return rep.fail(&e),
     };
     let engine = match Engine::new(&cfg) {
         Ok(e) => e,
-        Err(e) => return usage_error(&rep, &e),
+        Err(e) => return rep.fail(&e),
     };
     if let Some(n) = engine.device_note() {
         rep.note(&format!("device {n}"));
@@ -153,16 +139,10 @@ fn run(cli: &Cli) -> ExitCode {
     // batch that file fails on its own and the rest go on.
     if let [job] = jobs.as_slice() {
         if let Err(e) = engine.upscaler(&job.settings).and_then(|up| upscale::budget::check_job(job, &up)) {
-            return usage_error(&rep, &e);
+            rep.fail(&e);
+            return ExitCode::from(upscale::exit::USAGE);
         }
     }
     watch_signals(&rep, &jobs);
-    let sum = jobs::run_all(&jobs, &engine, rep.as_ref());
-    if sum.interrupted {
-        ExitCode::from(EXIT_INTERRUPTED)
-    } else if sum.failed > 0 {
-        ExitCode::FAILURE
-    } else {
-        ExitCode::SUCCESS
-    }
+    jobs::run_all(&jobs, &engine, rep.as_ref()).exit_code().into()
 }

@@ -3,6 +3,7 @@
 //! else. Also where Ctrl-C turns into a cancel: the reporter answers `false` once it is set.
 
 use std::io::{IsTerminal, Write};
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -90,9 +91,16 @@ impl Reporter {
         self.show(&Event::Note { message: message.to_string() });
     }
 
-    /// A failure outside any file (configuration, model loading).
+    /// A failure outside any file (configuration, model loading), as one line.
     pub fn error(&self, message: &str) {
         self.show(&Event::Error { file: None, message: message.to_string() });
+    }
+
+    /// A failure outside any file, in the command line's terms (settings named by their flags);
+    /// returns the exit status the contract gives it.
+    pub fn fail(&self, e: &upscale::Error) -> std::process::ExitCode {
+        self.error(&crate::cli::flags(e));
+        e.exit_code().into()
     }
 
     fn begin(&self, what: &str, total: Option<u64>, unit: &str) {
@@ -132,5 +140,10 @@ impl Progress for Reporter {
     fn event(&self, event: &Event) -> bool {
         self.show(event);
         !self.cancel.load(Ordering::Relaxed)
+    }
+
+    /// A failed file's line names the settings by their flags, as the other `error:` lines do.
+    fn failed(&self, file: &Path, error: &upscale::Error) {
+        self.show(&Event::Error { file: Some(file.to_path_buf()), message: crate::cli::flags(error) });
     }
 }

@@ -1,4 +1,4 @@
-//! The HTTP API (a contract: ../shared/CLI.md and README) and the page's own files.
+//! The HTTP API (a contract: docs/CLI.md and README) and the page's own files.
 
 use std::convert::Infallible;
 use std::sync::Arc;
