@@ -37,7 +37,7 @@ fn main() -> ExitCode {
                     ExitCode::SUCCESS
                 }
                 // Too much memory for the size asked is a configuration error: nothing was made.
-                Err(e @ Error::Memory { .. }) => {
+                Err(e @ upscale::Error::Memory { .. }) => {
                     rep.fail(&e.in_file(&image));
                     ExitCode::from(upscale::exit::USAGE)
                 }
