@@ -15,6 +15,7 @@ pub mod model;
 pub mod output;
 pub mod planes;
 pub mod progress;
+pub mod provenance;
 pub mod resize;
 #[cfg(feature = "video")]
 pub mod segments;

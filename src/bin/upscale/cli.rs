@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use upscale::config::{Config, Deinterlace, Device, Precision, VideoConfig};
+use upscale::config::{Config, Deinterlace, Device, Precision, Tonemap, VideoConfig};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -139,6 +139,19 @@ pub struct Opts {
     /// ten seconds' worth).
     #[arg(long, default_value_t = 0)]
     pub segment_frames: u64,
+    /// Leave out what outputs otherwise say about how they were made (program, network and its
+    /// sha256, scale, precision).
+    #[arg(long)]
+    pub no_provenance: bool,
+    /// HDR video (PQ, HLG): keep it as it is (default), or tone-map it to SDR (BT.709).
+    #[arg(long, value_enum, default_value_t = TonemapArg::Keep)]
+    pub tonemap: TonemapArg,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug)]
+pub enum TonemapArg {
+    Keep,
+    Sdr,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -190,6 +203,7 @@ impl Opts {
             threads: self.threads,
             max_pixels: self.max_pixels,
             model_dir: self.model_dir.clone(),
+            provenance: !self.no_provenance,
             video: VideoConfig {
                 codec: self.codec.clone(),
                 crf: self.crf,
@@ -205,6 +219,10 @@ impl Opts {
                 strict: self.strict,
                 resume: self.resume,
                 segment_frames: self.segment_frames,
+                tonemap: match self.tonemap {
+                    TonemapArg::Keep => Tonemap::Keep,
+                    TonemapArg::Sdr => Tonemap::Sdr,
+                },
                 ..Config::default().video
             },
         };
