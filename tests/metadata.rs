@@ -18,7 +18,11 @@ fn data(name: &str) -> PathBuf {
 fn make_input(dir: &Path, format: &str) -> PathBuf {
     let p = dir.join(format!("in.{format}"));
     let o = Command::new("python3").arg(data("make_input.py")).arg(format).arg(&p).output().expect("python3 runs");
-    assert!(o.status.success(), "python3 with Pillow (tools/setup.sh installs it): {}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        o.status.success(),
+        "python3 with Pillow (tools/setup.sh installs it): {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     p
 }
 
@@ -50,7 +54,9 @@ fn check(format: &str, out_format: &str) {
     assert_eq!(v["icc"], v["icc_in"], "ICC profile bytes differ: {ctx}");
     let exif = &v["exif"];
     assert_eq!(exif["274"], "1", "orientation: {ctx}");
-    for (tag, want) in [("271", "TestCam"), ("272", "Model X"), ("33432", "(c) Someone"), ("306", "2024:01:02 03:04:05")] {
+    for (tag, want) in
+        [("271", "TestCam"), ("272", "Model X"), ("33432", "(c) Someone"), ("306", "2024:01:02 03:04:05")]
+    {
         assert_eq!(exif[tag], want, "EXIF {tag}: {ctx}");
     }
     let software = exif["305"].as_str().unwrap_or_default();
@@ -58,7 +64,11 @@ fn check(format: &str, out_format: &str) {
     if format != "tif" {
         // Pillow writes no Exif directory into a TIFF; the others have one with the pixel size.
         assert_eq!(v["exif_sub"]["36867"], "2024:01:02 03:04:05", "{ctx}");
-        assert_eq!((v["exif_sub"]["40962"].as_str(), v["exif_sub"]["40963"].as_str()), (Some("48"), Some("80")), "{ctx}");
+        assert_eq!(
+            (v["exif_sub"]["40962"].as_str(), v["exif_sub"]["40963"].as_str()),
+            (Some("48"), Some("80")),
+            "{ctx}"
+        );
     }
     let xmp = v["xmp"].as_str().unwrap();
     assert!(xmp.contains("CC-BY test"), "XMP: {ctx}");

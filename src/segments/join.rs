@@ -45,6 +45,7 @@ pub fn join(work: &WorkDir, plan: &Plan, progress: &dyn Progress) -> Result<Path
         size: plan.settings.output_size,
         settings: cfg.video.clone(),
         device: Device::Cpu,
+        provenance: None,
     };
     let result = crate::video::join::join_files(&input, &tmp, &paths, &target, progress)
         .and_then(|()| std::fs::rename(&tmp, &output).map_err(|e| Error::io(&output, e)));

@@ -121,7 +121,13 @@ pub fn run(
         dec.stop_from(end);
     }
     let partial = work.partial_path(index);
-    let target = EncodeTarget { output: output.clone(), size, settings: cfg.video.clone(), device: up.device() };
+    let target = EncodeTarget {
+        output: output.clone(),
+        size,
+        settings: cfg.video.clone(),
+        device: up.device(),
+        provenance: None,
+    };
     let enc = Encoder::create_packet_file(&target, &partial, &info)?;
     let sink = SegmentSink { enc, frames: 0, base };
     let outcome = crate::video::run_pipeline(&input, dec, up, sink, &cfg, progress);

@@ -45,8 +45,25 @@ pub const ASCII: u16 = 2;
 /// Tags of a TIFF file's main directory that describe the picture rather than lay out its
 /// pixels: the ones carried from a TIFF input into an output's EXIF.
 const DESCRIPTIVE: &[u16] = &[
-    270, 271, 272, ORIENTATION, X_RESOLUTION, Y_RESOLUTION, RESOLUTION_UNIT, SOFTWARE, 306, 315, 316, 33432, 18246,
-    18249, 0x9C9B, 0x9C9C, 0x9C9D, 0x9C9E, 0x9C9F,
+    270,
+    271,
+    272,
+    ORIENTATION,
+    X_RESOLUTION,
+    Y_RESOLUTION,
+    RESOLUTION_UNIT,
+    SOFTWARE,
+    306,
+    315,
+    316,
+    33432,
+    18246,
+    18249,
+    0x9C9B,
+    0x9C9C,
+    0x9C9D,
+    0x9C9E,
+    0x9C9F,
 ];
 
 /// Bytes of one element of a type and the size its bytes swap in (rationals are two longs).

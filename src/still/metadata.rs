@@ -150,7 +150,8 @@ impl Metadata {
                 let alpha = img.color().has_alpha();
                 let xmp = self.xmp.as_deref();
                 if self.icc.is_some() || exif_bytes.is_some() || xmp.is_some() {
-                    if let Some(o) = embed::webp_write(&out, (w, h), alpha, self.icc.as_deref(), exif_bytes.as_deref(), xmp)
+                    if let Some(o) =
+                        embed::webp_write(&out, (w, h), alpha, self.icc.as_deref(), exif_bytes.as_deref(), xmp)
                     {
                         out = o;
                     }

@@ -64,11 +64,15 @@ pub fn upscale_file(
     let mut dec = decode::Decoder::open(input, &cfg.video)?;
     dec.limit_pixels(cfg.max_pixels)?;
     let info = dec.info().clone();
+    let size = up.output_size(info.width, info.height);
+    let provenance =
+        if cfg.provenance { Some(crate::provenance::describe(up, (info.width, info.height), size)?) } else { None };
     let target = encode::EncodeTarget {
         output: output.to_path_buf(),
-        size: up.output_size(info.width, info.height),
+        size,
         settings: cfg.video.clone(),
         device: up.device(),
+        provenance,
     };
     let tmp = output::temp_path(output);
     let enc = match encode::Encoder::create(&target, &tmp, &mut dec, progress) {
