@@ -9,6 +9,9 @@ use super::exif::{self, Entry, Exif};
 pub const PNG_XMP_KEY: &[u8] = b"XML:com.adobe.xmp";
 const JPEG_XMP_SIG: &[u8] = b"http://ns.adobe.com/xap/1.0/\0";
 
+/// A PNG chunk: its type and data.
+pub type Chunk = ([u8; 4], Vec<u8>);
+
 /// Pixels per unit, as a file states them.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Density {
@@ -40,7 +43,7 @@ fn png_chunks(b: &[u8]) -> Vec<([u8; 4], &[u8])> {
 
 /// A PNG's text chunks (tEXt, zTXt, iTXt) as they are, but for XMP and `Software`, which are
 /// written anew; and its pHYs density in pixels per metre (converted to per centimetre).
-pub fn png_read(b: &[u8]) -> (Vec<([u8; 4], Vec<u8>)>, Option<Density>) {
+pub fn png_read(b: &[u8]) -> (Vec<Chunk>, Option<Density>) {
     let mut texts = Vec::new();
     let mut density = None;
     for (kind, data) in png_chunks(b) {
@@ -86,7 +89,7 @@ pub fn itxt(key: &[u8], text: &[u8]) -> Vec<u8> {
 }
 
 /// The PNG `b` with `chunks` before its first IDAT and a pHYs for `density`.
-pub fn png_write(b: &[u8], chunks: &[([u8; 4], Vec<u8>)], density: Option<Density>) -> Vec<u8> {
+pub fn png_write(b: &[u8], chunks: &[Chunk], density: Option<Density>) -> Vec<u8> {
     let mut out = b[..8.min(b.len())].to_vec();
     let mut added = false;
     for (kind, data) in png_chunks(b) {

@@ -21,7 +21,7 @@ pub struct Metadata {
     pub exif: Option<Exif>,
     pub xmp: Option<Vec<u8>>,
     /// PNG text chunks (type, data) as they were, XMP aside.
-    pub texts: Vec<([u8; 4], Vec<u8>)>,
+    pub texts: Vec<embed::Chunk>,
     pub density: Option<Density>,
     /// The program, network and settings that made the picture (see `crate::provenance`).
     pub provenance: Option<String>,

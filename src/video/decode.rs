@@ -69,7 +69,7 @@ fn stream_side_data(st: &format::stream::Stream, ty: ffi::AVPacketSideDataType) 
         (0..(*p).nb_side_data.max(0) as usize)
             .map(|i| &*(*p).side_data.add(i))
             .find(|sd| sd.type_ == ty)
-            .and_then(|sd| (!sd.data.is_null()).then(|| std::slice::from_raw_parts(sd.data, sd.size as usize).to_vec()))
+            .and_then(|sd| (!sd.data.is_null()).then(|| std::slice::from_raw_parts(sd.data, sd.size).to_vec()))
     }
 }
 
