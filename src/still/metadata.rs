@@ -128,8 +128,15 @@ impl Metadata {
                 if let Some(p) = &self.icc {
                     let _ = enc.set_icc_profile(p.clone());
                 }
-                if let Some(e) = &exif_bytes {
-                    let _ = enc.set_exif_metadata(e.clone());
+                match &exif_bytes {
+                    // One APP1 segment holds 64 KiB (a maker note can be larger).
+                    Some(e) if e.len() > 65000 => {
+                        dropped.push(format!("EXIF ({} bytes: over one JPEG segment)", e.len()))
+                    }
+                    Some(e) => {
+                        let _ = enc.set_exif_metadata(e.clone());
+                    }
+                    None => {}
                 }
                 if let Some(d) = self.density {
                     let v = |x: f64| x.round().clamp(1.0, u16::MAX as f64) as u16;
@@ -150,10 +157,9 @@ impl Metadata {
                 let alpha = img.color().has_alpha();
                 let xmp = self.xmp.as_deref();
                 if self.icc.is_some() || exif_bytes.is_some() || xmp.is_some() {
-                    if let Some(o) =
-                        embed::webp_write(&out, (w, h), alpha, self.icc.as_deref(), exif_bytes.as_deref(), xmp)
-                    {
-                        out = o;
+                    match embed::webp_write(&out, (w, h), alpha, self.icc.as_deref(), exif_bytes.as_deref(), xmp) {
+                        Some(o) => out = o,
+                        None => dropped.push("all metadata (the encoder's WebP could not be extended)".into()),
                     }
                 }
                 if self.density.is_some() && self.exif.as_ref().and_then(|e| e.rational(exif::X_RESOLUTION)).is_none() {
@@ -165,8 +171,9 @@ impl Metadata {
                 img.write_with_encoder(TiffEncoder::new(std::io::Cursor::new(&mut out)))?;
                 let empty = Exif::default();
                 let meta = self.exif.as_ref().unwrap_or(&empty);
-                if let Some(o) = embed::tiff_write(&out, self.icc.as_deref(), self.xmp.as_deref(), meta, self.density) {
-                    out = o;
+                match embed::tiff_write(&out, self.icc.as_deref(), self.xmp.as_deref(), meta, self.density) {
+                    Some(o) => out = o,
+                    None => dropped.push("all metadata (the encoder's TIFF could not be extended)".into()),
                 }
                 self.texts_dropped(&mut dropped);
             }
