@@ -91,6 +91,16 @@ pub enum Deinterlace {
     Off,
 }
 
+/// What happens to high dynamic range video (PQ or HLG transfer).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Tonemap {
+    /// Kept as it is: the same transfer, primaries, matrix and mastering metadata.
+    #[default]
+    Keep,
+    /// Tone-mapped to SDR (BT.709 transfer and primaries) by FFmpeg's zscale and tonemap filters.
+    Sdr,
+}
+
 /// Video encoding settings.
 #[derive(Debug, Clone)]
 pub struct VideoConfig {
@@ -120,6 +130,8 @@ pub struct VideoConfig {
     /// 0 = `crate::segments::plan::DEFAULT_SEGMENT_SECS` worth. A resumed job keeps the plan it
     /// started with. Default: 0.
     pub segment_frames: u64,
+    /// HDR sources: kept, or tone-mapped to SDR. Default: kept.
+    pub tonemap: Tonemap,
 }
 
 impl Default for VideoConfig {
@@ -136,6 +148,7 @@ impl Default for VideoConfig {
             strict: false,
             resume: false,
             segment_frames: 0,
+            tonemap: Tonemap::Keep,
         }
     }
 }
@@ -174,6 +187,9 @@ pub struct Config {
     pub max_pixels: u64,
     /// Where the large models live. Default: see [`crate::model::model_dirs`].
     pub model_dir: Option<PathBuf>,
+    /// Name the program, network, weights' sha256, scale and precision in every output (PNG
+    /// `Software`, EXIF `Software`, the video container's `encoder` tag). Default: true.
+    pub provenance: bool,
     /// Video settings.
     pub video: VideoConfig,
     /// Edits applied after scaling (crop, rotate, flip, colour, resize, watermark). Default: none.
@@ -197,6 +213,7 @@ impl Default for Config {
             threads: 0,
             max_pixels: 1 << 28,
             model_dir: None,
+            provenance: true,
             video: VideoConfig::default(),
             edit: crate::edit::EditSpec::default(),
         }

@@ -286,6 +286,19 @@ impl<'e> Upscaler<'e> {
         self.engine.device_note()
     }
 
+    /// The model's name (a built-in name, a classic filter or an `.onnx` path) and the precision
+    /// it runs at, for the provenance an output carries (`crate::provenance`).
+    pub fn model(&self) -> (&str, Precision) {
+        (&self.engine.model, self.engine.precision)
+    }
+
+    /// Where the weights of each pass come from (native scale, source), in pass order; empty for
+    /// a classic filter.
+    pub fn weights(&self) -> Vec<(u32, &'e Source)> {
+        let e = self.engine;
+        self.passes.iter().filter_map(|&s| e.variants.iter().find(|v| v.0 == s).map(|v| (s, &v.1))).collect()
+    }
+
     /// The model's scale factors per pass (empty for a classic filter).
     pub fn passes(&self) -> Vec<u32> {
         self.passes.clone()
@@ -423,6 +436,14 @@ impl<'e> Upscaler<'e> {
     /// Upscales an 8-bit RGB buffer (the video path's frames).
     pub fn upscale_rgb8(&mut self, img: &image::RgbImage) -> Result<image::RgbImage> {
         Ok(self.upscale(&Planes::from_buffer(img))?.to_rgb8())
+    }
+
+    /// [`Upscaler::upscale_rgb8`] for 16-bit RGB (video frames of sources deeper than 8 bits).
+    pub fn upscale_rgb16(
+        &mut self,
+        img: &image::ImageBuffer<image::Rgb<u16>, Vec<u16>>,
+    ) -> Result<image::ImageBuffer<image::Rgb<u16>, Vec<u16>>> {
+        Ok(self.upscale(&Planes::from_buffer(img))?.to_rgb16())
     }
 }
 

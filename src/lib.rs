@@ -19,6 +19,7 @@ pub mod outcome;
 pub mod output;
 pub mod planes;
 pub mod progress;
+pub mod provenance;
 pub mod resize;
 #[cfg(feature = "video")]
 pub mod segments;

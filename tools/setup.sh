@@ -63,6 +63,14 @@ if ! $PY -c 'import kubernetes_validate' 2>/dev/null; then
     || $PY -m pip install --quiet --user --break-system-packages kubernetes-validate
 fi
 
+# tests/metadata.rs makes pictures with ICC, EXIF and XMP and reads the outputs back with
+# Pillow (another implementation than the one under test); XMP in JPEG needs Pillow 11 or newer.
+if ! $PY -c 'import PIL, sys; sys.exit(int(PIL.__version__.split(".")[0]) < 11)' 2>/dev/null; then
+  say "installing Pillow (PyPI)"
+  $PY -m pip install --quiet 'pillow>=11' 2>/dev/null \
+    || $PY -m pip install --quiet --user --break-system-packages 'pillow>=11'
+fi
+
 # 2. ONNX Runtime: the shared library out of the PyPI wheel, nothing else of it.
 ORT_DIR=$ROOT/.cache/onnxruntime
 if [ ! -f "$ORT_DIR/libonnxruntime.so.$ORT_VERSION" ]; then

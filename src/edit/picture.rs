@@ -27,7 +27,7 @@ pub fn apply(pic: Picture, spec: &EditSpec, path: &std::path::Path, progress: &d
     .count()
         + spec.watermarks.len();
     let meter = Meter::new(progress, steps as u64);
-    let Picture { mut rgb, mut alpha, gray, deep } = pic;
+    let Picture { mut rgb, mut alpha, gray, deep, meta } = pic;
     let each = |p: &mut Planes, f: &dyn Fn(&Planes, &Meter) -> Result<Planes>, a: &mut Option<Planes>| -> Result<()> {
         *p = f(p, &meter)?;
         if let Some(al) = a.as_mut() {
@@ -66,7 +66,7 @@ pub fn apply(pic: Picture, spec: &EditSpec, path: &std::path::Path, progress: &d
         ready.blend(&mut rgb);
         meter.finish_step(0)?;
     }
-    Ok(Picture { rgb, alpha, gray, deep })
+    Ok(Picture { rgb, alpha, gray, deep, meta })
 }
 
 /// A new picture of `w`×`h` filled band by band from `pixel(plane, x, y)` of the source.

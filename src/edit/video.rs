@@ -165,7 +165,14 @@ pub fn edit_file(input: &Path, output: &Path, cfg: &Config, progress: &dyn Progr
     let size = edited_size(&cfg.edit, (info.width, info.height), input)?;
     let mut stage = EditStage::new(&cfg.edit, (info.width, info.height), input, progress)?;
     // No model runs: the encoder may have every core.
-    let target = EncodeTarget { output: output.to_path_buf(), size, settings: cfg.video.clone(), device: Device::Auto };
+    // No network ran: nothing to name (the edit is not provenance of the pixels' origin).
+    let target = EncodeTarget {
+        output: output.to_path_buf(),
+        size,
+        settings: cfg.video.clone(),
+        device: Device::Auto,
+        provenance: None,
+    };
     let pending = Pending::new(output);
     let enc = Encoder::create(&target, pending.path(), &mut dec, progress)?;
     if !progress.start(input, info.total_frames) {

@@ -17,7 +17,7 @@ use super::color::{self, ToRgb};
 use super::damage::DamageLog;
 use super::items::{Control, Item, Picture};
 use super::stages::Source;
-use crate::config::{Deinterlace, VideoConfig};
+use crate::config::{Deinterlace, Tonemap, VideoConfig};
 use crate::error::{Error, Result};
 use crate::progress::Progress;
 
@@ -47,6 +47,41 @@ pub struct StreamInfo {
     pub total_frames: Option<u64>,
     /// `total_frames` is the duration times the frame rate, not a count the container keeps.
     pub frames_estimated: bool,
+    /// HDR mastering display (`AVMasteringDisplayMetadata`) and content light level
+    /// (`AVContentLightMetadata`), as FFmpeg lays them out: from the container, else from the
+    /// first frame (HEVC and AV1 carry them in the bitstream).
+    pub mastering: Option<Vec<u8>>,
+    pub light: Option<Vec<u8>>,
+    /// The HDR transfer the frames are tone-mapped from (`--tonemap sdr`); the tags above are
+    /// then BT.709 and the HDR side data is gone.
+    pub tonemap_from: Option<TransferCharacteristic>,
+}
+
+impl StreamInfo {
+    /// A PQ or HLG transfer.
+    pub fn is_hdr(&self) -> bool {
+        matches!(self.transfer, TransferCharacteristic::SMPTE2084 | TransferCharacteristic::ARIB_STD_B67)
+    }
+}
+
+/// The stream side data of `ty` on `st`, as bytes.
+fn stream_side_data(st: &format::stream::Stream, ty: ffi::AVPacketSideDataType) -> Option<Vec<u8>> {
+    unsafe {
+        let p = st.as_ptr();
+        (0..(*p).nb_side_data.max(0) as usize)
+            .map(|i| &*(*p).side_data.add(i))
+            .find(|sd| sd.type_ == ty)
+            .and_then(|sd| (!sd.data.is_null()).then(|| std::slice::from_raw_parts(sd.data, sd.size).to_vec()))
+    }
+}
+
+/// The frame side data of `ty` on `frame`, as bytes.
+fn frame_side_data(frame: &ffmpeg::frame::Video, ty: ffi::AVFrameSideDataType) -> Option<Vec<u8>> {
+    unsafe {
+        let sd = ffi::av_frame_get_side_data(frame.as_ptr(), ty);
+        (!sd.is_null() && !(*sd).data.is_null())
+            .then(|| std::slice::from_raw_parts((*sd).data, (*sd).size as usize).to_vec())
+    }
 }
 
 /// The input file opened for decoding its best video stream.
@@ -141,9 +176,12 @@ impl Decoder {
             .any(|f| f as u32 == field_order),
             total_frames,
             frames_estimated: st.frames() <= 0,
+            mastering: stream_side_data(&st, ffi::AVPacketSideDataType::AV_PKT_DATA_MASTERING_DISPLAY_METADATA),
+            light: stream_side_data(&st, ffi::AVPacketSideDataType::AV_PKT_DATA_CONTENT_LIGHT_LEVEL),
+            tonemap_from: None,
         };
         let n = ictx.nb_streams() as usize;
-        Ok(Decoder {
+        let mut dec = Decoder {
             path: path.to_path_buf(),
             ictx,
             decoder,
@@ -154,7 +192,60 @@ impl Decoder {
             skip_through: None,
             stop_from: None,
             max_pixels: u64::MAX,
-        })
+        };
+        if dec.info.is_hdr() {
+            if dec.info.mastering.is_none() || dec.info.light.is_none() {
+                dec.peek_hdr_side_data()?;
+            }
+            if cfg.tonemap == Tonemap::Sdr {
+                let i = &mut dec.info;
+                i.tonemap_from = Some(i.transfer);
+                (i.transfer, i.primaries, i.matrix) = (TransferCharacteristic::BT709, Primaries::BT709, Space::BT709);
+                (i.mastering, i.light) = (None, None);
+            }
+        }
+        Ok(dec)
+    }
+
+    /// Decodes the first frame for the HDR side data the container did not have, then starts
+    /// the input again.
+    fn peek_hdr_side_data(&mut self) -> Result<()> {
+        let index = self.info.index;
+        let mut frame = ffmpeg::frame::Video::empty();
+        let mut packets = 0;
+        let got = loop {
+            let mut packet = Packet::empty();
+            match packet.read(&mut self.ictx) {
+                Ok(()) if packet.stream() != index => continue,
+                Ok(()) => {
+                    packets += 1;
+                    let _ = self.decoder.send_packet(&packet);
+                }
+                Err(ffmpeg::Error::Eof) => {
+                    let _ = self.decoder.send_eof();
+                    break self.decoder.receive_frame(&mut frame).is_ok();
+                }
+                Err(ffmpeg::Error::InvalidData) => continue,
+                Err(e) => return Err(self.err("cannot read", e)),
+            }
+            if self.decoder.receive_frame(&mut frame).is_ok() {
+                break true;
+            }
+            if packets > 64 {
+                break false;
+            }
+        };
+        if got {
+            let info = &mut self.info;
+            if info.mastering.is_none() {
+                info.mastering =
+                    frame_side_data(&frame, ffi::AVFrameSideDataType::AV_FRAME_DATA_MASTERING_DISPLAY_METADATA);
+            }
+            if info.light.is_none() {
+                info.light = frame_side_data(&frame, ffi::AVFrameSideDataType::AV_FRAME_DATA_CONTENT_LIGHT_LEVEL);
+            }
+        }
+        self.reopen()
     }
 
     pub fn path(&self) -> &Path {
@@ -306,7 +397,9 @@ impl Decoder {
                 info.height,
                 color::effective_matrix(info.matrix, info.height),
                 info.range == Range::JPEG,
+                color::depth(info.format) > 8,
             ),
+            tone: None,
             deint: None,
             deint_for: (0, 0, Pixel::None),
             deint_all: false,
@@ -492,6 +585,8 @@ struct Frames {
     stop_from: Option<i64>,
     /// See [`Decoder::limit_pixels`].
     max_pixels: u64,
+    /// The tone-mapping graph (`--tonemap sdr` on an HDR source), made at the first frame.
+    tone: Option<filter::Graph>,
 }
 
 impl Frames {
@@ -615,12 +710,82 @@ impl Frames {
             self.closed = true;
             return Ok(());
         }
+        if let Some(from) = self.info.tonemap_from {
+            return self.tonemap(frame, pts, from, path);
+        }
+        self.send(frame, pts, path)
+    }
+
+    fn send(&mut self, frame: &ffmpeg::frame::Video, pts: i64, path: &Path) -> Result<()> {
         let rgb = self.to_rgb.convert(frame).map_err(|e| Error::ffmpeg(path, "cannot convert a frame to RGB", e))?;
         if self.tx.send(Item::Frame(Picture { rgb, pts })).is_err() {
             self.closed = true;
         }
         Ok(())
     }
+
+    /// Tone-maps one frame to SDR (one frame out per frame in) and sends it.
+    fn tonemap(
+        &mut self,
+        frame: &ffmpeg::frame::Video,
+        pts: i64,
+        from: TransferCharacteristic,
+        path: &Path,
+    ) -> Result<()> {
+        let err = |e| Error::ffmpeg(path, "tone mapping", e);
+        if self.tone.is_none() {
+            self.tone = Some(tonemapper(frame, self.info.time_base, from, self.info.format).map_err(err)?);
+        }
+        let mut out = ffmpeg::frame::Video::empty();
+        let got = match self.tone.as_mut() {
+            Some(g) => {
+                if let Some(mut src) = g.get("in") {
+                    src.source().add(frame).map_err(err)?;
+                }
+                match g.get("out") {
+                    Some(mut sink) => sink.sink().frame(&mut out).map(|()| true),
+                    None => Ok(false),
+                }
+            }
+            None => Ok(false),
+        };
+        match got {
+            Ok(true) => self.send(&out.clone(), pts, path),
+            Ok(false) => Ok(()),
+            Err(ffmpeg::Error::Other { errno }) if errno == ffmpeg::error::EAGAIN => Ok(()),
+            Err(e) => Err(err(e)),
+        }
+    }
+}
+
+/// zscale to linear light, BT.709 primaries, `tonemap` (Hable) and back to BT.709's transfer
+/// in `format`: FFmpeg's way from PQ or HLG to SDR (Debian's FFmpeg 5.1 has zscale).
+fn tonemapper(
+    frame: &ffmpeg::frame::Video,
+    tb: Rational,
+    from: TransferCharacteristic,
+    format: Pixel,
+) -> Result<filter::Graph, ffmpeg::Error> {
+    let mut g = filter::Graph::new();
+    let args = format!(
+        "video_size={}x{}:pix_fmt={}:time_base={}/{}:pixel_aspect=1/1",
+        frame.width(),
+        frame.height(),
+        ffi::AVPixelFormat::from(frame.format()) as i32,
+        tb.numerator(),
+        tb.denominator().max(1),
+    );
+    g.add(&filter::find("buffer").ok_or(ffmpeg::Error::FilterNotFound)?, "in", &args)?;
+    g.add(&filter::find("buffersink").ok_or(ffmpeg::Error::FilterNotFound)?, "out", "")?;
+    let tin = if from == TransferCharacteristic::ARIB_STD_B67 { "arib-std-b67" } else { "smpte2084" };
+    let out_fmt = format.descriptor().map_or("yuv420p10le", |d| d.name());
+    let chain = format!(
+        "zscale=tin={tin}:pin=bt2020:min=bt2020nc:t=linear:npl=100,format=gbrpf32le,zscale=p=bt709,\
+         tonemap=tonemap=hable:desat=0,zscale=t=bt709:m=bt709:r=tv,format={out_fmt}"
+    );
+    g.output("in", 0)?.input("out", 0)?.parse(&chain)?;
+    g.validate()?;
+    Ok(g)
 }
 
 /// A `bwdif` graph (one frame out per frame in); `all` deinterlaces every frame, else only those

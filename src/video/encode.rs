@@ -13,7 +13,7 @@ use ffmpeg::format::Pixel;
 use ffmpeg::util::color::{Range, Space};
 use ffmpeg::{codec, encoder, format, media, Dictionary, Packet, Rational};
 
-use super::color::{self, FromRgb};
+use super::color::{self, FromRgb, Mastering};
 use super::decode::{frame_duration, Decoder, StreamInfo};
 use super::items::{Control, Item, Picture};
 use super::stages::Sink;
@@ -44,6 +44,9 @@ pub struct EncodeTarget {
     pub settings: VideoConfig,
     /// Where the model runs: on the CPU the encoder keeps to one thread.
     pub device: Device,
+    /// How the video was made (`crate::provenance`), written as the container's `encoder` tag;
+    /// `None` leaves the tag out.
+    pub provenance: Option<String>,
 }
 
 /// The output file, ready for frames.
@@ -65,8 +68,11 @@ pub struct Encoder {
     frames_before: u64,
     /// Added to the timestamps of each output stream's copied packets (see [`opus_delay_fix`]).
     ts_fix: Vec<i64>,
-    /// Why the pixel format is not the one an even size would have had (said once, by `create`).
+    /// Why the pixel format is not the one an even size would have had, or why fewer bits are
+    /// written than the source has (said once, by `create`).
     format_note: Option<String>,
+    /// The `encoder` tag (see [`Encoder::write_header`]).
+    provenance: Option<String>,
 }
 
 /// Where a segment's encoded video packets go instead of a muxer, exactly as the encoder made
@@ -227,7 +233,7 @@ impl Encoder {
         }
         let ictx = dec.input();
         if let (Some(ist), Some(mut ost)) = (ictx.stream(info.index), enc.octx.stream_mut(enc.stream)) {
-            copy_video_facts(&ist, &mut ost);
+            copy_video_facts(&ist, &mut ost, &info);
         }
         let copies = add_copies(&mut enc.octx, dec, &target.output, target.settings.no_audio, progress)?;
         enc.write_header()?;
@@ -292,10 +298,20 @@ impl Encoder {
         // The size is exact: a format whose chroma grid cannot hold it is refused, not rounded.
         let format_name = |f: Pixel| f.descriptor().map_or("?", |d| d.name());
         let even = choose_format(asked, info.format, &supported, ((w + 1) & !1, (h + 1) & !1));
-        let format_note = (even != Some(fmt)).then(|| {
+        let mut format_note = (even != Some(fmt)).then(|| {
             let even = even.map_or("?", format_name);
             format!("{}: {w}x{h} is written as {} ({even} needs even sizes)", output.display(), format_name(fmt))
         });
+        let (src_bits, out_bits) = (color::depth(info.format), color::depth(fmt));
+        if out_bits < src_bits && format_note.is_none() {
+            let why =
+                if asked.is_some() { "as asked".to_string() } else { format!("codec '{name}' takes no deeper format") };
+            format_note = Some(format!(
+                "{}: the source has {src_bits} bits a sample, the output {out_bits} ({}, {why})",
+                output.display(),
+                format_name(fmt)
+            ));
+        }
         if !fits_grid(fmt, (w, h)) {
             let (cw, ch) = chroma_grid(fmt);
             let (field, value, multiple) = if w % cw != 0 { ("width", w, cw) } else { ("height", h, ch) };
@@ -371,6 +387,9 @@ impl Encoder {
         for (k, v) in &vc.encoder_opts {
             opts.set(k, v);
         }
+        if name == "libx265" {
+            hdr_params_x265(info, &mut opts);
+        }
         quiet_library_logs(&name, &mut opts);
         let enc = open_encoder(enc, codec, opts).map_err(|e| err(format!("codec '{name}': {e}")))?;
         ost.set_parameters(&enc);
@@ -398,11 +417,32 @@ impl Encoder {
             frames_before: 0,
             ts_fix: Vec::new(),
             format_note,
+            provenance: target.provenance.clone(),
         })
     }
 
+    /// Writes the header with the provenance as the container's `encoder` tag. The muxer is
+    /// initialised first because its initialisation sets that tag to libavformat's own name.
     fn write_header(&mut self) -> Result<()> {
+        if self.provenance.is_some() {
+            let r = unsafe { ffi::avformat_init_output(self.octx.as_mut_ptr(), std::ptr::null_mut()) };
+            if r < 0 {
+                return Err(self.err("cannot write the header", ffmpeg::Error::from(r)));
+            }
+            self.set_encoder_tag();
+        }
         self.octx.write_header().map(drop).map_err(|e| self.err("cannot write the header", e))
+    }
+
+    /// The provenance as the tags muxers write as the file's encoder: `encoder` (Matroska's
+    /// ENCODER tag) and `encoding_tool` (MP4's ©too, read back as `encoder`).
+    fn set_encoder_tag(&mut self) {
+        if let Some(p) = &self.provenance {
+            let mut md = self.octx.metadata().to_owned();
+            md.set("encoder", p);
+            md.set("encoding_tool", p);
+            self.octx.set_metadata(md);
+        }
     }
 
     fn err(&self, what: &str, e: ffmpeg::Error) -> Error {
@@ -529,8 +569,30 @@ impl Sink for Encoder {
     }
 }
 
-/// The input video stream's metadata, disposition and picture-describing side data, onto `ost`.
-fn copy_video_facts(ist: &format::stream::Stream, ost: &mut format::stream::StreamMut) {
+/// x265's own HDR10 settings from the source's mastering display and content light level (it
+/// writes them as SEI messages; FFmpeg 5.1's libx265 wrapper does not pass side data on).
+/// Values the user gave in `x265-params` win.
+fn hdr_params_x265(info: &StreamInfo, opts: &mut Dictionary) {
+    let given = opts.get("x265-params").unwrap_or("").to_string();
+    let mut params: Vec<String> = if given.is_empty() { Vec::new() } else { vec![given.clone()] };
+    if let Some(m) = info.mastering.as_deref().and_then(Mastering::parse).filter(|_| !given.contains("master-display"))
+    {
+        params.push(format!("master-display={}", m.x265()));
+    }
+    if let Some((cll, fall)) =
+        info.light.as_deref().and_then(color::content_light).filter(|_| !given.contains("max-cll"))
+    {
+        params.push(format!("max-cll={cll},{fall}"));
+    }
+    if !params.is_empty() {
+        opts.set("x265-params", &params.join(":"));
+    }
+}
+
+/// The input video stream's metadata, disposition and picture-describing side data, onto `ost`;
+/// HDR side data is left out when the frames are tone-mapped, and added from the first frame's
+/// when the container had none.
+fn copy_video_facts(ist: &format::stream::Stream, ost: &mut format::stream::StreamMut, info: &StreamInfo) {
     let mut md = Dictionary::new();
     for (k, v) in ist.metadata().iter() {
         if !["encoder", "duration"].contains(&k.to_ascii_lowercase().as_str()) {
@@ -544,14 +606,24 @@ fn copy_video_facts(ist: &format::stream::Stream, ost: &mut format::stream::Stre
     unsafe {
         let (src, dst) = (ist.as_ptr(), ost.as_mut_ptr());
         (*dst).disposition = (*src).disposition;
+        use ffi::AVPacketSideDataType::{
+            AV_PKT_DATA_CONTENT_LIGHT_LEVEL as LIGHT, AV_PKT_DATA_MASTERING_DISPLAY_METADATA as MASTERING,
+        };
         for i in 0..(*src).nb_side_data.max(0) as usize {
             let sd = &*(*src).side_data.add(i);
-            if !KEPT_SIDE_DATA.contains(&sd.type_) {
+            if !KEPT_SIDE_DATA.contains(&sd.type_) || [MASTERING, LIGHT].contains(&sd.type_) {
                 continue;
             }
             let p = ffi::av_stream_new_side_data(dst, sd.type_, sd.size);
             if !p.is_null() {
                 std::ptr::copy_nonoverlapping(sd.data, p, sd.size);
+            }
+        }
+        for (ty, data) in [(MASTERING, &info.mastering), (LIGHT, &info.light)] {
+            let Some(data) = data else { continue };
+            let p = ffi::av_stream_new_side_data(dst, ty, data.len() as _);
+            if !p.is_null() {
+                std::ptr::copy_nonoverlapping(data.as_ptr(), p, data.len());
             }
         }
     }

@@ -5,14 +5,54 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
 use ffmpeg_next as ffmpeg;
-use image::RgbImage;
+use image::{ImageBuffer, Rgb, RgbImage};
 
 use crate::error::Error;
+
+/// RGB with 16 bits a sample: the pictures of sources with more than 8 bits.
+pub type Rgb16Image = ImageBuffer<Rgb<u16>, Vec<u16>>;
+
+/// A picture's samples: 8-bit for 8-bit sources (the fast path), 16-bit for deeper ones, so
+/// that a 10- or 12-bit source reaches the network and the encoder without 8-bit steps.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Pixels {
+    Rgb8(RgbImage),
+    Rgb16(Rgb16Image),
+}
+
+impl Pixels {
+    pub fn dimensions(&self) -> (u32, u32) {
+        match self {
+            Pixels::Rgb8(p) => p.dimensions(),
+            Pixels::Rgb16(p) => p.dimensions(),
+        }
+    }
+    /// Samples in all (3 a pixel when the picture is whole).
+    pub fn samples(&self) -> usize {
+        match self {
+            Pixels::Rgb8(p) => p.as_raw().len(),
+            Pixels::Rgb16(p) => p.as_raw().len(),
+        }
+    }
+    /// The 8-bit picture, if it is one.
+    pub fn as_rgb8(&self) -> Option<&RgbImage> {
+        match self {
+            Pixels::Rgb8(p) => Some(p),
+            Pixels::Rgb16(_) => None,
+        }
+    }
+}
+
+impl From<RgbImage> for Pixels {
+    fn from(p: RgbImage) -> Self {
+        Pixels::Rgb8(p)
+    }
+}
 
 /// One picture on its way through the pipeline, with its timestamp in the input stream's time
 /// base (kept as decoded: never recomputed from a frame rate).
 pub struct Picture {
-    pub rgb: RgbImage,
+    pub rgb: Pixels,
     pub pts: i64,
 }
 

@@ -115,11 +115,18 @@ pub(crate) fn transcode(
 ) -> Result<pipeline::Outcome> {
     let info = dec.info().clone();
     up.check_video(input, info.width, info.height, cfg.video.queue_depth)?;
+    let size = crate::edit::video::edited_size(&cfg.edit, up.output_size(info.width, info.height), input)?;
+    // A whole file names how it was made; a segment's packets carry no container tags.
+    let provenance = match dest.packets {
+        None if cfg.provenance => Some(crate::provenance::describe(up, (info.width, info.height), size)?),
+        _ => None,
+    };
     let target = encode::EncodeTarget {
         output: dest.output.to_path_buf(),
-        size: crate::edit::video::edited_size(&cfg.edit, up.output_size(info.width, info.height), input)?,
+        size,
         settings: cfg.video.clone(),
         device: up.device(),
+        provenance,
     };
     let enc = match dest.packets {
         None => encode::Encoder::create(&target, dest.tmp, &mut dec, progress)?,

@@ -126,7 +126,7 @@ mod tests {
                 let rgb = RgbImage::from_pixel(4, 4, Rgb([k as u8; 3]));
                 let mut p = Packet::new(8);
                 p.set_pts(Some(k));
-                if tx.send(Item::Frame(Picture { rgb, pts: k })).is_err()
+                if tx.send(Item::Frame(Picture { rgb: rgb.into(), pts: k })).is_err()
                     || tx.send(Item::Packet(p, Rational(1, 25))).is_err()
                 {
                     break;
@@ -152,7 +152,7 @@ mod tests {
                     Item::Frame(p) => {
                         assert_eq!(p.rgb.dimensions(), (8, 8));
                         assert_eq!(
-                            p.rgb.get_pixel(7, 7).0,
+                            p.rgb.as_rgb8().unwrap().get_pixel(7, 7).0,
                             [p.pts as u8; 3],
                             "frame {} holds another's picture",
                             p.pts

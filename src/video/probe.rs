@@ -69,7 +69,7 @@ pub fn scan(path: &Path, max_frames: u64, max_pixels: u64) -> Result<ScanReport>
                 match item {
                     Item::Frame(p) => {
                         frames += 1;
-                        if p.rgb.dimensions() != (w, h) || p.rgb.as_raw().len() != w as usize * h as usize * 3 {
+                        if p.rgb.dimensions() != (w, h) || p.rgb.samples() != w as usize * h as usize * 3 {
                             odd += 1;
                         }
                         if frames >= max_frames {

@@ -6,7 +6,7 @@
 use crossbeam_channel::{Receiver, Sender};
 use image::RgbImage;
 
-use super::items::{Control, Item};
+use super::items::{Control, Item, Rgb16Image};
 use crate::engine::Upscaler;
 use crate::error::Result;
 use crate::progress::Progress;
@@ -28,10 +28,17 @@ pub trait Sink: Send {
 /// thread (see `workers.rs`).
 pub trait FrameUpscaler: Send {
     fn upscale_frame(&mut self, rgb: &RgbImage) -> Result<RgbImage>;
+    /// A picture of a source with more than 8 bits; an upscaler that only knows 8 bits says so.
+    fn upscale_frame16(&mut self, _rgb: &Rgb16Image) -> Result<Rgb16Image> {
+        Err(crate::Error::runtime("this frame upscaler takes 8-bit pictures only".to_string(), None))
+    }
 }
 
 impl FrameUpscaler for Upscaler<'_> {
     fn upscale_frame(&mut self, rgb: &RgbImage) -> Result<RgbImage> {
         self.upscale_rgb8(rgb)
+    }
+    fn upscale_frame16(&mut self, rgb: &Rgb16Image) -> Result<Rgb16Image> {
+        self.upscale_rgb16(rgb)
     }
 }

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{bounded, Receiver, RecvTimeoutError, SendTimeoutError, Sender};
 
-use super::items::{Control, Item, Picture};
+use super::items::{Control, Item, Picture, Pixels};
 use super::reorder::Reorder;
 use super::stages::FrameUpscaler;
 use crate::error::Error;
@@ -317,7 +317,11 @@ impl Queue<'_> {
             if self.ctl.stopping() {
                 return;
             }
-            let rgb = match up.upscale_frame(&job.pic.rgb) {
+            let upscaled = match &job.pic.rgb {
+                Pixels::Rgb8(p) => up.upscale_frame(p).map(Pixels::Rgb8),
+                Pixels::Rgb16(p) => up.upscale_frame16(p).map(Pixels::Rgb16),
+            };
+            let rgb = match upscaled {
                 Ok(rgb) => rgb,
                 Err(e) => {
                     self.ctl.fail(e);

@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use upscale::config::{Config, Deinterlace, Device, Precision, VideoConfig};
+use upscale::config::{Config, Deinterlace, Device, Precision, Tonemap, VideoConfig};
 use upscale::edit::{Color, Crop, EditSpec, Mark, Position, Rotation, Watermark};
 use upscale::error::Conflict;
 use upscale::Error;
@@ -144,6 +144,13 @@ pub struct Opts {
     /// `job plan`).
     #[arg(long, default_value_t = 0)]
     pub segment_frames: u64,
+    /// Leave out what outputs otherwise say about how they were made (program, network and its
+    /// sha256, scale, precision).
+    #[arg(long)]
+    pub no_provenance: bool,
+    /// HDR video (PQ, HLG): keep it as it is (default), or tone-map it to SDR (BT.709).
+    #[arg(long, value_enum, default_value_t = TonemapArg::Keep)]
+    pub tonemap: TonemapArg,
     #[command(flatten)]
     pub edit: EditArgs,
 }
@@ -253,6 +260,12 @@ impl EditArgs {
     }
 }
 
+#[derive(ValueEnum, Clone, Copy, Debug)]
+pub enum TonemapArg {
+    Keep,
+    Sdr,
+}
+
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ProgressKind {
     Bar,
@@ -302,6 +315,7 @@ impl Opts {
             threads: self.threads,
             max_pixels: self.max_pixels,
             model_dir: self.model_dir.clone(),
+            provenance: !self.no_provenance,
             video: VideoConfig {
                 codec: self.codec.clone(),
                 crf: self.crf,
@@ -317,6 +331,10 @@ impl Opts {
                 strict: self.strict,
                 resume: self.resume,
                 segment_frames: self.segment_frames,
+                tonemap: match self.tonemap {
+                    TonemapArg::Keep => Tonemap::Keep,
+                    TonemapArg::Sdr => Tonemap::Sdr,
+                },
                 ..Config::default().video
             },
             edit: self.edit.spec()?,

@@ -1,10 +1,17 @@
 //! Image files: read (format from the content, EXIF orientation applied, size checked before
-//! any pixel is allocated), upscale through the core keeping alpha, bit depth and greyness, and
-//! write to a temporary name that is renamed into place only when complete.
+//! any pixel is allocated), upscale through the core keeping alpha, bit depth, greyness and the
+//! metadata ([`metadata`]), and write to a temporary name that is renamed into place only when
+//! complete.
+
+mod embed;
+pub mod exif;
+pub mod metadata;
 
 use std::path::Path;
 
 use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader, Limits};
+
+pub use metadata::Metadata;
 
 use crate::engine::Upscaler;
 use crate::error::{Error, Result};
@@ -23,6 +30,8 @@ pub struct Picture {
     pub gray: bool,
     /// More than 8 bits a sample.
     pub deep: bool,
+    /// ICC profile, EXIF, XMP, text, resolution (of the oriented picture).
+    pub meta: Metadata,
 }
 
 /// Whether the file's first bytes are an image format we read.
@@ -44,31 +53,27 @@ pub fn is_image(path: &Path) -> bool {
 
 /// Reads an image file. Pictures over `max_pixels` are refused before decoding.
 pub fn load(path: &Path, max_pixels: u64) -> Result<Picture> {
-    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-    if file.metadata().is_ok_and(|m| m.is_file() && m.len() == 0) {
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    if bytes.is_empty() {
         return Err(Error::decode(path, "empty file (0 bytes)"));
     }
-    let mut reader = ImageReader::new(std::io::BufReader::new(file));
     // The extension's format, for content that is recognised as none.
-    if let Ok(f) = ImageFormat::from_path(path) {
-        reader.set_format(f);
-    }
-    decode_from(reader, path, max_pixels)
+    decode_from(&bytes, ImageFormat::from_path(path).ok(), path, max_pixels)
 }
 
 /// Decodes an image held in memory (format from its content), as [`load`] does a file; errors
 /// name the picture `<memory>`. The fuzz target `decode_image` calls this.
 pub fn decode(bytes: &[u8], max_pixels: u64) -> Result<Picture> {
-    decode_from(ImageReader::new(std::io::Cursor::new(bytes)), Path::new("<memory>"), max_pixels)
+    decode_from(bytes, None, Path::new("<memory>"), max_pixels)
 }
 
-/// The decoding behind [`load`] and [`decode`]: format from the content, the size checked from
-/// the header before any pixel is allocated, EXIF orientation applied.
-fn decode_from<R: std::io::BufRead + std::io::Seek>(
-    reader: ImageReader<R>,
-    path: &Path,
-    max_pixels: u64,
-) -> Result<Picture> {
+/// The decoding behind [`load`] and [`decode`]: format from the content (else `hint`), the size
+/// checked from the header before any pixel is allocated, metadata read, EXIF orientation applied.
+fn decode_from(bytes: &[u8], hint: Option<ImageFormat>, path: &Path, max_pixels: u64) -> Result<Picture> {
+    let mut reader = ImageReader::new(std::io::Cursor::new(bytes));
+    if let Some(f) = hint {
+        reader.set_format(f);
+    }
     let reader = reader.with_guessed_format().map_err(|e| Error::io(path, e))?;
     let Some(format) = reader.format() else {
         return Err(Error::decode(path, "not a recognised image format"));
@@ -103,12 +108,15 @@ fn decode_from<R: std::io::BufRead + std::io::Seek>(
     if w == 0 || h == 0 {
         return Err(Error::decode(path, format!("empty image ({w}x{h})")));
     }
+    let meta = Metadata::read(bytes, format, &mut decoder);
     let orientation = decoder.orientation().ok();
     let mut img = DynamicImage::from_decoder(decoder).map_err(|e| Error::decode(path, e))?;
     if let Some(o) = orientation {
         img.apply_orientation(o);
     }
-    Ok(Picture::from_image(&img))
+    let mut pic = Picture::from_image(&img);
+    pic.meta = meta;
+    Ok(pic)
 }
 
 /// The width and height in a PNG's IHDR (the chunk that must come first), read without
@@ -148,6 +156,7 @@ impl Picture {
             alpha,
             gray: !color.has_color(),
             deep: color.bytes_per_pixel() / color.channel_count() > 1,
+            meta: Metadata::default(),
         }
     }
 
@@ -180,7 +189,7 @@ impl Picture {
             r.data.iter_mut().for_each(|v| *v = v.clamp(0.0, 1.0));
             r
         });
-        Ok(Picture { rgb, alpha, gray: self.gray, deep: self.deep })
+        Ok(Picture { rgb, alpha, gray: self.gray, deep: self.deep, meta: self.meta.clone() })
     }
 }
 
@@ -200,11 +209,18 @@ pub fn output_format(path: &Path) -> Result<ImageFormat> {
     }
 }
 
-/// Converts to a colour type the format can store (JPEG: no alpha, 8-bit; WebP, BMP: 8-bit).
-fn storable(img: DynamicImage, format: ImageFormat) -> DynamicImage {
+/// Converts to a colour type the format can store (JPEG: no alpha, 8-bit; WebP, BMP: 8-bit);
+/// says what was lost.
+fn storable(img: DynamicImage, format: ImageFormat) -> (DynamicImage, Option<&'static str>) {
     let c = img.color();
     let deep = c.bytes_per_pixel() / c.channel_count() > 1;
-    match format {
+    let lost = match (format, deep) {
+        (ImageFormat::Png | ImageFormat::Tiff, _) => None,
+        (_, true) => Some("samples of more than 8 bits are written as 8-bit"),
+        (ImageFormat::Jpeg, false) if c.has_alpha() => Some("the alpha channel is left out"),
+        _ => None,
+    };
+    let img = match format {
         ImageFormat::Png | ImageFormat::Tiff => img,
         ImageFormat::Jpeg if c.has_color() => img.into_rgb8().into(),
         ImageFormat::Jpeg => img.into_luma8().into(),
@@ -212,23 +228,36 @@ fn storable(img: DynamicImage, format: ImageFormat) -> DynamicImage {
         _ if c.has_alpha() => img.into_rgba8().into(),
         _ if c.has_color() => img.into_rgb8().into(),
         _ => img.into_luma8().into(),
-    }
+    };
+    (img, lost)
 }
 
-/// Writes `img` to `output` through a temporary file and a rename.
+/// Writes `img` to `output` through a temporary file and a rename, without metadata.
 pub fn save(img: &DynamicImage, output: &Path) -> Result<()> {
+    save_with(img, output, &Metadata::default(), &crate::progress::NoProgress)
+}
+
+/// Writes `img` to `output` with `meta` (what the format can hold) through a temporary file and
+/// a rename; a note says what the format could not hold.
+pub fn save_with(img: &DynamicImage, output: &Path, meta: &Metadata, progress: &dyn Progress) -> Result<()> {
     let format = output_format(output)?;
-    let img = storable(img.clone(), format);
+    let (img, lost) = storable(img.clone(), format);
+    let (bytes, mut dropped) = meta.encode(&img, format).map_err(|e| Error::encode(output, e))?;
+    dropped.extend(lost.map(String::from));
+    if !dropped.is_empty() {
+        progress.note(&format!("{}: {:?} cannot hold everything: {}", output.display(), format, dropped.join("; ")));
+    }
     let pending = Pending::new(output);
     let f = std::fs::File::create(pending.path()).map_err(|e| Error::encode(output, e))?;
     let mut w = std::io::BufWriter::new(f);
-    img.write_to(&mut w, format).map_err(|e| Error::encode(output, e))?;
+    std::io::Write::write_all(&mut w, &bytes).map_err(|e| Error::encode(output, e))?;
     let f = w.into_inner().map_err(|e| Error::encode(output, e.error()))?;
     f.sync_all().map_err(|e| Error::encode(output, e))?;
     pending.commit()
 }
 
 /// Upscales one image file into `output`, reporting tiles to `progress` (which may cancel).
+/// The output keeps the input's metadata and names how it was made unless `cfg.provenance` is off.
 pub fn upscale_file(
     input: &Path,
     output: &Path,
@@ -261,5 +290,8 @@ pub fn upscale_file(
         e => e.in_file(input),
     })?;
     let big = crate::edit::after_scaling(big, &cfg.edit, input, progress)?;
-    save(&big.to_image(), output)
+    let (size, out) = ((pic.rgb.width, pic.rgb.height), (big.rgb.width, big.rgb.height));
+    let provenance = if cfg.provenance { Some(crate::provenance::describe(up, size, out)?) } else { None };
+    let meta = pic.meta.for_output(size, out, provenance);
+    save_with(&big.to_image(), output, &meta, progress)
 }
