@@ -112,6 +112,7 @@ fn precision_name(p: Precision) -> &'static str {
         Precision::Auto => "auto",
         Precision::Fp32 => "fp32",
         Precision::Fp16 => "fp16",
+        Precision::Bf16 => "bf16",
         Precision::Int8 => "int8",
     }
 }
@@ -218,6 +219,7 @@ impl Settings {
     pub fn config(&self) -> Config {
         let precision = match self.precision.as_str() {
             "fp16" => Precision::Fp16,
+            "bf16" => Precision::Bf16,
             "int8" => Precision::Int8,
             "fp32" => Precision::Fp32,
             _ => Precision::Auto,
