@@ -33,7 +33,7 @@ fn sample() -> PathBuf {
 fn photos(dir: &Path) -> Vec<Planes> {
     let coffee = image::open(sample()).unwrap().crop_imm(40, 20, 96, 80).to_rgb8();
     let frame = dir.join("tos.png");
-    ffmpeg(&["-ss", "20", "-i", s(&shared_media("tos.mp4")), "-frames:v", "1", "-vf", "scale=96:40", s(&frame)]);
+    ffmpeg(&["-ss", "6", "-i", s(&shared_media("tos.mp4")), "-frames:v", "1", "-vf", "scale=96:40", s(&frame)]);
     let tos = image::open(&frame).unwrap().to_rgb8();
     vec![Planes::from_buffer(&coffee), Planes::from_buffer(&tos)]
 }
@@ -146,7 +146,7 @@ fn video_through_openvino_equals_onnxruntime_within_the_bar() {
     let dir = tempfile::tempdir().unwrap();
     let clip = dir.path().join("in.mp4");
     ffmpeg(&[
-        "-ss", "20", "-i", s(&shared_media("tos.mp4")), "-frames:v", "8", "-vf", "scale=96:54",
+        "-ss", "6", "-i", s(&shared_media("tos.mp4")), "-frames:v", "8", "-vf", "scale=96:54",
         "-c:v", "libx264", "-crf", "12", "-an", s(&clip),
     ]);
     // Lossless output, so what differs is the network's arithmetic, not the encoder's.
