@@ -212,7 +212,8 @@ impl Engine {
         let src = &self.variants.iter().find(|v| v.0 == scale).ok_or_else(|| {
             Error::model(&self.model, format!("no x{scale} network (planned from the native scales)"))
         })?;
-        let execution = self.execution.unwrap_or(Execution { runtime: Runtime::OnnxRuntime, precision: Precision::Fp32 });
+        let execution =
+            self.execution.unwrap_or(Execution { runtime: Runtime::OnnxRuntime, precision: Precision::Fp32 });
         nets.push(Network::load_with(&self.model, &src.1, self.device, threads, Some(scale), execution)?);
         Ok(nets.last_mut().expect("just pushed"))
     }

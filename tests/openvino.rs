@@ -146,8 +146,20 @@ fn video_through_openvino_equals_onnxruntime_within_the_bar() {
     let dir = tempfile::tempdir().unwrap();
     let clip = dir.path().join("in.mp4");
     ffmpeg(&[
-        "-ss", "6", "-i", s(&shared_media("tos.mp4")), "-frames:v", "8", "-vf", "scale=96:54",
-        "-c:v", "libx264", "-crf", "12", "-an", s(&clip),
+        "-ss",
+        "6",
+        "-i",
+        s(&shared_media("tos.mp4")),
+        "-frames:v",
+        "8",
+        "-vf",
+        "scale=96:54",
+        "-c:v",
+        "libx264",
+        "-crf",
+        "12",
+        "-an",
+        s(&clip),
     ]);
     // Lossless output, so what differs is the network's arithmetic, not the encoder's.
     let mut cfg = Config { scale: 2, device: Device::Cpu, ..Config::default() };
@@ -156,7 +168,13 @@ fn video_through_openvino_equals_onnxruntime_within_the_bar() {
     let encode = |exec: Execution, name: &str| {
         let out = dir.path().join(name);
         let engine = Engine::with_execution(&cfg, exec).unwrap();
-        let job = Job { input: clip.clone(), output: out.clone(), kind: Kind::Video, settings: cfg.clone(), create_dirs: false };
+        let job = Job {
+            input: clip.clone(),
+            output: out.clone(),
+            kind: Kind::Video,
+            settings: cfg.clone(),
+            create_dirs: false,
+        };
         let sum = jobs::run_all(&[job], &engine, &NoProgress);
         assert_eq!((sum.done, sum.failed), (1, 0), "{exec}");
         frames(&out)
@@ -209,13 +227,21 @@ fn auto_without_bf16_is_never_bf16_and_says_what_ran() {
     let env = [(HIDE_CPU_FEATURES, "avx512_bf16,amx_bf16"), ("UPSCALE_CACHE_DIR", s(&cache))];
     let r = cli(&[s(&input), "-o", s(&out), "-d", "cpu", "--progress", "json"], &env);
     assert!(r.status.success(), "{}", r.stderr);
-    let note = r.stderr.lines().find(|l| l.contains("\"note\"") && l.contains("fp32")).unwrap_or_else(|| panic!("{}", r.stderr));
+    let note = r
+        .stderr
+        .lines()
+        .find(|l| l.contains("\"note\"") && l.contains("fp32"))
+        .unwrap_or_else(|| panic!("{}", r.stderr));
     assert!(!note.contains("OpenVINO bf16"), "{note}");
     assert!(note.contains("no bf16 on this CPU"), "{note}");
     // The choice was timed and kept; with bf16 visible, the compiled models are cached too.
-    let choice: serde_json::Value = serde_json::from_slice(&std::fs::read(cache.join("runtime-choice.json")).unwrap()).unwrap();
+    let choice: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(cache.join("runtime-choice.json")).unwrap()).unwrap();
     assert_eq!(choice.as_object().unwrap().len(), 1, "{choice}");
-    let r = cli(&[s(&input), "-o", s(&out), "-y", "-d", "cpu", "--precision", "fp32"], &[("UPSCALE_CACHE_DIR", s(&cache)), ("UPSCALE_RUNTIME", "openvino")]);
+    let r = cli(
+        &[s(&input), "-o", s(&out), "-y", "-d", "cpu", "--precision", "fp32"],
+        &[("UPSCALE_CACHE_DIR", s(&cache)), ("UPSCALE_RUNTIME", "openvino")],
+    );
     assert!(r.status.success(), "{}", r.stderr);
     let blobs = std::fs::read_dir(cache.join(format!("openvino-{}", openvino::OPENVINO_VERSION))).unwrap().count();
     assert!(blobs >= 1, "no compiled model kept in the cache folder");

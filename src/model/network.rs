@@ -36,7 +36,7 @@ pub struct Network {
 
 /// The runtime's session.
 enum Backend {
-    Ort(OrtSession),
+    Ort(Box<OrtSession>),
     OpenVino(OvSession),
 }
 
@@ -74,7 +74,7 @@ impl Network {
         execution: Execution,
     ) -> Result<Self> {
         let backend = match execution.runtime {
-            Runtime::OnnxRuntime => Backend::Ort(load_ort(name, source, device, threads)?),
+            Runtime::OnnxRuntime => Backend::Ort(Box::new(load_ort(name, source, device, threads)?)),
             Runtime::OpenVino if device == Device::Cpu => {
                 Backend::OpenVino(OvSession::load(name, source, execution.precision, threads)?)
             }
@@ -82,8 +82,7 @@ impl Network {
                 return Err(Error::model(name, format!("OpenVINO runs on the CPU here, not on {device}")));
             }
         };
-        let mut net =
-            Network { name: name.to_string(), backend, scale: scale.unwrap_or(1), device, execution };
+        let mut net = Network { name: name.to_string(), backend, scale: scale.unwrap_or(1), device, execution };
         if scale.is_none() {
             net.scale = net.probe_scale()?;
         }
@@ -127,8 +126,7 @@ impl Network {
         let (ow, oh, data) = match &mut self.backend {
             Backend::Ort(o) => {
                 let err = |e: ort::Error| ort_error(&name, "running the network", e);
-                let tensor =
-                    TensorRef::from_array_view(([1usize, 3, h, w], &input.data[..3 * w * h])).map_err(err)?;
+                let tensor = TensorRef::from_array_view(([1usize, 3, h, w], &input.data[..3 * w * h])).map_err(err)?;
                 let outputs = o.session.run(ort::inputs![tensor]).map_err(err)?;
                 let (shape, data) = outputs[0].try_extract_tensor::<f32>().map_err(err)?;
                 let dims: Vec<i64> = shape.iter().copied().collect();

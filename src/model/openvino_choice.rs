@@ -98,7 +98,8 @@ pub struct Resolved {
 
 /// Resolves `asked` for a network on the CPU: `source` is the file it runs (fp32 for auto, fp32
 /// and bf16, the int8 file for int8), `scale` its scale when known. Measures on first use per
-/// machine, model and thread count (seconds; kept in the cache folder). bf16 on a CPU without it,
+/// machine and model (seconds, on `threads`; kept in the cache folder, and then the same for any
+/// thread count, so the frame workers and a one-thread engine run the same arithmetic). bf16 on a CPU without it,
 /// or without OpenVINO, is an error.
 pub fn resolve(model: &str, source: &Source, scale: Option<u32>, asked: Precision, threads: usize) -> Result<Resolved> {
     let ort = |precision| Execution { runtime: Runtime::OnnxRuntime, precision };
@@ -163,7 +164,7 @@ pub fn resolve(model: &str, source: &Source, scale: Option<u32>, asked: Precisio
         candidates.push(ov(Precision::Bf16));
     }
     let key = format!(
-        "{model} {} {asked} threads={threads} cpu={} bf16={bf16_cpu} ort={ORT_VERSION} openvino={OPENVINO_VERSION}",
+        "{model} {} {asked} cpu={} bf16={bf16_cpu} ort={ORT_VERSION} openvino={OPENVINO_VERSION}",
         identity(source),
         cpu_name()
     );
@@ -252,12 +253,9 @@ fn probe_picture() -> Planes {
 /// PSNR of `b` against `a`, both in [0, 1] (clamped), in dB.
 pub fn psnr(a: &[f32], b: &[f32]) -> f64 {
     let n = a.len().min(b.len()).max(1);
-    let mse: f64 = a
-        .iter()
-        .zip(b)
-        .map(|(x, y)| (x.clamp(0.0, 1.0) as f64 - y.clamp(0.0, 1.0) as f64).powi(2))
-        .sum::<f64>()
-        / n as f64;
+    let mse: f64 =
+        a.iter().zip(b).map(|(x, y)| (x.clamp(0.0, 1.0) as f64 - y.clamp(0.0, 1.0) as f64).powi(2)).sum::<f64>()
+            / n as f64;
     10.0 * (1.0 / mse.max(1e-30)).log10()
 }
 
@@ -285,10 +283,7 @@ pub fn cache_file() -> Option<PathBuf> {
 }
 
 fn read_cache() -> BTreeMap<String, Vec<Trial>> {
-    cache_file()
-        .and_then(|f| std::fs::read(f).ok())
-        .and_then(|b| serde_json::from_slice(&b).ok())
-        .unwrap_or_default()
+    cache_file().and_then(|f| std::fs::read(f).ok()).and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_default()
 }
 
 /// Adds one probe to the cache file (written beside and renamed: concurrent runs never see half

@@ -75,8 +75,8 @@ pub struct Opts {
     /// auto, cpu, cuda or cuda:N.
     #[arg(short, long, default_value = "auto")]
     pub device: String,
-    /// Network precision: auto (fp16 on a GPU; on the CPU the fastest measured that stays
-    /// >= 50 dB from fp32: bf16 through OpenVINO where the CPU has AVX512_BF16 or AMX), fp32,
+    /// Network precision: auto (fp16 on a GPU; on the CPU the fastest measured that stays at
+    /// least 50 dB from fp32: bf16 through OpenVINO where the CPU has AVX512_BF16 or AMX), fp32,
     /// fp16, bf16 (CPU with AVX512_BF16 or AMX), or int8 (CPU, realesr-animevideov3: an
     /// approximation at ~41 dB of fp32).
     #[arg(long, value_enum, default_value_t = PrecisionArg::Auto)]
