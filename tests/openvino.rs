@@ -182,6 +182,8 @@ fn video_through_openvino_equals_onnxruntime_within_the_bar() {
     let reference = encode(ORT_FP32, "ort.mp4");
     let mut bars = vec![(OV_FP32, 50.0)];
     if openvino_choice::cpu_has_bf16() {
+        // The 50 dB bar holds on the network's float output (the tests above); here both sides
+        // are rounded to 8 bits and through YUV, which costs about 5 dB (49.1 dB measured).
         bars.push((OV_BF16, 45.0));
     }
     for (exec, bar) in bars {
