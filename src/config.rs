@@ -68,16 +68,52 @@ impl std::fmt::Display for Device {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Precision {
-    /// fp16 on a GPU, fp32 on the CPU.
+    /// The fastest that holds quality on this machine: fp16 on a GPU; on the CPU the fastest of
+    /// ONNX Runtime fp32, OpenVINO fp32 and (where the CPU has AVX512_BF16 or AMX and the output
+    /// stays >= 50 dB from fp32) OpenVINO bf16, timed once per machine and model
+    /// ([`crate::model::openvino_choice`]). Never int8.
     #[default]
     Auto,
     Fp32,
     /// Half-precision weights and compute (the `-fp16` model files made by the set-up).
     Fp16,
+    /// bfloat16 compute on the CPU through OpenVINO (fp32 weights, converted when compiled):
+    /// needs a CPU with AVX512_BF16 or AMX, else a configuration error. 52-57 dB from fp32.
+    Bf16,
     /// 8-bit convolutions on the CPU (realesr-animevideov3 only: the built-in `-int8` files
-    /// made by `tools/quantize_int8.py`). About 2x faster than fp32 for video (2.5x a single-core
-    /// run) and an approximation of it: 38.6-42.9 dB against the reference where fp32 is at 90 dB (tools/reference_table.md).
+    /// made by `tools/quantize_int8.py`), on whichever runtime is faster for them: an
+    /// approximation of fp32, 38.6-42.9 dB against the reference where fp32 is at 90 dB
+    /// (tools/reference_table.md).
     Int8,
+}
+
+impl Precision {
+    /// The name used on the command line and in plans: `auto`, `fp32`, `fp16`, `bf16`, `int8`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Precision::Auto => "auto",
+            Precision::Fp32 => "fp32",
+            Precision::Fp16 => "fp16",
+            Precision::Bf16 => "bf16",
+            Precision::Int8 => "int8",
+        }
+    }
+}
+
+impl std::fmt::Display for Precision {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for Precision {
+    type Err = ConfigError;
+    fn from_str(s: &str) -> Result<Self, ConfigError> {
+        [Precision::Auto, Precision::Fp32, Precision::Fp16, Precision::Bf16, Precision::Int8]
+            .into_iter()
+            .find(|p| p.name() == s)
+            .ok_or_else(|| ConfigError::new("precision", format!("'{s}'"), "auto, fp32, fp16, bf16 or int8"))
+    }
 }
 
 /// When to deinterlace video.
@@ -170,7 +206,8 @@ pub struct Config {
     pub height: Option<u32>,
     /// Execution device. Default: auto.
     pub device: Device,
-    /// Network precision. Default: auto (fp16 on a GPU, fp32 on the CPU; never int8).
+    /// Network precision. Default: auto (fp16 on a GPU; on the CPU the fastest that holds
+    /// quality, see [`Precision::Auto`]; never int8).
     pub precision: Precision,
     /// Tile size in input pixels; 0 = chosen from the image size and available memory. Default: 0.
     pub tile: u32,

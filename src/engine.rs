@@ -13,7 +13,8 @@ use crate::config::{Config, Device, Precision};
 use crate::error::{Conflict, DeviceProblem, Error, Result};
 use crate::memory::available_memory;
 use crate::model::network::{fixed_shape, retry_smaller};
-use crate::model::{self, runtime, ModelSpec, Network, Source};
+use crate::model::runtime::{Execution, Runtime};
+use crate::model::{self, openvino_choice, runtime, ModelSpec, Network, Source};
 use crate::planes::Planes;
 use crate::progress::{Event, NoProgress, Progress, Unit};
 use crate::resize::{self, Filter};
@@ -38,6 +39,10 @@ pub struct Resolved {
     pub device: Option<Device>,
     /// The networks' precision, never `auto` (`None` for a classic resizer).
     pub precision: Option<Precision>,
+    /// The runtime and precision the networks ran with (`None` for a classic resizer): a worker
+    /// pins it with [`Engine::with_execution`] so segments never mix runtimes or precisions.
+    #[serde(default)]
+    pub execution: Option<Execution>,
     /// Native scale of each pass, in order (empty for a classic resizer).
     pub passes: Vec<u32>,
     /// Tile side in input pixels, the same for every pass (never 0: automatic is resolved).
@@ -53,7 +58,8 @@ pub struct Engine {
     /// Native scale and where its weights come from.
     variants: Vec<(u32, Source)>,
     device: Device,
-    precision: Precision,
+    /// The runtime and precision the networks run with (`None` for a classic filter).
+    execution: Option<Execution>,
     threads: usize,
     note: Option<String>,
     /// Sessions with the engine's thread setting: still images, and video on one session.
@@ -81,13 +87,24 @@ impl Engine {
     /// for `cfg.scale` now, others on first use). A GPU that was asked for and cannot be had is
     /// an error; `auto` says what it chose in [`Engine::device_note`].
     pub fn new(cfg: &Config) -> Result<Self> {
+        Self::build(cfg, None)
+    }
+
+    /// [`Engine::new`] with the runtime and precision pinned (no probe): what a job's plan
+    /// recorded from the engine that planned it, so every segment runs the same arithmetic.
+    pub fn with_execution(cfg: &Config, execution: Execution) -> Result<Self> {
+        Self::build(cfg, Some(execution))
+    }
+
+    fn build(cfg: &Config, pinned: Option<Execution>) -> Result<Self> {
         cfg.validate()?;
+        let asked = pinned.map_or(cfg.precision, |e| e.precision);
         let mut engine = Engine {
             model: cfg.model.clone(),
             classic: None,
             variants: Vec::new(),
             device: Device::Cpu,
-            precision: Precision::Fp32,
+            execution: None,
             threads: cfg.threads,
             note: None,
             main: Slot::new(cfg.threads),
@@ -98,26 +115,33 @@ impl Engine {
             engine.classic = Some(f);
             return Ok(engine);
         }
-        // int8 runs on the CPU only: `auto` then means the CPU (an explicit GPU is refused below).
-        let (device, note) = if cfg.precision == Precision::Int8 && cfg.device == Device::Auto {
-            (Device::Cpu, Some("cpu (int8 runs on the CPU)".to_string()))
+        // int8, bf16 and OpenVINO run on the CPU only: `auto` then means the CPU (an explicit
+        // GPU is refused below).
+        let cpu_only = matches!(asked, Precision::Int8 | Precision::Bf16)
+            || pinned.is_some_and(|e| e.runtime == Runtime::OpenVino);
+        let (device, note) = if cpu_only && cfg.device == Device::Auto {
+            (Device::Cpu, Some(format!("cpu ({asked} runs on the CPU)")))
         } else {
             runtime::choose_device(cfg.device)?
         };
-        let precision = match cfg.precision {
+        let precision = match asked {
             Precision::Auto if matches!(device, Device::Cuda(_)) => Precision::Fp16,
-            Precision::Auto => Precision::Fp32,
-            Precision::Int8 if device != Device::Cpu => {
+            p @ (Precision::Int8 | Precision::Bf16) if device != Device::Cpu => {
                 return Err(Error::Device {
                     device: device.to_string(),
                     problem: DeviceProblem::Unsupported,
-                    msg: "precision int8 runs on the CPU only; use fp16 or fp32 on a GPU".into(),
+                    msg: format!("precision {p} runs on the CPU only; use fp16 or fp32 on a GPU"),
                 })
             }
             p => p,
         };
+        // bf16 and auto on the CPU run the fp32 files (OpenVINO converts them when compiling).
+        let files = match precision {
+            Precision::Auto | Precision::Bf16 => Precision::Fp32,
+            p => p,
+        };
         let mut fallback = None;
-        let spec = match model::resolve(&cfg.model, cfg.model_dir.as_deref(), precision) {
+        let spec = match model::resolve(&cfg.model, cfg.model_dir.as_deref(), files) {
             // Auto precision on a GPU without fp16 files installed: fp32, and say so.
             Err(e) if precision == Precision::Fp16 && cfg.precision == Precision::Auto => {
                 fallback = Some(format!("fp32 ({})", e.report()));
@@ -129,18 +153,32 @@ impl Engine {
             return Err(Error::model(&cfg.model, "resolved to a classic filter unexpectedly"));
         };
         engine.device = device;
-        engine.precision = if fallback.is_some() { Precision::Fp32 } else { precision };
-        engine.note = match (note, fallback) {
-            (Some(n), Some(p)) => Some(format!("{n}, {p}")),
-            (n, p) => n.or(p),
+        let precision = if fallback.is_some() { Precision::Fp32 } else { precision };
+        // On the CPU: the runtime and precision, measured once per machine and model
+        // (model::openvino_choice), or as pinned; the largest native scale is what is timed.
+        let (execution, chosen) = match (pinned, device) {
+            (Some(e), _) => (e, Some(format!("{e} (pinned)"))),
+            (None, Device::Cpu) => {
+                let Some((scale, src)) = variants.iter().max_by_key(|v| v.0) else {
+                    return Err(Error::model(&name, "no network files"));
+                };
+                let r = openvino_choice::resolve(&name, src, *scale, precision, cfg.threads)?;
+                (r.execution, Some(r.note))
+            }
+            (None, _) => (Execution { runtime: Runtime::OnnxRuntime, precision }, None),
         };
+        if execution.precision == Precision::Bf16 && !openvino_choice::cpu_has_bf16() {
+            return Err(crate::error::ConfigError::new("precision", "bf16", "a CPU with AVX512_BF16 or AMX").into());
+        }
+        engine.execution = Some(execution);
+        engine.note = [note, fallback, chosen].into_iter().flatten().reduce(|a, b| format!("{a}, {b}"));
         let nets = engine.main.nets.get_mut().unwrap_or_else(|e| e.into_inner());
         for (scale, src) in variants {
             match scale {
                 Some(s) => engine.variants.push((s, src)),
                 None => {
                     // A model given by path: its scale is found by probing.
-                    let net = Network::load(&name, &src, device, cfg.threads, None)?;
+                    let net = Network::load_with(&name, &src, device, cfg.threads, None, execution)?;
                     engine.variants.push((net.scale(), src));
                     nets.push(net);
                 }
@@ -169,12 +207,19 @@ impl Engine {
         self.device
     }
 
-    /// The precision the networks run at.
+    /// The precision the networks run at (fp32 for a classic filter).
     pub fn precision(&self) -> Precision {
-        self.precision
+        self.execution.map_or(Precision::Fp32, |e| e.precision)
     }
 
-    /// When the device or precision was chosen automatically: which, and why.
+    /// The runtime and precision the networks run with, as resolved (`None` for a classic
+    /// filter). Said in [`Engine::device_note`]; a plan records it ([`Engine::with_execution`]).
+    pub fn execution(&self) -> Option<Execution> {
+        self.execution
+    }
+
+    /// The device when chosen automatically, and on the CPU the runtime and precision: which,
+    /// and why.
     pub fn device_note(&self) -> Option<&str> {
         self.note.as_deref()
     }
@@ -219,7 +264,9 @@ impl Engine {
         let src = &self.variants.iter().find(|v| v.0 == scale).ok_or_else(|| {
             Error::model(&self.model, format!("no x{scale} network (planned from the native scales)"))
         })?;
-        nets.push(Network::load(&self.model, &src.1, self.device, threads, Some(scale))?);
+        let execution =
+            self.execution.unwrap_or(Execution { runtime: Runtime::OnnxRuntime, precision: Precision::Fp32 });
+        nets.push(Network::load_with(&self.model, &src.1, self.device, threads, Some(scale), execution)?);
         Ok(nets.last_mut().expect("just pushed"))
     }
 }
@@ -289,7 +336,7 @@ impl<'e> Upscaler<'e> {
     /// The model's name (a built-in name, a classic filter or an `.onnx` path) and the precision
     /// it runs at, for the provenance an output carries (`crate::provenance`).
     pub fn model(&self) -> (&str, Precision) {
-        (&self.engine.model, self.engine.precision)
+        (&self.engine.model, self.engine.precision())
     }
 
     /// Where the weights of each pass come from (native scale, source), in pass order; empty for
@@ -333,7 +380,8 @@ impl<'e> Upscaler<'e> {
         }
         Ok(Resolved {
             device: net.then_some(self.engine.device),
-            precision: net.then_some(self.engine.precision),
+            precision: net.then_some(self.engine.precision()),
+            execution: self.engine.execution(),
             passes: self.passes.clone(),
             tile,
             model_files,

@@ -9,6 +9,12 @@
 #   PYTHON=/path/to/venv/bin/python PADS="10" tools/bench_yardstick.sh
 # Then the CPU seconds of each thread of one CLI run (tools/thread_times.py) on the first clip.
 #
+# Then the CPU runtimes (issue 20, benches/runtimes.rs): ONNX Runtime fp32 (today's) against
+# OpenVINO fp32/bf16/int8 and `auto`, interleaved and repeated: model alone and the whole pipeline
+# on samples/pan.mp4 and the 320x240 clip with audio, and a 1-megapixel photo x4 per network.
+#   PARTS=runtimes tools/bench_yardstick.sh      # only that part (PARTS="yardstick runtimes" is the default)
+# The yardstick part runs ONNX Runtime (UPSCALE_RUNTIME=onnxruntime), as the Python loop does.
+#
 # Needs: ffmpeg/ffprobe, ../shared/media (tos.mp4 for live action, bbb.mp4 for its AAC track), a
 # Python with onnxruntime (`pip install onnxruntime==1.31.1`), the model in .cache/models or models/.
 # Clips are made in a temporary folder, removed at the end: 160x120 x 48 frames with audio, the same
@@ -17,8 +23,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
 PADS=${PADS:-10 0}
+PARTS=${PARTS:-yardstick runtimes}
 MEDIA=${UPSCALE_MEDIA:-../shared/media}
-"$PYTHON" -c "import onnxruntime" 2>/dev/null ||
+[[ " $PARTS " != *" yardstick "* ]] || "$PYTHON" -c "import onnxruntime" 2>/dev/null ||
     { echo "error: $PYTHON has no onnxruntime: pip install onnxruntime==1.31.1 (or set PYTHON)" >&2; exit 2; }
 MODEL=""
 for m in models/realesr-animevideov3-x4.onnx .cache/models/realesr-animevideov3-x4.onnx; do
@@ -47,6 +54,31 @@ cp samples/pan.mp4 "$tmp/pan.mp4"
 clips="$tmp/audio160.mp4 $tmp/noaudio160.mp4 $tmp/subs160.mp4 $tmp/audio320.mp4 $tmp/pan.mp4"
 
 echo "CPU: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores; load before: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "CPU flags for the runtimes: $(grep -m1 '^flags' /proc/cpuinfo | tr ' ' '\n' | grep -E '^(avx2|avx512f|avx512_bf16|avx512_vnni|avx512_fp16|amx_bf16|amx_int8)$' | tr '\n' ' ')"
+if [[ " $PARTS " == *" runtimes "* ]]; then
+    echo
+    echo "Runtimes (ratios against ONNX Runtime fp32 in the same round; dB against its output):"
+    # Short clips, as the machine is shared and every setting runs each twice a round (model
+    # alone, pipeline): the first 16 frames of samples/pan.mp4 with its audio, and 8 frames of the
+    # 320x240 live-action clip with audio. RUNTIME_FRAMES="48 24" for the whole clips.
+    read -r pan_frames live_frames <<<"${RUNTIME_FRAMES:-16 8}"
+    ff -i samples/pan.mp4 -frames:v "$pan_frames" -c:v libx264 -crf 18 -c:a aac -b:a 128k -shortest "$tmp/pan_r.mp4"
+    clip 320x240 "$live_frames" "$tmp/live320_r.mp4" -map 1:a:0
+    UPSCALE_BENCH_CLIPS="$tmp/pan_r.mp4,$tmp/live320_r.mp4" UPSCALE_BENCH_REPS=${UPSCALE_BENCH_REPS:-2} \
+        UPSCALE_BENCH_PHOTO_REPS=${UPSCALE_BENCH_PHOTO_REPS:-1} UPSCALE_BENCH_LARGE_MP=${UPSCALE_BENCH_LARGE_MP:-0.05} \
+        cargo bench -q --bench runtimes 2>/dev/null | grep '^row' | tee "$tmp/runtimes.txt"
+    echo "load after the runtimes: $(cut -d' ' -f1-3 /proc/loadavg)"
+    echo
+    echo "| clip | setting (ran) | model alone fps (× ORT fp32) | CPU s/frame (×) | pipeline fps (×) | CPU s/frame (×) | PSNR vs ORT fp32 |"
+    echo "|---|---|---:|---:|---:|---:|---:|"
+    sed -n 's/^row clip //p' "$tmp/runtimes.txt"
+    echo
+    echo "| photo ×4 | setting (ran) | seconds per MP (× ORT fp32) | CPU s per MP (×) | PSNR vs ORT fp32 |"
+    echo "|---|---|---:|---:|---:|"
+    sed -n 's/^row photo //p' "$tmp/runtimes.txt"
+fi
+[[ " $PARTS " == *" yardstick "* ]] || exit 0
+export UPSCALE_RUNTIME=onnxruntime
 UPSCALE_BENCH_CLIPS=$(echo $clips | tr ' ' ,) UPSCALE_BENCH_PADS=$(echo $PADS | tr ' ' ,) \
     UPSCALE_BENCH_REPS=${UPSCALE_BENCH_REPS:-1} cargo bench -q --bench pipeline 2>/dev/null |
     grep '^yardstick' >"$tmp/rust.txt"

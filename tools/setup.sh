@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what `upscale` needs on Debian 12 and builds it: FFmpeg development packages, the
-# ONNX Runtime library (from the `onnxruntime` wheel on PyPI), the large Real-ESRGAN models
+# ONNX Runtime library (from the `onnxruntime` wheel on PyPI), OpenVINO's (the `openvino` wheel), the large Real-ESRGAN models
 # (converted from the official ncnn weights into .cache/models), then `cargo build --release`.
 # Idempotent: a second run only checks. Options:
 #   --no-build     skip cargo build
@@ -118,6 +118,22 @@ if [ "$gpu" = 1 ]; then
   fi
 fi
 
+# 2b. OpenVINO (the second CPU runtime: bf16 and int8 on x86, src/model/openvino.rs): the
+#     libraries out of the PyPI wheel (the C API, the core, the CPU plugin, the ONNX front end
+#     and TBB), nothing else of it, into .cache/openvino; beside the binary in step 4.
+OV_VERSION=2026.4.1
+OV_DIR=$ROOT/.cache/openvino
+OV_LIBS=(libopenvino_c.so.2641 libopenvino.so.2641 libopenvino_intel_cpu_plugin.so
+         libopenvino_onnx_frontend.so.2641 libtbb.so.12 libtbbmalloc.so.2 libtbbbind_2_5.so.3 libhwloc.so.15)
+if [ ! -f "$OV_DIR/.complete-$OV_VERSION" ]; then
+  say "fetching openvino $OV_VERSION (PyPI wheel) into .cache/openvino"
+  rm -rf "$OV_DIR" && mkdir -p "$OV_DIR/wheel"
+  pip_dl "openvino==$OV_VERSION" "$OV_DIR/wheel"
+  unzip -q -o -j "$OV_DIR"/wheel/openvino-*.whl "${OV_LIBS[@]/#/openvino/libs/}" -d "$OV_DIR"
+  rm -rf "$OV_DIR/wheel"
+  touch "$OV_DIR/.complete-$OV_VERSION"
+fi
+
 # 3. The large official models, converted from ncnn into the git-ignored cache.
 if [ "$models" = 1 ]; then
   # fp32 and fp16 of the large models, fp16 of the built-in one (its fp32 is in models/).
@@ -143,5 +159,7 @@ if [ "$build" = 1 ]; then
     rm -f target/release/libonnxruntime_providers_*.so
   fi
   ln -sf "libonnxruntime.so.$ORT_VERSION" target/release/libonnxruntime.so
+  mkdir -p target/release/openvino
+  cp -f "${OV_LIBS[@]/#/$OV_DIR/}" target/release/openvino/
 fi
 say "ready"

@@ -5,6 +5,8 @@
 pub mod cuda;
 pub mod memory;
 pub mod network;
+pub mod openvino;
+pub mod openvino_choice;
 pub mod runtime;
 
 use std::path::{Path, PathBuf};

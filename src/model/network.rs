@@ -1,6 +1,8 @@
-//! One ONNX super-resolution network in one ONNX Runtime session: NCHW float RGB in [0, 1] in,
-//! the same `scale` times larger out. Checks the model's shape contract when loading and finds
-//! its scale by probing. For a GPU, [`Network::run_fixed`] keeps one input shape per video
+//! One ONNX super-resolution network in one session of a runtime (ONNX Runtime, or OpenVINO on
+//! x86 CPUs: [`Execution`]): NCHW float RGB in [0, 1] in, the same `scale` times larger out.
+//! The session is the only thing that differs between runtimes; tiling, frame workers, cancel
+//! and running out of memory work the same on both. Checks the model's shape contract when
+//! loading and finds its scale by probing. For a GPU, [`Network::run_fixed`] keeps one input shape per video
 //! (padded, cropped after) with bound, reused buffers; running out of memory is its own error,
 //! [`Error::OutOfMemory`], which [`retry_smaller`] answers with smaller tiles.
 
@@ -8,9 +10,10 @@ use ort::memory::{AllocationDevice, Allocator, AllocatorType, MemoryInfo, Memory
 use ort::session::{IoBinding, Session};
 use ort::value::{Tensor, TensorElementType, TensorRef, ValueType};
 
-use crate::config::Device;
+use crate::config::{Device, Precision};
 use crate::error::{Error, Result};
-use crate::model::runtime;
+use crate::model::openvino::OvSession;
+use crate::model::runtime::{self, Execution, Runtime};
 use crate::planes::Planes;
 
 /// Where a network's bytes come from.
@@ -25,9 +28,21 @@ pub enum Source {
 /// A loaded network.
 pub struct Network {
     name: String,
-    session: Session,
+    backend: Backend,
     scale: u32,
     device: Device,
+    execution: Execution,
+}
+
+/// The runtime's session.
+enum Backend {
+    Ort(Box<OrtSession>),
+    OpenVino(OvSession),
+}
+
+/// An ONNX Runtime session with its buffers for [`Network::run_fixed`].
+struct OrtSession {
+    session: Session,
     bound: Option<Bound>,
     pinned: bool,
 }
@@ -41,32 +56,42 @@ struct Bound {
 }
 
 impl Network {
-    /// Loads a network, checks it takes and gives 3-channel float NCHW, and finds its scale by
-    /// running it once on a small input when `scale` is not given.
+    /// Loads a network into ONNX Runtime, checks it takes and gives 3-channel float NCHW, and
+    /// finds its scale by running it once on a small input when `scale` is not given.
     pub fn load(name: &str, source: &Source, device: Device, threads: usize, scale: Option<u32>) -> Result<Self> {
-        let bad = |msg: String| Error::model(name, msg);
-        let mut b = runtime::builder(device, threads)?;
-        let session = match source {
-            Source::Embedded(bytes) => b.commit_from_memory(bytes),
-            Source::File(path) => b.commit_from_file(path),
-        }
-        .map_err(|e| Error::model_ort(name, "not a loadable ONNX model", e))?;
-        if session.inputs().len() != 1 || session.outputs().is_empty() {
-            return Err(bad(format!(
-                "expected one image input and an image output, found {} inputs and {} outputs",
-                session.inputs().len(),
-                session.outputs().len()
-            )));
-        }
-        for (what, outlet) in [("input", &session.inputs()[0]), ("output", &session.outputs()[0])] {
-            check_nchw3(outlet.dtype()).map_err(|m| bad(format!("{what} '{}': {m}", outlet.name())))?;
-        }
-        let mut net =
-            Network { name: name.to_string(), session, scale: scale.unwrap_or(1), device, bound: None, pinned: false };
+        let precision = Precision::Fp32;
+        Self::load_with(name, source, device, threads, scale, Execution { runtime: Runtime::OnnxRuntime, precision })
+    }
+
+    /// [`Network::load`] on the runtime of `execution` (OpenVINO runs on the CPU only, at its
+    /// precision; ONNX Runtime runs the file as it is).
+    pub fn load_with(
+        name: &str,
+        source: &Source,
+        device: Device,
+        threads: usize,
+        scale: Option<u32>,
+        execution: Execution,
+    ) -> Result<Self> {
+        let backend = match execution.runtime {
+            Runtime::OnnxRuntime => Backend::Ort(Box::new(load_ort(name, source, device, threads)?)),
+            Runtime::OpenVino if device == Device::Cpu => {
+                Backend::OpenVino(OvSession::load(name, source, execution.precision, threads)?)
+            }
+            Runtime::OpenVino => {
+                return Err(Error::model(name, format!("OpenVINO runs on the CPU here, not on {device}")));
+            }
+        };
+        let mut net = Network { name: name.to_string(), backend, scale: scale.unwrap_or(1), device, execution };
         if scale.is_none() {
             net.scale = net.probe_scale()?;
         }
         Ok(net)
+    }
+
+    /// The runtime and precision this network runs at.
+    pub fn execution(&self) -> Execution {
+        self.execution
     }
 
     /// The model's name.
@@ -97,23 +122,51 @@ impl Network {
     /// Runs the network on a 3-plane picture.
     pub fn run(&mut self, input: &Planes) -> Result<Planes> {
         let name = self.name.clone();
-        let err = |e: ort::Error| ort_error(&name, "running the network", e);
         let (w, h) = (input.width as usize, input.height as usize);
-        let tensor = TensorRef::from_array_view(([1usize, 3, h, w], &input.data[..3 * w * h])).map_err(err)?;
-        let outputs = self.session.run(ort::inputs![tensor]).map_err(err)?;
-        let (shape, data) = outputs[0].try_extract_tensor::<f32>().map_err(err)?;
-        let dims: Vec<i64> = shape.iter().copied().collect();
-        let [1, 3, oh, ow] = dims[..] else {
-            return Err(Error::model(&name, format!("output shape {dims:?}, expected [1, 3, H, W]")));
+        let (ow, oh, data) = match &mut self.backend {
+            Backend::Ort(o) => {
+                let err = |e: ort::Error| ort_error(&name, "running the network", e);
+                let tensor = TensorRef::from_array_view(([1usize, 3, h, w], &input.data[..3 * w * h])).map_err(err)?;
+                let outputs = o.session.run(ort::inputs![tensor]).map_err(err)?;
+                let (shape, data) = outputs[0].try_extract_tensor::<f32>().map_err(err)?;
+                let dims: Vec<i64> = shape.iter().copied().collect();
+                let [1, 3, oh, ow] = dims[..] else {
+                    return Err(Error::model(&name, format!("output shape {dims:?}, expected [1, 3, H, W]")));
+                };
+                (ow as usize, oh as usize, data.to_vec())
+            }
+            Backend::OpenVino(ov) => ov.run(input)?,
         };
-        if self.scale > 1 && (ow as usize != w * self.scale as usize || oh as usize != h * self.scale as usize) {
+        if self.scale > 1 && (ow != w * self.scale as usize || oh != h * self.scale as usize) {
             return Err(Error::model(&name, format!("{w}x{h} input gave {ow}x{oh}, not x{}", self.scale)));
         }
         if data.iter().any(|v| !v.is_finite()) {
             return Err(Error::model(&name, "output holds NaN or infinite values"));
         }
-        Ok(Planes { width: ow as u32, height: oh as u32, channels: 3, data: data.to_vec() })
+        Ok(Planes { width: ow as u32, height: oh as u32, channels: 3, data })
     }
+}
+
+/// An ONNX Runtime session for `device`, checked to take and give 3-channel float NCHW.
+fn load_ort(name: &str, source: &Source, device: Device, threads: usize) -> Result<OrtSession> {
+    let bad = |msg: String| Error::model(name, msg);
+    let mut b = runtime::builder(device, threads)?;
+    let session = match source {
+        Source::Embedded(bytes) => b.commit_from_memory(bytes),
+        Source::File(path) => b.commit_from_file(path),
+    }
+    .map_err(|e| Error::model_ort(name, "not a loadable ONNX model", e))?;
+    if session.inputs().len() != 1 || session.outputs().is_empty() {
+        return Err(bad(format!(
+            "expected one image input and an image output, found {} inputs and {} outputs",
+            session.inputs().len(),
+            session.outputs().len()
+        )));
+    }
+    for (what, outlet) in [("input", &session.inputs()[0]), ("output", &session.outputs()[0])] {
+        check_nchw3(outlet.dtype()).map_err(|m| bad(format!("{what} '{}': {m}", outlet.name())))?;
+    }
+    Ok(OrtSession { session, bound: None, pinned: false })
 }
 
 impl Network {
@@ -131,33 +184,46 @@ impl Network {
             ));
         }
         let (w, h, s) = (width as usize, height as usize, self.scale as usize);
-        if self.bound.as_ref().is_none_or(|b| (b.width, b.height) != (w, h)) {
-            self.bound = None;
+        let device = self.device;
+        let o = match &mut self.backend {
+            Backend::Ort(o) => o,
+            Backend::OpenVino(_) => {
+                // OpenVINO compiles per shape anyway: the padded picture is its one shape.
+                let mut padded = Planes::new(width, height, 3);
+                pad_into(input, &mut padded.data, w, h);
+                let out = self.run(&padded)?;
+                return Ok(crop(&out, input.width * self.scale, input.height * self.scale));
+            }
+        };
+        if o.bound.as_ref().is_none_or(|b| (b.width, b.height) != (w, h)) {
+            o.bound = None;
             // Page-locked host memory on a GPU (direct copies), else ordinary memory.
-            let pinned = match self.device {
+            let pinned = match device {
                 Device::Cuda(n) => MemoryInfo::new(
                     AllocationDevice::CUDA_PINNED,
                     n as i32,
                     AllocatorType::Device,
                     MemoryType::CPUInput,
                 )
-                .and_then(|info| Allocator::new(&self.session, info))
+                .and_then(|info| Allocator::new(&o.session, info))
                 .ok(),
                 _ => None,
             };
-            self.pinned = pinned.is_some();
+            o.pinned = pinned.is_some();
             let alloc = pinned.unwrap_or_default();
-            let mut binding = self.session.create_binding().map_err(err)?;
+            let mut binding = o.session.create_binding().map_err(err)?;
             let output = Tensor::<f32>::new(&alloc, [1usize, 3, h * s, w * s]).map_err(err)?;
-            binding.bind_output(self.session.outputs()[0].name(), output).map_err(err)?;
+            binding.bind_output(o.session.outputs()[0].name(), output).map_err(err)?;
             let input = Tensor::<f32>::new(&alloc, [1usize, 3, h, w]).map_err(err)?;
-            self.bound = Some(Bound { width: w, height: h, binding, input });
+            o.bound = Some(Bound { width: w, height: h, binding, input });
         }
-        let input_name = self.session.inputs()[0].name().to_string();
-        let b = self.bound.as_mut().expect("bound above");
+        let input_name = o.session.inputs()[0].name().to_string();
+        let Some(b) = o.bound.as_mut() else {
+            return Err(Error::model(&name, "no buffers bound"));
+        };
         pad_into(input, b.input.extract_tensor_mut().1, w, h);
         b.binding.bind_input(input_name, &b.input).map_err(err)?;
-        let outputs = self.session.run_binding(&b.binding).map_err(err)?;
+        let outputs = o.session.run_binding(&b.binding).map_err(err)?;
         let (_, data) = outputs[0].try_extract_tensor::<f32>().map_err(err)?;
         let (ow, oh) = (input.width as usize * s, input.height as usize * s);
         let mut out = Planes::new(ow as u32, oh as u32, 3);
@@ -176,7 +242,7 @@ impl Network {
 impl Network {
     /// Whether [`Network::run_fixed`]'s buffers are page-locked (a GPU that offers them).
     pub fn pinned_buffers(&self) -> bool {
-        self.pinned
+        matches!(&self.backend, Backend::Ort(o) if o.pinned)
     }
 }
 
@@ -184,6 +250,18 @@ impl Network {
 pub fn fixed_shape(w: u32, h: u32, multiple: u32) -> (u32, u32) {
     let m = multiple.max(1);
     (w.div_ceil(m) * m, h.div_ceil(m) * m)
+}
+
+/// The top-left `w`×`h` of a 3-plane picture.
+fn crop(p: &Planes, w: u32, h: u32) -> Planes {
+    let (pw, ph, w, h) = (p.width as usize, p.height as usize, w as usize, h as usize);
+    let mut out = Planes::new(w as u32, h as u32, 3);
+    for c in 0..3 {
+        for y in 0..h {
+            out.data[(c * h + y) * w..][..w].copy_from_slice(&p.data[(c * ph + y) * pw..][..w]);
+        }
+    }
+    out
 }
 
 /// Copies the first 3 planes of `src` into `dst` (3 planes of `w`×`h`), repeating the last

@@ -9,7 +9,7 @@ use ort::environment::Environment;
 use ort::logging::LogLevel;
 use ort::session::builder::{GraphOptimizationLevel, SessionBuilder};
 
-use crate::config::Device;
+use crate::config::{Device, Precision};
 use crate::error::{one_line, DeviceProblem, Error, Result};
 use crate::model::cuda::{self, Problem};
 use crate::model::memory;
@@ -158,5 +158,49 @@ pub fn choose_device(device: Device) -> Result<(Device, Option<String>)> {
     match try_builder(Device::Cuda(0), 0)? {
         Ok(_) => Ok((Device::Cuda(0), Some("cuda:0 (a CUDA device is usable)".into()))),
         Err(p) => Ok((Device::Cpu, Some(format!("cpu ({})", p.cause())))),
+    }
+}
+
+/// Which inference library runs a network.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Runtime {
+    /// ONNX Runtime (CPU or CUDA execution provider).
+    OnnxRuntime,
+    /// OpenVINO's CPU plugin (x86 CPUs; bf16 and int8 where the processor has them).
+    OpenVino,
+}
+
+impl Runtime {
+    /// `onnxruntime` or `openvino`, as in notes, plans and `UPSCALE_RUNTIME`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Runtime::OnnxRuntime => "onnxruntime",
+            Runtime::OpenVino => "openvino",
+        }
+    }
+}
+
+impl std::fmt::Display for Runtime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Runtime::OnnxRuntime => "ONNX Runtime",
+            Runtime::OpenVino => "OpenVINO",
+        })
+    }
+}
+
+/// What an engine resolved to run with: the runtime and the precision, never `auto`. Reported
+/// by [`crate::Engine::execution`] and recorded in a job's plan so every segment runs the same;
+/// [`crate::Engine::with_execution`] pins it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Execution {
+    pub runtime: Runtime,
+    pub precision: Precision,
+}
+
+impl std::fmt::Display for Execution {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.runtime, self.precision)
     }
 }

@@ -230,7 +230,12 @@ fn run(work: &Path, index: Option<usize>, rep: &Reporter) -> ExitCode {
     stop_on_signals(rep);
     let cfg = plan.settings.config();
     // A missing GPU or model file on this machine is worth a retry elsewhere; settings never.
-    let engine = match Engine::new(&cfg) {
+    // The runtime and precision are the plan's (no probe here): segments never mix them.
+    let built = match plan.settings.engine.execution {
+        Some(exec) => Engine::with_execution(&cfg, exec),
+        None => Engine::new(&cfg),
+    };
+    let engine = match built {
         Ok(e) => e,
         Err(e) => return step_failed(rep, &Failure::from(e)),
     };
