@@ -105,8 +105,10 @@ def ncnn_framed(v, img, mode, pad, align, in_name, out_name):
     h, w = img.shape[:2]
     eh, ew = (-h) % align, (-w) % align
     x = np.pad(img.astype(np.float32) / 255.0, ((pad, pad + eh), (pad, pad + ew), (0, 0)), mode=mode)
+    chw = np.ascontiguousarray(x.transpose(2, 0, 1))
+    mat = ncnn.Mat(chw)  # wraps chw's memory: both must live until the extraction is done
     ex = net.create_extractor()
-    ex.input(in_name, ncnn.Mat(np.ascontiguousarray(x.transpose(2, 0, 1))))
+    ex.input(in_name, mat)
     _, o = ex.extract(out_name)
     o = np.array(o)
     s = v["scale"]

@@ -69,7 +69,11 @@ pub struct SegmentPlan {
 /// Every setting that shapes the video, resolved.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Settings {
+    /// The network family (or classic resizer, or .onnx path).
     pub model: String,
+    /// The family's denoise level (-1 conservative, 0 none, 1-3).
+    #[serde(default)]
+    pub denoise: i32,
     pub model_dir: Option<PathBuf>,
     /// `x<scale> <sha256>` of each model file the passes use (none for a classic resizer).
     pub model_files: Vec<String>,
@@ -127,7 +131,9 @@ fn default_codec(output: &Path) -> &'static str {
 
 /// `x<scale> <sha256>` of each model file the passes for `scale` use, and their native scales.
 pub fn model_files(cfg: &Config, precision: Precision) -> Result<(Vec<String>, Vec<u32>)> {
-    let ModelSpec::Net { variants, .. } = model::resolve(&cfg.model, cfg.model_dir.as_deref(), precision)? else {
+    let ModelSpec::Net { variants, .. } =
+        model::resolve_level(&cfg.model, cfg.denoise, cfg.model_dir.as_deref(), precision)?
+    else {
         return Ok((Vec::new(), Vec::new()));
     };
     let native: Vec<u32> = variants.iter().filter_map(|v| v.0).collect();
@@ -189,6 +195,7 @@ impl Settings {
         let v = &cfg.video;
         Ok(Settings {
             model: cfg.model.clone(),
+            denoise: cfg.denoise,
             model_dir: cfg.model_dir.clone(),
             model_files,
             precision,
@@ -230,6 +237,7 @@ impl Settings {
         let base = Config::default();
         Config {
             model: self.model.clone(),
+            denoise: self.denoise,
             scale: self.scale,
             outscale: self.outscale,
             width: self.width,

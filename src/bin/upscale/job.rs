@@ -143,11 +143,12 @@ fn plan(input: &Path, output: &Path, n: Option<usize>, secs: Option<f64>, opts: 
     };
     let s = &p.settings;
     rep.note(&format!(
-        "{}: {} frames in {} segments; model {} ({} {}), tile {}, codec {}",
+        "{}: {} frames in {} segments; model {} denoise {} ({} {}), tile {}, codec {}",
         input.display(),
         p.video.frames,
         p.segments.len(),
         s.model,
+        s.denoise,
         s.device,
         s.precision,
         s.tile,

@@ -32,10 +32,13 @@ fn main() -> ExitCode {
         Some(Command::Models { model_dir }) => models(model_dir.as_deref()),
         Some(Command::Compare { image, output, opts }) => {
             let rep = Reporter::new(opts.progress, opts.quiet);
-            let cfg = match opts.config() {
+            let mut cfg = match opts.config() {
                 Ok(c) => c,
                 Err(e) => return usage_error(&rep, &e),
             };
+            if opts.model.is_none() {
+                cfg.model = upscale::config::DEFAULT_PICTURE_MODEL.into();
+            }
             match compare(&image, output, &cfg, &rep) {
                 Ok(out) => {
                     rep.note(&format!("wrote {}", out.display()));
@@ -61,12 +64,41 @@ fn usage_error(rep: &Reporter, e: &Error) -> ExitCode {
 }
 
 fn models(dir: Option<&Path>) -> ExitCode {
-    println!("{:<26} {:<7} {:>9}  {:<8} where", "name", "scales", "size", "present");
-    for m in upscale::model::list(dir) {
-        let size = m.size.map_or("-".to_string(), |s| format!("{:.1} MB", s as f64 / 1e6));
+    use upscale::config::{DEFAULT_MODEL, DEFAULT_PICTURE_MODEL};
+    println!(
+        "{:<22} {:<29} {:<7} {:<18} {:>8}  {:<8} licence",
+        "family", "for", "scales", "denoise levels", "s/320x240", "present"
+    );
+    let rows = upscale::model::list(dir);
+    for m in rows.iter().filter(|m| m.family.is_some()) {
+        let Some(f) = m.family else { continue };
+        let levels: Vec<String> = f.denoise_levels().iter().map(i32::to_string).collect();
         let present = if m.present { "yes" } else { "no" };
-        println!("{:<26} {:<7} {:>9}  {:<8} {}", m.name, m.scales, size, present, m.location);
+        let default = match f.name {
+            n if n == DEFAULT_PICTURE_MODEL => " (default for pictures)",
+            n if n == DEFAULT_MODEL => " (default for videos)",
+            _ => "",
+        };
+        println!(
+            "{:<22} {:<29} {:<7} {:<18} {:>8.2}  {:<8} {}",
+            f.name,
+            f.purposes.join(", "),
+            m.scales,
+            levels.join(", "),
+            f.seconds_320x240,
+            present,
+            f.licence
+        );
+        let size = m.size.map_or(String::new(), |s| format!(", {:.1} MB", s as f64 / 1e6));
+        println!("    {}{default}; {}; {}{size} ({})", f.about, f.levels_by_scale(), f.source, m.location);
     }
+    let classic: Vec<&str> = rows.iter().filter(|m| m.family.is_none()).map(|m| m.name.as_str()).collect();
+    println!("{:<22} {:<29} any", classic.join(", "), "classic resizers");
+    println!(
+        "s/320x240: seconds for a 320x240 picture, the network alone at its first scale, fp32, on an \
+         AMD EPYC (Zen 4) with 2 threads (BENCHMARKS.md). --denoise -1 is conservative (waifu2x: its \
+         lightest level), 0 none, 1-3 stronger; -s 1 --denoise N runs a 1x network where one exists."
+    );
     ExitCode::SUCCESS
 }
 
@@ -126,22 +158,41 @@ fn run(cli: &Cli) -> ExitCode {
         Ok(c) => c,
         Err(e) => return usage_error(&rep, &e),
     };
-    let jobs = match jobs::plan(&cli.inputs, cli.output.as_deref(), &cfg) {
+    let mut jobs = match jobs::plan(&cli.inputs, cli.output.as_deref(), &cfg) {
         Ok(j) => j,
         Err(e) => {
             rep.error(&e.report());
             return ExitCode::FAILURE;
         }
     };
-    let engine = match Engine::new(&cfg) {
-        Ok(e) => e,
-        Err(e) => return usage_error(&rep, &e),
-    };
-    if let Some(n) = engine.device_note() {
+    // No -m: pictures get the photo network, videos the fast video one (README: "Choosing").
+    if cli.opts.model.is_none() {
+        for j in jobs.iter_mut().filter(|j| j.kind == jobs::Kind::Image) {
+            j.settings.model = upscale::config::DEFAULT_PICTURE_MODEL.into();
+        }
+    }
+    let mut models: Vec<&String> = Vec::new();
+    for m in jobs.iter().map(|j| &j.settings.model) {
+        if !models.contains(&m) {
+            models.push(m);
+        }
+    }
+    if models.is_empty() {
+        models.push(&cfg.model);
+    }
+    let mut engines = Vec::new();
+    for m in models {
+        match Engine::new(&Config { model: m.clone(), ..cfg.clone() }) {
+            Ok(e) => engines.push(e),
+            Err(e) => return usage_error(&rep, &e),
+        }
+    }
+    if let Some(n) = engines.first().and_then(|e| e.device_note()) {
         rep.note(&format!("device {n}"));
     }
     watch_signals(&rep, &jobs);
-    let sum = jobs::run_all(&jobs, &engine, rep.as_ref());
+    let refs: Vec<&Engine> = engines.iter().collect();
+    let sum = jobs::run_all_engines(&jobs, &refs, rep.as_ref());
     if sum.interrupted {
         ExitCode::from(EXIT_INTERRUPTED)
     } else if sum.failed > 0 {
