@@ -61,9 +61,10 @@ pub struct Family {
     /// Has fp16 files (made by the set-up, for GPUs).
     pub fp16: bool,
     pub location: Location,
-    /// Model-only speed on the CPU of BENCHMARKS.md (AMD EPYC Zen 4, 2 threads, fp32): seconds
-    /// for a 320×240 picture at the family's first scale with denoise 0.
-    pub seconds_320x240: f64,
+    /// Time for a 320×240 picture at the family's first scale (denoise 0) through `upscale`,
+    /// relative to realesr-animevideov3 ×4 measured right before it (BENCHMARKS.md: AMD EPYC
+    /// Zen 4, 2 threads, fp32). `upscale models --measure` times them on this machine.
+    pub cost: f64,
 }
 
 impl Family {
@@ -409,7 +410,7 @@ const fn entry(
     variants: &'static [Variant],
     framing: Framing,
     squeeze_excite: bool,
-    seconds_320x240: f64,
+    cost: f64,
 ) -> Family {
     Family {
         name,
@@ -423,7 +424,7 @@ const fn entry(
         int8: false,
         fp16: false,
         location: Location::Cache,
-        seconds_320x240,
+        cost,
     }
 }
 
@@ -538,8 +539,8 @@ static FAMILIES: [Family; 10] = [
     ),
 ];
 
-/// Seconds for a 320×240 picture, model only (BENCHMARKS.md), in the order of `FAMILIES`.
-const SPEED: [f64; 10] = [0.0; 10];
+/// `Family::cost` in the order of `FAMILIES` (tools/bench_families.sh, BENCHMARKS.md).
+const SPEED: [f64; 10] = [1.86, 36.2, 1.0, 8.11, 1.11, 1.37, 1.99, 0.69, 0.81, 0.76];
 
 #[cfg(test)]
 mod tests {

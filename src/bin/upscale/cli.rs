@@ -34,6 +34,9 @@ pub enum Command {
         /// Folder with the large models (default: see README).
         #[arg(long)]
         model_dir: Option<PathBuf>,
+        /// Also time every installed family on this machine (a 160x120 picture, all cores).
+        #[arg(long)]
+        measure: bool,
     },
     /// Write one picture: the input enlarged by nearest, bicubic, Lanczos and the model, side by side.
     Compare {

@@ -29,7 +29,7 @@ fn main() -> ExitCode {
     survive_file_size_limit();
     let cli = Cli::parse();
     match cli.command {
-        Some(Command::Models { model_dir }) => models(model_dir.as_deref()),
+        Some(Command::Models { model_dir, measure }) => models(model_dir.as_deref(), measure),
         Some(Command::Compare { image, output, opts }) => {
             let rep = Reporter::new(opts.progress, opts.quiet);
             let mut cfg = match opts.config() {
@@ -63,11 +63,11 @@ fn usage_error(rep: &Reporter, e: &Error) -> ExitCode {
     ExitCode::from(EXIT_USAGE)
 }
 
-fn models(dir: Option<&Path>) -> ExitCode {
+fn models(dir: Option<&Path>, measure: bool) -> ExitCode {
     use upscale::config::{DEFAULT_MODEL, DEFAULT_PICTURE_MODEL};
     println!(
-        "{:<22} {:<29} {:<7} {:<18} {:>8}  {:<8} licence",
-        "family", "for", "scales", "denoise levels", "s/320x240", "present"
+        "{:<22} {:<29} {:<7} {:<18} {:>5}  {:<8} licence",
+        "family", "for", "scales", "denoise levels", "cost", "present"
     );
     let rows = upscale::model::list(dir);
     for m in rows.iter().filter(|m| m.family.is_some()) {
@@ -80,12 +80,12 @@ fn models(dir: Option<&Path>) -> ExitCode {
             _ => "",
         };
         println!(
-            "{:<22} {:<29} {:<7} {:<18} {:>8.2}  {:<8} {}",
+            "{:<22} {:<29} {:<7} {:<18} {:>5.2}  {:<8} {}",
             f.name,
             f.purposes.join(", "),
             m.scales,
             levels.join(", "),
-            f.seconds_320x240,
+            f.cost,
             present,
             f.licence
         );
@@ -95,11 +95,67 @@ fn models(dir: Option<&Path>) -> ExitCode {
     let classic: Vec<&str> = rows.iter().filter(|m| m.family.is_none()).map(|m| m.name.as_str()).collect();
     println!("{:<22} {:<29} any", classic.join(", "), "classic resizers");
     println!(
-        "s/320x240: seconds for a 320x240 picture, the network alone at its first scale, fp32, on an \
-         AMD EPYC (Zen 4) with 2 threads (BENCHMARKS.md). --denoise -1 is conservative (waifu2x: its \
-         lightest level), 0 none, 1-3 stronger; -s 1 --denoise N runs a 1x network where one exists."
+        "cost: time for a 320x240 picture at the family's first scale relative to realesr-animevideov3 \
+         x4 (its network alone takes about 0.5 s when the machine is idle), measured on an AMD EPYC (Zen 4, AVX-512) with \
+         2 threads, fp32 (BENCHMARKS.md); `upscale models --measure` times them on this machine. \
+         --denoise -1 is conservative (waifu2x: its lightest level), 0 none, 1-3 stronger; -s 1 \
+         --denoise N runs a 1x network where one exists."
     );
+    if measure {
+        return measure_families(&rows);
+    }
     ExitCode::SUCCESS
+}
+
+/// `upscale models --measure`: each installed family on a 160x120 picture, on this machine.
+fn measure_families(rows: &[upscale::model::ModelEntry]) -> ExitCode {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|c| {
+            c.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
+        })
+        .unwrap_or_else(|| "this CPU".into());
+    let mut pic = upscale::Planes::new(160, 120, 3);
+    for (i, v) in pic.data.iter_mut().enumerate() {
+        *v = ((i * 7919) % 251) as f32 / 251.0;
+    }
+    println!(
+        "\nmeasured now on {cpu}, {} cores, fp32, one 160x120 picture:",
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    );
+    let mut failed = false;
+    for m in rows.iter().filter(|m| m.present) {
+        let Some(f) = m.family else { continue };
+        let v = f.variants.iter().find(|v| v.denoise == 0).unwrap_or(&f.variants[0]);
+        let cfg = Config {
+            model: f.name.into(),
+            scale: v.scale,
+            denoise: v.denoise,
+            device: upscale::Device::Cpu,
+            ..Config::default()
+        };
+        let timed = Engine::new(&cfg).and_then(|e| {
+            let mut up = e.upscaler(&cfg)?;
+            up.upscale(&pic)?;
+            let t = std::time::Instant::now();
+            up.upscale(&pic)?;
+            Ok(t.elapsed().as_secs_f64())
+        });
+        match timed {
+            Ok(s) => println!("{:<22} x{}  {s:6.2} s", f.name, v.scale),
+            Err(e) => {
+                failed = true;
+                eprintln!("error: {}", e.report());
+            }
+        }
+    }
+    if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
 }
 
 fn compare(image: &Path, output: Option<PathBuf>, cfg: &Config, rep: &Reporter) -> upscale::Result<PathBuf> {
