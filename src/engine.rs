@@ -77,6 +77,10 @@ impl Engine {
             workers: OnceLock::new(),
         };
         if let Some(f) = Filter::from_name(&cfg.model) {
+            if cfg.denoise != 0 {
+                let what = format!("0 for the classic resizer {} (denoise levels belong to networks)", cfg.model);
+                return Err(Error::Config(crate::error::ConfigError::new("denoise", cfg.denoise, what)));
+            }
             engine.classic = Some(f);
             return Ok(engine);
         }

@@ -134,6 +134,9 @@ fn denoise_levels_a_family_lacks_are_configuration_errors_naming_its_levels() {
     let r = upscale(&[s(&input), "-m", "realcugan", "-s", "1", "--denoise", "1", "-o", s(&out)]);
     assert_eq!(r.status.code(), Some(2), "{}", r.stderr);
     assert!(r.stderr.contains("no 1x network") && r.stderr.contains("waifu2x-cunet"), "{}", r.stderr);
+    let r = upscale(&[s(&input), "-m", "bicubic", "--denoise", "1", "-o", s(&out)]);
+    assert_eq!(r.status.code(), Some(2), "{}", r.stderr);
+    assert!(r.stderr.contains("--denoise 1: expected 0 for the classic resizer bicubic"), "{}", r.stderr);
     let r = upscale(&[s(&input), "-m", "realcugan", "--precision", "int8", "-o", s(&out)]);
     assert!(!r.status.success() && r.stderr.contains("no int8 version"), "{}", r.stderr);
     assert!(!out.exists());

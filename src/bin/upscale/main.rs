@@ -92,8 +92,9 @@ fn models(dir: Option<&Path>, measure: bool) -> ExitCode {
         let size = m.size.map_or(String::new(), |s| format!(", {:.1} MB", s as f64 / 1e6));
         println!("    {}{default}; {}; {}{size} ({})", f.about, f.levels_by_scale(), f.source, m.location);
     }
-    let classic: Vec<&str> = rows.iter().filter(|m| m.family.is_none()).map(|m| m.name.as_str()).collect();
-    println!("{:<22} {:<29} any", classic.join(", "), "classic resizers");
+    for m in rows.iter().filter(|m| m.family.is_none()) {
+        println!("{:<22} {:<29} any     -                    -  yes      classic interpolation", m.name, "comparison");
+    }
     println!(
         "cost: time for a 320x240 picture at the family's first scale relative to realesr-animevideov3 \
          x4 (its network alone takes about 0.5 s when the machine is idle), measured on an AMD EPYC (Zen 4, AVX-512) with \
