@@ -14,7 +14,8 @@ use crate::error::{Conflict, DeviceProblem, Error, Result};
 use crate::memory::available_memory;
 use crate::model::network::{fixed_shape, retry_smaller};
 use crate::model::runtime::{Execution, Runtime};
-use crate::model::{self, openvino_choice, runtime, ModelSpec, Network, Source};
+use crate::model::syncgap::{self, SeNet};
+use crate::model::{self, openvino_choice, runtime, Framing, ModelSpec, Network, Source};
 use crate::planes::Planes;
 use crate::progress::{Event, NoProgress, Progress, Unit};
 use crate::resize::{self, Filter};
@@ -54,7 +55,12 @@ pub struct Resolved {
 /// Loaded networks of one model family on one device, shared by every job that asks for them.
 pub struct Engine {
     model: String,
+    denoise: i32,
     classic: Option<Filter>,
+    /// How the networks meet the picture's border and the tiles' neighbours.
+    framing: Framing,
+    /// The networks pool over the whole picture (tiles take the two-pass path).
+    squeeze_excite: bool,
     /// Native scale and where its weights come from.
     variants: Vec<(u32, Source)>,
     device: Device,
@@ -74,11 +80,13 @@ pub struct Engine {
 struct Slot {
     threads: usize,
     nets: Mutex<Vec<Network>>,
+    /// Two-pass twins of squeeze-excite networks, by native scale, loaded when a picture needs tiles.
+    se: Mutex<Vec<(u32, SeNet)>>,
 }
 
 impl Slot {
     fn new(threads: usize) -> Self {
-        Slot { threads, nets: Mutex::new(Vec::new()) }
+        Slot { threads, nets: Mutex::new(Vec::new()), se: Mutex::new(Vec::new()) }
     }
 }
 
@@ -101,7 +109,10 @@ impl Engine {
         let asked = pinned.map_or(cfg.precision, |e| e.precision);
         let mut engine = Engine {
             model: cfg.model.clone(),
+            denoise: cfg.denoise,
             classic: None,
+            framing: Framing::Outer,
+            squeeze_excite: false,
             variants: Vec::new(),
             device: Device::Cpu,
             execution: None,
@@ -112,6 +123,10 @@ impl Engine {
             hashes: Mutex::new(Vec::new()),
         };
         if let Some(f) = Filter::from_name(&cfg.model) {
+            if cfg.denoise != 0 {
+                let what = format!("0 for the classic resizer {} (denoise levels belong to networks)", cfg.model);
+                return Err(Error::Config(crate::error::ConfigError::new("denoise", cfg.denoise, what)));
+            }
             engine.classic = Some(f);
             return Ok(engine);
         }
@@ -141,17 +156,19 @@ impl Engine {
             p => p,
         };
         let mut fallback = None;
-        let spec = match model::resolve(&cfg.model, cfg.model_dir.as_deref(), files) {
+        let spec = match model::resolve_level(&cfg.model, cfg.denoise, cfg.model_dir.as_deref(), files) {
             // Auto precision on a GPU without fp16 files installed: fp32, and say so.
             Err(e) if precision == Precision::Fp16 && cfg.precision == Precision::Auto => {
                 fallback = Some(format!("fp32 ({})", e.report()));
-                model::resolve(&cfg.model, cfg.model_dir.as_deref(), Precision::Fp32)?
+                model::resolve_level(&cfg.model, cfg.denoise, cfg.model_dir.as_deref(), Precision::Fp32)?
             }
             r => r?,
         };
-        let ModelSpec::Net { name, variants } = spec else {
+        let ModelSpec::Net { name, variants, framing, squeeze_excite } = spec else {
             return Err(Error::model(&cfg.model, "resolved to a classic filter unexpectedly"));
         };
+        engine.framing = framing;
+        engine.squeeze_excite = squeeze_excite;
         engine.device = device;
         let precision = if fallback.is_some() { Precision::Fp32 } else { precision };
         // On the CPU: the runtime and precision, measured once per machine and model
@@ -194,10 +211,27 @@ impl Engine {
     /// engine's own.
     pub fn upscaler(&self, cfg: &Config) -> Result<Upscaler<'_>> {
         cfg.validate()?;
-        if cfg.model != self.model {
-            return Err(Conflict::Model { engine: self.model.clone(), job: cfg.model.clone() }.into());
+        if cfg.model != self.model || (self.classic.is_none() && cfg.denoise != self.denoise) {
+            let at = |m: &str, d: i32| if d == 0 { m.to_string() } else { format!("{m} at denoise {d}") };
+            return Err(
+                Conflict::Model { engine: at(&self.model, self.denoise), job: at(&cfg.model, cfg.denoise) }.into()
+            );
         }
         let native: Vec<u32> = self.variants.iter().map(|v| v.0).collect();
+        if self.classic.is_none() && cfg.scale == 1 && !native.contains(&1) {
+            let with: Vec<&str> =
+                model::families().iter().filter(|f| f.scales().contains(&1)).map(|f| f.name).collect();
+            return Err(Error::Config(crate::error::ConfigError::new(
+                "scale",
+                1,
+                format!(
+                    "2, 3, 4, 6 or 8: {} has no 1x network at denoise {} (1x clean-up: {} with --denoise)",
+                    self.model,
+                    self.denoise,
+                    with.join(", ")
+                ),
+            )));
+        }
         let passes = if self.classic.is_some() { Vec::new() } else { plan_passes(&native, cfg.scale) };
         Ok(Upscaler { engine: self, slot: &self.main, passes, cfg: cfg.clone() })
     }
@@ -255,6 +289,23 @@ impl Engine {
         };
         hashes.push(ModelFile { scale, sha256 });
         Ok(hashes[hashes.len() - 1].clone())
+    }
+
+    /// The denoise level of the loaded variants.
+    pub fn denoise(&self) -> i32 {
+        self.denoise
+    }
+
+    /// The two-pass twin of the x`scale` network (squeeze-excite families), loaded on first use.
+    fn twin<'n>(&self, twins: &'n mut Vec<(u32, SeNet)>, scale: u32, threads: usize) -> Result<&'n mut SeNet> {
+        if let Some(i) = twins.iter().position(|t| t.0 == scale) {
+            return Ok(&mut twins[i].1);
+        }
+        let Some((_, Source::File(file))) = self.variants.iter().find(|v| v.0 == scale) else {
+            return Err(Error::model(&self.model, format!("no x{scale} network file for two-pass tiles")));
+        };
+        twins.push((scale, SeNet::load(&self.model, file, self.device, threads)?));
+        Ok(&mut twins.last_mut().expect("just pushed").1)
     }
 
     fn network<'n>(&self, nets: &'n mut Vec<Network>, scale: u32, threads: usize) -> Result<&'n mut Network> {
@@ -449,17 +500,37 @@ impl<'e> Upscaler<'e> {
             let first = self.tile_within(src.width, src.height, available);
             let net = self.engine.network(&mut nets, s, self.slot.threads)?;
             let pad = self.cfg.tile_pad;
+            let framing = self.engine.framing;
+            let se = self.engine.squeeze_excite;
             // Out of memory, the frame runs again with smaller tiles (never dropped); the smaller
             // size stays for the next frames, so this is said once.
             let (out, tile) = retry_smaller(first, src.width, src.height, |tile| {
                 let mut out = Planes::try_new(src.width * s, src.height * s, 3)?;
                 let tiles = TilePlan::new(src.width, src.height, tile).tiles();
+                if let (Framing::Own { context }, true, true) = (framing, se, tiles.len() > 1) {
+                    let mut twins = self.slot.se.lock().unwrap_or_else(|e| e.into_inner());
+                    let twin = self.engine.twin(&mut twins, s, self.slot.threads)?;
+                    let start = done;
+                    syncgap::run_tiled(twin, src, &tiles, context, s, &mut out, &mut |n| {
+                        done = start + n;
+                        progress.event(&Event::Progress { done, total: Some(total.max(done)), unit: Unit::Tiles })
+                    })?;
+                    return Ok(out);
+                }
                 let (fw, fh) = tiles.iter().fold((0, 0), |(w, h), t| (w.max(t.w + 2 * pad), h.max(t.h + 2 * pad)));
                 let (fw, fh) = fixed_shape(fw, fh, 16);
                 for t in tiles {
-                    let x = tile::extract(src, t, pad);
-                    let y = if gpu { net.run_fixed(&x, fw, fh)? } else { net.run(&x)? };
-                    tile::place(&mut out, &y, t, pad, s);
+                    if let Framing::Own { context } = framing {
+                        // The network pads the picture's border itself; a tile gets its
+                        // neighbours' pixels as context and keeps its own part of the output.
+                        let (x, left, top) = tile::extract_within(src, t, context);
+                        let y = net.run(&x)?;
+                        tile::place_from(&mut out, &y, t, (left, top), s);
+                    } else {
+                        let x = tile::extract(src, t, pad);
+                        let y = if gpu { net.run_fixed(&x, fw, fh)? } else { net.run(&x)? };
+                        tile::place(&mut out, &y, t, pad, s);
+                    }
                     done += 1;
                     if !progress.event(&Event::Progress { done, total: Some(total.max(done)), unit: Unit::Tiles }) {
                         return Err(Error::Cancelled);

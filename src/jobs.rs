@@ -83,15 +83,26 @@ pub struct Summary {
 /// a single session's operators); then the videos, one after the other, each using every core.
 /// Sends file-done, error and file-progress events, and the summary at the end.
 pub fn run_all(jobs: &[Job], engine: &Engine, progress: &dyn Progress) -> Summary {
+    run_all_engines(jobs, &[engine], progress)
+}
+
+/// [`run_all`] with one engine per model: each job runs on the engine of its `settings.model`
+/// (the first engine when none matches), e.g. pictures and videos with their own defaults.
+pub fn run_all_engines(jobs: &[Job], engines: &[&Engine], progress: &dyn Progress) -> Summary {
     let total = jobs.len() as u64;
+    let Some(&first_engine) = engines.first() else {
+        return Summary::default();
+    };
+    let engine_for =
+        |job: &Job| engines.iter().copied().find(|e| e.model() == job.settings.model).unwrap_or(first_engine);
     let tally = Tally { sum: Mutex::new(Summary::default()), finished: AtomicU64::new(0), total };
     if jobs.len() > 1 {
         progress.event(&Event::Start { file: None, total: Some(total), unit: Unit::Files, estimated: false });
     }
     let (images, videos): (Vec<&Job>, Vec<&Job>) = jobs.iter().partition(|j| j.kind == Kind::Image);
     let workers = match images.first() {
-        Some(first) if images.len() > 1 => {
-            engine.upscaler(&first.settings).and_then(|u| u.frame_workers()).unwrap_or_default()
+        Some(first) if images.len() > 1 && images.iter().all(|j| j.settings.model == first.settings.model) => {
+            engine_for(first).upscaler(&first.settings).and_then(|u| u.frame_workers()).unwrap_or_default()
         }
         _ => Vec::new(),
     };
@@ -112,14 +123,14 @@ pub fn run_all(jobs: &[Job], engine: &Engine, progress: &dyn Progress) -> Summar
             if tally.interrupted() {
                 break;
             }
-            tally.record(job, run_job(job, engine, progress), progress);
+            tally.record(job, run_job(job, engine_for(job), progress), progress);
         }
     }
     for job in &videos {
         if tally.interrupted() {
             break;
         }
-        tally.record(job, run_job(job, engine, progress), progress);
+        tally.record(job, run_job(job, engine_for(job), progress), progress);
     }
     let sum = *tally.sum.lock().unwrap_or_else(|e| e.into_inner());
     progress.event(&Event::Summary { done: sum.done, failed: sum.failed, interrupted: sum.interrupted });

@@ -98,6 +98,47 @@ pub fn place(dst: &mut Planes, out: &Planes, t: Tile, pad: u32, scale: u32) {
     }
 }
 
+/// Where a region for a network with strided convolutions may start: a multiple of this many
+/// pixels from the picture's corner, so its strided grid is the whole picture's grid.
+pub const STRIDE_ALIGN: u32 = 4;
+
+/// The tile's region grown by at least `context` px on every side, but never past the picture's
+/// border (a network that pads the border itself, as Real-CUGAN's and waifu2x's runners do, must
+/// see the border where it is), starting at a multiple of [`STRIDE_ALIGN`] (their stride-2
+/// convolutions then sample the same grid as on the whole picture). Returns the region and how
+/// many context columns and rows it has on the left and the top.
+pub fn extract_within(src: &Planes, t: Tile, context: u32) -> (Planes, u32, u32) {
+    let start = |v: u32| v.saturating_sub(context) / STRIDE_ALIGN * STRIDE_ALIGN;
+    let (x0, y0) = (start(t.x), start(t.y));
+    let (x1, y1) = ((t.x + t.w + context).min(src.width), (t.y + t.h + context).min(src.height));
+    let (w, h) = (x1 - x0, y1 - y0);
+    let mut out = Planes::new(w, h, src.channels);
+    for c in 0..src.channels {
+        let (sp, op) = (src.plane(c), out.plane_mut(c));
+        for j in 0..h as usize {
+            let row = &sp[(y0 as usize + j) * src.width as usize + x0 as usize..][..w as usize];
+            op[j * w as usize..][..w as usize].copy_from_slice(row);
+        }
+    }
+    (out, t.x - x0, t.y - y0)
+}
+
+/// Copies the tile's own part of a model output (after `left`, `top` context px, ×`scale`)
+/// into `dst`.
+pub fn place_from(dst: &mut Planes, out: &Planes, t: Tile, (left, top): (u32, u32), scale: u32) {
+    let (ox, oy) = ((left * scale) as usize, (top * scale) as usize);
+    let (w, h) = ((t.w * scale) as usize, (t.h * scale) as usize);
+    let (dx, dy) = ((t.x * scale) as usize, (t.y * scale) as usize);
+    let (dw, ow) = (dst.width as usize, out.width as usize);
+    for c in 0..dst.channels {
+        let src = out.plane(c);
+        let d = dst.plane_mut(c);
+        for j in 0..h {
+            d[(dy + j) * dw + dx..][..w].copy_from_slice(&src[(oy + j) * ow + ox..][..w]);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -165,6 +206,12 @@ mod tests {
                 place(&mut dst, &x2(&extract(&src, t, pad)), t, pad, 2);
             }
             assert_eq!(dst, whole, "tile {tile} pad {pad}");
+            let mut dst = Planes::new(46, 34, 3);
+            for t in TilePlan::new(23, 17, tile).tiles() {
+                let (x, left, top) = extract_within(&src, t, pad);
+                place_from(&mut dst, &x2(&x), t, (left, top), 2);
+            }
+            assert_eq!(dst, whole, "within: tile {tile} context {pad}");
         }
     }
 }

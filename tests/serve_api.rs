@@ -31,7 +31,7 @@ fn an_uploaded_photo_is_upscaled_like_the_cli_does() {
     let refs = tempfile::tempdir().unwrap();
     let input = refs.path().join("in.png");
     std::fs::write(&input, &png).unwrap();
-    let cli = cli_reference(&input, &refs.path().join("cli.png"), &["-s", "2"]);
+    let cli = cli_reference(&input, &refs.path().join("cli.png"), &["-s", "2", "-m", "realesr-animevideov3"]);
     let db = psnr(&served, &cli);
     assert!(db >= 40.0, "served result vs the CLI's: {db:.1} dB");
 

@@ -235,7 +235,7 @@ fn upload_scale_compare_edit_and_download_in_a_browser() {
     let got = download(&tab, &photo_id, &downloads, "coffee_x2.png");
     let served = image::open(&got).unwrap().to_rgb8();
     assert_eq!(served.dimensions(), (192, 128));
-    let cli = cli_reference(&photo_path, &work.path().join("cli.png"), &["-s", "2"]);
+    let cli = cli_reference(&photo_path, &work.path().join("cli.png"), &["-s", "2", "-m", "realesr-animevideov3"]); // the page's model
     let db = psnr(&served, &cli);
     assert!(db >= 40.0, "browser download vs CLI: {db:.1} dB");
 

@@ -22,6 +22,9 @@ exists (or with --fp16, which makes it), fp16-vs-fp32 figures are printed too. F
 models/realesr-animevideov3-x<s>-int8.onnx (tools/quantize_int8.py) int8-vs-fp32 and
 int8-vs-ncnn figures are printed; int8 is an approximation with its own bound (--int8-target).
 Exit status 1 if any PSNR is below --target (45 dB), or an int8 one below --int8-target (38 dB).
+
+The other families (realesr-general-x4v3, Real-CUGAN, waifu2x, SPAN) are checked against their
+own packages' ncnn CPU paths by tools/check_families.py (tools/families_table.md).
 """
 
 import argparse

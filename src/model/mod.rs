@@ -7,17 +7,18 @@ pub mod memory;
 pub mod network;
 pub mod openvino;
 pub mod openvino_choice;
+pub mod registry;
 pub mod runtime;
+pub mod syncgap;
 
 use std::path::{Path, PathBuf};
 
 use crate::config::Precision;
-use crate::error::{Error, Result};
+pub use crate::config::{DEFAULT_MODEL, DEFAULT_PICTURE_MODEL};
+use crate::error::{ConfigError, Error, Result};
 use crate::resize::Filter;
 pub use network::{Network, Source};
-
-/// The model used when none is named.
-pub const DEFAULT_MODEL: &str = "realesr-animevideov3";
+pub use registry::{families, family, Family, Framing, Variant};
 
 const ANIMEVIDEO_X2: &[u8] = include_bytes!("../../models/realesr-animevideov3-x2.onnx");
 const ANIMEVIDEO_X3: &[u8] = include_bytes!("../../models/realesr-animevideov3-x3.onnx");
@@ -26,7 +27,12 @@ const ANIMEVIDEO_X2_INT8: &[u8] = include_bytes!("../../models/realesr-animevide
 const ANIMEVIDEO_X3_INT8: &[u8] = include_bytes!("../../models/realesr-animevideov3-x3-int8.onnx");
 const ANIMEVIDEO_X4_INT8: &[u8] = include_bytes!("../../models/realesr-animevideov3-x4-int8.onnx");
 
-/// The large official models, converted by `tools/setup.sh` into a model folder.
+/// The families whose files the set-up converts into a model folder (all but the built-in one).
+pub fn cached_models() -> Vec<&'static str> {
+    families().iter().filter(|f| f.location == registry::Location::Cache).map(|f| f.name).collect()
+}
+
+/// The large Real-ESRGAN models of the first release, converted by `tools/setup.sh`.
 pub const CACHED_MODELS: [&str; 2] = ["realesrgan-x4plus", "realesrgan-x4plus-anime"];
 
 /// What a model name resolves to.
@@ -34,8 +40,9 @@ pub const CACHED_MODELS: [&str; 2] = ["realesrgan-x4plus", "realesrgan-x4plus-an
 pub enum ModelSpec {
     /// A classic interpolation filter, any scale.
     Classic(Filter),
-    /// A network: its native scales with their sources (`None` = scale found by probing).
-    Net { name: String, variants: Vec<(Option<u32>, Source)> },
+    /// A network: its native scales with their sources (`None` = scale found by probing), at
+    /// one denoise level, and how the engine frames it.
+    Net { name: String, variants: Vec<(Option<u32>, Source)>, framing: Framing, squeeze_excite: bool },
 }
 
 /// Folders searched for the large models: `dir` (from the config) or else `$UPSCALE_MODEL_DIR`
@@ -71,55 +78,104 @@ fn find_cached(name: &str, file: &str, dir: Option<&Path>) -> Result<PathBuf> {
     })
 }
 
-/// Resolves a model name or `.onnx` path for a precision (`Auto` counts as fp32). Built-in
-/// networks resolve to their half-precision files (`<name>-fp16.onnx`, made by the set-up) or
-/// their int8 files (built in, realesr-animevideov3 only); a path is used as it is.
+/// Resolves a model name or `.onnx` path for a precision (`Auto` counts as fp32) at denoise
+/// level 0. See [`resolve_level`].
 pub fn resolve(name: &str, dir: Option<&Path>, precision: Precision) -> Result<ModelSpec> {
+    resolve_level(name, 0, dir, precision)
+}
+
+fn embedded(file: &str, int8: bool) -> Option<&'static [u8]> {
+    Some(match (file, int8) {
+        ("realesr-animevideov3-x2", false) => ANIMEVIDEO_X2,
+        ("realesr-animevideov3-x3", false) => ANIMEVIDEO_X3,
+        ("realesr-animevideov3-x4", false) => ANIMEVIDEO_X4,
+        ("realesr-animevideov3-x2", true) => ANIMEVIDEO_X2_INT8,
+        ("realesr-animevideov3-x3", true) => ANIMEVIDEO_X3_INT8,
+        ("realesr-animevideov3-x4", true) => ANIMEVIDEO_X4_INT8,
+        _ => return None,
+    })
+}
+
+/// Resolves a family name (at denoise `level`: -1 conservative, 0 none, 1-3) or an `.onnx`
+/// path for a precision (`Auto` counts as fp32). Built-in families resolve to their fp32 files,
+/// their half-precision files (`<file>-fp16.onnx`, made by the set-up) or their int8 files; a
+/// level or precision the family lacks is an error naming what it has. A path is used as it is
+/// (at level 0 only).
+pub fn resolve_level(name: &str, level: i32, dir: Option<&Path>, precision: Precision) -> Result<ModelSpec> {
     if let Some(f) = Filter::from_name(name) {
         return Ok(ModelSpec::Classic(f));
     }
-    let fp16 = precision == Precision::Fp16;
-    if name == DEFAULT_MODEL && !fp16 {
-        let [x2, x3, x4] = if precision == Precision::Int8 {
-            [ANIMEVIDEO_X2_INT8, ANIMEVIDEO_X3_INT8, ANIMEVIDEO_X4_INT8]
-        } else {
-            [ANIMEVIDEO_X2, ANIMEVIDEO_X3, ANIMEVIDEO_X4]
-        };
-        let variants =
-            vec![(Some(2), Source::Embedded(x2)), (Some(3), Source::Embedded(x3)), (Some(4), Source::Embedded(x4))];
-        return Ok(ModelSpec::Net { name: name.into(), variants });
-    }
-    if precision == Precision::Int8 && CACHED_MODELS.contains(&name) {
-        return Err(Error::model(
-            name,
-            format!("no int8 version (int8 is built in for {DEFAULT_MODEL} only); use --precision fp32"),
-        ));
-    }
-    if name == DEFAULT_MODEL {
-        let variants = [2, 3, 4]
-            .into_iter()
-            .map(|s| Ok((Some(s), Source::File(find_cached(name, &format!("{name}-x{s}-fp16.onnx"), dir)?))))
+    if let Some(fam) = family(name) {
+        let at = fam.at_level(level);
+        if at.is_empty() {
+            let have: Vec<String> = fam.denoise_levels().iter().map(i32::to_string).collect();
+            return Err(Error::Config(ConfigError::new(
+                "denoise",
+                level,
+                format!("{} for {name} ({})", have.join(", "), fam.levels_by_scale()),
+            )));
+        }
+        if precision == Precision::Int8 && !fam.int8 {
+            let with: Vec<&str> = families().iter().filter(|f| f.int8).map(|f| f.name).collect();
+            return Err(Error::model(
+                name,
+                format!(
+                    "no int8 version (int8 is made for {} only: the other families were not quantised, \
+                     models/README.md); use --precision fp32",
+                    with.join(", ")
+                ),
+            ));
+        }
+        let fp16 = precision == Precision::Fp16;
+        if fp16 && !fam.fp16 {
+            return Err(Error::model(name, "no fp16 files (made for the Real-ESRGAN families only); use fp32"));
+        }
+        let variants = at
+            .iter()
+            .map(|v| {
+                let int8 = precision == Precision::Int8;
+                let src = match embedded(v.file, int8).filter(|_| !fp16) {
+                    Some(bytes) => Source::Embedded(bytes),
+                    None => {
+                        let suffix = if fp16 {
+                            "-fp16"
+                        } else if int8 {
+                            "-int8"
+                        } else {
+                            ""
+                        };
+                        Source::File(find_cached(name, &format!("{}{suffix}.onnx", v.file), dir)?)
+                    }
+                };
+                Ok((Some(v.scale), src))
+            })
             .collect::<Result<_>>()?;
-        return Ok(ModelSpec::Net { name: name.into(), variants });
-    }
-    if CACHED_MODELS.contains(&name) {
-        let file = if fp16 { format!("{name}-fp16.onnx") } else { format!("{name}.onnx") };
-        let p = find_cached(name, &file, dir)?;
-        return Ok(ModelSpec::Net { name: name.into(), variants: vec![(Some(4), Source::File(p))] });
+        return Ok(ModelSpec::Net {
+            name: name.into(),
+            variants,
+            framing: fam.framing,
+            squeeze_excite: fam.squeeze_excite,
+        });
     }
     let path = Path::new(name);
     if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("onnx")) || path.is_file() {
         if !path.is_file() {
             return Err(Error::model(name, "no such file"));
         }
-        return Ok(ModelSpec::Net { name: name.into(), variants: vec![(None, Source::File(path.to_path_buf()))] });
+        if level != 0 {
+            return Err(Error::Config(ConfigError::new("denoise", level, format!("0 for a model file ({name})"))));
+        }
+        return Ok(ModelSpec::Net {
+            name: name.into(),
+            variants: vec![(None, Source::File(path.to_path_buf()))],
+            framing: Framing::Outer,
+            squeeze_excite: false,
+        });
     }
+    let names: Vec<&str> = families().iter().map(|f| f.name).chain(Filter::ALL.iter().map(|f| f.name())).collect();
     Err(Error::model(
         name,
-        format!(
-            "unknown model; built-in models are {DEFAULT_MODEL}, {}, nearest, bilinear, bicubic, lanczos, or give a path to an .onnx file",
-            CACHED_MODELS.join(", ")
-        ),
+        format!("unknown model; built-in models are {}, or give a path to an .onnx file", names.join(", ")),
     ))
 }
 
@@ -134,31 +190,43 @@ pub struct ModelEntry {
     /// Where it is (or would be).
     pub location: String,
     pub present: bool,
+    /// The family's registry entry (`None` for a classic filter).
+    pub family: Option<&'static Family>,
 }
 
 /// Every built-in model and whether it is present.
 pub fn list(dir: Option<&Path>) -> Vec<ModelEntry> {
-    let mut rows = vec![ModelEntry {
-        name: DEFAULT_MODEL.into(),
-        scales: "2,3,4".into(),
-        size: Some(
-            [ANIMEVIDEO_X2, ANIMEVIDEO_X3, ANIMEVIDEO_X4, ANIMEVIDEO_X2_INT8, ANIMEVIDEO_X3_INT8, ANIMEVIDEO_X4_INT8]
-                .iter()
-                .map(|m| m.len() as u64)
-                .sum(),
-        ),
-        location: "built into the binary (fp32 and int8)".into(),
-        present: true,
-    }];
-    for name in CACHED_MODELS {
-        let (size, location, present) = match resolve(name, dir, Precision::Fp32) {
-            Ok(ModelSpec::Net { variants, .. }) => match &variants[0].1 {
-                Source::File(p) => (std::fs::metadata(p).ok().map(|m| m.len()), p.display().to_string(), true),
-                Source::Embedded(b) => (Some(b.len() as u64), "built in".into(), true),
-            },
-            _ => (None, "missing: run tools/setup.sh".into(), false),
-        };
-        rows.push(ModelEntry { name: name.into(), scales: "4".into(), size, location, present });
+    let mut rows = Vec::new();
+    for fam in families() {
+        let scales = fam.scales().iter().map(u32::to_string).collect::<Vec<_>>().join(",");
+        let (mut size, mut present, mut location) = (0u64, true, String::new());
+        for v in fam.variants {
+            if let Some(b) = embedded(v.file, false) {
+                size += b.len() as u64 + embedded(v.file, true).map_or(0, |b| b.len() as u64);
+                location = "built into the binary (fp32 and int8)".into();
+                continue;
+            }
+            match find_cached(fam.name, &format!("{}.onnx", v.file), dir) {
+                Ok(p) => {
+                    size += std::fs::metadata(&p).map_or(0, |m| m.len());
+                    if location.is_empty() {
+                        location = p.parent().map_or(String::new(), |d| d.display().to_string());
+                    }
+                }
+                Err(_) => present = false,
+            }
+        }
+        if !present {
+            location = "missing: run tools/setup.sh".into();
+        }
+        rows.push(ModelEntry {
+            name: fam.name.into(),
+            scales,
+            size: present.then_some(size),
+            location,
+            present,
+            family: Some(fam),
+        });
     }
     for f in Filter::ALL {
         rows.push(ModelEntry {
@@ -167,6 +235,7 @@ pub fn list(dir: Option<&Path>) -> Vec<ModelEntry> {
             size: None,
             location: "classic interpolation".into(),
             present: true,
+            family: None,
         });
     }
     rows

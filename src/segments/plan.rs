@@ -78,7 +78,11 @@ pub struct SegmentPlan {
 /// Every setting that shapes the video, resolved, in the library's own types.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Settings {
+    /// The network family (or classic resizer, or .onnx path).
     pub model: String,
+    /// The family's denoise level (-1 conservative, 0 none, 1-3).
+    #[serde(default)]
+    pub denoise: i32,
     pub model_dir: Option<PathBuf>,
     /// What the engine resolved: device, precision, passes, tile, model files by SHA-256.
     #[serde(flatten)]
@@ -127,6 +131,7 @@ impl Settings {
         let v = &cfg.video;
         Ok(Settings {
             model: cfg.model.clone(),
+            denoise: cfg.denoise,
             model_dir: cfg.model_dir.clone(),
             engine: up.resolved(w, h)?,
             scale: cfg.scale,
@@ -155,6 +160,7 @@ impl Settings {
         let base = Config::default();
         Config {
             model: self.model.clone(),
+            denoise: self.denoise,
             scale: self.scale,
             outscale: self.outscale,
             width: self.width,

@@ -33,11 +33,14 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
-    /// List the built-in and installed models.
+    /// List the network families: purpose, scales, denoise levels, licence, speed, presence.
     Models {
         /// Folder with the large models (default: see README).
         #[arg(long)]
         model_dir: Option<PathBuf>,
+        /// Also time every installed family on this machine (a 160x120 picture, all cores).
+        #[arg(long)]
+        measure: bool,
     },
     /// Write one picture: the input enlarged by nearest, bicubic, Lanczos and the model, side by side.
     Compare {
@@ -60,9 +63,14 @@ pub enum Command {
 
 #[derive(Args, Debug, Clone)]
 pub struct Opts {
-    /// Scale: 2, 3, 4 (native passes), 6 or 8 (composed passes).
+    /// Scale: 2, 3, 4 (native passes), 6 or 8 (composed passes); 1 with --denoise runs a 1x
+    /// clean-up network where the family has one (waifu2x-cunet).
     #[arg(short, long, default_value_t = 4)]
     pub scale: u32,
+    /// Denoise level of the family's trained variants: -1 conservative, 0 none, 1-3 stronger
+    /// (`upscale models` lists each family's levels).
+    #[arg(long, default_value_t = 0, allow_negative_numbers = true)]
+    pub denoise: i32,
     /// Final scale factor (any > 0), reached with Lanczos after the model.
     #[arg(long)]
     pub outscale: Option<f64>,
@@ -72,10 +80,12 @@ pub struct Opts {
     /// Exact output height (aspect kept when --width is not given).
     #[arg(long)]
     pub height: Option<u32>,
-    /// Model name (realesr-animevideov3, realesrgan-x4plus, realesrgan-x4plus-anime, nearest,
-    /// bilinear, bicubic, lanczos) or a path to an .onnx super-resolution model.
-    #[arg(short, long, default_value = upscale::model::DEFAULT_MODEL)]
-    pub model: String,
+    /// Network family (`upscale models` lists them: realesr-general-x4v3, realcugan, waifu2x-cunet,
+    /// span, realesr-animevideov3, ...), a classic resizer (nearest, bilinear, bicubic, lanczos) or
+    /// a path to an .onnx super-resolution model. Default: realesr-general-x4v3 for pictures,
+    /// realesr-animevideov3 for videos.
+    #[arg(short, long)]
+    pub model: Option<String>,
     /// auto, cpu, cuda or cuda:N.
     #[arg(short, long, default_value = "auto")]
     pub device: String,
@@ -299,8 +309,9 @@ impl Opts {
     pub fn config(&self) -> upscale::Result<Config> {
         let device: Device = self.device.parse().map_err(upscale::Error::Config)?;
         let cfg = Config {
-            model: self.model.clone(),
+            model: self.model.clone().unwrap_or_else(|| upscale::config::DEFAULT_MODEL.to_string()),
             scale: self.scale,
+            denoise: self.denoise,
             outscale: self.outscale,
             width: self.width,
             height: self.height,

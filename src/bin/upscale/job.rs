@@ -159,11 +159,12 @@ fn plan(input: &Path, output: &Path, n: Option<usize>, secs: Option<f64>, opts: 
         _ => String::new(),
     };
     rep.note(&format!(
-        "{}: {} frames in {} segments; model {}{on}, tile {}, codec {}",
+        "{}: {} frames in {} segments; model {} denoise {}{on}, tile {}, codec {}",
         input.display(),
         p.video.frames,
         p.segments.len(),
         s.model,
+        s.denoise,
         s.engine.tile,
         s.codec
     ));

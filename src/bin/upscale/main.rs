@@ -24,13 +24,16 @@ fn main() -> ExitCode {
     survive_file_size_limit();
     let cli = Cli::parse();
     match cli.command {
-        Some(Command::Models { model_dir }) => models(model_dir.as_deref()),
+        Some(Command::Models { model_dir, measure }) => models(model_dir.as_deref(), measure),
         Some(Command::Compare { image, output, opts }) => {
             let rep = Reporter::new(opts.progress, opts.quiet);
-            let cfg = match opts.config() {
+            let mut cfg = match opts.config() {
                 Ok(c) => c,
                 Err(e) => return rep.fail(&e),
             };
+            if opts.model.is_none() {
+                cfg.model = upscale::config::DEFAULT_PICTURE_MODEL.into();
+            }
             match compare(&image, output, &cfg, &rep) {
                 Ok(out) => {
                     rep.note(&format!("wrote {}", out.display()));
@@ -51,14 +54,100 @@ fn main() -> ExitCode {
     }
 }
 
-fn models(dir: Option<&Path>) -> ExitCode {
-    println!("{:<26} {:<7} {:>9}  {:<8} where", "name", "scales", "size", "present");
-    for m in upscale::model::list(dir) {
-        let size = m.size.map_or("-".to_string(), |s| format!("{:.1} MB", s as f64 / 1e6));
+fn models(dir: Option<&Path>, measure: bool) -> ExitCode {
+    use upscale::config::{DEFAULT_MODEL, DEFAULT_PICTURE_MODEL};
+    println!(
+        "{:<22} {:<29} {:<7} {:<18} {:>5}  {:<8} licence",
+        "family", "for", "scales", "denoise levels", "cost", "present"
+    );
+    let rows = upscale::model::list(dir);
+    for m in rows.iter().filter(|m| m.family.is_some()) {
+        let Some(f) = m.family else { continue };
+        let levels: Vec<String> = f.denoise_levels().iter().map(i32::to_string).collect();
         let present = if m.present { "yes" } else { "no" };
-        println!("{:<26} {:<7} {:>9}  {:<8} {}", m.name, m.scales, size, present, m.location);
+        let default = match f.name {
+            n if n == DEFAULT_PICTURE_MODEL => " (default for pictures)",
+            n if n == DEFAULT_MODEL => " (default for videos)",
+            _ => "",
+        };
+        println!(
+            "{:<22} {:<29} {:<7} {:<18} {:>5.2}  {:<8} {}",
+            f.name,
+            f.purposes.join(", "),
+            m.scales,
+            levels.join(", "),
+            f.cost,
+            present,
+            f.licence
+        );
+        let size = m.size.map_or(String::new(), |s| format!(", {:.1} MB", s as f64 / 1e6));
+        println!("    {}{default}; {}; {}{size} ({})", f.about, f.levels_by_scale(), f.source, m.location);
+    }
+    for m in rows.iter().filter(|m| m.family.is_none()) {
+        println!("{:<22} {:<29} any     -                    -  yes      classic interpolation", m.name, "comparison");
+    }
+    println!(
+        "cost: time for a 320x240 picture at the family's first scale relative to realesr-animevideov3 \
+         x4 (its network alone takes about 0.5 s when the machine is idle), measured on an AMD EPYC (Zen 4, AVX-512) with \
+         2 threads, fp32 (BENCHMARKS.md); `upscale models --measure` times them on this machine. \
+         --denoise -1 is conservative (waifu2x: its lightest level), 0 none, 1-3 stronger; -s 1 \
+         --denoise N runs a 1x network where one exists."
+    );
+    if measure {
+        return measure_families(&rows);
     }
     ExitCode::SUCCESS
+}
+
+/// `upscale models --measure`: each installed family on a 160x120 picture, on this machine.
+fn measure_families(rows: &[upscale::model::ModelEntry]) -> ExitCode {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|c| {
+            c.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
+        })
+        .unwrap_or_else(|| "this CPU".into());
+    let mut pic = upscale::Planes::new(160, 120, 3);
+    for (i, v) in pic.data.iter_mut().enumerate() {
+        *v = ((i * 7919) % 251) as f32 / 251.0;
+    }
+    println!(
+        "\nmeasured now on {cpu}, {} cores, fp32, one 160x120 picture:",
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    );
+    let mut failed = false;
+    for m in rows.iter().filter(|m| m.present) {
+        let Some(f) = m.family else { continue };
+        let v = f.variants.iter().find(|v| v.denoise == 0).unwrap_or(&f.variants[0]);
+        let cfg = Config {
+            model: f.name.into(),
+            scale: v.scale,
+            denoise: v.denoise,
+            device: upscale::Device::Cpu,
+            ..Config::default()
+        };
+        let timed = Engine::new(&cfg).and_then(|e| {
+            let mut up = e.upscaler(&cfg)?;
+            up.upscale(&pic)?;
+            let t = std::time::Instant::now();
+            up.upscale(&pic)?;
+            Ok(t.elapsed().as_secs_f64())
+        });
+        match timed {
+            Ok(s) => println!("{:<22} x{}  {s:6.2} s", f.name, v.scale),
+            Err(e) => {
+                failed = true;
+                eprintln!("error: {}", e.report());
+            }
+        }
+    }
+    if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
 }
 
 fn compare(image: &Path, output: Option<PathBuf>, cfg: &Config, rep: &Reporter) -> upscale::Result<PathBuf> {
@@ -117,7 +206,7 @@ fn run(cli: &Cli) -> ExitCode {
         Ok(c) => c,
         Err(e) => return rep.fail(&e),
     };
-    let jobs = match jobs::plan_all(&cli.inputs, cli.output.as_deref(), &cfg) {
+    let mut jobs = match jobs::plan_all(&cli.inputs, cli.output.as_deref(), &cfg) {
         Ok(p) => {
             if let Some(first) = p.skipped.first() {
                 let n = p.skipped.len();
@@ -128,21 +217,40 @@ fn run(cli: &Cli) -> ExitCode {
         }
         Err(e) => return rep.fail(&e),
     };
-    let engine = match Engine::new(&cfg) {
-        Ok(e) => e,
-        Err(e) => return rep.fail(&e),
-    };
-    if let Some(n) = engine.device_note() {
+    // No -m: pictures get the photo network, videos the fast video one (README: "Choosing").
+    if cli.opts.model.is_none() {
+        for j in jobs.iter_mut().filter(|j| j.kind == jobs::Kind::Image) {
+            j.settings.model = upscale::config::DEFAULT_PICTURE_MODEL.into();
+        }
+    }
+    let mut models: Vec<&String> = Vec::new();
+    for m in jobs.iter().map(|j| &j.settings.model) {
+        if !models.contains(&m) {
+            models.push(m);
+        }
+    }
+    if models.is_empty() {
+        models.push(&cfg.model);
+    }
+    let mut engines = Vec::new();
+    for m in models {
+        match Engine::new(&Config { model: m.clone(), ..cfg.clone() }) {
+            Ok(e) => engines.push(e),
+            Err(e) => return rep.fail(&e),
+        }
+    }
+    if let Some(n) = engines.first().and_then(|e| e.device_note()) {
         rep.note(&format!("device {n}"));
     }
     // One file whose result cannot fit in memory is refused before it starts (exit 2); in a
     // batch that file fails on its own and the rest go on.
-    if let [job] = jobs.as_slice() {
+    if let ([job], Some(engine)) = (jobs.as_slice(), engines.first()) {
         if let Err(e) = engine.upscaler(&job.settings).and_then(|up| upscale::budget::check_job(job, &up)) {
             rep.fail(&e);
             return ExitCode::from(upscale::exit::USAGE);
         }
     }
     watch_signals(&rep, &jobs);
-    jobs::run_all(&jobs, &engine, rep.as_ref()).exit_code().into()
+    let refs: Vec<&Engine> = engines.iter().collect();
+    jobs::run_all_engines(&jobs, &refs, rep.as_ref()).exit_code().into()
 }

@@ -1,0 +1,212 @@
+//! The network families (src/model/registry.rs): each against its package's ncnn CPU output on a
+//! real picture (tests/data/families, made by tools/make_family_fixtures.py), tiles against the
+//! whole picture for the squeeze-excite ones (pictures and video), --denoise and -s 1 on the
+//! command line, `upscale models`, job plans, and the registry's sha256 against the files.
+
+use std::path::{Path, PathBuf};
+
+use upscale::model::{families, family};
+use upscale::planes::psnr;
+use upscale::{Config, Engine, Planes};
+
+mod common;
+use common::{s, upscale_run, Run};
+
+fn fixture(p: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/families").join(p)
+}
+
+fn media(p: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/media").join(p)
+}
+
+fn cfg(model: &str, scale: u32, denoise: i32) -> Config {
+    Config { model: model.into(), scale, denoise, device: upscale::Device::Cpu, threads: 2, ..Config::default() }
+}
+
+fn planes(path: &Path) -> Planes {
+    Planes::from_buffer(&image::open(path).expect("open").to_rgb8())
+}
+
+fn run(c: &Config, img: &Planes) -> image::RgbImage {
+    let engine = Engine::new(c).expect("tools/setup.sh converts the families into .cache/models");
+    let mut up = engine.upscaler(c).unwrap();
+    up.upscale(img).expect("upscale").to_rgb8()
+}
+
+/// A frame of a real clip (ffmpeg), `w` px wide.
+fn frame(clip: &str, w: u32, dir: &Path) -> PathBuf {
+    let out = dir.join(format!("{clip}.png"));
+    let st = std::process::Command::new("ffmpeg")
+        .args(["-loglevel", "error", "-y", "-ss", "5", "-i", s(&media(clip)), "-frames:v", "1", "-vf"])
+        .arg(format!("scale={w}:-2"))
+        .arg(&out)
+        .status()
+        .expect("ffmpeg runs (tools/setup.sh installs it)");
+    assert!(st.success(), "ffmpeg could not take a frame of {clip}");
+    out
+}
+
+fn upscale(args: &[&str]) -> Run {
+    let mut a = args.to_vec();
+    a.push("-q");
+    upscale_run(&a)
+}
+
+#[test]
+fn every_family_matches_its_packages_ncnn_cpu_output() {
+    let cases = [
+        ("realesr-general-x4v3", 4, 0, "coffee"),
+        ("span", 2, 0, "coffee"),
+        ("realcugan", 2, 1, "sintel"),
+        ("realcugan-pro", 3, 3, "sintel"),
+        ("waifu2x-cunet", 2, 2, "sintel"),
+        ("waifu2x-cunet", 1, 2, "sintel"),
+        ("waifu2x-upconv7-anime", 2, 1, "sintel"),
+        ("waifu2x-upconv7-photo", 2, 3, "coffee"),
+    ];
+    for (name, scale, level, pic) in cases {
+        let ours = run(&cfg(name, scale, level), &planes(&fixture(&format!("{pic}_in.png"))));
+        let reference = image::open(fixture(&format!("{name}_x{scale}_d{level}_ref.png"))).unwrap().to_rgb8();
+        assert_eq!(ours.dimensions(), reference.dimensions(), "{name} x{scale}");
+        let p = psnr(ours.as_raw(), reference.as_raw());
+        assert!(p >= 45.0, "{name} x{scale} denoise {level}: {p:.2} dB against the ncnn reference");
+    }
+}
+
+#[test]
+fn tiles_equal_the_whole_picture_for_the_pooling_and_unpadded_families() {
+    let dir = tempfile::tempdir().unwrap();
+    let anime = planes(&frame("sintel.mp4", 136, dir.path()));
+    let photo = planes(&frame("tos.mp4", 136, dir.path()));
+    for (name, level, img) in
+        [("realcugan", 0, &anime), ("waifu2x-cunet", 1, &photo), ("waifu2x-upconv7-photo", 0, &photo)]
+    {
+        let whole = run(&cfg(name, 2, level), img);
+        // 136x76 in tiles of 48: 3x2 tiles of 45-46 x 38, every kind of edge.
+        let tiled = run(&Config { tile: 48, ..cfg(name, 2, level) }, img);
+        let p = psnr(tiled.as_raw(), whole.as_raw());
+        assert!(p >= 50.0, "{name}, tiles of 48: {p:.2} dB from the whole picture");
+    }
+}
+
+#[test]
+fn a_tiled_video_equals_the_whole_frames() {
+    let dir = tempfile::tempdir().unwrap();
+    let clip = dir.path().join("clip.mp4");
+    let st = std::process::Command::new("ffmpeg")
+        .args(["-loglevel", "error", "-y", "-ss", "5", "-i", s(&media("sintel.mp4")), "-frames:v", "2"])
+        .args(["-vf", "scale=80:-2", "-an", "-c:v", "libx264", "-qp", "0", s(&clip)])
+        .status()
+        .expect("ffmpeg runs");
+    assert!(st.success());
+    let mut frames = Vec::new();
+    for tile in ["0", "32"] {
+        let out = dir.path().join(format!("t{tile}.mkv"));
+        let r = upscale(&[s(&clip), "-m", "realcugan", "-s", "2", "-t", tile, "--encoder-opt", "qp=0", "-o", s(&out)]);
+        assert!(r.status.success(), "{}", r.stderr);
+        let raw = std::process::Command::new("ffmpeg")
+            .args(["-loglevel", "error", "-i", s(&out), "-f", "rawvideo", "-pix_fmt", "rgb24", "-"])
+            .output()
+            .expect("ffmpeg decodes");
+        assert!(raw.status.success() && !raw.stdout.is_empty());
+        frames.push(raw.stdout);
+    }
+    assert_eq!(frames[0].len(), frames[1].len());
+    let p = psnr(&frames[0], &frames[1]);
+    assert!(p >= 50.0, "video, tiles of 32 against whole frames: {p:.2} dB");
+}
+
+#[test]
+fn denoise_levels_a_family_lacks_are_configuration_errors_naming_its_levels() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = fixture("sintel_in.png");
+    let out = dir.path().join("o.png");
+    let r = upscale(&[s(&input), "-m", "span", "--denoise", "2", "-o", s(&out)]);
+    assert_eq!(r.status.code(), Some(2), "{}", r.stderr);
+    assert!(r.stderr.starts_with("error: --denoise 2: expected 0 for span"), "{}", r.stderr);
+    let r = upscale(&[s(&input), "-m", "realcugan-pro", "--denoise", "1", "-s", "2", "-o", s(&out)]);
+    assert_eq!(r.status.code(), Some(2), "{}", r.stderr);
+    assert!(r.stderr.contains("-1, 0, 3 for realcugan-pro"), "{}", r.stderr);
+    let r = upscale(&[s(&input), "-m", "realcugan", "--denoise", "4", "-o", s(&out)]);
+    assert_eq!(r.status.code(), Some(2), "{}", r.stderr);
+    assert!(r.stderr.contains("--denoise 4"), "{}", r.stderr);
+    let r = upscale(&[s(&input), "-m", "realcugan", "-s", "1", "--denoise", "1", "-o", s(&out)]);
+    assert_eq!(r.status.code(), Some(2), "{}", r.stderr);
+    assert!(r.stderr.contains("no 1x network") && r.stderr.contains("waifu2x-cunet"), "{}", r.stderr);
+    let r = upscale(&[s(&input), "-m", "bicubic", "--denoise", "1", "-o", s(&out)]);
+    assert_eq!(r.status.code(), Some(2), "{}", r.stderr);
+    assert!(r.stderr.contains("--denoise 1: expected 0 for the classic resizer bicubic"), "{}", r.stderr);
+    let r = upscale(&[s(&input), "-m", "realcugan", "--precision", "int8", "-o", s(&out)]);
+    assert!(!r.status.success() && r.stderr.contains("no int8 version"), "{}", r.stderr);
+    assert!(!out.exists());
+}
+
+#[test]
+fn scale_1_with_denoise_cleans_without_enlarging() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("clean.png");
+    let r = upscale(&[s(&fixture("sintel_in.png")), "-m", "waifu2x-cunet", "-s", "1", "--denoise", "2", "-o", s(&out)]);
+    assert!(r.status.success(), "{}", r.stderr);
+    let ours = image::open(&out).unwrap().to_rgb8();
+    let reference = image::open(fixture("waifu2x-cunet_x1_d2_ref.png")).unwrap().to_rgb8();
+    assert_eq!(ours.dimensions(), image::image_dimensions(fixture("sintel_in.png")).unwrap());
+    let p = psnr(ours.as_raw(), reference.as_raw());
+    assert!(p >= 45.0, "waifu2x-cunet 1x denoise 2: {p:.2} dB against the ncnn reference");
+}
+
+#[test]
+fn models_lists_every_family_with_purpose_scales_levels_and_licence() {
+    let r = upscale_run(&["models"]);
+    assert!(r.status.success(), "{}", r.stderr);
+    for f in families() {
+        let line = r.stdout.lines().find(|l| l.starts_with(&format!("{} ", f.name))).unwrap_or_else(|| {
+            panic!("{} missing from upscale models:\n{}", f.name, r.stdout);
+        });
+        assert!(line.contains(f.purposes[0]) && line.contains(f.licence), "{line}");
+        assert!(line.contains("yes"), "{} not installed: {line}", f.name);
+    }
+    let cugan = r.stdout.lines().find(|l| l.starts_with("realcugan ")).unwrap();
+    assert!(cugan.contains("2,3,4") && cugan.contains("-1, 0, 1, 2, 3") && cugan.contains("MIT"), "{cugan}");
+    assert!(r.stdout.contains("default for pictures") && r.stdout.contains("default for videos"));
+}
+
+#[test]
+fn job_plans_record_the_family_and_denoise_level() {
+    let dir = tempfile::tempdir().unwrap();
+    let clip = dir.path().join("clip.mp4");
+    let st = std::process::Command::new("ffmpeg")
+        .args(["-loglevel", "error", "-y", "-i", s(&media("bbb.mp4")), "-frames:v", "4", "-vf", "scale=64:-2"])
+        .args(["-an", s(&clip)])
+        .status()
+        .expect("ffmpeg runs");
+    assert!(st.success());
+    let out = dir.path().join("out.mkv");
+    let r =
+        upscale_run(&["job", "plan", s(&clip), "-o", s(&out), "--segments", "2", "-m", "realcugan", "--denoise", "3"]);
+    assert!(r.status.success(), "{}", r.stderr);
+    let plan = std::fs::read_to_string(dir.path().join("out.mkv.upscale-work/plan.json")).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&plan).unwrap();
+    let settings = &v["settings"];
+    assert_eq!(settings["model"], "realcugan", "{plan}");
+    assert_eq!(settings["denoise"], 3, "{plan}");
+    // x4 at denoise 3: the x4 network's file is the one recorded.
+    let sha = family("realcugan").unwrap().variants.iter().find(|v| v.scale == 4 && v.denoise == 3).unwrap().sha256;
+    assert!(plan.contains(sha), "{plan}");
+}
+
+#[test]
+fn the_registry_names_the_files_the_converter_makes() {
+    let dirs = upscale::model::model_dirs(None);
+    for f in families() {
+        for v in f.variants {
+            if f.location == upscale::model::registry::Location::Embedded {
+                continue;
+            }
+            let p = dirs.iter().map(|d| d.join(format!("{}.onnx", v.file))).find(|p| p.is_file());
+            let p = p.unwrap_or_else(|| panic!("{}.onnx not installed: run tools/setup.sh", v.file));
+            let sha = upscale::segments::identity::sha256_file(&p).unwrap();
+            assert_eq!(sha, v.sha256, "{}: converted file differs from the registry", p.display());
+        }
+    }
+}
