@@ -11,6 +11,8 @@ use std::process::Command;
 
 use common::*;
 
+const BIN: &str = env!("CARGO_BIN_EXE_upscale");
+
 /// The address-space limit the runs get: room for the runtime and a model, not for the sizes
 /// asked below.
 const LIMIT: u64 = 4 << 30;

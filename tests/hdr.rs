@@ -8,7 +8,9 @@ use std::path::Path;
 use std::process::Command;
 
 mod common;
-use common::{ffmpeg, ffprobe, run_cmd, s, BIN};
+use common::{ffmpeg, ffprobe, run_cmd, s};
+
+const BIN: &str = env!("CARGO_BIN_EXE_upscale");
 
 /// 256x64, 3 frames, lossless FFV1 10-bit: luma 400 + x/2, 128 levels over 32 of 8 bits.
 fn ramp(dir: &Path) -> std::path::PathBuf {

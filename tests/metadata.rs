@@ -8,7 +8,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 mod common;
-use common::{run_cmd, BIN};
+use common::run_cmd;
+
+const BIN: &str = env!("CARGO_BIN_EXE_upscale");
 
 fn data(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/metadata").join(name)

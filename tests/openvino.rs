@@ -17,7 +17,9 @@ use upscale::progress::NoProgress;
 use upscale::{Config, Device, Engine, Planes};
 
 mod common;
-use common::{ffmpeg, run_cmd, s, shared_media, BIN};
+use common::{ffmpeg, run_cmd, s, shared_media};
+
+const BIN: &str = env!("CARGO_BIN_EXE_upscale");
 
 const ORT_FP32: Execution = Execution { runtime: Runtime::OnnxRuntime, precision: Precision::Fp32 };
 const OV_FP32: Execution = Execution { runtime: Runtime::OpenVino, precision: Precision::Fp32 };

@@ -66,6 +66,9 @@ impl StreamInfo {
 
 /// The stream side data of `ty` on `st`, as bytes.
 fn stream_side_data(st: &format::stream::Stream, ty: ffi::AVPacketSideDataType) -> Option<Vec<u8>> {
+    // SAFETY: `st` borrows a live stream of an open input; its side-data array holds
+    // `nb_side_data` entries, each `size` bytes at `data` (checked non-null), all owned by the
+    // stream for the borrow's length, and copied out before it ends.
     unsafe {
         let p = st.as_ptr();
         (0..(*p).nb_side_data.max(0) as usize)
@@ -77,6 +80,8 @@ fn stream_side_data(st: &format::stream::Stream, ty: ffi::AVPacketSideDataType) 
 
 /// The frame side data of `ty` on `frame`, as bytes.
 fn frame_side_data(frame: &ffmpeg::frame::Video, ty: ffi::AVFrameSideDataType) -> Option<Vec<u8>> {
+    // SAFETY: `frame` is a valid decoded frame; `av_frame_get_side_data` returns null or an entry
+    // the frame owns, whose `data` (checked non-null) holds `size` bytes, copied out at once.
     unsafe {
         let sd = ffi::av_frame_get_side_data(frame.as_ptr(), ty);
         (!sd.is_null() && !(*sd).data.is_null())

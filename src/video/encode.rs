@@ -425,6 +425,8 @@ impl Encoder {
     /// initialised first because its initialisation sets that tag to libavformat's own name.
     fn write_header(&mut self) -> Result<()> {
         if self.provenance.is_some() {
+            // SAFETY: `octx` is an output context with its streams set up and its file open, not
+            // yet initialised; null options are allowed.
             let r = unsafe { ffi::avformat_init_output(self.octx.as_mut_ptr(), std::ptr::null_mut()) };
             if r < 0 {
                 return Err(self.err("cannot write the header", ffmpeg::Error::from(r)));
