@@ -5,6 +5,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use upscale::config::Precision;
+use upscale::model::runtime::{Execution, Runtime};
 use upscale::model::{self, memory, Network};
 use upscale::{Config, Device, Engine, Event, Planes, Progress};
 
@@ -143,9 +145,11 @@ fn out_of_memory_retries_the_frame_with_smaller_tiles() {
     let cfg = Config { device: Device::Cpu, tile: 0, threads: 2, ..Config::default() };
     let img = photo(256, 192);
     let tiled = Config { tile: 64, ..cfg.clone() };
-    let reference = Engine::new(&tiled).unwrap().upscaler(&tiled).unwrap().upscale(&img).unwrap();
+    // The cap is ONNX Runtime's arena (OpenVINO, which `auto` may pick on this CPU, has none).
+    let ort = Execution { runtime: Runtime::OnnxRuntime, precision: Precision::Fp32 };
+    let reference = Engine::with_execution(&tiled, ort).unwrap().upscaler(&tiled).unwrap().upscale(&img).unwrap();
     memory::set_limit(48 << 20);
-    let engine = Engine::new(&cfg).unwrap();
+    let engine = Engine::with_execution(&cfg, ort).unwrap();
     let mut capped = engine.upscaler(&cfg).unwrap();
     assert_eq!(capped.tile_size(256, 192), 0, "starts with the whole picture");
     let notes = Notes::default();

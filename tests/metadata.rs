@@ -127,7 +127,7 @@ fn provenance_names_the_network_and_its_sha256_and_can_be_left_out() {
     let dir = tempfile::tempdir().unwrap();
     let inp = make_input(dir.path(), "png");
     let out = dir.path().join("net.png");
-    upscale(&inp, &out, &["--threads", "2"]);
+    upscale(&inp, &out, &["-m", "realesr-animevideov3", "--precision", "fp32", "--threads", "2"]);
     let v = read(&inp, &out);
     let software = v["texts"]["Software"].as_str().unwrap_or_default().to_string();
     assert!(software.starts_with(&format!("upscale {}", env!("CARGO_PKG_VERSION"))), "{software}");

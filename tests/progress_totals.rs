@@ -32,7 +32,17 @@ fn a_picture_starts_with_the_tiles_of_every_pass() {
     let input = dir.path().join("in.png");
     image::RgbImage::from_fn(96, 64, |x, y| image::Rgb([x as u8 * 2, y as u8 * 3, 90])).save(&input).unwrap();
     // 8x on the built-in network: x2 then x4; tiles of 32 give 3x2 then 6x4.
-    let ev = events(&[s(&input), "-s", "8", "--tile", "32", "-o", s(&dir.path().join("o.png"))]);
+    let ev = events(&[
+        s(&input),
+        "-m",
+        "realesr-animevideov3",
+        "-s",
+        "8",
+        "--tile",
+        "32",
+        "-o",
+        s(&dir.path().join("o.png")),
+    ]);
     let st = start(&ev);
     assert_eq!(st["total"], 6 + 24, "{st}");
     assert_eq!(st["unit"], "tiles");

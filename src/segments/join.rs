@@ -44,7 +44,7 @@ pub fn join(work: &WorkDir, plan: &Plan, progress: &dyn Progress) -> Result<Path
         size: plan.settings.output_size,
         settings: cfg.video.clone(),
         device: Device::Cpu,
-        provenance: None,
+        provenance: plan.settings.provenance.clone(),
     };
     super::mux::join_files(&input, joined.path(), &paths, &target, progress)?;
     joined.commit()?;

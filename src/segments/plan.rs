@@ -107,6 +107,10 @@ pub struct Settings {
     pub overwrite: bool,
     /// FFmpeg's version and libavcodec's.
     pub ffmpeg: String,
+    /// The line the joined output names itself with (`crate::provenance`), made by the planning
+    /// engine; `None` with `provenance` off.
+    #[serde(default)]
+    pub provenance: Option<String>,
 }
 
 /// The FFmpeg libraries this process runs.
@@ -129,6 +133,9 @@ impl Settings {
         deinterlace: Deinterlace,
     ) -> Result<Settings> {
         let v = &cfg.video;
+        let output_size = up.output_size(w, h);
+        let provenance =
+            if cfg.provenance { Some(crate::provenance::describe(up, (w, h), output_size)?) } else { None };
         Ok(Settings {
             model: cfg.model.clone(),
             denoise: cfg.denoise,
@@ -138,7 +145,7 @@ impl Settings {
             outscale: cfg.outscale,
             width: cfg.width,
             height: cfg.height,
-            output_size: up.output_size(w, h),
+            output_size,
             tile_pad: cfg.tile_pad,
             codec: v.codec.clone().unwrap_or_else(|| crate::video::encode::default_codec(output).to_string()),
             crf: v.crf,
@@ -151,6 +158,7 @@ impl Settings {
             max_pixels: cfg.max_pixels,
             overwrite: cfg.overwrite,
             ffmpeg: ffmpeg_version(),
+            provenance,
         })
     }
 
@@ -172,6 +180,7 @@ impl Settings {
             overwrite: self.overwrite,
             max_pixels: self.max_pixels,
             model_dir: self.model_dir.clone(),
+            provenance: self.provenance.is_some(),
             video: VideoConfig {
                 codec: Some(self.codec.clone()),
                 crf: self.crf,

@@ -27,6 +27,7 @@ pub fn error(status: StatusCode, msg: impl Into<String>) -> Response {
 #[derive(Default)]
 struct Fields {
     model: Option<String>,
+    denoise: Option<String>,
     scale: Option<String>,
     width: Option<String>,
     height: Option<String>,
@@ -104,6 +105,7 @@ pub async fn create(State(app): State<Arc<App>>, headers: HeaderMap, mut form: M
             };
             let slot = match name.as_str() {
                 "model" => &mut fields.model,
+                "denoise" => &mut fields.denoise,
                 "scale" => &mut fields.scale,
                 "width" => &mut fields.width,
                 "height" => &mut fields.height,
@@ -309,6 +311,12 @@ fn settings(app: &App, f: &Fields, size: (u32, u32)) -> Result<(Config, Vec<u32>
                 return Err(format!("unknown model '{}': expected one of {}", sanitize(m), names.join(", ")));
             }
         }
+    }
+    // The family's trained denoise level (-1 conservative, 0 none, 1-3): the engine refuses a
+    // level the family lacks, naming the ones it has.
+    if let Some(d) = &f.denoise {
+        cfg.denoise =
+            d.parse::<i32>().map_err(|_| format!("denoise '{}': expected a whole number from -1 to 3", sanitize(d)))?;
     }
     // The model's native scales ("2,3,4"; none for a classic filter, "any").
     let natives: Vec<u32> = known

@@ -13,19 +13,21 @@ use upscale::{output, Engine, Error};
 
 use super::jobs::{Entry, Origin, State};
 
-/// Loaded engines by model name, shared by the worker threads.
+/// Loaded engines by model name and denoise level, shared by the worker threads.
 #[derive(Default)]
-pub struct Engines(Mutex<HashMap<String, Arc<Engine>>>);
+pub struct Engines(Mutex<HashMap<(String, i32), Arc<Engine>>>);
 
 impl Engines {
-    /// The engine for `cfg.model` (loaded on first use; a failed load is not kept).
+    /// The engine for `cfg.model` at `cfg.denoise` (loaded on first use; a failed load is not
+    /// kept).
     fn get(&self, cfg: &upscale::Config) -> upscale::Result<(Arc<Engine>, bool)> {
         let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(e) = map.get(&cfg.model) {
+        let key = (cfg.model.clone(), cfg.denoise);
+        if let Some(e) = map.get(&key) {
             return Ok((e.clone(), false));
         }
         let e = Arc::new(Engine::new(cfg)?);
-        map.insert(cfg.model.clone(), e.clone());
+        map.insert(key, e.clone());
         Ok((e, true))
     }
 }

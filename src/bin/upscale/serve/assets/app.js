@@ -53,6 +53,8 @@ function settings(file) {
   const p = presetFor(video);
   const model = $("model").value || (p && p.model) || "";
   if (model) f.append("model", model);
+  // The preset's denoise level goes with the preset's own network only.
+  if (p && p.denoise != null && model === p.model) f.append("denoise", String(p.denoise));
   const scale = document.querySelector("input[name=scale]:checked").value;
   let scaleTag;
   if (scale === "size") {
