@@ -314,6 +314,13 @@ impl Config {
         if self.video.resume && !self.edit.is_empty() {
             return Err(crate::Error::from(crate::error::Conflict::Settings { setting: "resume", others: &["edit"] }));
         }
+        // A segment plan does not carry the tone mapping yet: refused rather than ignored.
+        if self.video.resume && self.video.tonemap != Tonemap::Keep {
+            return Err(crate::Error::from(crate::error::Conflict::Settings {
+                setting: "resume",
+                others: &["tonemap"],
+            }));
+        }
         Ok(())
     }
 

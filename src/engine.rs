@@ -384,6 +384,11 @@ impl<'e> Upscaler<'e> {
         self.engine.device_note()
     }
 
+    /// The runtime and precision its networks run with (`None` for a classic filter).
+    pub fn execution(&self) -> Option<Execution> {
+        self.engine.execution()
+    }
+
     /// The model's name (a built-in name, a classic filter or an `.onnx` path) and the precision
     /// it runs at, for the provenance an output carries (`crate::provenance`).
     pub fn model(&self) -> (&str, Precision) {

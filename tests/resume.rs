@@ -327,7 +327,8 @@ fn job_steps_by_hand_join_a_vfr_clip_into_mp4() {
     let other = d.join("other.mp4.upscale-work");
     std::fs::create_dir(&other).unwrap();
     let ffmpeg = plan.lines().find(|l| l.contains("\"ffmpeg\"")).unwrap();
-    std::fs::write(other.join("plan.json"), plan.replace(ffmpeg, "    \"ffmpeg\": \"4.4\"")).unwrap();
+    let comma = if ffmpeg.trim_end().ends_with(',') { "," } else { "" };
+    std::fs::write(other.join("plan.json"), plan.replace(ffmpeg, &format!("    \"ffmpeg\": \"4.4\"{comma}"))).unwrap();
     let (code, _, err) = upscale(&["job", "run", s(&other), "--index", "0"], &[]);
     assert!(code == 2 && error_line(&err).contains("FFmpeg differs: the plan has 4.4"), "{code} {err}");
     std::fs::write(other.join("plan.json"), "{\"version\": 7}").unwrap();

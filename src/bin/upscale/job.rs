@@ -132,6 +132,11 @@ fn plan(input: &Path, output: &Path, n: Option<usize>, secs: Option<f64>, opts: 
         let e = Error::from(upscale::error::Conflict::Settings { setting: "edit", others: &["segments"] });
         return rep.fail(&e);
     }
+    if cfg.video.tonemap != upscale::config::Tonemap::Keep {
+        // Nor the tone mapping yet.
+        let e = Error::from(upscale::error::Conflict::Settings { setting: "tonemap", others: &["segments"] });
+        return rep.fail(&e);
+    }
     let work = WorkDir::for_output(output);
     if work.path().join(segments::plan::PLAN_FILE).exists() {
         let e = failed(work.path(), "already planned (remove the folder to plan again)".into());
