@@ -37,7 +37,7 @@ pub struct App {
 pub fn run(args: &ServeArgs) -> ExitCode {
     let fail = |msg: String| {
         eprintln!("error: {msg}");
-        ExitCode::from(2)
+        ExitCode::from(upscale::exit::USAGE)
     };
     let device = match upload::device(&args.device) {
         Ok(d) => d,
@@ -75,7 +75,7 @@ async fn serve(args: ServeArgs, device: Device, root: std::path::PathBuf) -> Exi
         Ok(l) => l,
         Err(e) => {
             eprintln!("error: cannot listen on {}: {e}", args.listen);
-            return ExitCode::from(2);
+            return ExitCode::from(upscale::exit::USAGE);
         }
     };
     let addr: SocketAddr = listener.local_addr().unwrap_or(args.listen);
@@ -83,7 +83,7 @@ async fn serve(args: ServeArgs, device: Device, root: std::path::PathBuf) -> Exi
         Ok(t) => t,
         Err(e) => {
             eprintln!("error: no random source for the access token: {e}");
-            return ExitCode::from(2);
+            return ExitCode::from(upscale::exit::USAGE);
         }
     };
     let (store, rx) = jobs::Store::new(root, args.max_jobs);
@@ -91,14 +91,14 @@ async fn serve(args: ServeArgs, device: Device, root: std::path::PathBuf) -> Exi
         Ok(w) => w,
         Err(e) => {
             eprintln!("error: cannot start the worker threads: {e}");
-            return ExitCode::from(2);
+            return ExitCode::from(upscale::exit::USAGE);
         }
     };
     let instance = match jobs::random_hex(8) {
         Ok(i) => i,
         Err(e) => {
             eprintln!("error: no random source for the instance id: {e}");
-            return ExitCode::from(2);
+            return ExitCode::from(upscale::exit::USAGE);
         }
     };
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
@@ -195,7 +195,7 @@ async fn serve(args: ServeArgs, device: Device, root: std::path::PathBuf) -> Exi
     match result {
         Ok(Ok(())) => {
             eprintln!("upscale: stopped");
-            ExitCode::from(130)
+            ExitCode::from(upscale::exit::INTERRUPTED)
         }
         Ok(Err(e)) => {
             eprintln!("error: the server stopped: {e}");
