@@ -395,11 +395,10 @@ impl<'e> Upscaler<'e> {
         (&self.engine.model, self.engine.precision())
     }
 
-    /// Where the weights of each pass come from (native scale, source), in pass order; empty for
-    /// a classic filter.
-    pub fn weights(&self) -> Vec<(u32, &'e Source)> {
-        let e = self.engine;
-        self.passes.iter().filter_map(|&s| e.variants.iter().find(|v| v.0 == s).map(|v| (s, &v.1))).collect()
+    /// Each pass's network file (native scale, SHA-256), in pass order, hashed once per engine;
+    /// empty for a classic filter.
+    pub fn pass_files(&self) -> Result<Vec<ModelFile>> {
+        self.passes.iter().map(|&s| self.engine.model_file(s)).collect()
     }
 
     /// The model's scale factors per pass (empty for a classic filter).

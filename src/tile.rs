@@ -85,17 +85,7 @@ pub fn extract(src: &Planes, t: Tile, pad: u32) -> Planes {
 
 /// Copies the centre of a model output (the tile without its `pad`, both ×`scale`) into `dst`.
 pub fn place(dst: &mut Planes, out: &Planes, t: Tile, pad: u32, scale: u32) {
-    let (ox, oy) = ((pad * scale) as usize, (pad * scale) as usize);
-    let (w, h) = ((t.w * scale) as usize, (t.h * scale) as usize);
-    let (dx, dy) = ((t.x * scale) as usize, (t.y * scale) as usize);
-    let (dw, ow) = (dst.width as usize, out.width as usize);
-    for c in 0..dst.channels {
-        let src = out.plane(c);
-        let d = dst.plane_mut(c);
-        for j in 0..h {
-            d[(dy + j) * dw + dx..][..w].copy_from_slice(&src[(oy + j) * ow + ox..][..w]);
-        }
-    }
+    place_from(dst, out, t, (pad, pad), scale);
 }
 
 /// Where a region for a network with strided convolutions may start: a multiple of this many

@@ -20,7 +20,6 @@ Usage: python3 tools/check_families.py [--out tools/families_table.md] [--max-si
 """
 
 import argparse
-import contextlib
 import os
 import subprocess
 import sys
@@ -33,25 +32,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.join(ROOT, "tools"))
 import families  # noqa: E402
+from check_reference import quiet_fds  # noqa: E402
 
 MEDIA = os.path.join(ROOT, "..", "shared", "media")
-
-
-@contextlib.contextmanager
-def quiet_fds():
-    sys.stdout.flush()
-    sys.stderr.flush()
-    saved = [os.dup(1), os.dup(2)]
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, 1)
-        os.dup2(devnull, 2)
-        yield
-    finally:
-        os.dup2(saved[0], 1)
-        os.dup2(saved[1], 2)
-        for fd in saved + [devnull]:
-            os.close(fd)
 
 
 def pictures(max_side):

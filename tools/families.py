@@ -10,7 +10,6 @@ clean-up (waifu2x's own noise level 0), 0 none, 1-3 stronger. The Rust registry
 sha256 in models/families.sha256.
 """
 
-import hashlib
 import importlib.util
 import os
 import subprocess
@@ -114,14 +113,6 @@ def source(v):
     return stem + ".param", stem + ".bin"
 
 
-def sha256(path):
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def convert(out_dir, families=None, quiet=True):
     import ncnn2onnx
     import onnx
@@ -149,7 +140,7 @@ def convert(out_dir, families=None, quiet=True):
             os.replace(se_out + ".tmp", se_out)
         done.append((v, out, b))
         if not quiet:
-            print(f"{out}: x{scale}, {b.params} parameters, sha256 {sha256(out)}", file=sys.stderr)
+            print(f"{out}: x{scale}, {b.params} parameters, sha256 {ncnn2onnx.sha256(out)}", file=sys.stderr)
     return done
 
 
