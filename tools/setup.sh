@@ -137,6 +137,14 @@ fi
 
 # 3. The large official models, converted from ncnn into the git-ignored cache.
 if [ "$models" = 1 ]; then
+  # A file converted by an older converter is stale (its sha256 differs from the registry's):
+  # the converter's own hash is kept beside the files and everything is converted again when
+  # it changes.
+  stamp="$(cat tools/ncnn2onnx.py tools/families.py tools/convert_models.sh | sha256sum | cut -d' ' -f1)"
+  if [ -d "$ROOT/.cache/models" ] && [ "$(cat "$ROOT/.cache/models/.converter" 2>/dev/null)" != "$stamp" ]; then
+    say "the converter changed since .cache/models was made: converting again"
+    rm -f "$ROOT/.cache/models/"*.onnx "$ROOT/.cache/models/.converter"
+  fi
   # fp32 and fp16 of the large models, fp16 of the built-in one (its fp32 is in models/).
   need=()
   for m in realesrgan-x4plus realesrgan-x4plus-anime realesr-animevideov3-x2 realesr-animevideov3-x3 realesr-animevideov3-x4; do
@@ -158,6 +166,7 @@ if [ "$models" = 1 ]; then
     $PY -c 'import onnx' 2>/dev/null || $PY -m pip install --quiet onnx
     $PY tools/families.py convert "$ROOT/.cache/models"
   fi
+  echo "$stamp" > "$ROOT/.cache/models/.converter"
 fi
 
 # 4. Build; put the library next to the binary so it runs from anywhere (with --gpu the CUDA

@@ -144,13 +144,13 @@ const X4PLUS: &[Variant] = &[Variant {
     scale: 4,
     denoise: 0,
     file: "realesrgan-x4plus",
-    sha256: "76a8f2b57b5df37c42e3bb7592dd574480234eeaacbce3e0d04965912af4d393",
+    sha256: "0a5fd3e2641beb100a10b8e60292810cb8b195fbc86d850f4ab7b14b53e2b666",
 }];
 const X4PLUS_ANIME: &[Variant] = &[Variant {
     scale: 4,
     denoise: 0,
     file: "realesrgan-x4plus-anime",
-    sha256: "aea66e895c18f79f2c639d03f495d4e354cc1717d60b0949f49b207e771d992f",
+    sha256: "ee8127447ce2af97cbb8139f64c11c406883e5a57c4b671aae5c06f33a95ad8a",
 }];
 
 const REALESR_GENERAL_X4V3: &[Variant] = &[Variant {
