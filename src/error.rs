@@ -136,7 +136,7 @@ pub enum Error {
     Edit {
         path: PathBuf,
         #[source]
-        source: crate::edit::EditError,
+        source: EditError,
     },
     /// The work was cancelled through the progress callback before anything was written.
     #[error("cancelled")]
@@ -279,6 +279,39 @@ fn edit_prefix(path: &Path) -> String {
 /// as a single `error:` line).
 pub(crate) fn one_line(msg: &str) -> String {
     msg.lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join("; ")
+}
+
+/// Why an edit is refused: a value out of range, a step that does not fit the picture, or a
+/// result that would not fit in the memory this process may use (said before allocating).
+/// [`Error::Edit`] carries it with the file's name.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum EditError {
+    /// A value out of its range, or a step that does not fit the picture (a crop outside it).
+    #[error("{0}")]
+    Invalid(String),
+    /// A watermark larger than the picture it goes on.
+    #[error("the watermark ({mark_width}x{mark_height}) does not fit on the {width}x{height} picture: choose a smaller size or a shorter text")]
+    MarkTooLarge { mark_width: u64, mark_height: u64, width: u32, height: u32 },
+    /// The step would need more memory than this process may use.
+    #[error("{what} {width}x{height} needs {needed} bytes, {available} bytes are available")]
+    OverBudget { what: &'static str, width: u64, height: u64, needed: u64, available: u64 },
+    /// The watermark picture cannot be read.
+    #[error("watermark picture: {0}")]
+    Picture(String),
+}
+
+impl EditError {
+    pub(crate) fn invalid(msg: impl Into<String>) -> Self {
+        EditError::Invalid(msg.into())
+    }
+}
+
+impl From<EditError> for Error {
+    /// The edit error without a file (callers that know it put it in [`Error::Edit`]).
+    fn from(source: EditError) -> Self {
+        Error::Edit { path: Default::default(), source }
+    }
 }
 
 #[cfg(test)]
