@@ -4,8 +4,10 @@ between top-level modules. Every `crate::`, `super::` and `self::` path (in `use
 code, tests and comments left out) is an arrow to the module that holds it. A parent's plain
 `use child::…` is not an arrow (a module and its own children are one room).
 
+Also checks the layers (LAYERS below, as ARCHITECTURE.md draws them): no arrow goes up.
+
 Usage: tools/import_circles.py [--check] [-v]
-  --check  exit 1 when there is a circle (CI runs this)
+  --check  exit 1 when there is a circle, an arrow going up or a module in no layer (CI runs this)
   -v       list the arrows of each top-level circle
 """
 import os, re, sys
@@ -121,6 +123,28 @@ def circles(nodes, edges):
     return found
 
 
+# The library's layers, bottom to top (ARCHITECTURE.md): a module calls only modules of its own
+# layer or below. `--check` also fails on an arrow that goes up.
+LAYERS = [
+    ["error"],
+    ["planes", "memory", "resize", "tile"],
+    ["progress"],
+    ["edit"],
+    ["output"],
+    ["config"],
+    ["model"],
+    ["engine"],
+    ["provenance"],
+    ["still"],
+    ["outcome"],
+    ["video"],
+    ["segments"],
+    ["jobs"],
+    ["budget", "compare", "exit"],
+    [""],
+]
+
+
 def main():
     files = modules()
     edges = arrows(files)
@@ -138,7 +162,15 @@ def main():
             for a, b in sorted(edges):
                 if top(a) in c and top(b) in c and top(a) != top(b):
                     print("    ", a, "->", b)
-    if "--check" in sys.argv and (fc or tc):
+    rank = {m: i for i, layer in enumerate(LAYERS) for m in layer}
+    up = sorted((a, b) for a, b in edges if rank.get(top(a), -1) < rank.get(top(b), -1))
+    unplaced = sorted(n for n in tnodes if n not in rank)
+    print(f"arrows going up a layer: {len(up)}; modules in no layer: {len(unplaced)}")
+    for a, b in up:
+        print("  up:", a, "->", b)
+    for n in unplaced:
+        print("  no layer:", n)
+    if "--check" in sys.argv and (fc or tc or up or unplaced):
         sys.exit(1)
 
 
