@@ -257,3 +257,38 @@ fn auto_without_bf16_is_never_bf16_and_says_what_ran() {
     let blobs = std::fs::read_dir(cache.join(format!("openvino-{}", openvino::OPENVINO_VERSION))).unwrap().count();
     assert!(blobs >= 1, "no compiled model kept in the cache folder");
 }
+
+/// Processes compiling the same network at the same shape at once share the cache folder: one
+/// can find its file gone under it (OpenVINO: "cannot set permissions: No such file or
+/// directory [….blob]", seen when the server tests ran in parallel, about 1 run in 30 of 12
+/// processes). Each then compiles without the cache instead of failing the job.
+#[test]
+fn processes_compiling_the_same_shape_at_once_all_succeed() {
+    require_openvino();
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.png");
+    image::open(sample()).unwrap().crop_imm(0, 0, 97, 61).save(&input).unwrap();
+    let cache = dir.path().join("cache");
+    for round in 0..2 {
+        std::fs::remove_dir_all(&cache).ok();
+        let children: Vec<_> = (0..12)
+            .map(|i| {
+                let out = dir.path().join(format!("out{round}-{i}.png"));
+                let child = Command::new(BIN)
+                    .args(["-q", "-d", "cpu", "--precision", "fp32", "-m", "realesr-animevideov3", s(&input), "-o"])
+                    .arg(&out)
+                    .env("UPSCALE_CACHE_DIR", &cache)
+                    .env("UPSCALE_RUNTIME", "openvino")
+                    .stderr(std::process::Stdio::piped())
+                    .spawn()
+                    .unwrap();
+                (child, out)
+            })
+            .collect();
+        for (child, out) in children {
+            let r = child.wait_with_output().unwrap();
+            assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+            assert!(out.is_file());
+        }
+    }
+}

@@ -83,6 +83,8 @@ pub struct OvSession {
     core: Core,
     model: Model,
     compiled: Vec<Compiled>,
+    /// Compiled models are read from and written to the cache folder.
+    cached: bool,
 }
 
 /// A model compiled for one input shape, with its request (which owns the input and output).
@@ -135,7 +137,7 @@ impl OvSession {
                 format!("expected one image input and an image output, found {ins:?} inputs and {outs:?} outputs"),
             ));
         }
-        Ok(OvSession { name: name.to_string(), core, model, compiled: Vec::new() })
+        Ok(OvSession { name: name.to_string(), core, model, compiled: Vec::new(), cached: cache.is_some() })
     }
 
     /// Runs the network on the first 3 planes of `input`; returns the output's width, height
@@ -184,21 +186,38 @@ impl OvSession {
         let shape = PartialShape::new_static(4, &[1, 3, h as i64, w as i64])
             .map_err(|e| ov_error(name, "making the input shape", &e))?;
         self.model.reshape_single_input(&shape).map_err(|e| ov_error(name, &format!("reshaping to {w}x{h}"), &e))?;
-        let mut compiled = self
-            .core
-            .compile_model(&self.model, DeviceType::CPU)
-            .map_err(|e| ov_error(name, &format!("compiling for {w}x{h}"), &e))?;
+        let mut compiled = match self.core.compile_model(&self.model, DeviceType::CPU) {
+            Ok(c) => c,
+            Err(e) if self.cached && !is_out_of_memory(&e.to_string()) => {
+                // Processes compiling the same shape at once race on the cache folder's file
+                // (OpenVINO: "cannot set permissions: No such file or directory [….blob]"): this
+                // session compiles without the cache from now on. Any other failure fails again.
+                self.cached = false;
+                self.core
+                    .set_property(&DeviceType::CPU, &RwPropertyKey::CacheDir, "")
+                    .map_err(|e| ov_error(name, "turning the compile cache off", &e))?;
+                self.core
+                    .compile_model(&self.model, DeviceType::CPU)
+                    .map_err(|e| ov_error(name, &format!("compiling for {w}x{h}"), &e))?
+            }
+            Err(e) => return Err(ov_error(name, &format!("compiling for {w}x{h}"), &e)),
+        };
         let request = compiled.create_infer_request().map_err(|e| ov_error(name, "making a request", &e))?;
         Ok(Compiled { width: w, height: h, request, _model: compiled })
     }
+}
+
+/// Whether OpenVINO's message says it ran out of memory.
+fn is_out_of_memory(msg: &str) -> bool {
+    const SIGNS: [&str; 4] = ["bad_alloc", "out of memory", "Cannot allocate", "Failed to allocate"];
+    SIGNS.iter().any(|s| msg.contains(s))
 }
 
 /// An OpenVINO failure as our error: running out of memory is [`Error::OutOfMemory`] (the
 /// frame is retried with smaller tiles), anything else [`Error::Model`].
 fn ov_error(model: &str, what: &str, e: &dyn std::fmt::Display) -> Error {
     let msg = one_line(&e.to_string());
-    const SIGNS: [&str; 4] = ["bad_alloc", "out of memory", "Cannot allocate", "Failed to allocate"];
-    if SIGNS.iter().any(|s| msg.contains(s)) {
+    if is_out_of_memory(&msg) {
         Error::OutOfMemory { model: model.to_string(), source: ort::Error::new(format!("OpenVINO: {msg}")) }
     } else {
         Error::model(model, format!("OpenVINO: {what}: {msg}"))
