@@ -10,10 +10,30 @@ pub enum EditError {
     Invalid(String),
     /// A watermark larger than the picture it goes on.
     #[error("the watermark ({mark_width}x{mark_height}) does not fit on the {width}x{height} picture: choose a smaller size or a shorter text")]
-    MarkTooLarge { mark_width: u64, mark_height: u64, width: u32, height: u32 },
+    MarkTooLarge {
+        /// The watermark's width in pixels, at the size asked for.
+        mark_width: u64,
+        /// The watermark's height in pixels.
+        mark_height: u64,
+        /// The picture's width in pixels.
+        width: u32,
+        /// The picture's height in pixels.
+        height: u32,
+    },
     /// The step would need more memory than this process may use.
     #[error("{what} {width}x{height} needs {needed} bytes, {available} bytes are available")]
-    OverBudget { what: &'static str, width: u64, height: u64, needed: u64, available: u64 },
+    OverBudget {
+        /// The step (`resize`, `crop`, `watermark`, …).
+        what: &'static str,
+        /// Width in pixels of the picture it would make.
+        width: u64,
+        /// Height in pixels of the picture it would make.
+        height: u64,
+        /// Bytes it would hold.
+        needed: u64,
+        /// Bytes this process may use now ([`crate::memory::available_memory`]).
+        available: u64,
+    },
     /// The watermark picture cannot be read.
     #[error("watermark picture: {0}")]
     Picture(String),

@@ -17,8 +17,11 @@ const MAX_LOGO_PIXELS: u64 = 4096 * 4096;
 
 /// A mark ready to draw: premultiplied colour (three planes) and alpha, at (`x`, `y`).
 pub struct Ready {
+    /// Four planes, RGB premultiplied by alpha and all four scaled by the opacity.
     pub planes: Planes,
+    /// Left edge on the picture, in pixels (may be negative: what falls outside is not drawn).
     pub x: i64,
+    /// Top edge on the picture, in pixels (may be negative).
     pub y: i64,
 }
 
