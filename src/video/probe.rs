@@ -20,8 +20,9 @@ pub struct ScanReport {
     pub streams: usize,
     /// The video stream that was decoded.
     pub video_stream: usize,
-    /// Its picture size.
+    /// Its picture width in pixels.
     pub width: u32,
+    /// Its picture height in pixels.
     pub height: u32,
     /// Frames the container says it holds (or estimated from its duration), if any.
     pub total_frames: Option<u64>,

@@ -52,6 +52,7 @@ pub struct Calibration {
     pub main_fps: f64,
     /// Frames per second of the workers together.
     pub workers_fps: f64,
+    /// How many frame workers ran together in that timing.
     pub workers: usize,
 }
 
