@@ -60,7 +60,7 @@ fn layout(w: &Watermark, (width, height): (u32, u32)) -> Result<Layout, EditErro
     Ok(Layout { size, width: mw, height: mh })
 }
 
-/// Checks that `w` can go on a `width`×`height` picture (see [`layout`]).
+/// Checks that `w` can go on a `width`×`height` picture (see `layout`).
 pub fn check(w: &Watermark, size: (u32, u32)) -> Result<(), EditError> {
     layout(w, size).map(|_| ())
 }

@@ -1,4 +1,4 @@
-//! The edit on a picture's planes ([`still::Picture`]: colour and alpha), step by step in the
+//! The edit on a picture's planes ([`crate::still::Picture`]: colour and alpha), step by step in the
 //! spec's order; every step checks its memory before allocating and its cancellation every band.
 
 use super::mark;

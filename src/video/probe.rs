@@ -1,5 +1,5 @@
 //! A dry run of the video path's first stage: open a file with the pipeline's own
-//! [`Decoder`](super::decode::Decoder), demux it, decode up to a number of frames to RGB and pass
+//! `Decoder`, demux it, decode up to a number of frames to RGB and pass
 //! every other stream's packets along, without a model or an encoder. It checks that a file can
 //! be read, and it is what the `demux_video` fuzz target drives.
 
