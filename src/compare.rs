@@ -18,6 +18,20 @@ const LABEL_SIZE: u32 = 16;
 const STRIP: u32 = LABEL_SIZE * 5 / 4 + 4;
 const GAP: u32 = 4;
 
+/// The grid for the picture file `input`, written to `output` (whose name and overwriting the
+/// caller has checked with `still::output_format` and `output::check`, before loading a model).
+pub fn file(
+    input: &std::path::Path,
+    output: &std::path::Path,
+    up: &mut Upscaler,
+    max_pixels: u64,
+    model_name: &str,
+) -> Result<()> {
+    let pic = crate::still::load(input, max_pixels)?;
+    let grid = grid(&pic.rgb, up, model_name)?;
+    crate::still::save(&image::DynamicImage::ImageRgb8(grid), output)
+}
+
 /// Builds the grid for an RGB picture: panels of the same size, each under its label.
 pub fn grid(rgb: &Planes, up: &mut Upscaler, model_name: &str) -> Result<RgbImage> {
     let (w, h) = up.output_size(rgb.width, rgb.height);

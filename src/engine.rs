@@ -227,7 +227,7 @@ impl Engine {
                 "scale",
                 1,
                 format!(
-                    "2, 3, 4, 6 or 8: {} has no 1x network at denoise {} (1x clean-up: {} with --denoise)",
+                    "2, 3, 4, 6 or 8: {} has no 1x network at denoise {} (1x clean-up: {} at a denoise level)",
                     self.model,
                     self.denoise,
                     with.join(", ")

@@ -47,6 +47,19 @@ pub fn run_job(job: &Job, engine: &Engine, progress: &dyn Progress) -> Result<Ou
     run_on(job, engine.upscaler(&job.settings)?, progress)
 }
 
+/// Runs `job.settings.edit` alone on `job.input` into `job.output` (no model): a picture or a
+/// video, with the events of [`run_job`].
+pub fn run_edit(job: &Job, progress: &dyn Progress) -> Result<Outcome> {
+    let cfg = &job.settings;
+    match job.kind {
+        Kind::Image => still::edit_file(&job.input, &job.output, cfg, progress).map(|()| Outcome::Done),
+        #[cfg(feature = "video")]
+        Kind::Video => crate::video::edit::edit_file(&job.input, &job.output, cfg, progress),
+        #[cfg(not(feature = "video"))]
+        Kind::Video => Err(Error::decode(&job.input, "a video, and this build has no video support (feature `video`)")),
+    }
+}
+
 /// [`run_job`] on a given upscaler (one of the engine's frame workers, for images in parallel).
 fn run_on(job: &Job, mut up: Upscaler<'_>, progress: &dyn Progress) -> Result<Outcome> {
     let cfg = &job.settings;

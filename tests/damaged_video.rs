@@ -196,7 +196,7 @@ fn strict_stops_at_the_first_damaged_packet() {
     let out = dir.path().join("out.mp4");
     let r = upscale(&["-q", "--strict", s(&inp), "-o", s(&out)]);
     assert_one_error(&r, "in.mp4", "damaged video at ");
-    assert!(r.stderr.contains("--strict"), "{}", r.stderr);
+    assert!(r.stderr.contains("stopped by the strict setting"), "{}", r.stderr);
     // The time named is that of a video packet of the input.
     let at = r.stderr.split("damaged video at ").nth(1).and_then(|t| t.split(" s").next()).unwrap();
     let at: f64 = at.parse().unwrap();
@@ -237,7 +237,7 @@ fn truncated_faststart_mp4_keeps_the_frames_that_exist() {
 
     let strict_out = dir.path().join("strict.mp4");
     let r = upscale(&["-q", "--strict", s(&inp), "-o", s(&strict_out)]);
-    assert_one_error(&r, "cut.mp4", "stopped by --strict");
+    assert_one_error(&r, "cut.mp4", "stopped by the strict setting");
     assert_nothing_written(dir.path(), &strict_out);
 }
 

@@ -121,12 +121,7 @@ fn text_mark(text: &str, size: Option<u32>) -> EditSpec {
 #[test]
 fn a_size_4096_watermark_is_refused_before_any_drawing() {
     let t0 = Instant::now();
-    let r = upscale::edit::picture::apply(
-        picture(256, 256),
-        &text_mark("upscale", Some(4096)),
-        Path::new("p.png"),
-        &NoProgress,
-    );
+    let r = upscale::still::edit(picture(256, 256), &text_mark("upscale", Some(4096)), Path::new("p.png"), &NoProgress);
     match r {
         Err(Error::Edit { source: EditError::MarkTooLarge { mark_height, .. }, .. }) => assert_eq!(mark_height, 5120),
         Err(e) => panic!("another error: {e}"),
@@ -189,8 +184,7 @@ impl Progress for StopNow {
 /// The largest watermark that fits is drawn in bands the progress can stop.
 #[test]
 fn a_large_watermark_can_be_cancelled() {
-    let r =
-        upscale::edit::picture::apply(picture(4000, 3000), &text_mark("W", Some(2000)), Path::new("p.png"), &StopNow);
+    let r = upscale::still::edit(picture(4000, 3000), &text_mark("W", Some(2000)), Path::new("p.png"), &StopNow);
     assert!(matches!(r, Err(Error::Cancelled)), "{:?}", r.err());
 }
 
@@ -199,8 +193,7 @@ fn a_large_watermark_can_be_cancelled() {
 fn a_unicode_watermark_is_drawn_with_its_own_glyphs() {
     let draw = |text: &str| {
         let out =
-            upscale::edit::picture::apply(picture(200, 100), &text_mark(text, Some(24)), Path::new("p"), &NoProgress)
-                .unwrap();
+            upscale::still::edit(picture(200, 100), &text_mark(text, Some(24)), Path::new("p"), &NoProgress).unwrap();
         out.to_image().to_rgb8()
     };
     let unicode = draw("© Ünï");

@@ -1,7 +1,7 @@
 //! The memory an edit step will hold, checked against what this process may use
 //! ([`crate::memory::available_memory`], cgroup-aware) before anything is allocated.
 
-use super::error::EditError;
+use crate::error::EditError;
 
 /// Refuses a step whose `copies` pictures of `width`×`height`×`channels` float samples would
 /// not fit in the memory available now.

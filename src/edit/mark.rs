@@ -4,10 +4,10 @@
 
 use image::RgbImage;
 
-use super::error::EditError;
 use super::meter::Meter;
 use super::spec::{Mark, Position, Watermark};
 use super::{budget, text};
+use crate::error::EditError;
 use crate::error::Result;
 use crate::planes::Planes;
 use crate::resize::{self, Filter};

@@ -1,4 +1,4 @@
-//! The edit on a picture's planes ([`crate::still::Picture`]: colour and alpha), step by step in the
+//! The edit on a picture's planes (colour and alpha), step by step in the
 //! spec's order; every step checks its memory before allocating and its cancellation every band.
 
 use super::mark;
@@ -8,13 +8,19 @@ use crate::error::{Error, Result};
 use crate::planes::Planes;
 use crate::progress::Progress;
 use crate::resize::{self, Filter};
-use crate::still::Picture;
 
-/// Applies `spec` to `pic`; errors are [`Error::Edit`] naming `path` (or [`Error::Cancelled`]).
-pub fn apply(pic: Picture, spec: &EditSpec, path: &std::path::Path, progress: &dyn Progress) -> Result<Picture> {
+/// Applies `spec` to the colour planes `rgb` and the `alpha` plane that goes with them; errors
+/// are [`Error::Edit`] naming `path` (or [`Error::Cancelled`]).
+pub fn apply(
+    rgb: Planes,
+    alpha: Option<Planes>,
+    spec: &EditSpec,
+    path: &std::path::Path,
+    progress: &dyn Progress,
+) -> Result<(Planes, Option<Planes>)> {
     let edit_err = |source| Error::Edit { path: path.to_path_buf(), source };
-    let channels = 3 + pic.alpha.as_ref().map_or(0, |a| a.channels) as u64;
-    super::preflight(spec, (pic.rgb.width, pic.rgb.height), channels).map_err(edit_err)?;
+    let channels = 3 + alpha.as_ref().map_or(0, |a| a.channels) as u64;
+    super::preflight(spec, (rgb.width, rgb.height), channels).map_err(edit_err)?;
     let steps = [
         spec.crop.is_some(),
         spec.rotate.is_some(),
@@ -27,7 +33,7 @@ pub fn apply(pic: Picture, spec: &EditSpec, path: &std::path::Path, progress: &d
     .count()
         + spec.watermarks.len();
     let meter = Meter::new(progress, steps as u64);
-    let Picture { mut rgb, mut alpha, gray, deep, meta } = pic;
+    let (mut rgb, mut alpha) = (rgb, alpha);
     let each = |p: &mut Planes, f: &dyn Fn(&Planes, &Meter) -> Result<Planes>, a: &mut Option<Planes>| -> Result<()> {
         *p = f(p, &meter)?;
         if let Some(al) = a.as_mut() {
@@ -66,7 +72,7 @@ pub fn apply(pic: Picture, spec: &EditSpec, path: &std::path::Path, progress: &d
         ready.blend(&mut rgb);
         meter.finish_step(0)?;
     }
-    Ok(Picture { rgb, alpha, gray, deep, meta })
+    Ok((rgb, alpha))
 }
 
 /// A new picture of `w`×`h` filled band by band from `pixel(plane, x, y)` of the source.

@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::error::EditError;
+use crate::error::EditError;
 
 /// Largest watermark text, in characters.
 pub const MAX_TEXT: usize = 200;

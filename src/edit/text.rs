@@ -8,8 +8,8 @@ use std::sync::OnceLock;
 
 use ab_glyph::{Font, FontRef, PxScale, ScaleFont};
 
-use super::error::EditError;
 use super::meter::Meter;
+use crate::error::EditError;
 use crate::error::Result;
 use crate::planes::Planes;
 

@@ -129,16 +129,16 @@ impl std::fmt::Display for Problem {
             Problem::NoDriver { detail } => write!(
                 f,
                 "no NVIDIA driver: libcuda.so.1 cannot be loaded ({detail}); install the NVIDIA driver \
-                 (580 or newer, for CUDA 13), or use --device cpu"
+                 (580 or newer, for CUDA 13), or choose the cpu device"
             ),
             Problem::OldDriver { version } => write!(
                 f,
                 "the NVIDIA driver supports CUDA {} only, CUDA 13 needs driver 580 or newer; update the \
-                 driver, or use --device cpu",
+                 driver, or choose the cpu device",
                 cuda_version(*version)
             ),
             Problem::NoDevice { count: 0, detail, .. } => {
-                write!(f, "the NVIDIA driver sees no CUDA device ({detail}); use --device cpu")
+                write!(f, "the NVIDIA driver sees no CUDA device ({detail}); choose the cpu device")
             }
             Problem::NoDevice { index, count, .. } => write!(
                 f,

@@ -17,8 +17,9 @@ use crate::config::Precision;
 pub use crate::config::{DEFAULT_MODEL, DEFAULT_PICTURE_MODEL};
 use crate::error::{ConfigError, Error, Result};
 use crate::resize::Filter;
-pub use network::{Network, Source};
+pub use network::Network;
 pub use registry::{families, family, Family, Framing, Variant};
+pub use runtime::Source;
 
 const ANIMEVIDEO_X2: &[u8] = include_bytes!("../../models/realesr-animevideov3-x2.onnx");
 const ANIMEVIDEO_X3: &[u8] = include_bytes!("../../models/realesr-animevideov3-x3.onnx");
@@ -130,7 +131,7 @@ pub fn resolve_level(name: &str, level: i32, dir: Option<&Path>, precision: Prec
                 name,
                 format!(
                     "no int8 version (int8 is made for {} only: the other families were not quantised, \
-                     models/README.md); use --precision fp32",
+                     models/README.md); choose precision fp32",
                     with.join(", ")
                 ),
             ));

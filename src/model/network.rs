@@ -13,17 +13,8 @@ use ort::value::{Tensor, TensorElementType, TensorRef, ValueType};
 use crate::config::{Device, Precision};
 use crate::error::{Error, Result};
 use crate::model::openvino::OvSession;
-use crate::model::runtime::{self, Execution, Runtime};
+use crate::model::runtime::{self, Execution, Runtime, Source};
 use crate::planes::Planes;
-
-/// Where a network's bytes come from.
-#[derive(Debug, Clone)]
-pub enum Source {
-    /// Compiled into the binary.
-    Embedded(&'static [u8]),
-    /// A file on disk.
-    File(std::path::PathBuf),
-}
 
 /// A loaded network.
 pub struct Network {

@@ -11,7 +11,7 @@ use openvino::{Core, DeviceType, ElementType, Model, PartialShape, RwPropertyKey
 
 use crate::config::Precision;
 use crate::error::{one_line, Error, Result};
-use crate::model::network::Source;
+use crate::model::runtime::Source;
 use crate::planes::Planes;
 
 /// The OpenVINO version `tools/setup.sh` installs (the PyPI wheel's libraries).

@@ -12,8 +12,9 @@ use std::time::Instant;
 
 use crate::config::{Device, Precision};
 use crate::error::{ConfigError, DeviceProblem, Error, Result};
-use crate::model::network::{Network, Source};
+use crate::model::network::Network;
 use crate::model::openvino::{self, cache_root, OPENVINO_VERSION};
+use crate::model::runtime::Source;
 use crate::model::runtime::{Execution, Runtime, ORT_VERSION};
 use crate::planes::Planes;
 

@@ -14,6 +14,15 @@ use crate::error::{one_line, DeviceProblem, Error, Result};
 use crate::model::cuda::{self, Problem};
 use crate::model::memory;
 
+/// Where a network's bytes come from.
+#[derive(Debug, Clone)]
+pub enum Source {
+    /// Compiled into the binary.
+    Embedded(&'static [u8]),
+    /// A file on disk.
+    File(std::path::PathBuf),
+}
+
 /// The ONNX Runtime version the `ort` bindings expect.
 pub const ORT_VERSION: &str = "1.31.1";
 

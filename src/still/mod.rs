@@ -3,6 +3,7 @@
 //! metadata ([`metadata`]), and write to a temporary name that is renamed into place only when
 //! complete.
 
+mod edit;
 mod embed;
 pub mod exif;
 pub mod metadata;
@@ -11,6 +12,7 @@ use std::path::Path;
 
 use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader, Limits};
 
+pub use edit::{edit, edit_file};
 pub use metadata::Metadata;
 
 use crate::engine::Upscaler;
@@ -289,7 +291,7 @@ pub fn upscale_file(
         }
         e => e.in_file(input),
     })?;
-    let big = crate::edit::after_scaling(big, &cfg.edit, input, progress)?;
+    let big = edit::after_scaling(big, &cfg.edit, input, progress)?;
     let (size, out) = ((pic.rgb.width, pic.rgb.height), (big.rgb.width, big.rgb.height));
     let provenance = if cfg.provenance { Some(crate::provenance::describe(up, size, out)?) } else { None };
     let meta = pic.meta.for_output(size, out, provenance);

@@ -66,7 +66,10 @@ impl DamageLog {
     pub fn packet(&mut self, pts: Option<i64>, corrupt: bool) -> Result<(), String> {
         let at = pts.unwrap_or(self.last);
         if corrupt && self.strict {
-            return Err(format!("damaged video at {} (a corrupt packet; stopped by --strict)", self.secs(at)));
+            return Err(format!(
+                "damaged video at {} (a corrupt packet; stopped by the strict setting)",
+                self.secs(at)
+            ));
         }
         if let Some(t) = pts {
             self.sent.insert(t);
@@ -84,7 +87,7 @@ impl DamageLog {
     pub fn decode_error(&mut self, pts: Option<i64>, cause: &ffmpeg::Error) -> Result<(), String> {
         let at = pts.unwrap_or(self.last);
         if self.strict {
-            return Err(format!("damaged video at {}: {cause} (stopped by --strict)", self.secs(at)));
+            return Err(format!("damaged video at {}: {cause} (stopped by the strict setting)", self.secs(at)));
         }
         self.errors.push_back(at);
         Ok(())
@@ -102,7 +105,10 @@ impl DamageLog {
         };
         let from_corrupt = raw.is_some_and(|t| self.corrupt.remove(&t));
         if (flagged || from_corrupt) && self.strict {
-            return Err(format!("damaged video at {} (a concealed frame; stopped by --strict)", self.secs(pts)));
+            return Err(format!(
+                "damaged video at {} (a concealed frame; stopped by the strict setting)",
+                self.secs(pts)
+            ));
         }
         if let Some(t) = raw {
             self.sent.remove(&t);
@@ -130,7 +136,7 @@ impl DamageLog {
     pub fn truncated(&mut self, read: u64, listed: u64) -> Result<(), String> {
         if self.strict {
             return Err(format!(
-                "the file ends early: {read} of {listed} video packets after {} (stopped by --strict)",
+                "the file ends early: {read} of {listed} video packets after {} (stopped by the strict setting)",
                 self.secs(self.last)
             ));
         }
@@ -248,6 +254,6 @@ mod tests {
     fn strict_stops_at_the_first_damage() {
         let mut log = DamageLog::new(Rational(1, 1000), 40, true);
         let e = log.packet(Some(1250), true).unwrap_err();
-        assert!(e.contains("1.250 s") && e.contains("--strict"), "{e}");
+        assert!(e.contains("1.250 s") && e.contains("stopped by the strict setting"), "{e}");
     }
 }

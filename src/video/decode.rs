@@ -438,7 +438,7 @@ impl Decoder {
                         let at = frames
                             .last_pts
                             .map_or(String::new(), |t| format!(" after {:.3} s", t as f64 * f64::from(info.time_base)));
-                        return Err(damaged(format!("damaged data{at}: {e} (stopped by --strict)")));
+                        return Err(damaged(format!("damaged data{at}: {e} (stopped by the strict setting)")));
                     }
                     damage.unreadable();
                     read_errors += 1;

@@ -7,6 +7,7 @@
 mod color;
 mod damage;
 pub(crate) mod decode;
+pub mod edit;
 pub(crate) mod encode;
 pub mod filter;
 pub mod items;
@@ -115,7 +116,7 @@ pub(crate) fn transcode(
 ) -> Result<pipeline::Outcome> {
     let info = dec.info().clone();
     up.check_video(input, info.width, info.height, cfg.video.queue_depth)?;
-    let size = crate::edit::video::edited_size(&cfg.edit, up.output_size(info.width, info.height), input)?;
+    let size = edit::edited_size(&cfg.edit, up.output_size(info.width, info.height), input)?;
     // A whole file names how it was made; a segment's packets carry no container tags.
     let provenance = match dest.packets {
         None if cfg.provenance => Some(crate::provenance::describe(up, (info.width, info.height), size)?),
@@ -156,7 +157,7 @@ fn run_pipeline(
     let total = dec.info().total_frames;
     if !cfg.edit.is_empty() {
         let calibrate = total.is_none_or(|t| t >= CALIBRATE_FROM_FRAMES);
-        return crate::edit::video::pipeline_with_edit(input, dec, up, sink, cfg, calibrate, progress);
+        return edit::pipeline_with_edit(input, dec, up, sink, cfg, calibrate, progress);
     }
     let yield_io = up.device() == Device::Cpu && !up.passes().is_empty();
     let mut workers = up.frame_workers()?;

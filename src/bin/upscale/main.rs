@@ -157,14 +157,12 @@ fn compare(image: &Path, output: Option<PathBuf>, cfg: &Config, rep: &Reporter) 
     });
     still::output_format(&out)?;
     output::check(image, &out, cfg.overwrite)?;
-    let pic = still::load(image, cfg.max_pixels)?;
     let engine = Engine::new(cfg)?;
     if let Some(n) = engine.device_note() {
         rep.note(&format!("device {n}"));
     }
     let label = Path::new(&cfg.model).file_stem().map_or(cfg.model.clone(), |s| s.to_string_lossy().into_owned());
-    let grid = upscale::compare::grid(&pic.rgb, &mut engine.upscaler(cfg)?, &label)?;
-    still::save(&image::DynamicImage::ImageRgb8(grid), &out)?;
+    upscale::compare::file(image, &out, &mut engine.upscaler(cfg)?, cfg.max_pixels, &label)?;
     Ok(out)
 }
 

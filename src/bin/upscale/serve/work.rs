@@ -1,5 +1,5 @@
 //! Running one entry on a worker thread: its library job through `upscale::jobs::run_job` (the
-//! engine per model cached and shared by the workers) or `upscale::edit::run_job`, the library's
+//! engine per model cached and shared by the workers) or `upscale::jobs::run_edit`, the library's
 //! typed events kept with the server's paths replaced by the client's names, and the final state
 //! set together with the last events.
 
@@ -98,7 +98,7 @@ pub fn run(entry: &Entry, engines: &Engines) {
     let progress = Shown { entry };
     let result = match entry.origin {
         Origin::Upload => upscale(entry, engines, &progress),
-        Origin::Edit { .. } => upscale::edit::run_job(&entry.job, &progress),
+        Origin::Edit { .. } => upscale::jobs::run_edit(&entry.job, &progress),
     };
     let result = match result {
         Ok(Outcome::Done) if !entry.cancelled() => Ok(()),

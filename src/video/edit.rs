@@ -1,4 +1,4 @@
-//! The edit on a video: the spec as an FFmpeg filter graph ([`crate::video::filter`]) run on the
+//! The edit on a video: the spec as an FFmpeg filter graph ([`super::filter`]) run on the
 //! pictures between the existing decoder and encoder stages (one decode, one encode, the
 //! decoder's damage policy and the encoder's codec choice: nothing of its own), and the
 //! watermark blended by the same code as for pictures. Alone (the page's Apply on a finished
@@ -8,20 +8,20 @@ use std::path::Path;
 
 use image::RgbImage;
 
-use super::mark::{self, Ready};
-use super::meter::Meter;
-use super::spec::{EditSpec, Rotation};
+use super::decode::Decoder;
+use super::encode::{EncodeTarget, Encoder};
+use super::filter::RgbFilter;
+use super::stages::{FrameUpscaler, Sink};
+use super::{pipeline, workers};
 use crate::config::{Config, Device};
+use crate::edit::mark::{self, Ready};
+use crate::edit::meter::Meter;
+use crate::edit::{EditSpec, Rotation};
 use crate::engine::Upscaler;
 use crate::error::{Error, Result};
-use crate::jobs::Outcome;
+use crate::outcome::Outcome;
 use crate::output::{self, Pending};
 use crate::progress::Progress;
-use crate::video::decode::Decoder;
-use crate::video::encode::{EncodeTarget, Encoder};
-use crate::video::filter::RgbFilter;
-use crate::video::stages::{FrameUpscaler, Sink};
-use crate::video::{pipeline, workers};
 
 /// The filter chain for `spec` (crop, transpose, flips, colour, scale), empty for none.
 pub fn graph(spec: &EditSpec) -> String {
@@ -73,7 +73,7 @@ impl EditStage {
     /// The stage for pictures of `size`; the marks are drawn now (cancellable through `progress`).
     pub fn new(spec: &EditSpec, size: (u32, u32), path: &Path, progress: &dyn Progress) -> Result<EditStage> {
         let edit_err = |source| Error::Edit { path: path.to_path_buf(), source };
-        let out = super::preflight(spec, size, 3).map_err(edit_err)?;
+        let out = crate::edit::preflight(spec, size, 3).map_err(edit_err)?;
         let description = graph(spec);
         let filter = (!description.is_empty()).then(|| RgbFilter::new(&description, size, path)).transpose()?;
         let meter = Meter::new(progress, spec.watermarks.len() as u64);
@@ -190,7 +190,7 @@ pub fn edit_file(input: &Path, output: &Path, cfg: &Config, progress: &dyn Progr
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::edit::spec::{Color, Crop};
+    use crate::edit::{Color, Crop};
 
     #[test]
     fn the_graph_follows_the_page_order() {
@@ -212,10 +212,8 @@ mod tests {
         let mut stage = EditStage::new(&spec, (16, 8), Path::new("t"), &crate::progress::NoProgress).unwrap();
         let got = stage.upscale_frame(&img).unwrap();
         let pic = crate::still::Picture::from_image(&image::DynamicImage::ImageRgb8(img));
-        let want = super::super::picture::apply(pic, &spec, Path::new("t"), &crate::progress::NoProgress)
-            .unwrap()
-            .to_image()
-            .to_rgb8();
+        let want =
+            crate::still::edit(pic, &spec, Path::new("t"), &crate::progress::NoProgress).unwrap().to_image().to_rgb8();
         for (a, b) in got.as_raw().iter().zip(want.as_raw()) {
             assert!((*a as i32 - *b as i32).abs() <= 2, "{a} vs {b}");
         }
