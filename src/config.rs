@@ -84,6 +84,8 @@ pub enum Precision {
     /// ([`crate::model::openvino_choice`]). Never int8.
     #[default]
     Auto,
+    /// Single precision (the reference): ONNX Runtime on a GPU; on the CPU ONNX Runtime or
+    /// OpenVINO fp32, whichever was timed faster on this machine.
     Fp32,
     /// Half-precision weights and compute (the `-fp16` model files made by the set-up).
     Fp16,
@@ -133,7 +135,9 @@ pub enum Deinterlace {
     /// From the stream's field order.
     #[default]
     Auto,
+    /// Every frame, whatever the stream says.
     On,
+    /// Never (frames are upscaled as they are coded).
     Off,
 }
 

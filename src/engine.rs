@@ -28,7 +28,9 @@ const BYTES_PER_INPUT_PIXEL: u64 = 16 * 1024;
 /// One network file a job's passes use: its native scale and the SHA-256 of its bytes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ModelFile {
+    /// The network's native scale factor (2, 4, …).
     pub scale: u32,
+    /// SHA-256 of the file's bytes, 64 lowercase hex digits.
     pub sha256: String,
 }
 

@@ -65,35 +65,66 @@ pub enum Error {
     /// Reading or writing a file failed.
     #[error("{}", path.display())]
     Io {
+        /// The file (or folder) being read or written.
         path: PathBuf,
+        /// The operating system's error.
         #[source]
         source: std::io::Error,
     },
     /// The file is not an image (or video) we can read.
     #[error("{}: {msg}", path.display())]
-    Decode { path: PathBuf, msg: String },
+    Decode {
+        /// The input file.
+        path: PathBuf,
+        /// Why it cannot be read (the decoder's words).
+        msg: String,
+    },
     /// Writing the output failed.
     #[error("{}: cannot write: {msg}", path.display())]
-    Encode { path: PathBuf, msg: String },
+    Encode {
+        /// The output file.
+        path: PathBuf,
+        /// Why it cannot be written (the encoder's words).
+        msg: String,
+    },
     /// The picture is larger than the configured limit (decompression-bomb guard: the
     /// `max_pixels` setting, see [`Error::setting`]).
     #[error("{}: image is {width}x{height}, over the limit of {limit} pixels", path.display())]
-    TooLarge { path: PathBuf, width: u64, height: u64, limit: u64 },
+    TooLarge {
+        /// The input file.
+        path: PathBuf,
+        /// Its width in pixels, as its header says.
+        width: u64,
+        /// Its height in pixels, as its header says.
+        height: u64,
+        /// The `max_pixels` limit (width × height) it is over.
+        limit: u64,
+    },
     /// The output exists and overwriting was not asked for, or it would replace an input.
     #[error("{}: {msg}", path.display())]
-    Output { path: PathBuf, msg: String },
+    Output {
+        /// The output path refused.
+        path: PathBuf,
+        /// Why (it exists, or it is the input).
+        msg: String,
+    },
     /// ONNX Runtime could not be loaded or initialised.
     #[error("ONNX Runtime: {msg}")]
     Runtime {
+        /// What was being done, on one line.
         msg: String,
+        /// ONNX Runtime's own error, when it gave one.
         #[source]
         source: Option<ort::Error>,
     },
     /// A model could not be found, loaded or run.
     #[error("model {model}: {msg}")]
     Model {
+        /// The model's name (or file).
         model: String,
+        /// What went wrong, or what was being done when ONNX Runtime failed.
         msg: String,
+        /// ONNX Runtime's own error, when it caused this one.
         #[source]
         source: Option<ort::Error>,
     },
@@ -101,13 +132,22 @@ pub enum Error {
     /// be retried with smaller tiles (`model::network::retry_smaller`).
     #[error("model {model}: out of memory")]
     OutOfMemory {
+        /// The model's name.
         model: String,
+        /// ONNX Runtime's allocation failure.
         #[source]
         source: ort::Error,
     },
     /// An execution device (GPU) was asked for and cannot be had.
     #[error("device {device}: {msg}")]
-    Device { device: String, problem: DeviceProblem, msg: String },
+    Device {
+        /// The device asked for, as [`crate::Device`] prints it (`cuda:0`).
+        device: String,
+        /// Why it cannot be had, for a front end to choose its advice.
+        problem: DeviceProblem,
+        /// The details for a person (what is missing, what the driver said).
+        msg: String,
+    },
     /// A configuration value is out of range.
     #[error(transparent)]
     Config(#[from] ConfigError),
@@ -117,15 +157,20 @@ pub enum Error {
     /// A worker thread could not be started.
     #[error("cannot start the {what} thread")]
     Thread {
+        /// The thread's job (`dispatcher`, `decoder`, …).
         what: String,
+        /// The operating system's error.
         #[source]
         source: std::io::Error,
     },
     /// A video could not be read, processed or written.
     #[error("{}: {msg}", path.display())]
     Video {
+        /// The video file (input or output).
         path: PathBuf,
+        /// What failed, or what was being done when FFmpeg failed.
         msg: String,
+        /// FFmpeg's own error, when it caused this one.
         #[cfg(feature = "video")]
         #[source]
         source: Option<ffmpeg_next::Error>,
@@ -134,7 +179,9 @@ pub enum Error {
     /// watermark larger than it, more memory than is available).
     #[error("{}{source}", edit_prefix(path))]
     Edit {
+        /// The file being edited; empty when not known (the message then names none).
         path: PathBuf,
+        /// Why the edit is refused.
         #[source]
         source: EditError,
     },
@@ -154,8 +201,9 @@ pub enum Error {
         file: Option<PathBuf>,
         /// What would be made ("the result", "the compare grid", "each video frame").
         what: String,
-        /// Its size in pixels, as asked.
+        /// Its width in pixels, as asked.
         width: u64,
+        /// Its height in pixels, as asked.
         height: u64,
         /// Bytes it would hold at its peak.
         needed: u64,
@@ -292,10 +340,30 @@ pub enum EditError {
     Invalid(String),
     /// A watermark larger than the picture it goes on.
     #[error("the watermark ({mark_width}x{mark_height}) does not fit on the {width}x{height} picture: choose a smaller size or a shorter text")]
-    MarkTooLarge { mark_width: u64, mark_height: u64, width: u32, height: u32 },
+    MarkTooLarge {
+        /// The watermark's width in pixels, at the size asked for.
+        mark_width: u64,
+        /// The watermark's height in pixels.
+        mark_height: u64,
+        /// The picture's width in pixels.
+        width: u32,
+        /// The picture's height in pixels.
+        height: u32,
+    },
     /// The step would need more memory than this process may use.
     #[error("{what} {width}x{height} needs {needed} bytes, {available} bytes are available")]
-    OverBudget { what: &'static str, width: u64, height: u64, needed: u64, available: u64 },
+    OverBudget {
+        /// The step (`resize`, `crop`, `watermark`, …).
+        what: &'static str,
+        /// Width in pixels of the picture it would make.
+        width: u64,
+        /// Height in pixels of the picture it would make.
+        height: u64,
+        /// Bytes it would hold.
+        needed: u64,
+        /// Bytes this process may use now ([`crate::memory::available_memory`]).
+        available: u64,
+    },
     /// The watermark picture cannot be read.
     #[error("watermark picture: {0}")]
     Picture(String),

@@ -17,15 +17,20 @@ use crate::still;
 /// What an input file holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
+    /// A still picture, upscaled tile by tile ([`crate::still`]).
     Image,
+    /// A video (anything not a picture), upscaled frame by frame through FFmpeg.
     Video,
 }
 
 /// One file to upscale.
 #[derive(Debug, Clone)]
 pub struct Job {
+    /// The file read.
     pub input: PathBuf,
+    /// The file written (its format from its extension); never the input.
     pub output: PathBuf,
+    /// Picture or video, found from the content ([`kind_of`]).
     pub kind: Kind,
     /// Scale, size, tiling, overwrite, pixel limit and video settings of this job (the model,
     /// device and precision are the engine's).
@@ -84,7 +89,9 @@ fn run_on(job: &Job, mut up: Upscaler<'_>, progress: &dyn Progress) -> Result<Ou
 /// What a run of several jobs came to.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Summary {
+    /// Jobs whose output was written in full.
     pub done: usize,
+    /// Jobs that ended in an error (each reported as it happened).
     pub failed: usize,
     /// Stopped on request: the jobs after the interrupted one were not started.
     pub interrupted: bool,
@@ -291,7 +298,9 @@ fn walk(dir: &Path, recursive: bool, out: &mut Vec<PathBuf>, skipped: &mut Vec<P
 /// pictures nor videos (by name or content), left out: a front end says how many.
 #[derive(Debug, Clone)]
 pub struct Planned {
+    /// The jobs, in the order of the inputs (files of a folder sorted by path).
     pub jobs: Vec<Job>,
+    /// Files in the input folders that are neither pictures nor videos, not upscaled.
     pub skipped: Vec<PathBuf>,
 }
 

@@ -9,5 +9,8 @@ pub enum Outcome {
     Done,
     /// Stopped on request after `frames` frames: the output holds those (a video finished
     /// short), or, with `resume`, the finished segments are kept in the work folder.
-    Interrupted { frames: u64 },
+    Interrupted {
+        /// Frames finished before the stop.
+        frames: u64,
+    },
 }

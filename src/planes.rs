@@ -6,9 +6,13 @@ use image::{ImageBuffer, Luma, Pixel, Rgb, Rgba};
 /// A picture of `channels` planes of `width`×`height` floats, stored plane after plane (CHW).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Planes {
+    /// Width in pixels.
     pub width: u32,
+    /// Height in pixels.
     pub height: u32,
+    /// Number of planes: usually 3 (RGB) or 4 (RGB and alpha), 1 for grey.
     pub channels: usize,
+    /// `channels × height × width` samples, plane after plane, rows top to bottom; nominally 0…1.
     pub data: Vec<f32>,
 }
 

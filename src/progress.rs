@@ -30,24 +30,62 @@ pub enum Event {
     /// with `estimated`, as its duration times its frame rate makes them (the true count may
     /// differ a little; `estimated` is left out of the JSON when false).
     Start {
+        /// The input file; none for a batch of files.
         file: Option<PathBuf>,
+        /// Units expected, when known.
         total: Option<u64>,
+        /// What is counted.
         unit: Unit,
+        /// `total` is an estimate from the duration, not the container's count.
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         estimated: bool,
     },
     /// `done` units are finished in all.
-    Progress { done: u64, total: Option<u64>, unit: Unit },
+    Progress {
+        /// Units finished so far (a running total, not an increment).
+        done: u64,
+        /// Units expected, when the sender knows (else the last `Start`'s).
+        total: Option<u64>,
+        /// What is counted.
+        unit: Unit,
+    },
     /// Worth knowing, not a problem (the device chosen, a job resumed).
-    Note { message: String },
+    Note {
+        /// The note, one line for a person.
+        message: String,
+    },
     /// Worth saying, not a failure (a damaged time range concealed).
-    Warning { message: String, file: Option<PathBuf> },
+    Warning {
+        /// The warning, one line for a person.
+        message: String,
+        /// The file it is about; none for the current one.
+        file: Option<PathBuf>,
+    },
     /// `input` was written to `output`; `interrupted` when it holds only what was done before a stop.
-    FileDone { input: PathBuf, output: PathBuf, interrupted: bool },
+    FileDone {
+        /// The file read.
+        input: PathBuf,
+        /// The file written.
+        output: PathBuf,
+        /// The output holds only what was done before a stop.
+        interrupted: bool,
+    },
     /// One failure: `message` is the whole cause on one line.
-    Error { file: Option<PathBuf>, message: String },
+    Error {
+        /// The input file that failed; none when the failure is not one file's.
+        file: Option<PathBuf>,
+        /// The whole cause on one line ([`crate::Error::report`]).
+        message: String,
+    },
     /// The end of a run.
-    Summary { done: usize, failed: usize, interrupted: bool },
+    Summary {
+        /// Files written in full.
+        done: usize,
+        /// Files that failed.
+        failed: usize,
+        /// The run was stopped on request before every file was done.
+        interrupted: bool,
+    },
 }
 
 /// Receives the events of long-running work.

@@ -9,7 +9,9 @@ use crate::planes::Planes;
 /// A classic interpolation filter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Filter {
+    /// Nearest neighbour: each output pixel copies one input pixel.
     Nearest,
+    /// Linear interpolation between the two nearest pixels on each axis.
     Bilinear,
     /// Catmull-Rom.
     Bicubic,

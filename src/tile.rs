@@ -8,17 +8,24 @@ use crate::planes::Planes;
 /// One tile: the region of the input it is responsible for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Tile {
+    /// Left edge, in input pixels (without the context pad).
     pub x: u32,
+    /// Top edge, in input pixels.
     pub y: u32,
+    /// Width in input pixels, at most the plan's `tile`.
     pub w: u32,
+    /// Height in input pixels, at most the plan's `tile`.
     pub h: u32,
 }
 
 /// How a `width`×`height` picture is cut into tiles of at most `tile`×`tile`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TilePlan {
+    /// Picture width in pixels.
     pub width: u32,
+    /// Picture height in pixels.
     pub height: u32,
+    /// Largest tile side in pixels (never 0: [`TilePlan::new`] turns 0 into the longer side).
     pub tile: u32,
 }
 

@@ -50,10 +50,12 @@ pub fn decode_data_url(s: &str) -> Option<Vec<u8>> {
     decode(s.split_once(";base64,").map_or(s, |(_, b)| b))
 }
 
+/// Serde `with` half: the bytes as standard base64 text.
 pub fn serialize<S: Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(&encode(bytes))
 }
 
+/// Serde `with` half: bytes from base64 text or a `data:…;base64,` URL; an error when it is not valid base64.
 pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
     let s = String::deserialize(d)?;
     decode_data_url(&s).ok_or_else(|| serde::de::Error::custom("not valid base64"))

@@ -17,8 +17,11 @@ const MAX_LOGO_PIXELS: u64 = 4096 * 4096;
 
 /// A mark ready to draw: premultiplied colour (three planes) and alpha, at (`x`, `y`).
 pub struct Ready {
+    /// Four planes, RGB premultiplied by alpha and all four scaled by the opacity.
     pub planes: Planes,
+    /// Left edge on the picture, in pixels (may be negative: what falls outside is not drawn).
     pub x: i64,
+    /// Top edge on the picture, in pixels (may be negative).
     pub y: i64,
 }
 
@@ -57,7 +60,7 @@ fn layout(w: &Watermark, (width, height): (u32, u32)) -> Result<Layout, EditErro
     Ok(Layout { size, width: mw, height: mh })
 }
 
-/// Checks that `w` can go on a `width`×`height` picture (see [`layout`]).
+/// Checks that `w` can go on a `width`×`height` picture (see `layout`).
 pub fn check(w: &Watermark, size: (u32, u32)) -> Result<(), EditError> {
     layout(w, size).map(|_| ())
 }

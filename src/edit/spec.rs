@@ -38,9 +38,13 @@ pub struct EditSpec {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Crop {
+    /// Left edge, in pixels from the picture's left.
     pub x: u32,
+    /// Top edge, in pixels from the picture's top.
     pub y: u32,
+    /// Width kept, in pixels (at least 1; `x + width` within the picture).
     pub width: u32,
+    /// Height kept, in pixels (at least 1; `y + height` within the picture).
     pub height: u32,
 }
 
@@ -48,8 +52,11 @@ pub struct Crop {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(try_from = "u32", into = "u32")]
 pub enum Rotation {
+    /// 90° clockwise (width and height swap); `90` in JSON.
     Cw90,
+    /// 180°; `180` in JSON.
     Cw180,
+    /// 270° clockwise, a quarter turn anticlockwise (width and height swap); `270` in JSON.
     Cw270,
 }
 
@@ -80,8 +87,11 @@ impl From<Rotation> for u32 {
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Color {
+    /// Added to every sample: −1…1, 0 leaves the picture as is.
     pub brightness: f32,
+    /// Gain about mid-grey: 0…3, 1 leaves the picture as is.
     pub contrast: f32,
+    /// Gain about Rec. 709 luma: 0…3 (0 is grey), 1 leaves the picture as is.
     pub saturation: f32,
 }
 
@@ -95,7 +105,9 @@ impl Default for Color {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Size {
+    /// Width in pixels, 1…[`MAX_SIDE`].
     pub width: u32,
+    /// Height in pixels, 1…[`MAX_SIDE`].
     pub height: u32,
 }
 
@@ -113,11 +125,16 @@ pub enum Mark {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Position {
+    /// Bottom-right corner (`bottom-right`), the default.
     #[default]
     BottomRight,
+    /// Bottom-left corner (`bottom-left`).
     BottomLeft,
+    /// Top-left corner (`top-left`).
     TopLeft,
+    /// Top-right corner (`top-right`).
     TopRight,
+    /// Centred on the picture (`center`), no margin.
     Center,
 }
 
@@ -136,7 +153,9 @@ impl std::str::FromStr for Position {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Watermark {
+    /// The text or picture drawn.
     pub mark: Mark,
+    /// Where it goes (default bottom-right).
     #[serde(default)]
     pub position: Position,
     /// Height in pixels: default 1/20 of the shorter side for text (smaller when a long text
@@ -284,40 +303,61 @@ impl EditSpec {
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(tag = "op", rename_all = "lowercase", deny_unknown_fields)]
 pub enum Operation {
+    /// Keep a rectangle (see [`Crop`]).
     Crop {
+        /// Left edge in pixels.
         x: u32,
+        /// Top edge in pixels.
         y: u32,
+        /// Width kept in pixels.
         width: u32,
+        /// Height kept in pixels.
         height: u32,
     },
+    /// Turn clockwise.
     Rotate {
+        /// 90, 180 or 270; anything else is refused.
         degrees: u32,
     },
+    /// Mirror along one axis (may come twice, once per direction).
     Flip {
+        /// Which way to mirror.
         direction: Direction,
     },
+    /// Brightness, contrast, saturation (see [`Color`] for the ranges).
     Adjust {
+        /// Added to every sample, −1…1 (default 0).
         #[serde(default)]
         brightness: f32,
+        /// Gain about mid-grey, 0…3 (default 1).
         #[serde(default = "one")]
         contrast: f32,
+        /// Gain about Rec. 709 luma, 0…3 (default 1).
         #[serde(default = "one")]
         saturation: f32,
     },
+    /// Exact dimensions, Lanczos (see [`Size`]).
     Resize {
+        /// Width in pixels.
         width: u32,
+        /// Height in pixels.
         height: u32,
     },
     /// `text`, or `image` (a PNG/JPEG/WebP as base64 or a `data:` URL).
     Watermark {
+        /// The text to draw; empty when `image` is given.
         #[serde(default)]
         text: String,
+        /// The picture to draw, base64 or a `data:` URL; absent when `text` is given.
         #[serde(default)]
         image: Option<String>,
+        /// Where it goes (default bottom-right).
         #[serde(default)]
         position: Position,
+        /// Height in pixels (see [`Watermark::size`] for the default).
         #[serde(default)]
         size: Option<u32>,
+        /// 0…1, default 0.8.
         #[serde(default)]
         opacity: Option<f32>,
     },
@@ -349,7 +389,9 @@ impl Operation {
 #[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
 pub enum Direction {
+    /// Left↔right (`horizontal`).
     Horizontal,
+    /// Top↔bottom (`vertical`).
     Vertical,
 }
 

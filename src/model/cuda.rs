@@ -46,15 +46,36 @@ const CUDA_13: c_int = 13000;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Problem {
     /// The ONNX Runtime library loaded is the CPU build: no CUDA execution provider in it.
-    CpuBuild { library: PathBuf },
+    CpuBuild {
+        /// The ONNX Runtime library that was loaded.
+        library: PathBuf,
+    },
     /// CUDA libraries the provider needs cannot be loaded (soname, wheel).
-    MissingLibraries { missing: Vec<(&'static str, &'static str)>, looked: Vec<PathBuf> },
+    MissingLibraries {
+        /// Each library not found: its soname and the PyPI wheel that has it (from [`REQUIRED`]).
+        missing: Vec<(&'static str, &'static str)>,
+        /// The folders searched ([`library_dirs`]).
+        looked: Vec<PathBuf>,
+    },
     /// No NVIDIA driver: `libcuda.so.1` cannot be loaded.
-    NoDriver { detail: String },
+    NoDriver {
+        /// The dynamic loader's error.
+        detail: String,
+    },
     /// The driver is older than CUDA 13 (`version` as 1000 × major + 10 × minor).
-    OldDriver { version: i32 },
+    OldDriver {
+        /// The driver's CUDA version (`cuDriverGetVersion`: 12080 is 12.8).
+        version: i32,
+    },
     /// The driver sees no such device.
-    NoDevice { index: u32, count: u32, detail: String },
+    NoDevice {
+        /// The device index asked for (`cuda:N`).
+        index: u32,
+        /// Devices the driver sees (0 when it could not count them).
+        count: u32,
+        /// The driver's error name when counting failed; empty otherwise.
+        detail: String,
+    },
     /// ONNX Runtime refused the provider for another reason (its message).
     Provider(String),
 }

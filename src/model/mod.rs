@@ -43,7 +43,16 @@ pub enum ModelSpec {
     Classic(Filter),
     /// A network: its native scales with their sources (`None` = scale found by probing), at
     /// one denoise level, and how the engine frames it.
-    Net { name: String, variants: Vec<(Option<u32>, Source)>, framing: Framing, squeeze_excite: bool },
+    Net {
+        /// The family name, or the path of an `.onnx` file as given.
+        name: String,
+        /// Native scale (`None` for a file, found by probing) and the weights of each network.
+        variants: Vec<(Option<u32>, Source)>,
+        /// How the engine pads the picture and tiles for it.
+        framing: Framing,
+        /// The networks pool over the whole picture, so tiles take the two-pass path.
+        squeeze_excite: bool,
+    },
 }
 
 /// Folders searched for the large models: `dir` (from the config) or else `$UPSCALE_MODEL_DIR`
@@ -183,6 +192,7 @@ pub fn resolve_level(name: &str, level: i32, dir: Option<&Path>, precision: Prec
 /// One row of `upscale models`.
 #[derive(Debug, Clone)]
 pub struct ModelEntry {
+    /// The name given to `-m` (a family or a classic filter).
     pub name: String,
     /// Native scales, e.g. "2,3,4", or "any".
     pub scales: String,
@@ -190,6 +200,7 @@ pub struct ModelEntry {
     pub size: Option<u64>,
     /// Where it is (or would be).
     pub location: String,
+    /// Every file the family needs is found (always true for a classic filter).
     pub present: bool,
     /// The family's registry entry (`None` for a classic filter).
     pub family: Option<&'static Family>,

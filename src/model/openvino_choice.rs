@@ -73,7 +73,9 @@ pub fn cpu_has_bf16() -> bool {
 /// One candidate's probe: seconds per run (the best of a few) and agreement with the baseline.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Trial {
+    /// The runtime and precision timed.
     pub execution: Execution,
+    /// Seconds per run on the probe picture, the best of a few.
     pub seconds: f64,
     /// PSNR against the baseline's output, in dB (the baseline's own: infinite, stored as 999).
     pub db: f64,
@@ -98,7 +100,9 @@ pub fn choose(baseline: Execution, trials: &[Trial], min_db: f64) -> Execution {
 /// What an engine on the CPU runs with, and the note that says so and why.
 #[derive(Debug, Clone)]
 pub struct Resolved {
+    /// The runtime and precision to run with (never `auto`).
     pub execution: Execution,
+    /// For a person: the execution and why (asked, measured, forced, OpenVINO missing).
     pub note: String,
 }
 

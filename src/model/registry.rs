@@ -26,7 +26,10 @@ pub enum Framing {
     /// Unpadded convolutions with the runner's own border inside the graph (Real-CUGAN,
     /// waifu2x): the picture goes in as it is; a tile is given `context` px of its
     /// neighbours (never more than the picture has) and keeps its own part of the output.
-    Own { context: u32 },
+    Own {
+        /// Pixels of neighbouring picture each tile is given on every side.
+        context: u32,
+    },
 }
 
 /// Where a family's files are.
@@ -51,7 +54,9 @@ pub struct Family {
     pub licence: &'static str,
     /// Where the weights come from (package and version, as converted).
     pub source: &'static str,
+    /// Its networks: one per native scale and denoise level.
     pub variants: &'static [Variant],
+    /// How its networks meet the picture's border and a tile's neighbours.
     pub framing: Framing,
     /// Squeeze-excite blocks pool over the whole picture: tiles need the pooled means of the
     /// whole picture (the engine's two-pass tiling, models/README.md).
@@ -60,6 +65,7 @@ pub struct Family {
     pub int8: bool,
     /// Has fp16 files (made by the set-up, for GPUs).
     pub fp16: bool,
+    /// Built into the binary or converted into the model folder.
     pub location: Location,
     /// Time for a 320×240 picture at the family's first scale (denoise 0) through `upscale`,
     /// relative to realesr-animevideov3 ×4 measured right before it (BENCHMARKS.md: AMD EPYC

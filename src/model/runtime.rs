@@ -204,7 +204,9 @@ impl std::fmt::Display for Runtime {
 /// [`crate::Engine::with_execution`] pins it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Execution {
+    /// The inference library that runs the network.
     pub runtime: Runtime,
+    /// The precision it computes in (never [`Precision::Auto`]).
     pub precision: Precision,
 }
 

@@ -15,6 +15,7 @@ const END_BYTES: u64 = 1 << 20;
 /// An input's identity.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InputId {
+    /// The file's length in bytes.
     pub size: u64,
     /// SHA-256 of the size (8 bytes, little-endian), the first MiB and the last MiB, in hex.
     pub head_tail_sha256: String,

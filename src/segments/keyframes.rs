@@ -17,7 +17,9 @@ const DISCARD: i32 = 0x0004;
 /// Every frame of the best video stream, in presentation order.
 #[derive(Debug, Clone)]
 pub struct FrameList {
+    /// Index of the video stream in the container.
     pub stream: usize,
+    /// The stream's time base, in which the timestamps are.
     pub time_base: Rational,
     /// (presentation timestamp, keyframe), sorted by timestamp.
     pub frames: Vec<(i64, bool)>,

@@ -21,6 +21,7 @@ use crate::output::Pending;
 
 /// The format of `plan.json` this build reads and writes.
 pub const VERSION: u32 = 2;
+/// The plan's file name inside the work folder.
 pub const PLAN_FILE: &str = "plan.json";
 
 /// Segment length when neither a count nor a length is asked, in seconds of input, for
@@ -32,10 +33,15 @@ pub const DEFAULT_SEGMENT_SECS: f64 = 30.0;
 /// A planned job.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Plan {
+    /// The file's format, [`VERSION`] when written; [`Plan::load`] refuses any other.
     pub version: u32,
+    /// The input, by path and by content.
     pub input: PlannedInput,
+    /// The input's video stream: index, time base, size, frame count.
     pub video: VideoFacts,
+    /// Every setting the workers run with.
     pub settings: Settings,
+    /// The segments in order (`segments[i].index == i`), together every frame exactly once.
     pub segments: Vec<SegmentPlan>,
 }
 
@@ -47,6 +53,7 @@ pub struct PlannedInput {
     /// The same file seen from the work folder (tried first: other machines may mount the
     /// shared folder elsewhere).
     pub from_work: Option<PathBuf>,
+    /// Its identity by content (size and head/tail hash), checked by every worker.
     #[serde(flatten)]
     pub id: InputId,
 }
@@ -54,11 +61,15 @@ pub struct PlannedInput {
 /// The input's video stream.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct VideoFacts {
+    /// Index of the video stream in the container.
     pub stream: usize,
     /// Numerator and denominator of the stream's time base (every timestamp here is in it).
     pub time_base: (i32, i32),
+    /// Frame width in pixels, as the decoder reports it.
     pub width: u32,
+    /// Frame height in pixels, as the decoder reports it.
     pub height: u32,
+    /// Frames in the stream, counted by demuxing (every packet that makes a frame).
     pub frames: u64,
 }
 
@@ -66,12 +77,17 @@ pub struct VideoFacts {
 /// the keyframe at or before `start_pts` and drops what precedes it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SegmentPlan {
+    /// Its place in the plan, from 0: the index a worker step is given.
     pub index: usize,
+    /// Frames it holds (at least 1).
     pub frames: u64,
+    /// Timestamp of its first frame, in the stream's time base.
     pub start_pts: i64,
+    /// Timestamp of its last frame, in the stream's time base.
     pub last_pts: i64,
     /// The next segment's first timestamp (`None` for the last).
     pub end_pts: Option<i64>,
+    /// Time of its first frame after the input's first frame, in seconds (for people).
     pub start_seconds: f64,
 }
 
@@ -83,27 +99,42 @@ pub struct Settings {
     /// The family's denoise level (-1 conservative, 0 none, 1-3).
     #[serde(default)]
     pub denoise: i32,
+    /// Where the large models were looked for; `None`: the default folders.
     pub model_dir: Option<PathBuf>,
     /// What the engine resolved: device, precision, passes, tile, model files by SHA-256.
     #[serde(flatten)]
     pub engine: Resolved,
+    /// The scale factor asked for ([`Config::scale`]).
     pub scale: u32,
+    /// The final factor reached by Lanczos after the model, when asked ([`Config::outscale`]).
     pub outscale: Option<f64>,
+    /// The exact output width asked for, if any.
     pub width: Option<u32>,
+    /// The exact output height asked for, if any.
     pub height: Option<u32>,
+    /// Output frame size in pixels (width, height), as the planning upscaler made it.
     pub output_size: (u32, u32),
+    /// Context around each tile, in input pixels.
     pub tile_pad: u32,
     /// The encoder, the container's default resolved.
     pub codec: String,
+    /// Constant rate factor; `None`: the encoder's own.
     pub crf: Option<u32>,
+    /// Encoder preset; `None`: the encoder's own.
     pub preset: Option<String>,
+    /// Output pixel format; `None`: the input's when the encoder takes it, else yuv420p.
     pub pix_fmt: Option<String>,
+    /// Extra encoder options, (key, value), as given.
     pub encoder_opts: Vec<(String, String)>,
+    /// Leave audio out of the joined output.
     pub no_audio: bool,
     /// `off`, `on`, or `auto` (frames flagged interlaced only).
     pub deinterlace: Deinterlace,
+    /// Stop at the first damaged packet or frame instead of concealing it with a warning.
     pub strict: bool,
+    /// Largest input accepted, in pixels (width × height).
     pub max_pixels: u64,
+    /// Replace an existing output.
     pub overwrite: bool,
     /// FFmpeg's version and libavcodec's.
     pub ffmpeg: String,
@@ -388,6 +419,7 @@ impl Plan {
         Ok(())
     }
 
+    /// The video stream's time base, in which every timestamp of the plan is.
     pub fn time_base(&self) -> ffmpeg::Rational {
         ffmpeg::Rational(self.video.time_base.0, self.video.time_base.1)
     }

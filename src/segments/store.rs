@@ -52,6 +52,7 @@ impl WorkDir {
         Ok(WorkDir { dir })
     }
 
+    /// The folder itself (absolute when made by [`WorkDir::at`]).
     pub fn path(&self) -> &Path {
         &self.dir
     }

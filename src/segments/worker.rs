@@ -25,6 +25,7 @@ pub enum Failure {
 }
 
 impl Failure {
+    /// The error, whichever kind of failure it is.
     pub fn error(&self) -> &Error {
         match self {
             Failure::Retry(e) | Failure::Permanent(e) => e,
@@ -47,7 +48,10 @@ impl From<Error> for Failure {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RunOutcome {
     /// The segment was encoded by this run: so many frames.
-    Done { frames: u64 },
+    Done {
+        /// Frames encoded.
+        frames: u64,
+    },
     /// It was done already (by an earlier run, or another worker meanwhile).
     AlreadyDone,
 }

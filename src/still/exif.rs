@@ -6,29 +6,46 @@
 /// One tag: its TIFF type, count and value bytes (little-endian).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Entry {
+    /// The TIFF tag number ([`ORIENTATION`], …).
     pub tag: u16,
+    /// The TIFF field type ([`SHORT`], [`LONG`], [`RATIONAL`], [`ASCII`], …).
     pub kind: u16,
+    /// Number of values of that type (for ASCII: bytes, the closing NUL included).
     pub count: u32,
+    /// The values' bytes, little-endian whatever the file's byte order was.
     pub data: Vec<u8>,
 }
 
 /// The directories worth keeping: the main one (IFD0), Exif, GPS and Interoperability.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Exif {
+    /// IFD0's tags, without the pointers to the sub-directories and the thumbnail's place.
     pub main: Vec<Entry>,
+    /// The Exif sub-directory's tags, without its pointer to Interoperability.
     pub exif: Vec<Entry>,
+    /// The GPS sub-directory's tags.
     pub gps: Vec<Entry>,
+    /// The Interoperability sub-directory's tags.
     pub interop: Vec<Entry>,
 }
 
+/// Orientation (IFD0, SHORT 1–8): how to turn the stored pixels for display; 1 is as stored.
 pub const ORIENTATION: u16 = 0x0112;
+/// Software (IFD0, ASCII): the program that made the picture.
 pub const SOFTWARE: u16 = 0x0131;
+/// XResolution (IFD0, RATIONAL): pixels per [`RESOLUTION_UNIT`] across.
 pub const X_RESOLUTION: u16 = 0x011A;
+/// YResolution (IFD0, RATIONAL): pixels per [`RESOLUTION_UNIT`] down.
 pub const Y_RESOLUTION: u16 = 0x011B;
+/// ResolutionUnit (IFD0, SHORT): 2 inch, 3 centimetre.
 pub const RESOLUTION_UNIT: u16 = 0x0128;
+/// PixelXDimension (Exif directory): the picture's width in pixels.
 pub const PIXEL_X: u16 = 0xA002;
+/// PixelYDimension (Exif directory): the picture's height in pixels.
 pub const PIXEL_Y: u16 = 0xA003;
+/// InterColorProfile: a TIFF file's embedded ICC profile.
 pub const ICC_PROFILE: u16 = 34675;
+/// XMLPacket: a TIFF file's embedded XMP.
 pub const XMP: u16 = 700;
 const EXIF_IFD: u16 = 0x8769;
 const GPS_IFD: u16 = 0x8825;
@@ -36,10 +53,13 @@ const INTEROP_IFD: u16 = 0xA005;
 /// The thumbnail's place, which belongs to IFD1 and is dropped with it.
 const THUMBNAIL: [u16; 2] = [0x0201, 0x0202];
 
-/// TIFF types.
+/// TIFF type SHORT: 16-bit unsigned.
 pub const SHORT: u16 = 3;
+/// TIFF type LONG: 32-bit unsigned.
 pub const LONG: u16 = 4;
+/// TIFF type RATIONAL: two LONGs, numerator then denominator.
 pub const RATIONAL: u16 = 5;
+/// TIFF type ASCII: 7-bit text ending in a NUL.
 pub const ASCII: u16 = 2;
 
 /// Tags of a TIFF file's main directory that describe the picture rather than lay out its
@@ -207,12 +227,15 @@ impl Exif {
         }
     }
 
+    /// A SHORT entry holding `v`.
     pub fn short(tag: u16, v: u16) -> Entry {
         Entry { tag, kind: SHORT, count: 1, data: v.to_le_bytes().to_vec() }
     }
+    /// A LONG entry holding `v`.
     pub fn long(tag: u16, v: u32) -> Entry {
         Entry { tag, kind: LONG, count: 1, data: v.to_le_bytes().to_vec() }
     }
+    /// An ASCII entry holding `s` with its NULs and non-ASCII characters dropped, NUL-terminated.
     pub fn ascii(tag: u16, s: &str) -> Entry {
         let mut data: Vec<u8> = s.bytes().filter(|&b| b != 0 && b.is_ascii()).collect();
         data.push(0);

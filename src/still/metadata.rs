@@ -17,11 +17,15 @@ use super::exif::{self, Exif};
 /// The metadata of one picture.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Metadata {
+    /// The ICC colour profile's bytes, as embedded (no conversion is made).
     pub icc: Option<Vec<u8>>,
+    /// The EXIF directories, thumbnail left out.
     pub exif: Option<Exif>,
+    /// The XMP packet's bytes (UTF-8 XML).
     pub xmp: Option<Vec<u8>>,
     /// PNG text chunks (type, data) as they were, XMP aside.
     pub texts: Vec<embed::Chunk>,
+    /// Physical resolution (PNG pHYs, JFIF density or EXIF's resolution tags).
     pub density: Option<Density>,
     /// The program, network and settings that made the picture (see `crate::provenance`).
     pub provenance: Option<String>,

@@ -16,11 +16,14 @@ pub type Rgb16Image = ImageBuffer<Rgb<u16>, Vec<u16>>;
 /// that a 10- or 12-bit source reaches the network and the encoder without 8-bit steps.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Pixels {
+    /// 8 bits a sample, from a source of 8 bits or fewer.
     Rgb8(RgbImage),
+    /// 16 bits a sample, from a source of more than 8 bits.
     Rgb16(Rgb16Image),
 }
 
 impl Pixels {
+    /// Width and height in pixels.
     pub fn dimensions(&self) -> (u32, u32) {
         match self {
             Pixels::Rgb8(p) => p.dimensions(),
@@ -52,7 +55,9 @@ impl From<RgbImage> for Pixels {
 /// One picture on its way through the pipeline, with its timestamp in the input stream's time
 /// base (kept as decoded: never recomputed from a frame rate).
 pub struct Picture {
+    /// The picture, RGB.
     pub rgb: Pixels,
+    /// Its presentation timestamp, in the input stream's time base.
     pub pts: i64,
 }
 
@@ -60,6 +65,7 @@ pub struct Picture {
 /// demuxing order (the sink gets them interleaved with the video as they came, in bounded
 /// memory; they never wait in a frame worker's queue, see `workers.rs`).
 pub enum Item {
+    /// A video picture (decoded, or upscaled after the middle stage).
     Frame(Picture),
     /// A packet already mapped to its output stream, with the input stream's time base.
     Packet(ffmpeg::Packet, ffmpeg::Rational),
@@ -90,6 +96,7 @@ impl Control {
     pub fn halted(&self) -> bool {
         self.halt.load(Ordering::SeqCst)
     }
+    /// The user asked to stop ([`Control::interrupt`]): the file is finished with what is done.
     pub fn interrupted(&self) -> bool {
         self.interrupt.load(Ordering::SeqCst)
     }

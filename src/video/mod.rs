@@ -1,6 +1,6 @@
 //! Video files: source (decoder) thread → bounded channel → frame upscalers → bounded channel →
 //! sink (encoder) thread. Audio, subtitles, chapters and metadata are copied untouched; every
-//! frame keeps its timestamp. [`transcode`] is that run, for a whole file ([`upscale_file`]) and
+//! frame keeps its timestamp. `transcode` is that run, for a whole file ([`upscale_file`]) and
 //! for one segment of a job spread over machines (`crate::segments`, which calls it and never
 //! the other way round).
 

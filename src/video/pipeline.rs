@@ -1,5 +1,5 @@
 //! The three stages of the video path on their own named threads, joined by bounded channels:
-//! [`Source`] → frame upscalers ([`workers`](super::workers)) → [`Sink`]. Memory is bounded by
+//! [`Source`] → frame upscalers ([`workers`]) → [`Sink`]. Memory is bounded by
 //! the channel depths; a dropped sender ends the stream; the first error stops every stage and is
 //! the one reported.
 

@@ -1,5 +1,5 @@
 //! A dry run of the video path's first stage: open a file with the pipeline's own
-//! [`Decoder`](super::decode::Decoder), demux it, decode up to a number of frames to RGB and pass
+//! `Decoder`, demux it, decode up to a number of frames to RGB and pass
 //! every other stream's packets along, without a model or an encoder. It checks that a file can
 //! be read, and it is what the `demux_video` fuzz target drives.
 
@@ -20,8 +20,9 @@ pub struct ScanReport {
     pub streams: usize,
     /// The video stream that was decoded.
     pub video_stream: usize,
-    /// Its picture size.
+    /// Its picture width in pixels.
     pub width: u32,
+    /// Its picture height in pixels.
     pub height: u32,
     /// Frames the container says it holds (or estimated from its duration), if any.
     pub total_frames: Option<u64>,

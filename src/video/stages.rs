@@ -14,6 +14,7 @@ use crate::progress::Progress;
 /// The first stage: sends pictures and copied packets, in input order, until its input ends,
 /// the receiver goes away, or `ctl` says stop. Damage worth a warning goes to `progress`.
 pub trait Source: Send {
+    /// Sends every item on `tx`; an error also ends the run (the pipeline records it in `ctl`).
     fn run(self, tx: Sender<Item>, ctl: &Control, progress: &dyn Progress) -> Result<()>;
 }
 
@@ -21,12 +22,14 @@ pub trait Source: Send {
 /// and returns the frames it wrote. It reports progress per frame and calls
 /// [`Control::interrupt`] when the progress callback asks to stop.
 pub trait Sink: Send {
+    /// Writes every item from `rx` and returns the number of frames written.
     fn run(self, rx: Receiver<Item>, ctl: &Control, progress: &dyn Progress) -> Result<u64>;
 }
 
 /// The middle stage's work, one picture at a time. Several may run at once, each on its own
 /// thread (see `workers.rs`).
 pub trait FrameUpscaler: Send {
+    /// The upscaled 8-bit picture (the output size the job asks for).
     fn upscale_frame(&mut self, rgb: &RgbImage) -> Result<RgbImage>;
     /// A picture of a source with more than 8 bits; an upscaler that only knows 8 bits says so.
     fn upscale_frame16(&mut self, _rgb: &Rgb16Image) -> Result<Rgb16Image> {

@@ -2,7 +2,7 @@
 //! [`FrameUpscaler`]s at once, each on its own thread taking the next frame as soon as it is
 //! free. Copied packets never enter a worker's queue (an audio packet there made the other
 //! worker wait for that worker's frame): they go straight to the collector, which puts pictures
-//! and packets back in input order ([`Reorder`]). Memory stays bounded: a fixed number of frames
+//! and packets back in input order (`Reorder`). Memory stays bounded: a fixed number of frames
 //! and of packets may be between the source and the sink at once.
 //!
 //! With several workers it can also choose between them and one all-core session by timing the
@@ -52,6 +52,7 @@ pub struct Calibration {
     pub main_fps: f64,
     /// Frames per second of the workers together.
     pub workers_fps: f64,
+    /// How many frame workers ran together in that timing.
     pub workers: usize,
 }
 
