@@ -1,0 +1,95 @@
+//! A video's first picture as a PNG (its poster): a "before" any browser shows, whatever the
+//! codec (HEVC in Matroska, FFV1, …), decoded by the video path's own decoder stage and written
+//! through `still`.
+
+use std::path::Path;
+
+use crossbeam_channel::bounded;
+use image::DynamicImage;
+
+use super::decode::Decoder;
+use super::items::{Control, Item, Pixels};
+use crate::config::{Tonemap, VideoConfig};
+use crate::error::{Error, Result};
+use crate::progress::NoProgress;
+
+/// Writes the first picture of `input`'s video stream to `dest` as an 8-bit PNG, at the
+/// stream's size, deinterlaced as `auto` would and an HDR source tone-mapped to SDR as a screen
+/// shows it. A stream or frame over `max_pixels` is [`Error::TooLarge`]; a file with no picture
+/// that decodes is [`Error::Video`] naming it. `dest` appears only when complete. Returns the
+/// size written.
+pub fn poster(input: &Path, dest: &Path, max_pixels: u64) -> Result<(u32, u32)> {
+    super::init_ffmpeg(input)?;
+    let cfg = VideoConfig { tonemap: Tonemap::Sdr, ..VideoConfig::default() };
+    let mut dec = Decoder::open(input, &cfg)?;
+    dec.limit_pixels(max_pixels)?;
+    let (tx, rx) = bounded::<Item>(1);
+    let ctl = Control::default();
+    // Only the video stream is decoded (no stream is copied); once the first picture is taken
+    // the receiver is dropped, which ends the decoder quietly.
+    let (first, ran) = std::thread::scope(|s| {
+        let taker = s.spawn(move || {
+            rx.iter().find_map(|item| match item {
+                Item::Frame(p) => Some(p.rgb),
+                Item::Packet(..) => None,
+            })
+        });
+        let ran = dec.run(tx, &ctl, &NoProgress);
+        (taker.join(), ran)
+    });
+    let first = first.map_err(|_| Error::video(input, "internal error: the poster's frame taker stopped"))?;
+    let img = match (first, ran) {
+        (Some(Pixels::Rgb8(p)), _) => DynamicImage::ImageRgb8(p),
+        (Some(Pixels::Rgb16(p)), _) => DynamicImage::ImageRgb16(p),
+        (None, Err(e)) => return Err(e),
+        (None, Ok(())) => return Err(Error::video(input, "no picture in the video stream could be decoded")),
+    };
+    crate::still::preview::write_png(img, dest)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::process::Command;
+
+    fn ffmpeg(args: &[&str], out: &Path) {
+        let o = Command::new("ffmpeg")
+            .args(["-hide_banner", "-loglevel", "error", "-y", "-threads", "1"])
+            .args(args)
+            .arg(out)
+            .output()
+            .expect("ffmpeg runs");
+        assert!(o.status.success(), "ffmpeg: {}", String::from_utf8_lossy(&o.stderr));
+    }
+
+    /// FFV1 is lossless: the poster is exactly the first frame ffmpeg itself decodes to RGB.
+    #[test]
+    fn the_poster_is_the_first_frame() {
+        let dir = tempfile::tempdir().unwrap();
+        let clip = dir.path().join("clip.mkv");
+        ffmpeg(
+            &["-f", "lavfi", "-i", "testsrc2=size=48x32:rate=10", "-frames:v", "5", "-c:v", "ffv1", "-pix_fmt", "rgb24"],
+            &clip,
+        );
+        let dest = dir.path().join("poster.png");
+        assert_eq!(poster(&clip, &dest, 1 << 20).unwrap(), (48, 32));
+        let reference = dir.path().join("first.png");
+        ffmpeg(&["-i", clip.to_str().unwrap(), "-frames:v", "1"], &reference);
+        assert_eq!(image::open(&dest).unwrap().to_rgb8(), image::open(&reference).unwrap().to_rgb8());
+    }
+
+    #[test]
+    fn no_poster_for_what_is_not_a_video_or_is_too_large() {
+        let dir = tempfile::tempdir().unwrap();
+        let noise = dir.path().join("noise.mkv");
+        std::fs::write(&noise, (0..4096u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect::<Vec<_>>())
+            .unwrap();
+        let dest = dir.path().join("poster.png");
+        let e = poster(&noise, &dest, 1 << 20).unwrap_err();
+        assert!(matches!(e, Error::Video { .. }) && e.to_string().contains("noise.mkv"), "{e:?}");
+        let clip = dir.path().join("clip.mp4");
+        ffmpeg(&["-f", "lavfi", "-i", "testsrc2=size=48x32:rate=10", "-frames:v", "2", "-c:v", "libx264"], &clip);
+        assert!(matches!(poster(&clip, &dest, 48 * 32 - 1), Err(Error::TooLarge { width: 48, height: 32, .. })));
+        assert!(!dest.exists());
+    }
+}
