@@ -612,11 +612,8 @@ fn a_unicode_watermark_typed_in_the_page_is_drawn_and_an_unplayable_video_has_a_
     assert!(u != plain, "nothing drawn");
     // Pixels that differ between the two, and where they are: only in the bottom-right corner,
     // where the watermark is.
-    let differing: Vec<(u32, u32)> = u
-        .enumerate_pixels()
-        .filter(|(x, y, p)| q.get_pixel(*x, *y) != *p)
-        .map(|(x, y, _)| (x, y))
-        .collect();
+    let differing: Vec<(u32, u32)> =
+        u.enumerate_pixels().filter(|(x, y, p)| q.get_pixel(*x, *y) != *p).map(|(x, y, _)| (x, y)).collect();
     assert!(differing.len() > 50, "the Unicode text looks like the '?' rendering: {} pixels differ", differing.len());
     assert!(
         differing.iter().all(|&(x, y)| x >= 192 / 3 && y >= 128 / 2),

@@ -89,9 +89,10 @@ pub fn sniff(path: &Path) -> Result<Format> {
     if n == 0 {
         return Err(Error::decode(path, "empty file (0 bytes)"));
     }
-    image::guess_format(&head[..n]).ok().and_then(Format::from_image).ok_or_else(|| {
-        Error::decode(path, "not a picture in a format read here (PNG, JPEG, WebP, GIF, BMP, TIFF)")
-    })
+    image::guess_format(&head[..n])
+        .ok()
+        .and_then(Format::from_image)
+        .ok_or_else(|| Error::decode(path, "not a picture in a format read here (PNG, JPEG, WebP, GIF, BMP, TIFF)"))
 }
 
 /// Whether an EXIF orientation turns the picture a quarter (width and height swap).

@@ -68,7 +68,18 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let clip = dir.path().join("clip.mkv");
         ffmpeg(
-            &["-f", "lavfi", "-i", "testsrc2=size=48x32:rate=10", "-frames:v", "5", "-c:v", "ffv1", "-pix_fmt", "rgb24"],
+            &[
+                "-f",
+                "lavfi",
+                "-i",
+                "testsrc2=size=48x32:rate=10",
+                "-frames:v",
+                "5",
+                "-c:v",
+                "ffv1",
+                "-pix_fmt",
+                "rgb24",
+            ],
             &clip,
         );
         let dest = dir.path().join("poster.png");

@@ -265,7 +265,10 @@ fn identify(path: &Path, shown: &str, max_pixels: u64) -> Result<Found, Refusal>
     if let Ok(format) = upscale::still::sniff(path) {
         let (w, h) = upscale::still::dimensions(path).map_err(|e| {
             eprintln!("upscale: {shown}: {}", hide(&e, path, shown));
-            (StatusCode::UNPROCESSABLE_ENTITY, format!("{shown}: not a picture that can be read (damaged or cut short)"))
+            (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                format!("{shown}: not a picture that can be read (damaged or cut short)"),
+            )
         })?;
         if w as u64 * h as u64 > max_pixels {
             return Err(over_pixels(shown, w as u64, h as u64, max_pixels));
