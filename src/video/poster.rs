@@ -15,14 +15,27 @@ use crate::progress::NoProgress;
 
 /// Writes the first picture of `input`'s video stream to `dest` as an 8-bit PNG, at the
 /// stream's size, deinterlaced as `auto` would and an HDR source tone-mapped to SDR as a screen
-/// shows it. A stream or frame over `max_pixels` is [`Error::TooLarge`]; a file with no picture
-/// that decodes is [`Error::Video`] naming it. `dest` appears only when complete. Returns the
-/// size written.
+/// shows it (kept as it is where FFmpeg cannot tone-map). A stream or frame over `max_pixels` is
+/// [`Error::TooLarge`]; a file with no picture that decodes is [`Error::Video`] naming it.
+/// `dest` appears only when complete. Returns the size written.
 pub fn poster(input: &Path, dest: &Path, max_pixels: u64) -> Result<(u32, u32)> {
     super::init_ffmpeg(input)?;
-    let cfg = VideoConfig { tonemap: Tonemap::Sdr, ..VideoConfig::default() };
-    let mut dec = Decoder::open(input, &cfg)?;
-    dec.limit_pixels(max_pixels)?;
+    let sdr = VideoConfig { tonemap: Tonemap::Sdr, ..VideoConfig::default() };
+    let img = match first_picture(input, &sdr, max_pixels) {
+        Err((e, true)) if !matches!(e, Error::TooLarge { .. }) => {
+            first_picture(input, &VideoConfig::default(), max_pixels).map_err(|(e, _)| e)?
+        }
+        other => other.map_err(|(e, _)| e)?,
+    };
+    crate::still::preview::write_png(img, dest)
+}
+
+/// The first picture the decoder stage gives with `cfg`; an error says whether it was to be
+/// tone-mapped.
+fn first_picture(input: &Path, cfg: &VideoConfig, max_pixels: u64) -> std::result::Result<DynamicImage, (Error, bool)> {
+    let mut dec = Decoder::open(input, cfg).map_err(|e| (e, false))?;
+    let tonemapped = dec.info().tonemap_from.is_some();
+    dec.limit_pixels(max_pixels).map_err(|e| (e, tonemapped))?;
     let (tx, rx) = bounded::<Item>(1);
     let ctl = Control::default();
     // Only the video stream is decoded (no stream is copied); once the first picture is taken
@@ -37,14 +50,13 @@ pub fn poster(input: &Path, dest: &Path, max_pixels: u64) -> Result<(u32, u32)> 
         let ran = dec.run(tx, &ctl, &NoProgress);
         (taker.join(), ran)
     });
-    let first = first.map_err(|_| Error::video(input, "internal error: the poster's frame taker stopped"))?;
-    let img = match (first, ran) {
-        (Some(Pixels::Rgb8(p)), _) => DynamicImage::ImageRgb8(p),
-        (Some(Pixels::Rgb16(p)), _) => DynamicImage::ImageRgb16(p),
-        (None, Err(e)) => return Err(e),
-        (None, Ok(())) => return Err(Error::video(input, "no picture in the video stream could be decoded")),
-    };
-    crate::still::preview::write_png(img, dest)
+    let internal = || Error::video(input, "internal error: the poster's frame taker stopped");
+    match (first.map_err(|_| (internal(), false))?, ran) {
+        (Some(Pixels::Rgb8(p)), _) => Ok(DynamicImage::ImageRgb8(p)),
+        (Some(Pixels::Rgb16(p)), _) => Ok(DynamicImage::ImageRgb16(p)),
+        (None, Err(e)) => Err((e, tonemapped)),
+        (None, Ok(())) => Err((Error::video(input, "no picture in the video stream could be decoded"), false)),
+    }
 }
 
 #[cfg(test)]
@@ -87,6 +99,28 @@ mod tests {
         let reference = dir.path().join("first.png");
         ffmpeg(&["-i", clip.to_str().unwrap(), "-frames:v", "1"], &reference);
         assert_eq!(image::open(&dest).unwrap().to_rgb8(), image::open(&reference).unwrap().to_rgb8());
+    }
+
+    /// A 10-bit PQ clip: the poster is tone-mapped to SDR (darker mid-tones than the PQ code
+    /// values read as if they were SDR), 8 bits a sample, at the stream's size.
+    #[test]
+    fn an_hdr_poster_is_tone_mapped() {
+        let dir = tempfile::tempdir().unwrap();
+        let clip = dir.path().join("hdr.mkv");
+        ffmpeg(
+            &["-f", "lavfi", "-i", "testsrc2=size=64x48:rate=10", "-frames:v", "3", "-c:v", "libx265"]
+                .into_iter()
+                .chain(["-x265-params", "log-level=error", "-pix_fmt", "yuv420p10le"])
+                .chain(["-color_primaries", "bt2020", "-color_trc", "smpte2084", "-colorspace", "bt2020nc"])
+                .collect::<Vec<_>>(),
+            &clip,
+        );
+        let dest = dir.path().join("poster.png");
+        assert_eq!(poster(&clip, &dest, 1 << 20).unwrap(), (64, 48));
+        let mapped = image::open(&dest).unwrap();
+        assert_eq!(mapped.color(), image::ColorType::Rgb8);
+        let untouched = first_picture(&clip, &VideoConfig::default(), 1 << 20).unwrap().into_rgb8();
+        assert!(mapped.to_rgb8() != untouched, "the PQ picture was not tone-mapped");
     }
 
     #[test]
