@@ -2,8 +2,9 @@
 //! a clip with audio uploaded through the file input at 2×, progress and done seen on the page,
 //! the before/after slider shown and moved with the keyboard, a crop + rotate applied, the
 //! results downloaded by the browser and checked (size, PSNR against the CLI, frames and audio
-//! with ffprobe), all as a zip; then a picture pasted and one dropped. Screenshots of each step
-//! go to target/serve-screenshots/.
+//! with ffprobe), all as a zip; then a picture pasted and one dropped; a Unicode watermark typed
+//! in the editor and drawn; a clip the browser cannot play (FFV1) compared with its first
+//! picture. Screenshots of each step go to target/serve-screenshots/.
 //! Without /usr/bin/chromium the test fails saying so (tools/setup.sh installs it).
 
 mod serve_common;
