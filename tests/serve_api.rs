@@ -175,7 +175,11 @@ fn twenty_parallel_uploads_against_max_jobs_5_accept_exactly_5() {
     assert_eq!(srv.json("/api/jobs")["jobs"].as_array().unwrap().len(), 5);
 }
 
-/// Issue 19 point 5: whoever receives the `summary` event finds the job `done` at once.
+/// Issue 19 point 5: whoever receives the `summary` event finds the job `done` at once. Over
+/// HTTP this guards the behaviour but cannot prove the fix: the old window between the summary
+/// and the state was a few instructions, far shorter than one request, so this passed before
+/// the fix too. The proof is the unit test `the_state_is_final_whenever_the_summary_is_visible`
+/// in src/bin/upscale/serve/jobs.rs (state and events under one lock).
 #[test]
 fn the_state_is_done_before_the_summary_goes_out() {
     let tmp = tempfile::tempdir().unwrap();

@@ -2,8 +2,9 @@
 //! a clip with audio uploaded through the file input at 2×, progress and done seen on the page,
 //! the before/after slider shown and moved with the keyboard, a crop + rotate applied, the
 //! results downloaded by the browser and checked (size, PSNR against the CLI, frames and audio
-//! with ffprobe), all as a zip; then a picture pasted and one dropped. Screenshots of each step
-//! go to target/serve-screenshots/.
+//! with ffprobe), all as a zip; then a picture pasted and one dropped; a Unicode watermark typed
+//! in the editor and drawn; a clip the browser cannot play (FFV1) compared with its first
+//! picture. Screenshots of each step go to target/serve-screenshots/.
 //! Without /usr/bin/chromium the test fails saying so (tools/setup.sh installs it).
 
 mod serve_common;
@@ -486,7 +487,8 @@ fn the_page_shows_progress_warnings_and_presets_and_fits_a_phone() {
     );
     until(
         &tab,
-        "[...document.querySelectorAll('#queue .thumb')].some(t => t.tagName === 'VIDEO' && t.videoWidth === 64)",
+        "[...document.querySelectorAll('#queue .thumb')].some(t => t.tagName === 'IMG' && t.naturalWidth === 64 \
+         && t.src.endsWith('/preview'))",
         Duration::from_secs(30),
         "the clip's thumbnail",
     );
@@ -536,6 +538,140 @@ fn the_page_shows_progress_warnings_and_presets_and_fits_a_phone() {
         assert_eq!(out, Value::Array(vec![]), "{w} px: sticking out");
         shot(&tab, name);
     }
+}
+
+/// Opens the editor on the job, types `text` as its watermark (size 20, opaque, bottom right)
+/// as a person would, applies it and returns the new job's id once it is done.
+fn watermark(tab: &Tab, id: &str, text: &str) -> String {
+    click(tab, &format!("#queue li[data-id='{id}'] .edit"));
+    until(
+        tab,
+        "!document.getElementById('edit-panel').hidden && document.getElementById('edit-msg').textContent === ''",
+        Duration::from_secs(30),
+        "the editor",
+    );
+    set(tab, "wm-text", text);
+    set(tab, "wm-size", "20");
+    set(tab, "wm-opacity", "1");
+    set(tab, "wm-pos", "bottom-right");
+    let before: Vec<Value> = queue(tab).as_array().unwrap().iter().map(|j| j["id"].clone()).collect();
+    click(tab, "#apply");
+    until(
+        tab,
+        "document.getElementById('edit-msg').textContent.startsWith('queued')",
+        Duration::from_secs(30),
+        "the edit queued",
+    );
+    let q = queue(tab);
+    let new = q.as_array().unwrap().iter().find(|j| !before.contains(&j["id"])).expect("a new job for the edit");
+    let eid = new["id"].as_str().unwrap().to_string();
+    until(
+        tab,
+        &format!("document.querySelector(\"#queue li[data-id='{eid}']\").dataset.state === 'done'"),
+        Duration::from_secs(120),
+        "the edit done",
+    );
+    eid
+}
+
+/// Issue 19 points 5 and 8 in the page: a watermark typed with non-ASCII characters is drawn with
+/// their own glyphs (the result differs in the watermark's corner from the same edit typed with
+/// "?" in their place, which is what the old 8x8 ASCII font drew, and nowhere else); a video the
+/// browser cannot play (FFV1) is compared with its first picture, made by the server, as "before".
+#[test]
+fn a_unicode_watermark_typed_in_the_page_is_drawn_and_an_unplayable_video_has_a_before() {
+    let tmp = tempfile::tempdir().unwrap();
+    let srv = Server::start(tmp.path(), &[]);
+    let work = tempfile::tempdir().unwrap();
+    let photo_path = work.path().join("photo.png");
+    std::fs::write(&photo_path, photo(96, 64)).unwrap();
+    let browser = browser();
+    let tab = browser.new_tab().expect("a tab");
+    tab.set_default_timeout(Duration::from_secs(30));
+    tab.navigate_to(&format!("http://127.0.0.1:{}/", srv.port)).unwrap().wait_until_navigated().unwrap();
+    until(&tab, "document.querySelectorAll('#model option').length > 1", Duration::from_secs(30), "the model list");
+    set(&tab, "model", "nearest");
+    click(&tab, "#scales input[value='2']");
+    let input = tab.wait_for_element("#file").unwrap();
+    input.set_input_files(&[photo_path.to_str().unwrap()]).expect("choose the photo");
+    until(&tab, "document.querySelector('#queue li[data-state=done]')", Duration::from_secs(120), "the photo done");
+    let photo_id = job_id(&tab, "photo.png");
+
+    let unicode = watermark(&tab, &photo_id, "© Ünï 写真");
+    tab.find_element("#edit-panel").unwrap().scroll_into_view().unwrap();
+    shot(&tab, "watermark-unicode.png");
+    click(&tab, "#edit-close");
+    let question = watermark(&tab, &photo_id, "? ?n? ??");
+    let result = |id: &str| {
+        let r = srv.get(&format!("/api/jobs/{id}/result"));
+        assert_eq!(r.status, 200);
+        image::load_from_memory(&r.body).unwrap().to_rgb8()
+    };
+    let plain = result(&photo_id);
+    let (u, q) = (result(&unicode), result(&question));
+    assert_eq!((u.dimensions(), q.dimensions()), ((192, 128), (192, 128)));
+    assert!(u != plain, "nothing drawn");
+    // Pixels that differ between the two, and where they are: only in the bottom-right corner,
+    // where the watermark is.
+    let differing: Vec<(u32, u32)> =
+        u.enumerate_pixels().filter(|(x, y, p)| q.get_pixel(*x, *y) != *p).map(|(x, y, _)| (x, y)).collect();
+    assert!(differing.len() > 50, "the Unicode text looks like the '?' rendering: {} pixels differ", differing.len());
+    assert!(
+        differing.iter().all(|&(x, y)| x >= 192 / 3 && y >= 128 / 2),
+        "differences outside the watermark's corner: {:?}",
+        differing.iter().find(|&&(x, y)| x < 192 / 3 || y < 128 / 2)
+    );
+
+    // A lossless FFV1 clip: Chromium plays no FFV1, so Compare shows the server's first picture.
+    let clip_path = work.path().join("lossless.mkv");
+    let st = std::process::Command::new("ffmpeg")
+        .args(["-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=64x48:rate=10"])
+        .args(["-frames:v", "5", "-c:v", "ffv1"])
+        .arg(&clip_path)
+        .status()
+        .expect("ffmpeg runs");
+    assert!(st.success());
+    click(&tab, "#edit-close");
+    input.set_input_files(&[clip_path.to_str().unwrap()]).expect("choose the clip");
+    until(
+        &tab,
+        "[...document.querySelectorAll('#queue li')].some(li => li.querySelector('.name').textContent === 'lossless.mkv' \
+         && li.dataset.state === 'done')",
+        Duration::from_secs(120),
+        "the clip done",
+    );
+    let clip_id = job_id(&tab, "lossless.mkv");
+    let thumb = format!("#queue li[data-id='{clip_id}'] .thumb");
+    until(
+        &tab,
+        &format!("document.querySelector(\"{thumb}\").naturalWidth === 64"),
+        Duration::from_secs(30),
+        "the clip's thumbnail",
+    );
+    click(&tab, &format!("#queue li[data-id='{clip_id}'] .compare"));
+    until(
+        &tab,
+        "document.getElementById('after').tagName === 'VIDEO' && document.getElementById('after').videoWidth === 128",
+        Duration::from_secs(30),
+        "the upscaled clip playable",
+    );
+    until(
+        &tab,
+        "document.getElementById('before').tagName === 'IMG' && document.getElementById('before').naturalWidth === 64",
+        Duration::from_secs(30),
+        "the first picture as before",
+    );
+    until(
+        &tab,
+        "document.getElementById('compare-sizes').textContent.includes('64×48 → 128×96') \
+         && document.getElementById('compare-sizes').textContent.includes('first picture')",
+        Duration::from_secs(10),
+        "the sizes and the note in Compare",
+    );
+    click(&tab, "#play");
+    until(&tab, "document.getElementById('after').currentTime > 0.1", Duration::from_secs(30), "the result playing");
+    tab.find_element("#compare-panel").unwrap().scroll_into_view().unwrap();
+    shot(&tab, "compare-unplayable.png");
 }
 
 #[test]

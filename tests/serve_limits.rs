@@ -2,8 +2,8 @@
 //! 30 KB upload asking for a 65535x65535 result is refused (413, JSON, the upload removed) and
 //! the server answers after, under a memory limit; the work folder is private (0700, files
 //! 0600); a killed server's folder is swept by the next start, a live one's never; download
-//! names keep their Unicode; a TIFF gets a PNG "before"; every refusal is `{"error": …}` in
-//! words for a person (no flag names, no decoder internals).
+//! names keep their Unicode; a TIFF and a video no browser plays get a PNG "before"; every
+//! refusal is `{"error": …}` in words for a person (no flag names, no decoder internals).
 
 mod serve_common;
 
@@ -143,6 +143,68 @@ fn a_tiff_upload_gets_a_png_before_picture() {
     let shown = image::load_from_memory_with_format(&r.body, image::ImageFormat::Png).unwrap().to_rgb8();
     assert_eq!(shown, img, "the preview is the upload, pixel for pixel");
     assert_eq!(srv.wait(&id, Duration::from_secs(120))["state"], "done");
+}
+
+/// A clip of 6 frames made by ffmpeg from a crop of the bundled photograph (80x48: a real
+/// picture's colours, not a test pattern's saturated edges, whose chroma every converter
+/// rounds differently) with the video arguments `codec`; its path and bytes.
+fn encoded_clip(dir: &Path, name: &str, codec: &[&str]) -> (PathBuf, Vec<u8>) {
+    let still = dir.join(format!("{name}.source.png"));
+    std::fs::write(&still, photo(80, 48)).unwrap();
+    let path = dir.join(name);
+    let out = Command::new("ffmpeg")
+        .args(["-hide_banner", "-loglevel", "error", "-y", "-loop", "1", "-i"])
+        .arg(&still)
+        .args(["-frames:v", "6", "-r", "10"])
+        .args(codec)
+        .arg(&path)
+        .output()
+        .expect("ffmpeg runs (the tests make their clips with it)");
+    assert!(out.status.success(), "ffmpeg could not make {name}: {}", String::from_utf8_lossy(&out.stderr));
+    let bytes = std::fs::read(&path).unwrap();
+    (path, bytes)
+}
+
+/// Issue 19 point 5: every input gets a browser-viewable "before". Videos no browser plays
+/// (HEVC in Matroska, FFV1) get their first picture as a PNG at `/preview`, made by the server
+/// at upload; `/input` stays the video as it came.
+#[test]
+fn a_video_a_browser_cannot_play_gets_a_png_before_picture() {
+    let tmp = tempfile::tempdir().unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let srv = Server::start(tmp.path(), &[]);
+    let hevc = ["-c:v", "libx265", "-x265-params", "log-level=error", "-pix_fmt", "yuv420p"];
+    for (name, codec) in [("clip.mkv", &hevc[..]), ("lossless.mkv", &["-c:v", "ffv1"][..])] {
+        let (path, bytes) = encoded_clip(work.path(), name, codec);
+        let id = srv.submit(name, &bytes, &[("model", "nearest"), ("scale", "2")]);
+        let r = srv.get(&format!("/api/jobs/{id}/preview"));
+        assert_eq!(r.status, 200, "{name}: {}", r.text());
+        assert_eq!(r.header("content-type"), Some("image/png"), "{name}");
+        let shown = image::load_from_memory_with_format(&r.body, image::ImageFormat::Png).unwrap().to_rgb8();
+        assert_eq!(shown.dimensions(), (80, 48), "{name}");
+        // The first picture, as ffmpeg itself decodes it.
+        let first = work.path().join(format!("{name}.png"));
+        let st = Command::new("ffmpeg")
+            .args(["-hide_banner", "-loglevel", "error", "-y", "-i"])
+            .arg(&path)
+            .args(["-frames:v", "1"])
+            .arg(&first)
+            .status()
+            .expect("ffmpeg runs");
+        assert!(st.success());
+        let db = psnr(&shown, &image::open(&first).unwrap().to_rgb8());
+        assert!(db >= 33.0, "{name}: the preview vs ffmpeg's first frame: {db:.1} dB");
+        let r = srv.get(&format!("/api/jobs/{id}/input"));
+        assert_eq!(r.status, 200, "{name}");
+        assert!(r.body == bytes, "{name}: /input is the upload as it came");
+        assert_eq!(srv.wait(&id, Duration::from_secs(300))["state"], "done", "{name}");
+    }
+    // A picture in a format browsers show is its own preview.
+    let png = photo(40, 30);
+    let id = srv.submit("p.png", &png, &[("model", "nearest"), ("scale", "2")]);
+    let r = srv.get(&format!("/api/jobs/{id}/preview"));
+    assert_eq!((r.status, r.header("content-type")), (200, Some("image/png")));
+    assert!(r.body == png);
 }
 
 #[test]

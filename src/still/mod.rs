@@ -7,6 +7,7 @@ mod edit;
 mod embed;
 pub mod exif;
 pub mod metadata;
+pub mod preview;
 
 use std::path::Path;
 
@@ -14,6 +15,7 @@ use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader, Limits};
 
 pub use edit::{edit, edit_file};
 pub use metadata::Metadata;
+pub use preview::{dimensions, sniff, verify, write_preview_png, Format};
 
 use crate::engine::Upscaler;
 use crate::error::{Error, Result};
@@ -36,21 +38,9 @@ pub struct Picture {
     pub meta: Metadata,
 }
 
-/// Whether the file's first bytes are an image format we read.
+/// Whether the file's first bytes are an image format we read ([`sniff`]).
 pub fn is_image(path: &Path) -> bool {
-    let mut head = [0u8; 64];
-    let n = std::fs::File::open(path).and_then(|mut f| std::io::Read::read(&mut f, &mut head)).unwrap_or(0);
-    image::guess_format(&head[..n]).is_ok_and(|f| {
-        matches!(
-            f,
-            ImageFormat::Png
-                | ImageFormat::Jpeg
-                | ImageFormat::WebP
-                | ImageFormat::Tiff
-                | ImageFormat::Bmp
-                | ImageFormat::Gif
-        )
-    })
+    sniff(path).is_ok()
 }
 
 /// Reads an image file. Pictures over `max_pixels` are refused before decoding.

@@ -12,6 +12,7 @@ pub(crate) mod encode;
 pub mod filter;
 pub mod items;
 pub mod pipeline;
+pub mod poster;
 pub mod probe;
 mod reorder;
 pub mod stages;
@@ -27,6 +28,8 @@ use crate::error::{Error, Result};
 use crate::outcome::Outcome;
 use crate::output;
 use crate::progress::Progress;
+
+pub use poster::poster;
 
 /// FFmpeg's own log level: silent (the library never prints), unless `UPSCALE_FFMPEG_LOG` names
 /// one (`error`, `warning`, `info`, `debug`) for diagnosing a file.

@@ -9,8 +9,8 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::Response;
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
-/// The name of the browser-viewable copy of an upload the browser cannot show (TIFF), in the
-/// job's folder: the "before" side of the comparison.
+/// The name of the browser-viewable PNG of an upload, in the job's folder: a TIFF's copy, or a
+/// video's first picture (the "before" side of the comparison).
 pub const PREVIEW: &str = "preview.png";
 
 /// The MIME type of the formats the server writes or accepts.

@@ -39,6 +39,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/api/jobs/{id}/cancel", post(cancel))
         .route("/api/jobs/{id}/result", get(result))
         .route("/api/jobs/{id}/input", get(input))
+        .route("/api/jobs/{id}/preview", get(preview))
         .route("/api/jobs/{id}/edit", post(edit_job))
         .route("/api/zip", get(zip))
         .fallback(|| async { error(StatusCode::NOT_FOUND, "there is nothing at this address") })
@@ -179,15 +180,29 @@ struct Inline {
     inline: Option<String>,
 }
 
-/// The uploaded file, shown inline (the "before" side of the comparison): its PNG preview when
-/// the browser cannot show its format.
+/// The uploaded file, shown inline (the "before" side of the comparison): a picture's PNG
+/// preview when the browser cannot show its format; a video as it came (its first picture is at
+/// `/preview`).
 async fn input(State(app): State<Arc<App>>, Path(id): Path<String>, h: HeaderMap) -> Response {
     match app.store.get(&id) {
         Some(j) => {
             let preview = j.dir.join(files::PREVIEW);
-            files::send(if preview.exists() { &preview } else { &j.job.input }, None, &h).await
+            let still = j.job.kind == upscale::jobs::Kind::Image && preview.exists();
+            files::send(if still { &preview } else { &j.job.input }, None, &h).await
         }
         None => not_found(),
+    }
+}
+
+/// A still picture of the upload that every browser shows: the PNG made at upload (a TIFF's
+/// copy, a video's first picture), else the uploaded picture itself; 404 for an edit's entry.
+async fn preview(State(app): State<Arc<App>>, Path(id): Path<String>, h: HeaderMap) -> Response {
+    let Some(j) = app.store.get(&id) else { return not_found() };
+    let made = j.dir.join(files::PREVIEW);
+    match (&j.origin, j.job.kind) {
+        (Origin::Upload, _) if made.exists() => files::send(&made, None, &h).await,
+        (Origin::Upload, upscale::jobs::Kind::Image) => files::send(&j.job.input, None, &h).await,
+        _ => error(StatusCode::NOT_FOUND, "this job has no preview"),
     }
 }
 

@@ -17,6 +17,7 @@ use super::files::{sanitize, stem};
 use super::jobs::{Entry, Origin};
 use super::App;
 use upscale::jobs::{Job, Kind as Media};
+use upscale::still::Format;
 
 /// An answer with a status and `{"error": …}`.
 pub fn error(status: StatusCode, msg: impl Into<String>) -> Response {
@@ -122,7 +123,7 @@ pub async fn create(State(app): State<Arc<App>>, headers: HeaderMap, mut form: M
     let up = upload.clone();
     let shown = original.clone();
     let kind = tokio::task::spawn_blocking(move || identify(&up, &shown, max_pixels)).await;
-    let (media, ext, size) = match kind {
+    let Found { media, ext, size, still } = match kind {
         Ok(Ok(k)) => k,
         Ok(Err((status, msg))) => return error(status, msg),
         Err(_) => return error(StatusCode::INTERNAL_SERVER_ERROR, "the file check failed"),
@@ -137,13 +138,13 @@ pub async fn create(State(app): State<Arc<App>>, headers: HeaderMap, mut form: M
         eprintln!("upscale: refused {original}: {}", e.report());
         return error(StatusCode::PAYLOAD_TOO_LARGE, e.to_string());
     }
-    if media == Media::Image {
-        let (up, dir2, shown, max) = (upload.clone(), dir.clone(), original.clone(), max_pixels);
-        match tokio::task::spawn_blocking(move || check_picture(&up, &dir2, &shown, max)).await {
-            Ok(Ok(())) => {}
-            Ok(Err((status, msg))) => return error(status, msg),
-            Err(_) => return error(StatusCode::INTERNAL_SERVER_ERROR, "the picture could not be checked"),
-        }
+    // The whole picture (or the video's first one) decoded now: a damaged file is refused in
+    // words, and the page gets its browser-viewable "before".
+    let (up, preview, shown, max) = (upload.clone(), dir.join(super::files::PREVIEW), original.clone(), max_pixels);
+    match tokio::task::spawn_blocking(move || check_and_preview(&up, still, &preview, &shown, max)).await {
+        Ok(Ok(())) => {}
+        Ok(Err((status, msg))) => return error(status, msg),
+        Err(_) => return error(StatusCode::INTERNAL_SERVER_ERROR, "the file could not be checked"),
     }
     let format = match (fields.format.as_deref().map(str::to_ascii_lowercase), media) {
         (Some(f), Media::Image) if IMAGE_FORMATS.contains(&f.as_str()) => f,
@@ -210,62 +211,72 @@ fn fits(media: Media, size: (u32, u32), cfg: &Config, natives: &[u32]) -> upscal
     }
 }
 
-/// Decodes the whole picture once (a damaged one is refused now, in words, with the decoder's
-/// own in the server's log) and, for a format browsers do not show (TIFF), writes
-/// `preview.png` beside it for the page's "before" side.
-fn check_picture(path: &Path, dir: &Path, shown: &str, max_pixels: u64) -> Result<(), Refusal> {
-    let damaged = |detail: String| {
-        eprintln!("upscale: {shown}: {detail}");
-        (
-            StatusCode::UNPROCESSABLE_ENTITY,
-            format!("{shown}: the picture's data is damaged or cut short and cannot be read"),
-        )
+/// Decodes the whole picture (`still`: its format) or the video's first picture once, so that
+/// a damaged file is refused now, in words (the decoder's own in the server's log), and writes
+/// `preview` (the page's "before") for what a browser may not show: a TIFF, and every video (a
+/// browser plays neither HEVC nor FFV1, and a PNG of the first picture is what the page can
+/// always show).
+fn check_and_preview(
+    path: &Path,
+    still: Option<Format>,
+    preview: &Path,
+    shown: &str,
+    max_pixels: u64,
+) -> Result<(), Refusal> {
+    let done = match still {
+        Some(f) if f.browser_viewable() => upscale::still::verify(path, max_pixels).map(|_| ()),
+        Some(_) => upscale::still::write_preview_png(path, preview, max_pixels).map(|_| ()),
+        None => upscale::video::poster(path, preview, max_pixels).map(|_| ()),
     };
-    let mut reader =
-        image::ImageReader::open(path).and_then(|r| r.with_guessed_format()).map_err(|e| damaged(e.to_string()))?;
-    let mut limits = image::Limits::default();
-    limits.max_alloc = Some(max_pixels.saturating_mul(16));
-    reader.limits(limits);
-    let format = reader.format();
-    let img = reader.decode().map_err(|e| damaged(e.to_string()))?;
-    if format == Some(image::ImageFormat::Tiff) {
-        img.save_with_format(dir.join(super::files::PREVIEW), image::ImageFormat::Png).map_err(|e| {
-            eprintln!("upscale: {shown}: cannot write its preview: {e}");
-            (StatusCode::INTERNAL_SERVER_ERROR, "the picture's preview could not be made".to_string())
-        })?;
+    let what = if still.is_some() { "picture" } else { "video" };
+    match done {
+        Ok(()) => Ok(()),
+        Err(upscale::Error::TooLarge { width, height, .. }) => Err(over_pixels(shown, width, height, max_pixels)),
+        Err(e @ (upscale::Error::Encode { .. } | upscale::Error::Io { .. })) => {
+            eprintln!("upscale: {shown}: cannot write its preview: {}", hide(&e, path, shown));
+            Err((StatusCode::INTERNAL_SERVER_ERROR, format!("the {what}'s preview could not be made")))
+        }
+        Err(e) => {
+            eprintln!("upscale: {shown}: {}", hide(&e, path, shown));
+            Err((
+                StatusCode::UNPROCESSABLE_ENTITY,
+                format!("{shown}: the {what}'s data is damaged or cut short and cannot be read"),
+            ))
+        }
     }
-    Ok(())
 }
 
 /// Why an upload is refused: the status and the message.
 type Refusal = (StatusCode, String);
 
+/// What an upload is, from its content.
+struct Found {
+    media: Media,
+    /// The extension of its format (`video` for any video).
+    ext: &'static str,
+    /// Its size as shown (EXIF orientation applied).
+    size: (u32, u32),
+    /// A picture's format.
+    still: Option<Format>,
+}
+
 /// Image (with the extension of its format) or video, from the content; the pixel limit.
-fn identify(path: &Path, shown: &str, max_pixels: u64) -> Result<(Media, &'static str, (u32, u32)), Refusal> {
-    let unreadable = |detail: String| {
-        eprintln!("upscale: {shown}: {detail}");
-        (StatusCode::UNPROCESSABLE_ENTITY, format!("{shown}: not a picture that can be read (damaged or cut short)"))
-    };
-    if upscale::still::is_image(path) {
-        let reader = image::ImageReader::open(path)
-            .and_then(|r| r.with_guessed_format())
-            .map_err(|e| unreadable(e.to_string()))?;
-        let ext = match reader.format() {
-            Some(image::ImageFormat::Png) => "png",
-            Some(image::ImageFormat::Jpeg) => "jpg",
-            Some(image::ImageFormat::WebP) => "webp",
-            Some(image::ImageFormat::Gif) => "gif",
-            Some(image::ImageFormat::Bmp) => "bmp",
-            _ => "tiff",
-        };
-        let (w, h) = reader.into_dimensions().map_err(|e| unreadable(e.to_string()))?;
+fn identify(path: &Path, shown: &str, max_pixels: u64) -> Result<Found, Refusal> {
+    if let Ok(format) = upscale::still::sniff(path) {
+        let (w, h) = upscale::still::dimensions(path).map_err(|e| {
+            eprintln!("upscale: {shown}: {}", hide(&e, path, shown));
+            (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                format!("{shown}: not a picture that can be read (damaged or cut short)"),
+            )
+        })?;
         if w as u64 * h as u64 > max_pixels {
             return Err(over_pixels(shown, w as u64, h as u64, max_pixels));
         }
-        return Ok((Media::Image, ext, (w, h)));
+        return Ok(Found { media: Media::Image, ext: format.extension(), size: (w, h), still: Some(format) });
     }
     match upscale::video::probe::scan(path, 0, max_pixels) {
-        Ok(r) => Ok((Media::Video, "video", (r.width, r.height))),
+        Ok(r) => Ok(Found { media: Media::Video, ext: "video", size: (r.width, r.height), still: None }),
         Err(upscale::Error::TooLarge { width, height, .. }) => Err(over_pixels(shown, width, height, max_pixels)),
         Err(e) => {
             eprintln!("upscale: {shown}: {}", hide(&e, path, shown));

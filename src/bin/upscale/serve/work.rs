@@ -129,7 +129,7 @@ pub fn run(entry: &Entry, engines: &Engines) {
 fn result_size(entry: &Entry) -> Option<(u32, u32)> {
     let out = &entry.job.output;
     match entry.job.kind {
-        Kind::Image => image::ImageReader::open(out).ok()?.with_guessed_format().ok()?.into_dimensions().ok(),
+        Kind::Image => upscale::still::dimensions(out).ok(),
         Kind::Video => upscale::video::probe::scan(out, 0, u64::MAX).ok().map(|r| (r.width, r.height)),
     }
 }

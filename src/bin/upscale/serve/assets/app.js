@@ -152,15 +152,18 @@ function forget(job) {
   updateZip();
 }
 
-// The "before" picture (or a frame of the video) as the card's thumbnail; its size is the
-// "before" of the sizes shown.
+// The "before" picture (or a video's first picture, made by the server) as the card's
+// thumbnail; its size is the "before" of the sizes shown.
 function thumbnail(job) {
   const j = job.json;
   if (!j.id || job.thumb || !j.media) return;
-  const src = j.task === "edit" ? `/api/jobs/${j.source}/result?inline=1` : `/api/jobs/${j.id}/input`;
-  const el = document.createElement(j.media === "video" ? "video" : "img");
+  // An edit's "before" is its source's result (a video the server wrote, which plays here); an
+  // upload's is its preview, a still every browser shows whatever the codec.
+  const video = j.task === "edit" && j.media === "video";
+  const src = j.task === "edit" ? `/api/jobs/${j.source}/result?inline=1` : `/api/jobs/${j.id}/preview`;
+  const el = document.createElement(video ? "video" : "img");
   el.className = "thumb";
-  if (el.tagName === "VIDEO") {
+  if (video) {
     el.muted = true; el.preload = "metadata"; el.playsInline = true;
     el.onloadedmetadata = () => { job.before = [el.videoWidth, el.videoHeight]; render(job); };
     el.src = `${src}#t=0.1`;
@@ -349,10 +352,11 @@ function openCompare(job) {
   current = job;
   $("compare-panel").hidden = false;
   $("compare-name").textContent = job.json.name;
-  const sizes = () => { $("compare-sizes").textContent = [job.scaleTag, sizesText(job), job.label].filter(Boolean).join(" · "); };
+  const sizes = () => { $("compare-sizes").textContent = [job.scaleTag, sizesText(job), job.label, job.beforeNote].filter(Boolean).join(" · "); };
   sizes();
   const id = job.json.id;
-  const beforeSrc = job.json.task === "edit" ? `/api/jobs/${job.json.source}/result?inline=1` : `/api/jobs/${id}/input`;
+  const upload = job.json.task !== "edit";
+  const beforeSrc = upload ? `/api/jobs/${id}/input` : `/api/jobs/${job.json.source}/result?inline=1`;
   const after = mediaEl(job, `/api/jobs/${id}/result?inline=1`);
   const before = mediaEl(job, beforeSrc);
   after.id = "after"; before.id = "before";
@@ -361,26 +365,50 @@ function openCompare(job) {
   $("compare-download").href = `/api/jobs/${id}/result`;
   $("compare-download").setAttribute("download", job.json.name);
   $("video-controls").hidden = job.json.media !== "video";
-  if (job.json.media === "video") syncVideos(before, after);
   setMuted(true);
   const ready = () => applyZoom();
   after.addEventListener(after.tagName === "VIDEO" ? "loadedmetadata" : "load", ready);
   // The "before" size, from the picture or video itself once it is loaded.
-  before.addEventListener(before.tagName === "VIDEO" ? "loadedmetadata" : "load", () => {
-    const [w, h] = naturalSize(before);
+  const measure = (el) => () => {
+    const [w, h] = naturalSize(el);
     if (w) { job.before = [w, h]; sizes(); render(job); }
-  });
+  };
+  if (job.json.media === "video") {
+    // An uploaded video this browser cannot play (HEVC, FFV1…): its first picture, made by the
+    // server, is the "before", beside the playing result.
+    const still = () => {
+      if (!upload || $("before") !== before) return;
+      const img = document.createElement("img");
+      img.id = "before"; img.alt = "";
+      img.addEventListener("load", measure(img));
+      img.src = `/api/jobs/${id}/preview`;
+      $("before-layer").replaceChildren(img);
+      job.beforeNote = "before: the first picture (this browser cannot play the original)";
+      sizes();
+    };
+    if (upload) before.poster = `/api/jobs/${id}/preview`;
+    before.addEventListener("error", still);
+    before.addEventListener("loadedmetadata", () => { if (!before.videoWidth) still(); else measure(before)(); });
+    syncVideos(before, after);
+  } else {
+    before.addEventListener("load", measure(before));
+  }
   setSplit($("slider").value);
   $("compare-panel").scrollIntoView({ block: "nearest" });
 }
 
+// The "before" follows the "after" while both are videos (a still "before" stays as it is).
 function syncVideos(before, after) {
+  const playing = () => $("before") === before;
   after.ontimeupdate = () => {
-    if (Math.abs(before.currentTime - after.currentTime) > 0.08) before.currentTime = after.currentTime;
+    if (playing() && Math.abs(before.currentTime - after.currentTime) > 0.08) before.currentTime = after.currentTime;
     if (after.duration) $("seek").value = Math.round((1000 * after.currentTime) / after.duration);
   };
-  after.onplay = () => { before.play().catch(() => {}); $("play").textContent = "Pause"; };
-  after.onpause = () => { before.pause(); before.currentTime = after.currentTime; $("play").textContent = "Play"; };
+  after.onplay = () => { if (playing()) before.play().catch(() => {}); $("play").textContent = "Pause"; };
+  after.onpause = () => {
+    if (playing()) { before.pause(); before.currentTime = after.currentTime; }
+    $("play").textContent = "Play";
+  };
 }
 
 // The sound comes from the "after" video (the other stays muted: one sound, in step).
@@ -394,7 +422,10 @@ $("mute").onclick = () => { const a = $("after"); if (a) setMuted(!a.muted); };
 $("play").onclick = () => { const a = $("after"); if (a) (a.paused ? a.play() : a.pause()); };
 $("seek").oninput = () => {
   const a = $("after"), b = $("before");
-  if (a && a.duration) { a.currentTime = ($("seek").value / 1000) * a.duration; b.currentTime = a.currentTime; }
+  if (a && a.duration) {
+    a.currentTime = ($("seek").value / 1000) * a.duration;
+    if (b && b.tagName === "VIDEO") b.currentTime = a.currentTime;
+  }
 };
 
 function naturalSize(el) {
