@@ -395,6 +395,22 @@ mod tests {
     }
 
     #[test]
+    fn depth_changes_only_autos_bf16_on_deep_sources() {
+        use Precision::*;
+        let cfg = Config::default();
+        let bf16 = Some(ex(Runtime::OpenVino, Bf16));
+        // 8 bits, a classic filter, a precision other than bf16: nothing changes, nothing said.
+        for (current, bits) in [(bf16, 8), (None, 16), (Some(ex(Runtime::OnnxRuntime, Fp32)), 10)] {
+            let r = for_depth(&cfg, current, bits).unwrap();
+            assert!(r.execution.is_none() && r.note.is_none(), "{current:?} {bits}");
+        }
+        // An asked bf16 stays, with a note.
+        let asked = Config { precision: Bf16, ..Config::default() };
+        let r = for_depth(&asked, bf16, 10).unwrap();
+        assert!(r.execution.is_none() && r.note.is_some_and(|n| n.contains("10 bits per sample in bf16 (as asked)")));
+    }
+
+    #[test]
     fn hidden_cpu_features_are_absent_and_psnr_is_right() {
         std::env::set_var(HIDE_CPU_FEATURES, "avx512_bf16,amx_bf16");
         assert!(!cpu_has_bf16());
