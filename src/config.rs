@@ -141,8 +141,10 @@ pub enum Deinterlace {
     Off,
 }
 
-/// What happens to high dynamic range video (PQ or HLG transfer).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// What happens to high dynamic range video (PQ or HLG transfer). Written as `keep` or `sdr`
+/// in files (a segment plan carries it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Tonemap {
     /// Kept as it is: the same transfer, primaries, matrix and mastering metadata.
     #[default]
@@ -317,13 +319,6 @@ impl Config {
         self.edit.check()?;
         if self.video.resume && !self.edit.is_empty() {
             return Err(crate::Error::from(crate::error::Conflict::Settings { setting: "resume", others: &["edit"] }));
-        }
-        // A segment plan does not carry the tone mapping yet: refused rather than ignored.
-        if self.video.resume && self.video.tonemap != Tonemap::Keep {
-            return Err(crate::Error::from(crate::error::Conflict::Settings {
-                setting: "resume",
-                others: &["tonemap"],
-            }));
         }
         Ok(())
     }

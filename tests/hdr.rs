@@ -85,10 +85,10 @@ fn ten_bit_ramp_keeps_its_steps_through_lanczos_and_the_network() {
     let source_rms = row_rms(&luma10(&src, 256, 64), 256);
     for (model, limit) in [("lanczos", 0.7), ("realesr-animevideov3", 0.9)] {
         let out = dir.path().join(format!("{model}.mkv"));
-        // fp32 asked: bf16 (what `auto` picks on a CPU with AVX512_BF16) keeps 8 bits of mantissa,
-        // too few for 10-bit steps (1.19 levels measured on Zen 4); `auto` does not yet look at
-        // the source's depth (README, "What files carry").
-        upscale(&src, &out, &["-m", model, "--precision", "fp32", "--codec", "ffv1", "--threads", "2"]);
+        // `--precision auto`: where it would choose bf16 (a CPU with AVX512_BF16 or AMX), whose
+        // 8 bits of mantissa band 10-bit steps (1.19 levels measured on Zen 4), a 10-bit source
+        // runs fp32, and a note says why.
+        let err = upscale(&src, &out, &["-m", model, "--codec", "ffv1", "--threads", "2"]);
         assert_eq!(stream_field(&out, "stream=pix_fmt"), "yuv420p10le", "{model}");
         let frames = luma10(&out, 512, 128);
         assert_eq!(frames.len(), 3, "{model}");
@@ -98,6 +98,67 @@ fn ten_bit_ramp_keeps_its_steps_through_lanczos_and_the_network() {
             rms <= limit,
             "{model}: RMS {rms:.3} levels from a straight ramp (limit {limit}; source {source_rms:.3}): 8-bit banding"
         );
+        assert_auto_said_fp32(&err, "10 bits per sample");
+    }
+}
+
+/// The note events of a `--progress json` run.
+fn notes(err: &str) -> Vec<String> {
+    err.lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|e| e["event"] == "note")
+        .filter_map(|e| e["message"].as_str().map(String::from))
+        .collect()
+}
+
+/// Where `auto` chose bf16 (the engine's `device` note says so), a note says fp32 runs instead
+/// for a source of `depth`, and why; where it did not, no such note.
+fn assert_auto_said_fp32(err: &str, depth: &str) {
+    let notes = notes(err);
+    let chose_bf16 = notes.iter().any(|n| n.starts_with("device ") && n.contains("bf16 (against"));
+    let said = notes.iter().find(|n| n.contains("precision auto:") && n.contains(depth));
+    match said {
+        Some(n) => assert!(chose_bf16 && n.contains("fp32 rather than OpenVINO bf16") && n.contains("band"), "{n}"),
+        None => assert!(!chose_bf16, "auto chose bf16 and nothing says fp32 runs: {notes:#?}"),
+    }
+}
+
+/// Whether this CPU computes in bf16 (where `auto` may choose it).
+fn cpu_has_bf16() -> bool {
+    let info = std::fs::read_to_string("/proc/cpuinfo").unwrap();
+    info.split_whitespace().any(|f| f == "avx512_bf16" || f == "amx_bf16")
+}
+
+/// A 16-bit picture follows the video's rule: `auto` makes exactly what `--precision fp32`
+/// makes (never bf16's 8 bits of mantissa), and a ramp of 10-bit-sized steps keeps them; an
+/// asked bf16 is run as asked, with a note that it may band.
+#[test]
+fn sixteen_bit_picture_runs_fp32_under_auto() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("ramp16.png");
+    // The video ramp's values in 16 bits: (400 + x/2) 10-bit levels, grey.
+    let img = image::ImageBuffer::from_fn(256, 64, |x, _| {
+        let v = ((400 + x / 2) * 64) as u16;
+        image::Rgb([v, v, v])
+    });
+    image::DynamicImage::ImageRgb16(img).save(&src).unwrap();
+    let args = ["-m", "realesr-animevideov3", "--threads", "2"];
+    let (auto, fp32) = (dir.path().join("auto.png"), dir.path().join("fp32.png"));
+    let err = upscale(&src, &auto, &args);
+    upscale(&src, &fp32, &[&args[..], &["--precision", "fp32"]].concat());
+    let read = |p: &Path| image::open(p).unwrap().into_rgb16();
+    let (a, f) = (read(&auto), read(&fp32));
+    assert_eq!(a.dimensions(), (512, 128));
+    let luma: Vec<u16> = a.pixels().map(|p| ((u32::from(p[1]) + 32) / 64) as u16).collect();
+    let rms = row_rms(&[luma], 512);
+    eprintln!("16-bit picture: RMS from a straight ramp {rms:.3} 10-bit levels");
+    assert!(rms <= 0.9, "RMS {rms:.3} 10-bit levels from a straight ramp: banding");
+    assert!(a.as_raw() == f.as_raw(), "auto differs from fp32 on a 16-bit picture");
+    assert_auto_said_fp32(&err, "16 bits per sample");
+    if cpu_has_bf16() {
+        let bf16 = dir.path().join("bf16.png");
+        let err = upscale(&src, &bf16, &[&args[..], &["--precision", "bf16"]].concat());
+        assert!(notes(&err).iter().any(|n| n.contains("in bf16 (as asked)") && n.contains("may band")), "{err}");
     }
 }
 
@@ -230,5 +291,57 @@ fn provenance_is_the_containers_encoder_tag() {
         upscale(&src, &bare, &["-m", "lanczos", "--no-provenance"]);
         let tags = ffprobe(&bare, &["-show_entries", "format_tags", "-of", "default=nw=1"]);
         assert!(!tags.contains("upscale "), "{ext}: {tags}");
+    }
+}
+
+/// One line per decoded video frame: timestamps, size and the MD5 of its pixels.
+fn frame_md5s(path: &Path) -> Vec<String> {
+    let out = common::ffmpeg_out(&["-i", s(path), "-map", "0:v", "-f", "framemd5", "-"]);
+    out.lines().filter(|l| !l.starts_with('#')).map(str::to_string).collect()
+}
+
+/// The job's steps, each checked to succeed.
+fn step(args: &[&str]) -> String {
+    let r = run_cmd(Command::new(BIN).args(args));
+    assert!(r.status.success(), "{args:?}: {}", r.stderr);
+    r.stdout
+}
+
+/// `--tonemap sdr` travels in a segment plan: `job plan` + `job run` of each index + `job join`,
+/// and `--resume`, make the frames of the one-machine `--tonemap sdr` run (lossless FFV1), tagged
+/// BT.709 SDR with no HDR side data.
+#[test]
+fn tonemap_sdr_through_segments_is_the_one_machine_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let src = pq_clip(d);
+    // `upscale` adds `-s 2`.
+    let args = ["-m", "lanczos", "--codec", "ffv1", "--tonemap", "sdr"];
+    let one = d.join("one.mkv");
+    upscale(&src, &one, &args);
+    let want = frame_md5s(&one);
+    assert_eq!(want.len(), 12);
+
+    let joined = d.join("joined.mkv");
+    let plan_args = ["job", "plan", s(&src), "-o", s(&joined), "--segments", "3", "-s", "2", "-q"];
+    let printed = step(&[&plan_args[..], &args[..]].concat());
+    let work = printed.lines().next().unwrap().to_string();
+    let plan: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(Path::new(&work).join("plan.json")).unwrap()).unwrap();
+    assert_eq!(plan["settings"]["tonemap"].as_str(), Some("sdr"), "{plan}");
+    for i in ["2", "0", "1"] {
+        step(&["job", "run", &work, "--index", i, "-q"]);
+    }
+    step(&["job", "join", &work, "-q"]);
+
+    let resumed = d.join("resumed.mkv");
+    upscale(&src, &resumed, &[&args[..], &["--resume", "--segment-frames", "5"]].concat());
+
+    for out in [&joined, &resumed] {
+        assert_eq!(frame_md5s(out), want, "{}: frames differ from the one-machine run's", out.display());
+        assert_eq!(stream_field(out, "stream=color_transfer"), "bt709", "{}", out.display());
+        assert_eq!(stream_field(out, "stream=color_primaries"), "bt709", "{}", out.display());
+        assert_eq!(stream_field(out, "stream=color_space"), "bt709", "{}", out.display());
+        assert!(frame_side_data(out).is_empty() && stream_side_data(out).is_empty(), "{}", out.display());
     }
 }

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Instant;
 
-use crate::config::{Device, Precision};
+use crate::config::{Config, Device, Precision};
 use crate::error::{ConfigError, DeviceProblem, Error, Result};
 use crate::model::network::Network;
 use crate::model::openvino::{self, cache_root, OPENVINO_VERSION};
@@ -190,6 +190,51 @@ pub fn resolve(model: &str, source: &Source, scale: Option<u32>, asked: Precisio
     Ok(Resolved { execution, note: describe(execution, baseline, &trials, cached, bf16_cpu) })
 }
 
+/// What a source's depth changes in an engine's choice: the execution to run instead (when
+/// `auto` chose bf16 for a source of more than 8 bits), and a note saying why, or warning that
+/// an asked bf16 may band.
+#[derive(Debug, Clone, Default)]
+pub struct ForDepth {
+    /// Run this instead of the engine's own choice (`None`: keep it).
+    pub execution: Option<Execution>,
+    /// Why fp32 runs instead (`auto` on a deep source), or that an asked bf16 may band.
+    pub note: Option<String>,
+}
+
+/// The rule for sources of `bits` per sample (video samples, picture channels) on an engine
+/// made from `cfg` that resolved `current`: bf16 keeps 8 bits of mantissa, so for more than 8
+/// bits `--precision auto` runs fp32 instead, on the runtime `--precision fp32` would choose
+/// (measured and cached as for it); an asked bf16 stays, with a note. 8-bit sources, other
+/// precisions and classic filters (`current` `None`) keep what they have. Every path that runs a
+/// deep source (a whole video, a segment plan, `--resume`, a picture) asks this, so they agree.
+pub fn for_depth(cfg: &Config, current: Option<Execution>, bits: u32) -> Result<ForDepth> {
+    let Some(current) = current.filter(|e| bits > 8 && e.precision == Precision::Bf16) else {
+        return Ok(ForDepth::default());
+    };
+    if cfg.precision != Precision::Auto {
+        let note = format!(
+            "{bits} bits per sample in bf16 (as asked): bf16 keeps 8 bits of mantissa, so fine steps \
+             may band; --precision auto or fp32 keeps them"
+        );
+        return Ok(ForDepth { execution: None, note: Some(note) });
+    }
+    let spec = crate::model::resolve_level(&cfg.model, cfg.denoise, cfg.model_dir.as_deref(), Precision::Fp32)?;
+    let crate::model::ModelSpec::Net { name, variants, .. } = spec else {
+        return Ok(ForDepth::default());
+    };
+    let Some((scale, src)) = variants.iter().max_by_key(|v| v.0) else {
+        return Err(Error::model(&name, "no network files"));
+    };
+    let r = resolve(&name, src, *scale, Precision::Fp32, cfg.threads)?;
+    let how = r.note.strip_prefix(&format!("{} ", r.execution)).unwrap_or(&r.note);
+    let note = format!(
+        "precision auto: {} rather than {current} for a source of {bits} bits per sample: bf16 keeps 8 bits of \
+         mantissa and would band its steps (fp32 {how})",
+        r.execution
+    );
+    Ok(ForDepth { execution: Some(r.execution), note: Some(note) })
+}
+
 /// The note: what runs, and what the probe found for each candidate.
 fn describe(chosen: Execution, baseline: Execution, trials: &[Trial], cached: bool, bf16_cpu: bool) -> String {
     let base = trials.iter().find(|t| t.execution == baseline).map_or(f64::NAN, |t| t.seconds);
@@ -353,6 +398,22 @@ mod tests {
         let t = [trial(OnnxRuntime, Fp32, 1.00, 999.0), trial(OpenVino, Bf16, f64::NAN, 60.0)];
         assert_eq!(choose(base, &t, AUTO_MIN_DB), base);
         assert_eq!(choose(base, &[], AUTO_MIN_DB), base);
+    }
+
+    #[test]
+    fn depth_changes_only_autos_bf16_on_deep_sources() {
+        use Precision::*;
+        let cfg = Config::default();
+        let bf16 = Some(ex(Runtime::OpenVino, Bf16));
+        // 8 bits, a classic filter, a precision other than bf16: nothing changes, nothing said.
+        for (current, bits) in [(bf16, 8), (None, 16), (Some(ex(Runtime::OnnxRuntime, Fp32)), 10)] {
+            let r = for_depth(&cfg, current, bits).unwrap();
+            assert!(r.execution.is_none() && r.note.is_none(), "{current:?} {bits}");
+        }
+        // An asked bf16 stays, with a note.
+        let asked = Config { precision: Bf16, ..Config::default() };
+        let r = for_depth(&asked, bf16, 10).unwrap();
+        assert!(r.execution.is_none() && r.note.is_some_and(|n| n.contains("10 bits per sample in bf16 (as asked)")));
     }
 
     #[test]

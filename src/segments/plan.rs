@@ -14,10 +14,11 @@ use serde::{Deserialize, Serialize};
 use super::identity::InputId;
 pub use super::keyframes::Cut;
 use super::keyframes::{self, FrameList};
-use crate::config::{Config, Deinterlace, VideoConfig};
+use crate::config::{Config, Deinterlace, Tonemap, VideoConfig};
 use crate::engine::{Resolved, Upscaler};
 use crate::error::{ConfigError, Error, Result};
 use crate::output::Pending;
+use crate::progress::Progress;
 
 /// The format of `plan.json` this build reads and writes.
 pub const VERSION: u32 = 2;
@@ -132,6 +133,10 @@ pub struct Settings {
     pub deinterlace: Deinterlace,
     /// Stop at the first damaged packet or frame instead of concealing it with a warning.
     pub strict: bool,
+    /// HDR sources kept or tone-mapped to SDR (`keep`, `sdr`); plans made before it was
+    /// carried read as `keep`, which they were.
+    #[serde(default)]
+    pub tonemap: Tonemap,
     /// Largest input accepted, in pixels (width × height).
     pub max_pixels: u64,
     /// Replace an existing output.
@@ -186,6 +191,7 @@ impl Settings {
             no_audio: v.no_audio,
             deinterlace,
             strict: v.strict,
+            tonemap: v.tonemap,
             max_pixels: cfg.max_pixels,
             overwrite: cfg.overwrite,
             ffmpeg: ffmpeg_version(),
@@ -221,6 +227,7 @@ impl Settings {
                 no_audio: self.no_audio,
                 deinterlace: self.deinterlace,
                 strict: self.strict,
+                tonemap: self.tonemap,
                 ..base.video.clone()
             },
             ..base
@@ -326,11 +333,26 @@ impl Plan {
     /// Plans `input` → `output` (whose work folder is `work`) cut by `cut`, with `cfg` and the
     /// upscaler `up` made from it (which reports what it resolved). A count of segments that
     /// the input's frames cannot give is a [`ConfigError`] on `segments`.
-    pub fn make(input: &Path, output: &Path, work: &Path, cfg: &Config, up: &Upscaler<'_>, cut: Cut) -> Result<Plan> {
+    ///
+    /// The plan records what this input will run with: for a source of more than 8 bits, an
+    /// `up` whose `auto` precision chose bf16 is replaced by fp32, as the one-machine run does
+    /// (`crate::video::engine_for_depth`; the note saying why goes to `progress`).
+    pub fn make(
+        input: &Path,
+        output: &Path,
+        work: &Path,
+        cfg: &Config,
+        up: &Upscaler<'_>,
+        cut: Cut,
+        progress: &dyn Progress,
+    ) -> Result<Plan> {
         let cut = cut.check()?;
         let abs = input.canonicalize().map_err(|e| Error::io(input, e))?;
         let id = InputId::of(&abs)?;
         let info = crate::video::open(&abs, cfg)?.info().clone();
+        let deep = crate::video::engine_for_depth(input, &info, up, cfg, progress)?;
+        let deep_up = deep.as_ref().map(|e| e.upscaler(cfg)).transpose()?;
+        let up = deep_up.as_ref().unwrap_or(up);
         let list = FrameList::scan(&abs)?;
         if list.stream != info.index {
             return Err(Error::video(input, "the demuxer and the decoder chose different video streams"));

@@ -13,7 +13,7 @@ use crate::config::Config;
 use crate::engine::Upscaler;
 use crate::error::{Error, Result};
 use crate::outcome::Outcome;
-use crate::progress::Progress;
+use crate::progress::{NoProgress, Progress};
 
 /// Upscales `input` into `output` through the work folder, continuing what an earlier run of
 /// the same job left there, with `up`'s sessions set to the plan's settings (its tile included:
@@ -27,6 +27,25 @@ pub fn upscale_file(
     progress: &dyn Progress,
 ) -> Result<Outcome> {
     crate::output::check(input, output, cfg.overwrite)?;
+    // The plan and the run use what a deep source needs, as the one-machine run and `job plan`
+    // do (said once, here: the plan is made with the upscaler chosen).
+    let dec = crate::video::open(input, cfg)?;
+    let deep = crate::video::engine_for_depth(input, dec.info(), up, cfg, progress)?;
+    drop(dec);
+    match deep.as_ref().map(|e| e.upscaler(cfg)).transpose()? {
+        Some(mut deep_up) => resume(input, output, &mut deep_up, cfg, progress),
+        None => resume(input, output, up, cfg, progress),
+    }
+}
+
+/// [`upscale_file`] with the upscaler for this input.
+fn resume(
+    input: &Path,
+    output: &Path,
+    up: &mut Upscaler<'_>,
+    cfg: &Config,
+    progress: &dyn Progress,
+) -> Result<Outcome> {
     let work = WorkDir::for_output(output);
     let stale = |why: String| {
         Error::video(
@@ -38,7 +57,7 @@ pub fn upscale_file(
         0 => Cut::Seconds(DEFAULT_SEGMENT_SECS),
         n => Cut::Frames(n),
     };
-    let fresh = Plan::make(input, output, work.path(), cfg, up, cut)?;
+    let fresh = Plan::make(input, output, work.path(), cfg, up, cut, &NoProgress)?;
     let created = !work.path().join(super::plan::PLAN_FILE).exists();
     let plan = if created {
         if work.path().exists()

@@ -23,7 +23,7 @@ use std::path::Path;
 use ffmpeg_next as ffmpeg;
 
 use crate::config::{Config, Device};
-use crate::engine::Upscaler;
+use crate::engine::{Engine, Upscaler};
 use crate::error::{Error, Result};
 use crate::outcome::Outcome;
 use crate::output;
@@ -62,9 +62,14 @@ pub fn upscale_file(
     output::check(input, output, cfg.overwrite)?;
     let dec = open(input, cfg)?;
     let total = dec.info().total_frames;
+    let deep = engine_for_depth(input, dec.info(), up, cfg, progress)?;
+    let mut deep_up = deep.as_ref().map(|e| e.upscaler(cfg)).transpose()?;
     let pending = output::Pending::new(output);
     let dest = Destination { output, tmp: pending.path(), packets: None, announce: true, frames_before: 0 };
-    let outcome = transcode(input, dec, up, &dest, cfg, progress)?;
+    let outcome = match deep_up.as_mut() {
+        Some(deep_up) => transcode(input, dec, deep_up, &dest, cfg, progress)?,
+        None => transcode(input, dec, up, &dest, cfg, progress)?,
+    };
     pending.commit()?;
     if outcome.interrupted {
         let of = total.map_or(String::new(), |t| format!(" of {}", t.max(outcome.frames)));
@@ -77,6 +82,24 @@ pub fn upscale_file(
         return Ok(Outcome::Interrupted { frames: outcome.frames });
     }
     Ok(Outcome::Done)
+}
+
+/// An engine for the video `info` describes where `up`'s would band it: `--precision auto`
+/// that chose bf16 runs fp32 for sources of more than 8 bits
+/// ([`crate::model::openvino_choice::for_depth`], the one rule of every video path and of
+/// pictures). The note saying why (or that an asked bf16 may band) goes to `progress`.
+pub(crate) fn engine_for_depth(
+    input: &Path,
+    info: &decode::StreamInfo,
+    up: &Upscaler<'_>,
+    cfg: &Config,
+    progress: &dyn Progress,
+) -> Result<Option<Engine>> {
+    let rule = crate::model::openvino_choice::for_depth(cfg, up.execution(), color::depth(info.format))?;
+    if let Some(n) = &rule.note {
+        progress.note(&format!("{}: {n}", input.display()));
+    }
+    rule.execution.map(|e| Engine::with_execution(&Config { device: Device::Cpu, ..cfg.clone() }, e)).transpose()
 }
 
 /// Opens `input`'s video for [`transcode`], refusing pictures over the configured pixel limit.

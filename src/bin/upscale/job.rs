@@ -132,11 +132,6 @@ fn plan(input: &Path, output: &Path, n: Option<usize>, secs: Option<f64>, opts: 
         let e = Error::from(upscale::error::Conflict::Settings { setting: "edit", others: &["segments"] });
         return rep.fail(&e);
     }
-    if cfg.video.tonemap != upscale::config::Tonemap::Keep {
-        // Nor the tone mapping yet.
-        let e = Error::from(upscale::error::Conflict::Settings { setting: "tonemap", others: &["segments"] });
-        return rep.fail(&e);
-    }
     let work = WorkDir::for_output(output);
     if work.path().join(segments::plan::PLAN_FILE).exists() {
         let e = failed(work.path(), "already planned (remove the folder to plan again)".into());
@@ -148,7 +143,7 @@ fn plan(input: &Path, output: &Path, n: Option<usize>, secs: Option<f64>, opts: 
         .and_then(|()| Engine::new(&cfg))
         .and_then(|engine| {
             let up = engine.upscaler(&cfg)?;
-            Plan::make(input, output, work.path(), &cfg, &up, cut)
+            Plan::make(input, output, work.path(), &cfg, &up, cut, &rep)
         })
         .and_then(|p| {
             std::fs::create_dir_all(work.path()).map_err(|e| Error::Io { path: work.path().into(), source: e })?;
