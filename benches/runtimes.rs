@@ -9,7 +9,8 @@
 //! - `UPSCALE_BENCH_CLIPS`: comma-separated clips (default samples/pan.mp4);
 //! - `UPSCALE_BENCH_PARTS`: `clips,photo` (default both);
 //! - `UPSCALE_BENCH_PHOTO_MP` (default 1.0) and `UPSCALE_BENCH_LARGE_MP` (default 0.1): the
-//!   photo's size for the default network and for the others (a frame of tos.mp4, scaled);
+//!   photo's size for the default networks (pictures and videos) and for the others (a frame of
+//!   tos.mp4, scaled);
 //! - `UPSCALE_BENCH_NETWORKS`: networks for the photo (default: every one the registry ships);
 //!   `UPSCALE_BENCH_PHOTO_REPS` rounds for it (default: `UPSCALE_BENCH_REPS`).
 //!
@@ -223,7 +224,8 @@ fn photo(dir: &Path, reps: usize) {
         Err(_) => shipped.into_iter().map(|m| m.name).collect(),
     };
     for net in nets {
-        let mp = if net == upscale::model::DEFAULT_MODEL {
+        // The defaults (pictures: realesr-general-x4v3; videos: realesr-animevideov3) at full size.
+        let mp = if net == upscale::config::DEFAULT_PICTURE_MODEL || net == upscale::model::DEFAULT_MODEL {
             number("UPSCALE_BENCH_PHOTO_MP", 1.0)
         } else {
             number("UPSCALE_BENCH_LARGE_MP", 0.1)
