@@ -214,7 +214,7 @@ pub fn for_depth(cfg: &Config, current: Option<Execution>, bits: u32) -> Result<
     if cfg.precision != Precision::Auto {
         let note = format!(
             "{bits} bits per sample in bf16 (as asked): bf16 keeps 8 bits of mantissa, so fine steps \
-             may band; --precision auto or fp32 keeps them"
+             may band; precision auto or fp32 keeps them"
         );
         return Ok(ForDepth { execution: None, note: Some(note) });
     }
