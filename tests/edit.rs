@@ -3,17 +3,15 @@
 //! drawing when they cannot fit) and cancellable; text is drawn with a real font, so "©" is not
 //! a "?".
 
-mod serve_common;
-
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use serve_common::*;
 use upscale::edit::{Color, Crop, EditError, EditSpec, Mark, Position, Rotation, Watermark};
 use upscale::jobs::{self, Job, Kind};
 use upscale::progress::{Event, NoProgress, Progress};
 use upscale::{Config, Device, Engine, Error};
+use upscale_test_support::serve::*;
 
 const MINUTE: Duration = Duration::from_secs(60);
 

@@ -3,11 +3,9 @@
 //! against the CLI, and each safety point (Host, Origin, content type, upload and pixel limits,
 //! file names, the queue, headers, expiry, Ctrl-C).
 
-mod serve_common;
-
 use std::time::Duration;
 
-use serve_common::*;
+use upscale_test_support::serve::*;
 
 const MINUTE: Duration = Duration::from_secs(60);
 

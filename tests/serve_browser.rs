@@ -7,8 +7,6 @@
 //! picture. Screenshots of each step go to target/serve-screenshots/.
 //! Without /usr/bin/chromium the test fails saying so (tools/setup.sh installs it).
 
-mod serve_common;
-
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -16,7 +14,7 @@ use headless_chrome::protocol::cdp::Browser as Cdp;
 use headless_chrome::protocol::cdp::Page::CaptureScreenshotFormatOption;
 use headless_chrome::{Browser, LaunchOptions, Tab};
 use serde_json::Value;
-use serve_common::*;
+use upscale_test_support::serve::*;
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 

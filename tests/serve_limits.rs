@@ -5,14 +5,12 @@
 //! names keep their Unicode; a TIFF and a video no browser plays get a PNG "before"; every
 //! refusal is `{"error": …}` in words for a person (no flag names, no decoder internals).
 
-mod serve_common;
-
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use serve_common::*;
+use upscale_test_support::serve::*;
 
 fn coffee() -> Vec<u8> {
     std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/samples/coffee.png")).unwrap()
@@ -234,7 +232,7 @@ fn every_refusal_is_json_in_words_for_a_person() {
     }
     let msg = assert_json_error(&srv.upload("bad.png", &png, &[("model", "nearest")]), 422, "damaged PNG");
     assert!(msg.contains("bad.png") && msg.contains("damaged"), "{msg}");
-    assert!(srv.stderr.lock().unwrap().iter().any(|l| l.contains("bad.png:")), "the details go to the log");
+    assert!(srv.logged("bad.png:", Duration::from_secs(10)), "the details go to the log");
     // Sizes: the limit stated once and true (65535 is accepted, 65536 refused saying 65535).
     let msg = assert_json_error(&srv.upload("a.png", &photo(8, 8), &[("width", "65536")]), 400, "width 65536");
     assert!(msg.contains("65535") && !msg.contains("65536 ") && !msg.contains("at most 65536"), "{msg}");

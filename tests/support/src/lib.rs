@@ -6,6 +6,7 @@
 mod media;
 mod paths;
 mod run;
+pub mod serve;
 
 pub use media::{ffmpeg, ffmpeg_out, ffprobe, frame_time_strings, frame_times, with_tone};
 pub use paths::{repo_root, s, shared_media};

@@ -1,7 +1,6 @@
 //! What the `upscale serve` tests share: the real binary started on 127.0.0.1:0 (the port read
 //! from its stderr), a small HTTP/1.1 client on a raw TcpStream (so Host, Origin and bodies are
 //! exactly what a test says), multipart bodies, and the image and video checks.
-#![allow(dead_code)]
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -28,7 +27,7 @@ impl Server {
     /// Starts `upscale serve --listen 127.0.0.1:PORT ARGS` (0: any free port).
     pub fn start_on(tmp: &Path, port: u16, args: &[&str]) -> Server {
         let listen = format!("127.0.0.1:{port}");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_upscale"))
+        let mut child = Command::new(crate::bin())
             .args(["serve", "--listen", &listen, "--device", "cpu"])
             .args(args)
             .env("TMPDIR", tmp)
@@ -126,6 +125,21 @@ impl Server {
             }
             assert!(t0.elapsed() < limit, "job {id} never {state}: {j}");
             std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Whether the server's log has a line containing `needle` within `limit` (its stderr is
+    /// read by another thread: a line written before an answer may arrive just after it).
+    pub fn logged(&self, needle: &str, limit: Duration) -> bool {
+        let t0 = Instant::now();
+        loop {
+            if self.stderr.lock().unwrap().iter().any(|l| l.contains(needle)) {
+                return true;
+            }
+            if t0.elapsed() > limit {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(20));
         }
     }
 
@@ -255,7 +269,7 @@ pub fn multipart(name: &str, bytes: &[u8], fields: &[(&str, &str)]) -> (String, 
 
 /// A crop of the bundled photograph (samples/coffee.png) as PNG bytes.
 pub fn photo(w: u32, h: u32) -> Vec<u8> {
-    let img = image::open(concat!(env!("CARGO_MANIFEST_DIR"), "/samples/coffee.png")).expect("samples/coffee.png");
+    let img = image::open(crate::repo_root().join("samples/coffee.png")).expect("samples/coffee.png");
     let crop = img.crop_imm(img.width() / 3, img.height() / 4, w, h).to_rgb8();
     let mut out = std::io::Cursor::new(Vec::new());
     crop.write_to(&mut out, image::ImageFormat::Png).unwrap();
@@ -264,7 +278,7 @@ pub fn photo(w: u32, h: u32) -> Vec<u8> {
 
 /// The CLI's output for the same input (`upscale IN -o OUT ARGS`), decoded.
 pub fn cli_reference(input: &Path, out: &Path, args: &[&str]) -> image::RgbImage {
-    let st = Command::new(env!("CARGO_BIN_EXE_upscale"))
+    let st = Command::new(crate::bin())
         .arg(input)
         .arg("-o")
         .arg(out)
