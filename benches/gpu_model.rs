@@ -21,6 +21,7 @@ use std::time::Instant;
 use upscale::config::Precision;
 use upscale::model::{self, memory, network, Network, Source};
 use upscale::{Config, Device, Engine, Planes};
+use upscale_test_support::bench::list;
 
 /// FLOPs per input pixel, as printed by tools/ncnn2onnx.py (models/README.md).
 fn flops_per_pixel(model: &str) -> u64 {
@@ -33,10 +34,6 @@ fn flops_per_pixel(model: &str) -> u64 {
 
 fn env(name: &str, default: &str) -> String {
     std::env::var(name).ok().filter(|v| !v.is_empty()).unwrap_or_else(|| default.to_string())
-}
-
-fn list(name: &str, default: &str) -> Vec<String> {
-    env(name, default).split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect()
 }
 
 /// The ×4 network file for a model and precision: built in, or in the model folders.

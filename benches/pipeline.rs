@@ -23,21 +23,13 @@
 //! draining its stages; the model only is timed after a warm-up.
 
 use std::path::Path;
-use std::process::Command;
 use std::time::Instant;
 
 use upscale::config::Precision;
 use upscale::progress::NoProgress;
 use upscale::{Config, Device, Engine};
-
-fn ffmpeg(args: &[&str]) {
-    let ok = Command::new("ffmpeg")
-        .args(["-hide_banner", "-loglevel", "error", "-y"])
-        .args(args)
-        .status()
-        .is_ok_and(|s| s.success());
-    assert!(ok, "ffmpeg {args:?} failed");
-}
+use upscale_test_support::bench::{cpu_seconds, list, median};
+use upscale_test_support::ffmpeg;
 
 /// One measured setting.
 #[derive(Clone, Copy)]
@@ -68,32 +60,6 @@ fn pipeline_fps(clip: &Path, out: &Path, model: &str, s: Setting, frames: usize)
     let t = Instant::now();
     let _ = upscale::video::upscale_file(clip, out, &mut up, &cfg, &NoProgress).expect("pipeline runs");
     frames as f64 / t.elapsed().as_secs_f64()
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
-}
-
-fn list(var: &str, default: &str) -> Vec<String> {
-    std::env::var(var)
-        .unwrap_or_else(|_| default.into())
-        .split(',')
-        .map(|p| p.trim().to_string())
-        .filter(|p| !p.is_empty())
-        .collect()
-}
-
-/// CPU seconds used by this process so far, all threads (user + system).
-fn cpu_seconds() -> f64 {
-    let mut u = std::mem::MaybeUninit::<libc::rusage>::zeroed();
-    // SAFETY: getrusage fills the struct it is given.
-    let u = unsafe {
-        libc::getrusage(libc::RUSAGE_SELF, u.as_mut_ptr());
-        u.assume_init()
-    };
-    let t = |v: libc::timeval| v.tv_sec as f64 + v.tv_usec as f64 * 1e-6;
-    t(u.ru_utime) + t(u.ru_stime)
 }
 
 /// Frames per second and CPU seconds per frame of `f` on `frames` frames.

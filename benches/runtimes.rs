@@ -18,7 +18,6 @@
 //! fp32 in the same rounds, and PSNR against its output.
 
 use std::path::Path;
-use std::process::Command;
 use std::time::Instant;
 
 use upscale::config::Precision;
@@ -26,47 +25,10 @@ use upscale::model::openvino_choice::psnr;
 use upscale::model::runtime::{Execution, Runtime};
 use upscale::progress::NoProgress;
 use upscale::{Config, Device, Engine, Planes};
+use upscale_test_support::bench::{cpu_seconds, list, median, number};
+use upscale_test_support::ffmpeg;
 
 const ORT_FP32: Execution = Execution { runtime: Runtime::OnnxRuntime, precision: Precision::Fp32 };
-
-fn ffmpeg(args: &[&str]) {
-    let ok = Command::new("ffmpeg")
-        .args(["-hide_banner", "-loglevel", "error", "-y"])
-        .args(args)
-        .status()
-        .is_ok_and(|s| s.success());
-    assert!(ok, "ffmpeg {args:?} failed");
-}
-
-fn list(var: &str, default: &str) -> Vec<String> {
-    std::env::var(var)
-        .unwrap_or_else(|_| default.into())
-        .split(',')
-        .map(|p| p.trim().to_string())
-        .filter(|p| !p.is_empty())
-        .collect()
-}
-
-fn number(var: &str, default: f64) -> f64 {
-    std::env::var(var).map_or(default, |v| v.parse().expect("a number"))
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
-}
-
-/// CPU seconds used by this process so far, all threads (user + system).
-fn cpu_seconds() -> f64 {
-    let mut u = std::mem::MaybeUninit::<libc::rusage>::zeroed();
-    // SAFETY: getrusage fills the struct it is given.
-    let u = unsafe {
-        libc::getrusage(libc::RUSAGE_SELF, u.as_mut_ptr());
-        u.assume_init()
-    };
-    let t = |v: libc::timeval| v.tv_sec as f64 + v.tv_usec as f64 * 1e-6;
-    t(u.ru_utime) + t(u.ru_stime)
-}
 
 /// Wall seconds and CPU seconds of `f`.
 fn timed<T>(f: impl FnOnce() -> T) -> (T, f64, f64) {

@@ -106,6 +106,25 @@ impl Engine {
         Self::build(cfg, Some(execution))
     }
 
+    /// The engine a source of `bits` per sample runs on instead of `up`'s, where `up`'s would
+    /// band it: `precision auto` that chose bf16 runs fp32 for sources of more than 8 bits
+    /// ([`openvino_choice::for_depth`], the one rule of pictures and every video path); `None`
+    /// keeps `up`. The note saying why (or that an asked bf16 may band) goes to `progress`,
+    /// naming `input`.
+    pub(crate) fn for_depth(
+        input: &std::path::Path,
+        bits: u32,
+        up: &Upscaler<'_>,
+        cfg: &Config,
+        progress: &dyn Progress,
+    ) -> Result<Option<Self>> {
+        let rule = openvino_choice::for_depth(cfg, up.execution(), bits)?;
+        if let Some(n) = &rule.note {
+            progress.note(&format!("{}: {n}", input.display()));
+        }
+        rule.execution.map(|e| Self::with_execution(&Config { device: Device::Cpu, ..cfg.clone() }, e)).transpose()
+    }
+
     fn build(cfg: &Config, pinned: Option<Execution>) -> Result<Self> {
         cfg.validate()?;
         let asked = pinned.map_or(cfg.precision, |e| e.precision);

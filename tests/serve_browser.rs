@@ -110,8 +110,8 @@ fn wait_file(dir: &Path, name: &str) -> PathBuf {
     path
 }
 
-/// Edits the job open in the editor: crop (x, y, w, h) then rotate 90° clockwise, and applies.
-fn crop_and_rotate(tab: &Tab, id: &str, crop: (u32, u32, u32, u32), logo: Option<&Path>, screenshot: &str) -> String {
+/// Opens the editor on the job `id` and waits until it is shown, with no message.
+fn open_editor(tab: &Tab, id: &str) {
     click(tab, &format!("#queue li[data-id='{id}'] .edit"));
     until(
         tab,
@@ -119,6 +119,33 @@ fn crop_and_rotate(tab: &Tab, id: &str, crop: (u32, u32, u32, u32), logo: Option
         Duration::from_secs(30),
         "the editor",
     );
+}
+
+/// Applies the edit in the editor and returns the new job's id once it is done (within `limit`).
+fn apply_edit(tab: &Tab, limit: Duration) -> String {
+    let before: Vec<Value> = queue(tab).as_array().unwrap().iter().map(|j| j["id"].clone()).collect();
+    click(tab, "#apply");
+    until(
+        tab,
+        "document.getElementById('edit-msg').textContent.startsWith('queued')",
+        Duration::from_secs(30),
+        "the edit queued",
+    );
+    let q = queue(tab);
+    let new = q.as_array().unwrap().iter().find(|j| !before.contains(&j["id"])).expect("a new job for the edit");
+    let eid = new["id"].as_str().unwrap().to_string();
+    until(
+        tab,
+        &format!("document.querySelector(\"#queue li[data-id='{eid}']\").dataset.state === 'done'"),
+        limit,
+        "the edit done",
+    );
+    eid
+}
+
+/// Edits the job open in the editor: crop (x, y, w, h) then rotate 90° clockwise, and applies.
+fn crop_and_rotate(tab: &Tab, id: &str, crop: (u32, u32, u32, u32), logo: Option<&Path>, screenshot: &str) -> String {
+    open_editor(tab, id);
     set(tab, "crop-x", &crop.0.to_string());
     set(tab, "crop-y", &crop.1.to_string());
     set(tab, "crop-w", &crop.2.to_string());
@@ -132,25 +159,7 @@ fn crop_and_rotate(tab: &Tab, id: &str, crop: (u32, u32, u32, u32), logo: Option
     assert_eq!(size, Value::String(format!("{}x{}", crop.3, crop.2)), "the preview shows the rotated crop");
     tab.find_element("#edit-panel").unwrap().scroll_into_view().unwrap();
     shot(tab, screenshot);
-    let before: Vec<String> =
-        queue(tab).as_array().unwrap().iter().map(|j| j["id"].as_str().unwrap().to_string()).collect();
-    click(tab, "#apply");
-    until(tab, "document.querySelectorAll('#queue li').length > 0 && document.getElementById('edit-msg').textContent.startsWith('queued')", Duration::from_secs(30), "the edit queued");
-    let q = queue(tab);
-    let new = q
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|j| !before.contains(&j["id"].as_str().unwrap().to_string()))
-        .expect("a new job for the edit");
-    let eid = new["id"].as_str().unwrap().to_string();
-    until(
-        tab,
-        &format!("document.querySelector(\"#queue li[data-id='{eid}']\").dataset.state === 'done'"),
-        Duration::from_secs(300),
-        "the edit done",
-    );
-    eid
+    apply_edit(tab, Duration::from_secs(300))
 }
 
 #[test]
@@ -541,35 +550,12 @@ fn the_page_shows_progress_warnings_and_presets_and_fits_a_phone() {
 /// Opens the editor on the job, types `text` as its watermark (size 20, opaque, bottom right)
 /// as a person would, applies it and returns the new job's id once it is done.
 fn watermark(tab: &Tab, id: &str, text: &str) -> String {
-    click(tab, &format!("#queue li[data-id='{id}'] .edit"));
-    until(
-        tab,
-        "!document.getElementById('edit-panel').hidden && document.getElementById('edit-msg').textContent === ''",
-        Duration::from_secs(30),
-        "the editor",
-    );
+    open_editor(tab, id);
     set(tab, "wm-text", text);
     set(tab, "wm-size", "20");
     set(tab, "wm-opacity", "1");
     set(tab, "wm-pos", "bottom-right");
-    let before: Vec<Value> = queue(tab).as_array().unwrap().iter().map(|j| j["id"].clone()).collect();
-    click(tab, "#apply");
-    until(
-        tab,
-        "document.getElementById('edit-msg').textContent.startsWith('queued')",
-        Duration::from_secs(30),
-        "the edit queued",
-    );
-    let q = queue(tab);
-    let new = q.as_array().unwrap().iter().find(|j| !before.contains(&j["id"])).expect("a new job for the edit");
-    let eid = new["id"].as_str().unwrap().to_string();
-    until(
-        tab,
-        &format!("document.querySelector(\"#queue li[data-id='{eid}']\").dataset.state === 'done'"),
-        Duration::from_secs(120),
-        "the edit done",
-    );
-    eid
+    apply_edit(tab, Duration::from_secs(120))
 }
 
 /// Issue 19 points 5 and 8 in the page: a watermark typed with non-ASCII characters is drawn with

@@ -268,12 +268,7 @@ pub fn upscale_file(
             .map_err(|source| Error::Edit { path: input.to_path_buf(), source })?;
     }
     // 16-bit samples: `auto`'s bf16 would band them, fp32 runs instead (the video paths' rule).
-    let rule = crate::model::openvino_choice::for_depth(cfg, up.execution(), if pic.deep { 16 } else { 8 })?;
-    if let Some(n) = &rule.note {
-        progress.note(&format!("{}: {n}", input.display()));
-    }
-    let cpu = crate::Config { device: crate::Device::Cpu, ..cfg.clone() };
-    let deep = rule.execution.map(|e| crate::Engine::with_execution(&cpu, e)).transpose()?;
+    let deep = crate::Engine::for_depth(input, if pic.deep { 16 } else { 8 }, up, cfg, progress)?;
     match deep.as_ref().map(|e| e.upscaler(cfg)).transpose()? {
         Some(mut deep_up) => finish(input, output, &pic, &mut deep_up, cfg, progress),
         None => finish(input, output, &pic, up, cfg, progress),

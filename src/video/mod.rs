@@ -84,10 +84,7 @@ pub fn upscale_file(
     Ok(Outcome::Done)
 }
 
-/// An engine for the video `info` describes where `up`'s would band it: `--precision auto`
-/// that chose bf16 runs fp32 for sources of more than 8 bits
-/// ([`crate::model::openvino_choice::for_depth`], the one rule of every video path and of
-/// pictures). The note saying why (or that an asked bf16 may band) goes to `progress`.
+/// [`Engine::for_depth`] for the video `info` describes (its samples' depth).
 pub(crate) fn engine_for_depth(
     input: &Path,
     info: &decode::StreamInfo,
@@ -95,11 +92,7 @@ pub(crate) fn engine_for_depth(
     cfg: &Config,
     progress: &dyn Progress,
 ) -> Result<Option<Engine>> {
-    let rule = crate::model::openvino_choice::for_depth(cfg, up.execution(), color::depth(info.format))?;
-    if let Some(n) = &rule.note {
-        progress.note(&format!("{}: {n}", input.display()));
-    }
-    rule.execution.map(|e| Engine::with_execution(&Config { device: Device::Cpu, ..cfg.clone() }, e)).transpose()
+    Engine::for_depth(input, color::depth(info.format), up, cfg, progress)
 }
 
 /// Opens `input`'s video for [`transcode`], refusing pictures over the configured pixel limit.

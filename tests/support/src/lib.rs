@@ -3,6 +3,7 @@
 //! `allow(dead_code)`, and every test file keeps its own crate (one area each, built and run
 //! alone with `cargo test --test NAME`). Test files reach them as `mod common; use common::…`.
 
+pub mod bench;
 mod media;
 mod paths;
 mod run;
