@@ -208,6 +208,18 @@ def _p(params, key, default):
     return params.get(key, default)
 
 
+def _window(params):
+    """Kernel, dilation, stride and padding of a (de)convolution, each width first, the height
+    and the far sides defaulting to it: kw, kh, dw, dh, sw, sh, pad left, top, right, bottom."""
+    kw = _p(params, 1, 0)
+    dw = _p(params, 2, 1)
+    sw = _p(params, 3, 1)
+    pl = _p(params, 4, 0)
+    pt = _p(params, 14, pl)
+    return (kw, _p(params, 11, kw), dw, _p(params, 12, dw), sw, _p(params, 13, sw),
+            pl, pt, _p(params, 15, pl), _p(params, 16, pt))
+
+
 def _check_known(layer, allowed):
     unknown = sorted(set(layer["params"]) - set(allowed))
     if unknown:
@@ -336,16 +348,7 @@ def convert(param_path, bin_path, fp16=False, prelu_as="prelu", frame=None):
         elif t in ("Convolution", "ConvolutionDepthWise"):
             _check_known(L, [0, 1, 11, 2, 12, 3, 13, 4, 14, 15, 16, 18, 5, 6, 7, 8, 9, 10])
             num_output = p[0]
-            kw = _p(p, 1, 0)
-            kh = _p(p, 11, kw)
-            dw = _p(p, 2, 1)
-            dh = _p(p, 12, dw)
-            sw = _p(p, 3, 1)
-            sh = _p(p, 13, sw)
-            pl = _p(p, 4, 0)
-            pt = _p(p, 14, pl)
-            pr = _p(p, 15, pl)
-            pb = _p(p, 16, pt)
+            kw, kh, dw, dh, sw, sh, pl, pt, pr, pb = _window(p)
             pad_value = _p(p, 18, 0.0)
             bias_term = _p(p, 5, 0)
             wsize = p[6]
@@ -543,16 +546,7 @@ def convert(param_path, bin_path, fp16=False, prelu_as="prelu", frame=None):
         elif t == "Deconvolution":
             _check_known(L, [0, 1, 11, 2, 12, 3, 13, 4, 14, 15, 16, 18, 19, 5, 6, 9, 10])
             num_output = p[0]
-            kw = _p(p, 1, 0)
-            kh = _p(p, 11, kw)
-            dw = _p(p, 2, 1)
-            dh = _p(p, 12, dw)
-            sw = _p(p, 3, 1)
-            sh = _p(p, 13, sw)
-            pl = _p(p, 4, 0)
-            pt = _p(p, 14, pl)
-            pr = _p(p, 15, pl)
-            pb = _p(p, 16, pt)
+            kw, kh, dw, dh, sw, sh, pl, pt, pr, pb = _window(p)
             opr, opb = _p(p, 18, 0), _p(p, 19, 0)
             bias_term = _p(p, 5, 0)
             wsize = p[6]
