@@ -25,7 +25,8 @@ fn main() {
         .expect("ffmpeg runs");
     assert!(st.success(), "frames from {}", media.display());
     let cfg = Config { scale: 4, device: Device::Cpu, overwrite: true, ..Config::default() };
-    let engine = Engine::new(&cfg).expect("model loads");
+    let engines = upscale::engines::Engines::holding(Engine::new(&cfg).expect("model loads"));
+    let engine = engines.get(&cfg, &NoProgress).expect("loaded");
     let inputs: Vec<_> = (1..=n).map(|k| dir.path().join(format!("in{k:03}.png"))).collect();
     let out = dir.path().join("out");
     std::fs::create_dir(&out).expect("out dir");
@@ -64,7 +65,7 @@ fn main() {
         });
         model.push(n as f64 / t.elapsed().as_secs_f64());
         let t = Instant::now();
-        let sum = jobs::run_all(&list, &engine, &NoProgress);
+        let sum = jobs::run_all(&list, &engines, &NoProgress);
         assert_eq!(sum.done, n);
         folder.push(n as f64 / t.elapsed().as_secs_f64());
     }

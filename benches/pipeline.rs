@@ -41,7 +41,7 @@ struct Setting<'a> {
 
 fn config(model: &str, s: Setting) -> Config {
     let mut c = Config {
-        model: model.into(),
+        model: Some(model.into()),
         scale: 4,
         device: Device::Cpu,
         overwrite: true,

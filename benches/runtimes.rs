@@ -197,7 +197,7 @@ fn photo(dir: &Path, reps: usize) {
         let h = (w as f64 * 0.75).round() as u32;
         let pic = Planes::from_buffer(&source.resize_exact(w, h, image::imageops::FilterType::Lanczos3).to_rgb8());
         let mp = (w * h) as f64 / 1e6;
-        let cfg = Config { model: net.clone(), scale: 4, device: Device::Cpu, ..Config::default() };
+        let cfg = Config { model: Some(net.clone()), scale: 4, device: Device::Cpu, ..Config::default() };
         let sets = settings(&net);
         let auto = same_as_auto(&cfg, &sets);
         let mut f = vec![Figures::default(); sets.len()];

@@ -5,9 +5,9 @@
 
 use std::path::Path;
 
-use crate::engine::Upscaler;
+use crate::config::{Config, Kind};
+use crate::engine::{plan_passes, Upscaler};
 use crate::error::{Error, Result};
-use crate::jobs::{Job, Kind};
 use crate::memory::available_memory;
 
 /// Bytes of one sample of [`crate::Planes`].
@@ -84,35 +84,52 @@ impl Upscaler<'_> {
     /// [`Error::Memory`], naming `file`, when a video of `w`×`h` frames with `depth` frames
     /// queued between its stages would need more than this process may use.
     pub fn check_video(&self, file: &Path, w: u32, h: u32, depth: usize) -> Result<()> {
-        let out = self.output_size(w, h);
-        // The decoder's and the encoder's queues, the reorder buffer, and two frame workers.
-        let in_flight = 3 * depth as u64 + 4;
-        let need = video((w, h), &self.passes(), out, in_flight, 2);
-        check("each video frame", (out.0 as u64, out.1 as u64), need).map_err(|e| e.in_file(file))
+        within(Kind::Video, (w, h), &self.passes(), self.output_size(w, h), depth).map_err(|e| e.in_file(file))
     }
 }
 
-/// [`Error::Memory`], naming the file, when the job's picture or video would need more memory
-/// than this process may use, judged from the file's header before anything is decoded (the
+/// [`Error::Memory`] when one `kind` of input of `size` pixels, through `passes` to `out`, would
+/// need more than this process may use: the picture saved as 8-bit RGB, or each video frame with
+/// the decoder's and the encoder's queues (`depth` each), the reorder buffer and two frame
+/// workers. The one formula of the memory check before a job starts.
+fn within(kind: Kind, size: (u32, u32), passes: &[u32], out: (u32, u32), depth: usize) -> Result<()> {
+    let shown = (out.0 as u64, out.1 as u64);
+    match kind {
+        Kind::Image => check("the result", shown, picture(size, passes, out, 3, 1)),
+        Kind::Video => check("each video frame", shown, video(size, passes, out, 3 * depth as u64 + 4, 2)),
+    }
+}
+
+/// [`Error::Memory`] when a `kind` of input of `size` pixels with `cfg` would need more memory
+/// than this process may use, judged before any engine is loaded (the passes planned from the
+/// family's native scales, as the engine will): the page's check of an upload.
+pub fn check_size(kind: Kind, size: (u32, u32), cfg: &Config) -> Result<()> {
+    let natives = crate::model::family(cfg.model_name()).map(|f| f.scales()).unwrap_or_default();
+    let passes = if natives.is_empty() { Vec::new() } else { plan_passes(&natives, cfg.scale) };
+    within(kind, size, &passes, cfg.output_size(size.0, size.1), cfg.video.queue_depth)
+}
+
+/// [`Error::Memory`], naming the file, when `input` (a `kind`) would need more memory than this
+/// process may use through `up`, judged from the file's header before anything is decoded (the
 /// front ends refuse such a job as a configuration error). A file that cannot be read, or that
 /// is over the pixel limit, passes: running the job says what is wrong with it.
-pub fn check_job(job: &Job, up: &Upscaler) -> Result<()> {
-    match job.kind {
+pub fn check_file(input: &Path, kind: Kind, cfg: &Config, up: &Upscaler) -> Result<()> {
+    match kind {
         Kind::Image => {
-            let size = image::ImageReader::open(&job.input)
+            let size = image::ImageReader::open(input)
                 .and_then(|r| r.with_guessed_format())
                 .ok()
                 .and_then(|r| r.into_dimensions().ok());
             match size {
                 // Over the pixel limit: the loader's refusal (the bomb guard) says it better.
-                Some((w, h)) if w as u64 * h as u64 > job.settings.max_pixels => Ok(()),
-                Some((w, h)) => up.check_memory(w, h, 3, 1, available_memory()).map_err(|e| e.in_file(&job.input)),
+                Some((w, h)) if w as u64 * h as u64 > cfg.max_pixels => Ok(()),
+                Some((w, h)) => up.check_memory(w, h, 3, 1, available_memory()).map_err(|e| e.in_file(input)),
                 None => Ok(()),
             }
         }
         #[cfg(feature = "video")]
-        Kind::Video => match crate::video::probe::scan(&job.input, 0, job.settings.max_pixels) {
-            Ok(r) => up.check_video(&job.input, r.width, r.height, job.settings.video.queue_depth),
+        Kind::Video => match crate::video::probe::scan(input, 0, cfg.max_pixels) {
+            Ok(r) => up.check_video(input, r.width, r.height, cfg.video.queue_depth),
             Err(_) => Ok(()),
         },
         #[cfg(not(feature = "video"))]

@@ -8,8 +8,12 @@ use crate::edit::meter::Meter;
 use crate::edit::text;
 use crate::progress::NoProgress;
 
-use crate::engine::Upscaler;
+use std::path::{Path, PathBuf};
+
+use crate::config::{Config, Kind};
+use crate::engine::{Engine, Upscaler};
 use crate::error::Result;
+use crate::progress::Progress;
 use crate::planes::Planes;
 use crate::resize::{self, Filter};
 
@@ -18,18 +22,31 @@ const LABEL_SIZE: u32 = 16;
 const STRIP: u32 = LABEL_SIZE * 5 / 4 + 4;
 const GAP: u32 = 4;
 
-/// The grid for the picture file `input`, written to `output` (whose name and overwriting the
-/// caller has checked with `still::output_format` and `output::check`, before loading a model).
-pub fn file(
-    input: &std::path::Path,
-    output: &std::path::Path,
-    up: &mut Upscaler,
-    max_pixels: u64,
-    model_name: &str,
-) -> Result<()> {
-    let pic = crate::still::load(input, max_pixels)?;
-    let grid = grid(&pic.rgb, up, model_name)?;
-    crate::still::save(&image::DynamicImage::ImageRgb8(grid), output)
+/// `upscale compare`: the grid for the picture file `input` written to `output` (default
+/// `<stem>_compare.png` beside it), on an engine loaded for `cfg` with the picture default when
+/// it names no network. The output's name and overwriting are checked before the model loads;
+/// the device chosen is said to `progress`. Returns the path written.
+pub fn file(input: &Path, output: Option<&Path>, cfg: &Config, progress: &dyn Progress) -> Result<PathBuf> {
+    let cfg = cfg.for_kind(Kind::Image);
+    let output = output.map_or_else(|| default_output(input), Path::to_path_buf);
+    crate::still::output_format(&output)?;
+    crate::output::check(input, &output, cfg.overwrite)?;
+    let engine = Engine::new(&cfg)?;
+    if let Some(n) = engine.device_note() {
+        progress.note(&format!("device {n}"));
+    }
+    let name = cfg.model_name();
+    let label = Path::new(name).file_stem().map_or(name.to_string(), |s| s.to_string_lossy().into_owned());
+    let pic = crate::still::load(input, cfg.max_pixels)?;
+    let grid = grid(&pic.rgb, &mut engine.upscaler(&cfg)?, &label).map_err(|e| e.in_file(input))?;
+    crate::still::save(&image::DynamicImage::ImageRgb8(grid), &output)?;
+    Ok(output)
+}
+
+/// `<stem>_compare.png` beside `input`.
+fn default_output(input: &Path) -> PathBuf {
+    let stem = input.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    input.with_file_name(format!("{stem}_compare.png"))
 }
 
 /// Builds the grid for an RGB picture: panels of the same size, each under its label.

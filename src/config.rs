@@ -5,22 +5,53 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-/// The network used when none is named, and the library's default: realesr-animevideov3, built
-/// into the binary (nothing to install), the fastest network here, with int8 files. The command
-/// line uses it for videos.
-pub const DEFAULT_MODEL: &str = "realesr-animevideov3";
-
-/// The command line's network for pictures when none is named: realesr-general-x4v3, a general
-/// photo network (SRVGGNetCompact, 1.2 M parameters) that runs in seconds on a CPU, where the
-/// video default paints photographs like anime and realesrgan-x4plus takes minutes (README).
-pub const DEFAULT_PICTURE_MODEL: &str = "realesr-general-x4v3";
-
 use crate::error::{ConfigError, Conflict};
 
-/// The largest output width or height accepted: 65535, the most a 16-bit size field holds (JPEG's;
-/// WebP's is smaller and its encoder says so). Stated here once: every front end refuses larger
-/// sizes through [`Config::validate`].
-pub const MAX_SIDE: u32 = 65535;
+/// The network for videos when none is named, and for an engine built from a config that names
+/// none: realesr-animevideov3, built into the binary (nothing to install), the fastest network
+/// here, with int8 files.
+pub const DEFAULT_MODEL: &str = "realesr-animevideov3";
+
+/// The network for pictures when none is named: realesr-general-x4v3, a general photo network
+/// (SRVGGNetCompact, 1.2 M parameters) that runs in seconds on a CPU, where the video default
+/// paints photographs like anime and realesrgan-x4plus takes minutes (README).
+pub const DEFAULT_PICTURE_MODEL: &str = "realesr-general-x4v3";
+
+pub use crate::planes::MAX_SIDE;
+
+/// The scale factors a network path takes: 2, 3 and 4 by native passes, 6 and 8 composed (1 only
+/// with a 1x clean-up network, [`Config::scale`]). Stated here once.
+pub const SCALES: [u32; 5] = [2, 3, 4, 6, 8];
+
+/// What an input file holds; each kind has its own default network ([`Kind::default_model`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    /// A still picture, upscaled tile by tile.
+    Image,
+    /// A video (anything not a picture), upscaled frame by frame through FFmpeg.
+    Video,
+}
+
+impl Kind {
+    /// The network used for this kind when none is named: [`DEFAULT_PICTURE_MODEL`] for
+    /// pictures, [`DEFAULT_MODEL`] for videos. The one statement of the rule: the command line,
+    /// the page and the API pick the same network for the same file.
+    pub fn default_model(self) -> &'static str {
+        match self {
+            Kind::Image => DEFAULT_PICTURE_MODEL,
+            Kind::Video => DEFAULT_MODEL,
+        }
+    }
+
+    /// `image` or `video`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Image => "image",
+            Kind::Video => "video",
+        }
+    }
+}
 
 /// Where the model runs. Written as its name (`auto`, `cpu`, `cuda:N`) in files (a segment plan).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -154,7 +185,8 @@ pub enum Tonemap {
 }
 
 /// Video encoding settings.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct VideoConfig {
     /// FFmpeg encoder name. Default: libx264 (libvpx-vp9 for .webm).
     pub codec: Option<String>,
@@ -170,17 +202,21 @@ pub struct VideoConfig {
     pub no_audio: bool,
     /// Deinterlacing. Default: auto.
     pub deinterlace: Deinterlace,
-    /// Frames in flight between stages. Default: 4.
+    /// Frames in flight between stages. Default: 4. This machine's (not carried by a plan).
+    #[serde(skip)]
     pub queue_depth: usize,
     /// Stop at the first damaged packet or frame (an error) instead of going on with the
     /// decoder's concealment and a warning per damaged range. Default: false.
     pub strict: bool,
     /// Write the video as segments in `<output>.upscale-work/` and continue an interrupted job
     /// from there (chosen in [`crate::jobs::run_job`], see `crate::segments`). Default: false.
+    /// Not carried by a plan (it is how the plan is driven).
+    #[serde(skip)]
     pub resume: bool,
     /// With `resume`: each segment holds this many frames (the last fewer), cut at any frame;
     /// 0 = `crate::segments::plan::DEFAULT_SEGMENT_SECS` worth. A resumed job keeps the plan it
-    /// started with. Default: 0.
+    /// started with. Default: 0. Not carried by a plan (its cut points are).
+    #[serde(skip)]
     pub segment_frames: u64,
     /// HDR sources: kept, or tone-mapped to SDR. Default: kept.
     pub tonemap: Tonemap,
@@ -205,13 +241,19 @@ impl Default for VideoConfig {
     }
 }
 
-/// Everything a run needs to know. The engine reads `model`, `device`, `precision`, `threads`
-/// and `model_dir` once ([`crate::Engine::new`]); every job reads the rest, so one engine serves
-/// jobs of any scale.
-#[derive(Debug, Clone)]
+/// Everything a run needs to know. The engine reads `model`, `denoise`, `device`, `precision`,
+/// `threads` and `model_dir` once ([`crate::Engine::new`]); every job reads the rest, so one
+/// engine serves jobs of any scale.
+///
+/// A segment plan stores this struct as it is (serde), less the fields marked as this
+/// machine's: adding a setting is adding a field here (and its range to [`Config::validate`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Config {
-    /// Model name (built-in) or path to an `.onnx` file. Default: `realesr-animevideov3`.
-    pub model: String,
+    /// Model name (a family, a classic resizer) or path to an `.onnx` file. Default: none, which
+    /// is the input's kind's network ([`Kind::default_model`], applied when a job is made:
+    /// [`Config::for_kind`]); an engine built from a config without one runs [`DEFAULT_MODEL`].
+    pub model: Option<String>,
     /// Scale factor: 2, 3, 4 (native passes), 6 or 8 (composed passes), or 1 (a 1x clean-up
     /// network, with `denoise`, where the family has one). Default: 4.
     pub scale: u32,
@@ -235,10 +277,12 @@ pub struct Config {
     pub tile_pad: u32,
     /// Replace existing outputs. Default: false.
     pub overwrite: bool,
-    /// Descend into sub-folders. Default: false.
+    /// Descend into sub-folders. Default: false. Not carried by a plan.
+    #[serde(skip)]
     pub recursive: bool,
-    /// Threads for ONNX Runtime; 0 = all cores (video on the CPU: two upscalers with half each,
-    /// see [`crate::engine::Upscaler::frame_workers`]). Default: 0.
+    /// Threads for the runtime; 0 = all cores (video on the CPU: two upscalers with half each).
+    /// Default: 0. This machine's (not carried by a plan).
+    #[serde(skip)]
     pub threads: usize,
     /// Largest accepted input in pixels (decompression-bomb guard). Default: 2^28 (16384²).
     pub max_pixels: u64,
@@ -256,7 +300,7 @@ pub struct Config {
 impl Default for Config {
     fn default() -> Self {
         Config {
-            model: DEFAULT_MODEL.to_string(),
+            model: None,
             scale: 4,
             denoise: 0,
             outscale: None,
@@ -285,7 +329,7 @@ impl Config {
     pub fn validate(&self) -> Result<(), crate::Error> {
         let bad =
             |field, value: &dyn std::fmt::Display, expected: &str| Err(ConfigError::new(field, value, expected).into());
-        if ![1, 2, 3, 4, 6, 8].contains(&self.scale) {
+        if self.scale != 1 && !SCALES.contains(&self.scale) {
             return bad("scale", &self.scale, "2, 3, 4, 6 or 8 (1 with a denoising network)");
         }
         if !(-1..=3).contains(&self.denoise) {
@@ -321,6 +365,31 @@ impl Config {
             return Err(crate::Error::from(crate::error::Conflict::Settings { setting: "resume", others: &["edit"] }));
         }
         Ok(())
+    }
+
+    /// The network this config runs: the one named, else [`DEFAULT_MODEL`] (a config with no
+    /// kind; a job's config has its kind's default made explicit by [`Config::for_kind`]).
+    pub fn model_name(&self) -> &str {
+        self.model.as_deref().unwrap_or(DEFAULT_MODEL)
+    }
+
+    /// This config for an input of `kind`: the network named, else the kind's default
+    /// ([`Kind::default_model`]). Every job is made through it (the one place the default is
+    /// applied).
+    pub fn for_kind(&self, kind: Kind) -> Config {
+        let model = Some(self.model.clone().unwrap_or_else(|| kind.default_model().to_string()));
+        Config { model, ..self.clone() }
+    }
+
+    /// The scale to ask for when only an exact size is given: the smallest of [`SCALES`] that
+    /// reaches `width`×`height` (either may be absent) from an input of `w`×`h`; the largest
+    /// when none does.
+    pub fn scale_reaching(w: u32, h: u32, width: Option<u32>, height: Option<u32>) -> u32 {
+        let need = f64::max(
+            width.map_or(0.0, |t| t as f64 / w.max(1) as f64),
+            height.map_or(0.0, |t| t as f64 / h.max(1) as f64),
+        );
+        SCALES.into_iter().find(|&s| s as f64 >= need).unwrap_or(SCALES[SCALES.len() - 1])
     }
 
     /// The output size for an input of `w`×`h`, after the model and the final resize.

@@ -76,6 +76,9 @@ pub struct Engine {
     workers: OnceLock<Vec<Slot>>,
     /// The SHA-256 of each network file asked for so far (each file is read once).
     hashes: Mutex<Vec<ModelFile>>,
+    /// The fp32 twin that deep sources run on where `auto` chose bf16 (made on first use,
+    /// [`Upscaler::for_depth`]).
+    deep: OnceLock<Box<Engine>>,
 }
 
 /// A set of sessions run by one thread at a time, one per native scale, loaded on first use.
@@ -106,30 +109,11 @@ impl Engine {
         Self::build(cfg, Some(execution))
     }
 
-    /// The engine a source of `bits` per sample runs on instead of `up`'s, where `up`'s would
-    /// band it: `precision auto` that chose bf16 runs fp32 for sources of more than 8 bits
-    /// ([`openvino_choice::for_depth`], the one rule of pictures and every video path); `None`
-    /// keeps `up`. The note saying why (or that an asked bf16 may band) goes to `progress`,
-    /// naming `input`.
-    pub(crate) fn for_depth(
-        input: &std::path::Path,
-        bits: u32,
-        up: &Upscaler<'_>,
-        cfg: &Config,
-        progress: &dyn Progress,
-    ) -> Result<Option<Self>> {
-        let rule = openvino_choice::for_depth(cfg, up.execution(), bits)?;
-        if let Some(n) = &rule.note {
-            progress.note(&format!("{}: {n}", input.display()));
-        }
-        rule.execution.map(|e| Self::with_execution(&Config { device: Device::Cpu, ..cfg.clone() }, e)).transpose()
-    }
-
     fn build(cfg: &Config, pinned: Option<Execution>) -> Result<Self> {
         cfg.validate()?;
         let asked = pinned.map_or(cfg.precision, |e| e.precision);
         let mut engine = Engine {
-            model: cfg.model.clone(),
+            model: cfg.model_name().to_string(),
             denoise: cfg.denoise,
             classic: None,
             framing: Framing::Outer,
@@ -142,10 +126,11 @@ impl Engine {
             main: Slot::new(cfg.threads),
             workers: OnceLock::new(),
             hashes: Mutex::new(Vec::new()),
+            deep: OnceLock::new(),
         };
-        if let Some(f) = Filter::from_name(&cfg.model) {
+        if let Some(f) = Filter::from_name(cfg.model_name()) {
             if cfg.denoise != 0 {
-                let what = format!("0 for the classic resizer {} (denoise levels belong to networks)", cfg.model);
+                let what = format!("0 for the classic resizer {} (denoise levels belong to networks)", cfg.model_name());
                 return Err(Error::Config(crate::error::ConfigError::new("denoise", cfg.denoise, what)));
             }
             engine.classic = Some(f);
@@ -177,16 +162,16 @@ impl Engine {
             p => p,
         };
         let mut fallback = None;
-        let spec = match model::resolve_level(&cfg.model, cfg.denoise, cfg.model_dir.as_deref(), files) {
+        let spec = match model::resolve_level(cfg.model_name(), cfg.denoise, cfg.model_dir.as_deref(), files) {
             // Auto precision on a GPU without fp16 files installed: fp32, and say so.
             Err(e) if precision == Precision::Fp16 && cfg.precision == Precision::Auto => {
                 fallback = Some(format!("fp32 ({})", e.report()));
-                model::resolve_level(&cfg.model, cfg.denoise, cfg.model_dir.as_deref(), Precision::Fp32)?
+                model::resolve_level(cfg.model_name(), cfg.denoise, cfg.model_dir.as_deref(), Precision::Fp32)?
             }
             r => r?,
         };
         let ModelSpec::Net { name, variants, framing, squeeze_excite } = spec else {
-            return Err(Error::model(&cfg.model, "resolved to a classic filter unexpectedly"));
+            return Err(Error::model(cfg.model_name(), "resolved to a classic filter unexpectedly"));
         };
         engine.framing = framing;
         engine.squeeze_excite = squeeze_excite;
@@ -232,10 +217,10 @@ impl Engine {
     /// engine's own.
     pub fn upscaler(&self, cfg: &Config) -> Result<Upscaler<'_>> {
         cfg.validate()?;
-        if cfg.model != self.model || (self.classic.is_none() && cfg.denoise != self.denoise) {
+        if cfg.model_name() != self.model || (self.classic.is_none() && cfg.denoise != self.denoise) {
             let at = |m: &str, d: i32| if d == 0 { m.to_string() } else { format!("{m} at denoise {d}") };
             return Err(
-                Conflict::Model { engine: at(&self.model, self.denoise), job: at(&cfg.model, cfg.denoise) }.into()
+                Conflict::Model { engine: at(&self.model, self.denoise), job: at(cfg.model_name(), cfg.denoise) }.into()
             );
         }
         let native: Vec<u32> = self.variants.iter().map(|v| v.0).collect();
@@ -393,6 +378,28 @@ impl<'e> Upscaler<'e> {
     pub fn for_job(&self, cfg: &Config) -> Result<Upscaler<'e>> {
         let up = self.engine.upscaler(cfg)?;
         Ok(Upscaler { slot: self.slot, ..up })
+    }
+
+    /// This upscaler for a source of `bits` per sample: where it would band such a source
+    /// (`precision auto` that chose bf16, for more than 8 bits), the same job on the engine's
+    /// fp32 twin, made once per engine; else itself. The one statement of the deep-source rule
+    /// ([`openvino_choice::for_depth`]), asked by pictures, videos and plans alike; the note
+    /// saying why (or that an asked bf16 may band) goes to `progress`, naming `input`.
+    pub fn for_depth(&self, input: &std::path::Path, bits: u32, progress: &dyn Progress) -> Result<Upscaler<'e>> {
+        let rule = openvino_choice::for_depth(&self.cfg, self.engine.execution, bits)?;
+        if let Some(n) = &rule.note {
+            progress.note(&format!("{}: {n}", input.display()));
+        }
+        let Some(execution) = rule.execution else { return self.for_job(&self.cfg) };
+        let twin = match self.engine.deep.get() {
+            Some(t) => t,
+            None => {
+                let cfg = Config { device: Device::Cpu, ..self.cfg.clone() };
+                let t = Engine::with_execution(&cfg, execution)?;
+                self.engine.deep.get_or_init(|| Box::new(t))
+            }
+        };
+        twin.upscaler(&self.cfg)
     }
 
     /// The device the model runs on.

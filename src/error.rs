@@ -36,6 +36,12 @@ pub enum Conflict {
         /// The settings it cannot go with.
         others: &'static [&'static str],
     },
+    /// `job plan` was asked again for an output whose work folder holds a plan.
+    #[error("{}: already planned (remove the folder to plan again)", work.display())]
+    Planned {
+        /// The work folder holding the plan.
+        work: PathBuf,
+    },
     /// An engine built for one model was given a job for another.
     #[error("this engine runs model {engine}, the job asks for {job}")]
     Model {
@@ -158,6 +164,16 @@ pub enum Error {
     #[error("cannot start the {what} thread")]
     Thread {
         /// The thread's job (`dispatcher`, `decoder`, …).
+        what: String,
+        /// The operating system's error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A front end could not start its service (listen on an address, start its workers, find
+    /// a random source): nothing was started.
+    #[error("cannot {what}")]
+    Start {
+        /// What could not be done (`listen on 127.0.0.1:8080`, …).
         what: String,
         /// The operating system's error.
         #[source]

@@ -19,12 +19,15 @@ pub const INTERRUPTED: u8 = 130;
 impl Error {
     /// The exit status for a run that ends with this error: [`INTERRUPTED`] when cancelled;
     /// [`USAGE`] when the settings are wrong or ask for what this machine cannot give (a model,
-    /// a device, ONNX Runtime), which is found before any work starts; [`FAILED`] otherwise.
+    /// a device, ONNX Runtime, the memory a single file's result needs), or a front end could
+    /// not start: found before any work starts; [`FAILED`] otherwise. (In a batch a file's own
+    /// failure is counted by the [`Summary`] instead.)
     pub fn exit_code(&self) -> u8 {
         match self {
             Error::Cancelled => INTERRUPTED,
             Error::Config(_) | Error::Conflict(_) => USAGE,
             Error::Device { .. } | Error::Model { .. } | Error::Runtime { .. } => USAGE,
+            Error::Memory { .. } | Error::Start { .. } => USAGE,
             _ => FAILED,
         }
     }
@@ -85,6 +88,9 @@ mod tests {
             (Error::TooLarge { path: p(), width: 9, height: 9, limit: 80 }, FAILED),
             (Error::Output { path: p(), msg: "exists".into() }, FAILED),
             (Error::Thread { what: "decoder".into(), source: std::io::Error::other("no memory") }, FAILED),
+            (Error::Memory { file: None, what: "the result".into(), width: 9, height: 9, needed: 2, available: 1 }, USAGE),
+            (Error::Start { what: "listen on 127.0.0.1:1".into(), source: std::io::Error::other("in use") }, USAGE),
+            (Conflict::Planned { work: p() }.into(), USAGE),
         ];
         for (e, code) in cases {
             assert_eq!(e.exit_code(), code, "{e:?}");

@@ -9,19 +9,14 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 use crate::engine::{Engine, Upscaler};
+use crate::engines::Engines;
 use crate::error::{Error, Result};
 pub use crate::outcome::Outcome;
 use crate::progress::{Event, Progress, Unit};
+use crate::formats;
 use crate::still;
 
-/// What an input file holds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    /// A still picture, upscaled tile by tile ([`crate::still`]).
-    Image,
-    /// A video (anything not a picture), upscaled frame by frame through FFmpeg.
-    Video,
-}
+pub use crate::config::Kind;
 
 /// One file to upscale.
 #[derive(Debug, Clone)]
@@ -32,12 +27,20 @@ pub struct Job {
     pub output: PathBuf,
     /// Picture or video, found from the content ([`kind_of`]).
     pub kind: Kind,
-    /// Scale, size, tiling, overwrite, pixel limit and video settings of this job (the model,
-    /// device and precision are the engine's).
+    /// Scale, size, tiling, overwrite, pixel limit and video settings of this job, with its
+    /// network always named (the kind's default when none was asked: [`Config::for_kind`]).
     pub settings: Config,
     /// Create the output's folder when missing (jobs planned from a folder or several inputs);
     /// otherwise a missing folder is an error.
     pub create_dirs: bool,
+}
+
+impl Job {
+    /// A job reading `input` (of `kind`) into `output` with `cfg`, the network being the one
+    /// named or the kind's default: how every front end makes one.
+    pub fn new(input: PathBuf, output: PathBuf, kind: Kind, cfg: &Config) -> Job {
+        Job { input, output, kind, settings: cfg.for_kind(kind), create_dirs: false }
+    }
 }
 
 /// Runs one job on `engine`: a still image tile by tile, a video frame by frame, with events
@@ -97,33 +100,42 @@ pub struct Summary {
     pub interrupted: bool,
 }
 
-/// Runs `jobs` on `engine`: each failure is reported as an error event and the rest go on; a
-/// stop request ends the run after the work in progress. Still images go first, several at once
-/// on the engine's CPU frame workers when it has them (small pictures leave a core idle between
-/// a single session's operators); then the videos, one after the other, each using every core.
-/// Sends file-done, error and file-progress events, and the summary at the end.
-pub fn run_all(jobs: &[Job], engine: &Engine, progress: &dyn Progress) -> Summary {
-    run_all_engines(jobs, &[engine], progress)
+/// Loads the engine of every job into `engines` before any work, so that a network, device or
+/// runtime this machine cannot give fails the run as a configuration error with nothing started;
+/// and refuses a single job whose result cannot fit in memory ([`crate::budget::check_file`]).
+/// In a batch such a file fails on its own when its turn comes, and the rest go on.
+pub fn prepare(jobs: &[Job], engines: &Engines, progress: &dyn Progress) -> Result<()> {
+    for job in jobs {
+        engines.get(&job.settings, progress)?;
+    }
+    if let [job] = jobs {
+        let engine = engines.get(&job.settings, progress)?;
+        crate::budget::check_file(&job.input, job.kind, &job.settings, &engine.upscaler(&job.settings)?)?;
+    }
+    Ok(())
 }
 
-/// [`run_all`] with one engine per model: each job runs on the engine of its `settings.model`
-/// (the first engine when none matches), e.g. pictures and videos with their own defaults.
-pub fn run_all_engines(jobs: &[Job], engines: &[&Engine], progress: &dyn Progress) -> Summary {
+/// Runs `jobs`, each on the engine of its network from `engines` (loaded on first use): each
+/// failure is reported as an error event and the rest go on; a stop request ends the run after
+/// the work in progress. Still images go first, several at once on the engine's CPU frame
+/// workers when they share a network (small pictures leave a core idle between a single
+/// session's operators); then the videos, one after the other, each using every core. Sends
+/// file-done, error and file-progress events, and the summary at the end.
+pub fn run_all(jobs: &[Job], engines: &Engines, progress: &dyn Progress) -> Summary {
     let total = jobs.len() as u64;
-    let Some(&first_engine) = engines.first() else {
-        return Summary::default();
-    };
-    let engine_for =
-        |job: &Job| engines.iter().copied().find(|e| e.model() == job.settings.model).unwrap_or(first_engine);
+    let engine_for = |job: &Job| engines.get(&job.settings, progress);
     let tally = Tally { sum: Mutex::new(Summary::default()), finished: AtomicU64::new(0), total };
     if jobs.len() > 1 {
         progress.event(&Event::Start { file: None, total: Some(total), unit: Unit::Files, estimated: false });
     }
     let (images, videos): (Vec<&Job>, Vec<&Job>) = jobs.iter().partition(|j| j.kind == Kind::Image);
-    let workers = match images.first() {
-        Some(first) if images.len() > 1 && images.iter().all(|j| j.settings.model == first.settings.model) => {
-            engine_for(first).upscaler(&first.settings).and_then(|u| u.frame_workers()).unwrap_or_default()
-        }
+    let shared = images.first().filter(|first| {
+        images.len() > 1
+            && images.iter().all(|j| (&j.settings.model, j.settings.denoise) == (&first.settings.model, first.settings.denoise))
+    });
+    let engine = shared.and_then(|first| engine_for(first).ok());
+    let workers = match (shared, &engine) {
+        (Some(first), Some(e)) => e.upscaler(&first.settings).and_then(|u| u.frame_workers()).unwrap_or_default(),
         _ => Vec::new(),
     };
     if workers.len() > 1 {
@@ -143,14 +155,14 @@ pub fn run_all_engines(jobs: &[Job], engines: &[&Engine], progress: &dyn Progres
             if tally.interrupted() {
                 break;
             }
-            tally.record(job, run_job(job, engine_for(job), progress), progress);
+            tally.record(job, engine_for(job).and_then(|e| run_job(job, &e, progress)), progress);
         }
     }
     for job in &videos {
         if tally.interrupted() {
             break;
         }
-        tally.record(job, run_job(job, engine_for(job), progress), progress);
+        tally.record(job, engine_for(job).and_then(|e| run_job(job, &e, progress)), progress);
     }
     let sum = *tally.sum.lock().unwrap_or_else(|e| e.into_inner());
     progress.event(&Event::Summary { done: sum.done, failed: sum.failed, interrupted: sum.interrupted });
@@ -200,23 +212,50 @@ impl Tally {
     }
 }
 
-/// Extensions taken as video inside folders (single files are judged by content).
-const VIDEO_EXTENSIONS: &[&str] =
-    &["mp4", "m4v", "mkv", "mov", "avi", "webm", "mpg", "mpeg", "ts", "m2ts", "mts", "vob", "dv", "flv", "wmv", "ogv"];
-
-/// Extensions of the image formats we read: a file with one whose content is no known format
-/// (empty, damaged, not an image at all) goes to the image reader, whose error says why.
-const IMAGE_EXTENSIONS: &[&str] = &["png", "jpg", "jpeg", "webp", "gif", "bmp", "tif", "tiff"];
-
 /// The kind of a file, from its first bytes: an image format we read, else a video; content
 /// that is neither image nor anything else recognisable is judged by an image extension.
 pub fn kind_of(path: &Path) -> Kind {
     let ext = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
-    if still::is_image(path) || (ext.is_some_and(|e| IMAGE_EXTENSIONS.contains(&e.as_str())) && !looks_like_video(path))
+    if still::is_image(path) || (ext.is_some_and(|e| formats::IMAGE_EXTENSIONS.contains(&e.as_str())) && !looks_like_video(path))
     {
         Kind::Image
     } else {
         Kind::Video
+    }
+}
+
+/// What a file is, found from its content ([`identify`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Identified {
+    /// Picture or video.
+    pub kind: Kind,
+    /// A picture's format (`None` for a video).
+    pub format: Option<still::Format>,
+    /// Its size as shown: a picture's with its EXIF orientation applied, a video's frames.
+    pub size: (u32, u32),
+}
+
+/// Identifies `path` by its content ([`kind_of`]) and reads its size from the picture's header
+/// or the video's stream, refusing one over `max_pixels` ([`Error::TooLarge`]): the page's check
+/// of an upload, on the same rule as the command line's. A picture that cannot be read is a
+/// [`Error::Decode`]; a file that is neither picture nor readable video, the video reader's error.
+pub fn identify(path: &Path, max_pixels: u64) -> Result<Identified> {
+    match kind_of(path) {
+        Kind::Image => {
+            let format = still::sniff(path)?;
+            let (w, h) = still::dimensions(path)?;
+            if w as u64 * h as u64 > max_pixels {
+                return Err(Error::TooLarge { path: path.into(), width: w as u64, height: h as u64, limit: max_pixels });
+            }
+            Ok(Identified { kind: Kind::Image, format: Some(format), size: (w, h) })
+        }
+        #[cfg(feature = "video")]
+        Kind::Video => {
+            let r = crate::video::probe::scan(path, 0, max_pixels)?;
+            Ok(Identified { kind: Kind::Video, format: None, size: (r.width, r.height) })
+        }
+        #[cfg(not(feature = "video"))]
+        Kind::Video => Err(Error::decode(path, "not a picture, and this build has no video support (feature `video`)")),
     }
 }
 
@@ -258,7 +297,7 @@ fn output_name(input: &Path, kind: Kind, tag: Option<&str>) -> PathBuf {
     let ext = match kind {
         Kind::Image if still::output_format(Path::new(&format!("x.{ext}"))).is_err() => "png".to_string(),
         // A video named like a picture (`clip.png`) is not written as one.
-        Kind::Video if ext.is_empty() || IMAGE_EXTENSIONS.contains(&ext.as_str()) => "mkv".to_string(),
+        Kind::Video if ext.is_empty() || formats::IMAGE_EXTENSIONS.contains(&ext.as_str()) => "mkv".to_string(),
         _ => ext,
     };
     name.push(format!(".{ext}"));
@@ -270,7 +309,7 @@ fn has_media_extension(p: &Path) -> bool {
     p.extension()
         .and_then(|e| e.to_str())
         .map(str::to_ascii_lowercase)
-        .is_some_and(|e| IMAGE_EXTENSIONS.contains(&e.as_str()) || VIDEO_EXTENSIONS.contains(&e.as_str()))
+        .is_some_and(|e| formats::IMAGE_EXTENSIONS.contains(&e.as_str()) || formats::VIDEO_EXTENSIONS.contains(&e.as_str()))
 }
 
 /// Files under `dir` worth upscaling, sorted: pictures by content, and every file named like a
@@ -334,7 +373,7 @@ pub fn plan_all(inputs: &[PathBuf], output: Option<&Path>, cfg: &Config) -> Resu
                 let kind = kind_of(&f);
                 let rel = f.strip_prefix(input).unwrap_or(&f);
                 let name = output_name(rel, kind, None);
-                jobs.push(Job { output: base.join(name), input: f, kind, settings: cfg.clone(), create_dirs: true });
+                jobs.push(Job { create_dirs: true, ..Job::new(f, base.join(name), kind, cfg) });
             }
         } else {
             let kind = kind_of(input);
@@ -347,13 +386,7 @@ pub fn plan_all(inputs: &[PathBuf], output: Option<&Path>, cfg: &Config) -> Resu
                 Some(o) => o.join(output_name(Path::new(input.file_name().unwrap_or_default()), kind, None)),
                 None => output_name(input, kind, Some(&tag)),
             };
-            jobs.push(Job {
-                input: input.clone(),
-                output: out,
-                kind,
-                settings: cfg.clone(),
-                create_dirs: !single_file,
-            });
+            jobs.push(Job { create_dirs: !single_file, ..Job::new(input.clone(), out, kind, cfg) });
         }
     }
     if jobs.is_empty() {

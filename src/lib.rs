@@ -10,8 +10,10 @@ pub mod compare;
 pub mod config;
 pub mod edit;
 pub mod engine;
+pub mod engines;
 pub mod error;
 pub mod exit;
+pub mod formats;
 pub mod jobs;
 pub mod memory;
 pub mod model;
@@ -35,3 +37,5 @@ pub use jobs::{run_job, Job};
 pub use outcome::Outcome;
 pub use planes::Planes;
 pub use progress::{Event, Progress};
+#[cfg(feature = "video")]
+pub use segments::steps;

@@ -3,6 +3,11 @@
 
 use image::{ImageBuffer, Luma, Pixel, Rgb, Rgba};
 
+/// The largest picture width or height written: 65535, the most a 16-bit size field holds (JPEG's;
+/// WebP's is smaller and its encoder says so). Stated here once: the settings
+/// (`Config::validate`), the edit's resize and the page read it.
+pub const MAX_SIDE: u32 = 65535;
+
 /// A picture of `channels` planes of `width`×`height` floats, stored plane after plane (CHW).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Planes {

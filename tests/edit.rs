@@ -34,7 +34,7 @@ fn spec() -> EditSpec {
 }
 
 fn nearest(edit: EditSpec) -> Config {
-    Config { model: "nearest".into(), scale: 2, device: Device::Cpu, overwrite: true, edit, ..Config::default() }
+    Config { model: Some("nearest".into()), scale: 2, device: Device::Cpu, overwrite: true, edit, ..Config::default() }
 }
 
 /// Issue 21: `--crop … --watermark "© Ünï"` on the command line, `Config::edit` through

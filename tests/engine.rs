@@ -34,7 +34,7 @@ fn an_image_job_reports_start_tiles_and_writes_the_file() {
     let settings = Config { tile: 32, ..cfg(2) };
     let engine = Engine::new(&settings).unwrap();
     let rec = Recorder::default();
-    let sum = jobs::run_all(&[job(&input, &out, Kind::Image, settings)], &engine, &rec);
+    let sum = jobs::run_all(&[job(&input, &out, Kind::Image, settings)], &upscale::engines::Engines::holding(engine), &rec);
     assert_eq!((sum.done, sum.failed, sum.interrupted), (1, 0, false));
     assert_eq!(image::image_dimensions(&out).unwrap(), (192, 128));
     let ev = rec.events();
@@ -58,7 +58,7 @@ fn a_video_job_reports_frames_and_keeps_them_all() {
     let input = dir.path().join("in.mp4");
     ffmpeg(&with_tone(&["-t", "0.5", "-c:v", "libx264", "-c:a", "aac", "-shortest", s(&input)]));
     let out = dir.path().join("out.mkv");
-    let settings = Config { model: "bicubic".into(), ..cfg(2) };
+    let settings = Config { model: Some("bicubic".into()), ..cfg(2) };
     let engine = Engine::new(&settings).unwrap();
     let rec = Recorder::default();
     let outcome = jobs::run_job(&job(&input, &out, Kind::Video, settings), &engine, &rec).unwrap();
@@ -125,7 +125,7 @@ fn one_engine_serves_every_scale_without_reloading() {
     let again = up.frame_workers().unwrap().len();
     assert_eq!((n, engine.sessions()), (again, after_first));
     // Another model is another engine, said clearly.
-    let other = Config { model: "bicubic".into(), ..cfg(2) };
+    let other = Config { model: Some("bicubic".into()), ..cfg(2) };
     assert!(matches!(engine.upscaler(&other), Err(Error::Conflict(_))));
 }
 
@@ -140,10 +140,11 @@ fn a_folder_of_images_runs_on_the_frame_workers_with_the_same_pixels() {
         src.crop_imm(k * 20, 0, 40, 30).save(&input).unwrap();
         jobs.push(job(&input, &dir.path().join(format!("out{k}.png")), Kind::Image, settings.clone()));
     }
-    let engine = Engine::new(&settings).unwrap();
+    let engines = upscale::engines::Engines::holding(Engine::new(&settings).unwrap());
     let rec = Recorder::default();
-    let sum = jobs::run_all(&jobs, &engine, &rec);
+    let sum = jobs::run_all(&jobs, &engines, &rec);
     assert_eq!((sum.done, sum.failed), (4, 0));
+    let engine = engines.get(&settings, &rec).unwrap();
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     // The main session, plus one per frame worker when there are cores for them.
     assert_eq!(engine.sessions(), if cores >= 2 { 3 } else { 1 });

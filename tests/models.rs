@@ -21,7 +21,7 @@ fn media(p: &str) -> PathBuf {
 }
 
 fn cfg(model: &str, scale: u32, denoise: i32) -> Config {
-    Config { model: model.into(), scale, denoise, device: upscale::Device::Cpu, threads: 2, ..Config::default() }
+    Config { model: Some(model.into()), scale, denoise, device: upscale::Device::Cpu, threads: 2, ..Config::default() }
 }
 
 fn planes(path: &Path) -> Planes {

@@ -40,7 +40,7 @@ fn assert_clean_error(o: &Run, name: &str) {
 }
 
 fn cfg(model: &str, scale: u32) -> Config {
-    Config { model: model.into(), scale, device: upscale::Device::Cpu, ..Config::default() }
+    Config { model: Some(model.into()), scale, device: upscale::Device::Cpu, ..Config::default() }
 }
 
 fn rgb_planes(path: &Path) -> Planes {

@@ -524,7 +524,7 @@ fn pipeline_matches_image_path(arg: &str, precision: upscale::config::Precision)
         ffmpeg(&["-i", s(f), "-pix_fmt", "rgb24", s(&d.join(pat))]);
     }
     let cfg = upscale::Config {
-        model: "realesr-animevideov3".into(),
+        model: Some("realesr-animevideov3".into()),
         scale: 2,
         device: upscale::Device::Cpu,
         precision,

@@ -10,8 +10,7 @@ use crate::error::EditError;
 pub const MAX_TEXT: usize = 200;
 /// Largest watermark size (its height in pixels).
 pub const MAX_MARK_SIZE: u32 = 4096;
-/// Largest exact size asked of a resize, per side (as `width`/`height` of the upscale).
-pub const MAX_SIDE: u32 = 65535;
+use crate::planes::MAX_SIDE;
 
 /// Every edit of one picture or video, applied after scaling in this order: crop, rotate, flip,
 /// colour, resize, watermark. The default changes nothing.

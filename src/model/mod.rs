@@ -194,8 +194,8 @@ pub fn resolve_level(name: &str, level: i32, dir: Option<&Path>, precision: Prec
 pub struct ModelEntry {
     /// The name given to `-m` (a family or a classic filter).
     pub name: String,
-    /// Native scales, e.g. "2,3,4", or "any".
-    pub scales: String,
+    /// Native scales, ascending (empty for a classic filter, which takes any).
+    pub scales: Vec<u32>,
     /// Bytes of weights, when present.
     pub size: Option<u64>,
     /// Where it is (or would be).
@@ -210,7 +210,7 @@ pub struct ModelEntry {
 pub fn list(dir: Option<&Path>) -> Vec<ModelEntry> {
     let mut rows = Vec::new();
     for fam in families() {
-        let scales = fam.scales().iter().map(u32::to_string).collect::<Vec<_>>().join(",");
+        let scales = fam.scales();
         let (mut size, mut present, mut location) = (0u64, true, String::new());
         for v in fam.variants {
             if let Some(b) = embedded(v.file, false) {
@@ -243,7 +243,7 @@ pub fn list(dir: Option<&Path>) -> Vec<ModelEntry> {
     for f in Filter::ALL {
         rows.push(ModelEntry {
             name: f.name().into(),
-            scales: "any".into(),
+            scales: Vec::new(),
             size: None,
             location: "classic interpolation".into(),
             present: true,

@@ -218,7 +218,7 @@ pub fn for_depth(cfg: &Config, current: Option<Execution>, bits: u32) -> Result<
         );
         return Ok(ForDepth { execution: None, note: Some(note) });
     }
-    let spec = crate::model::resolve_level(&cfg.model, cfg.denoise, cfg.model_dir.as_deref(), Precision::Fp32)?;
+    let spec = crate::model::resolve_level(cfg.model_name(), cfg.denoise, cfg.model_dir.as_deref(), Precision::Fp32)?;
     let crate::model::ModelSpec::Net { name, variants, .. } = spec else {
         return Ok(ForDepth::default());
     };

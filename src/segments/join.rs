@@ -34,7 +34,7 @@ pub fn join(work: &WorkDir, plan: &Plan, progress: &dyn Progress) -> Result<Path
         return Err(Error::video(&input, "not the planned input (it changed since)"));
     }
     let output = work.output();
-    crate::output::check(&input, &output, plan.settings.overwrite)?;
+    crate::output::check(&input, &output, plan.settings.job.overwrite)?;
     crate::video::init_ffmpeg(&input)?;
     let cfg = plan.settings.config();
     let paths: Vec<PathBuf> = plan.segments.iter().map(|s| work.segment_path(s.index)).collect();
@@ -44,7 +44,7 @@ pub fn join(work: &WorkDir, plan: &Plan, progress: &dyn Progress) -> Result<Path
         size: plan.settings.output_size,
         settings: cfg.video.clone(),
         device: Device::Cpu,
-        provenance: plan.settings.provenance.clone(),
+        provenance: plan.settings.provenance_line.clone(),
     };
     super::mux::join_files(&input, joined.path(), &paths, &target, progress)?;
     joined.commit()?;

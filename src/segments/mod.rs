@@ -23,6 +23,7 @@ mod packets;
 pub mod plan;
 pub mod resume;
 mod seek;
+pub mod steps;
 pub mod store;
 pub mod worker;
 

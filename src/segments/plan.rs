@@ -14,14 +14,14 @@ use serde::{Deserialize, Serialize};
 use super::identity::InputId;
 pub use super::keyframes::Cut;
 use super::keyframes::{self, FrameList};
-use crate::config::{Config, Deinterlace, Tonemap, VideoConfig};
+use crate::config::{Config, Deinterlace, VideoConfig};
 use crate::engine::{Resolved, Upscaler};
 use crate::error::{ConfigError, Error, Result};
 use crate::output::Pending;
 use crate::progress::Progress;
 
 /// The format of `plan.json` this build reads and writes.
-pub const VERSION: u32 = 2;
+pub const VERSION: u32 = 3;
 /// The plan's file name inside the work folder.
 pub const PLAN_FILE: &str = "plan.json";
 
@@ -92,61 +92,24 @@ pub struct SegmentPlan {
     pub start_seconds: f64,
 }
 
-/// Every setting that shapes the video, resolved, in the library's own types.
+/// Every setting that shapes the video: the job's own [`Config`] as resolved for this input
+/// (the network named, the encoder and the deinterlacing pinned; this machine's fields, such as
+/// threads, are not carried), and what the planning engine resolved.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Settings {
-    /// The network family (or classic resizer, or .onnx path).
-    pub model: String,
-    /// The family's denoise level (-1 conservative, 0 none, 1-3).
-    #[serde(default)]
-    pub denoise: i32,
-    /// Where the large models were looked for; `None`: the default folders.
-    pub model_dir: Option<PathBuf>,
+    /// The job's settings, as [`Config`] writes itself (a new setting travels without an edit
+    /// here).
+    pub job: Config,
     /// What the engine resolved: device, precision, passes, tile, model files by SHA-256.
     #[serde(flatten)]
     pub engine: Resolved,
-    /// The scale factor asked for ([`Config::scale`]).
-    pub scale: u32,
-    /// The final factor reached by Lanczos after the model, when asked ([`Config::outscale`]).
-    pub outscale: Option<f64>,
-    /// The exact output width asked for, if any.
-    pub width: Option<u32>,
-    /// The exact output height asked for, if any.
-    pub height: Option<u32>,
     /// Output frame size in pixels (width, height), as the planning upscaler made it.
     pub output_size: (u32, u32),
-    /// Context around each tile, in input pixels.
-    pub tile_pad: u32,
-    /// The encoder, the container's default resolved.
-    pub codec: String,
-    /// Constant rate factor; `None`: the encoder's own.
-    pub crf: Option<u32>,
-    /// Encoder preset; `None`: the encoder's own.
-    pub preset: Option<String>,
-    /// Output pixel format; `None`: the input's when the encoder takes it, else yuv420p.
-    pub pix_fmt: Option<String>,
-    /// Extra encoder options, (key, value), as given.
-    pub encoder_opts: Vec<(String, String)>,
-    /// Leave audio out of the joined output.
-    pub no_audio: bool,
-    /// `off`, `on`, or `auto` (frames flagged interlaced only).
-    pub deinterlace: Deinterlace,
-    /// Stop at the first damaged packet or frame instead of concealing it with a warning.
-    pub strict: bool,
-    /// HDR sources kept or tone-mapped to SDR (`keep`, `sdr`); plans made before it was
-    /// carried read as `keep`, which they were.
-    #[serde(default)]
-    pub tonemap: Tonemap,
-    /// Largest input accepted, in pixels (width × height).
-    pub max_pixels: u64,
-    /// Replace an existing output.
-    pub overwrite: bool,
     /// FFmpeg's version and libavcodec's.
     pub ffmpeg: String,
     /// The line the joined output names itself with (`crate::provenance`), made by the planning
     /// engine; `None` with `provenance` off.
-    #[serde(default)]
-    pub provenance: Option<String>,
+    pub provenance_line: Option<String>,
 }
 
 /// The FFmpeg libraries this process runs.
@@ -159,8 +122,9 @@ pub fn ffmpeg_version() -> String {
 }
 
 impl Settings {
-    /// `cfg`'s job settings with what `up` (made from `cfg`) resolved for a `w`×`h` input
-    /// written to `output`.
+    /// `cfg` resolved for a `w`×`h` input written to `output` through `up` (made from `cfg`):
+    /// the network named, the container's default encoder and the `deinterlace` found pinned,
+    /// with what `up` resolved. The one conversion from a job's settings to a plan's.
     pub fn resolve(
         cfg: &Config,
         up: &Upscaler<'_>,
@@ -168,69 +132,37 @@ impl Settings {
         (w, h): (u32, u32),
         deinterlace: Deinterlace,
     ) -> Result<Settings> {
-        let v = &cfg.video;
         let output_size = up.output_size(w, h);
         let provenance =
             if cfg.provenance { Some(crate::provenance::describe(up, (w, h), output_size)?) } else { None };
+        let mut job = cfg.for_kind(crate::config::Kind::Video);
+        let codec = job.video.codec.take().unwrap_or_else(|| crate::video::encode::default_codec(output).to_string());
+        job.video = VideoConfig { codec: Some(codec), deinterlace, ..job.video };
+        // This machine's settings are not the plan's: as a fresh config has them.
+        let here = Config::default();
+        job.threads = here.threads;
+        job.recursive = here.recursive;
+        job.video.queue_depth = here.video.queue_depth;
+        job.video.resume = here.video.resume;
+        job.video.segment_frames = here.video.segment_frames;
         Ok(Settings {
-            model: cfg.model.clone(),
-            denoise: cfg.denoise,
-            model_dir: cfg.model_dir.clone(),
+            job,
             engine: up.resolved(w, h)?,
-            scale: cfg.scale,
-            outscale: cfg.outscale,
-            width: cfg.width,
-            height: cfg.height,
             output_size,
-            tile_pad: cfg.tile_pad,
-            codec: v.codec.clone().unwrap_or_else(|| crate::video::encode::default_codec(output).to_string()),
-            crf: v.crf,
-            preset: v.preset.clone(),
-            pix_fmt: v.pix_fmt.clone(),
-            encoder_opts: v.encoder_opts.clone(),
-            no_audio: v.no_audio,
-            deinterlace,
-            strict: v.strict,
-            tonemap: v.tonemap,
-            max_pixels: cfg.max_pixels,
-            overwrite: cfg.overwrite,
             ffmpeg: ffmpeg_version(),
-            provenance,
+            provenance_line: provenance,
         })
     }
 
-    /// The configuration a worker runs with, from the plan alone: every value pinned (device,
-    /// precision and tile as the planning engine resolved them).
+    /// The configuration a worker runs with, from the plan alone: the job's, with device,
+    /// precision and tile pinned as the planning engine resolved them.
     pub fn config(&self) -> Config {
         let base = Config::default();
         Config {
-            model: self.model.clone(),
-            denoise: self.denoise,
-            scale: self.scale,
-            outscale: self.outscale,
-            width: self.width,
-            height: self.height,
             device: self.engine.device.unwrap_or(base.device),
             precision: self.engine.precision.unwrap_or(base.precision),
             tile: self.engine.tile,
-            tile_pad: self.tile_pad,
-            overwrite: self.overwrite,
-            max_pixels: self.max_pixels,
-            model_dir: self.model_dir.clone(),
-            provenance: self.provenance.is_some(),
-            video: VideoConfig {
-                codec: Some(self.codec.clone()),
-                crf: self.crf,
-                preset: self.preset.clone(),
-                pix_fmt: self.pix_fmt.clone(),
-                encoder_opts: self.encoder_opts.clone(),
-                no_audio: self.no_audio,
-                deinterlace: self.deinterlace,
-                strict: self.strict,
-                tonemap: self.tonemap,
-                ..base.video.clone()
-            },
-            ..base
+            ..self.job.clone()
         }
     }
 
@@ -246,8 +178,7 @@ impl Settings {
     /// What differs between these settings and `other`, as `name was A, now B` (each
     /// difference, the settings asked for before those derived from them).
     pub fn difference(&self, other: &Settings) -> Option<String> {
-        let (a, b) = (serde_json::to_value(self).ok()?, serde_json::to_value(other).ok()?);
-        let (a, b) = (a.as_object()?, b.as_object()?);
+        let (a, b) = (leaves(serde_json::to_value(self).ok()?), leaves(serde_json::to_value(other).ok()?));
         let show = |v: &serde_json::Value| match v {
             serde_json::Value::String(s) => s.clone(),
             v => v.to_string(),
@@ -264,6 +195,30 @@ impl Settings {
         diffs.sort_by_key(|d| d.0);
         (!diffs.is_empty()).then(|| diffs.into_iter().map(|d| d.1).collect::<Vec<_>>().join("; "))
     }
+}
+
+/// The values of a settings object by their paths (`scale`, `video.crf`, `passes`): the job's
+/// own settings without their `job.` prefix.
+fn leaves(v: serde_json::Value) -> serde_json::Map<String, serde_json::Value> {
+    fn walk(prefix: &str, v: serde_json::Value, out: &mut serde_json::Map<String, serde_json::Value>) {
+        match v {
+            serde_json::Value::Object(m) => {
+                for (k, v) in m {
+                    let name = match prefix {
+                        "" | "job" => k,
+                        p => format!("{p}.{k}"),
+                    };
+                    walk(&name, v, out);
+                }
+            }
+            v => {
+                out.insert(prefix.to_string(), v);
+            }
+        }
+    }
+    let mut out = serde_json::Map::new();
+    walk("", v, &mut out);
+    out
 }
 
 /// How the deinterlacer will decide, pinned: a stream flagged interlaced is `On`; an `Auto`
@@ -336,7 +291,7 @@ impl Plan {
     ///
     /// The plan records what this input will run with: for a source of more than 8 bits, an
     /// `up` whose `auto` precision chose bf16 is replaced by fp32, as the one-machine run does
-    /// (`crate::video::engine_for_depth`; the note saying why goes to `progress`).
+    /// ([`Upscaler::for_depth`]; the note saying why goes to `progress`).
     pub fn make(
         input: &Path,
         output: &Path,
@@ -350,9 +305,7 @@ impl Plan {
         let abs = input.canonicalize().map_err(|e| Error::io(input, e))?;
         let id = InputId::of(&abs)?;
         let info = crate::video::open(&abs, cfg)?.info().clone();
-        let deep = crate::video::engine_for_depth(input, &info, up, cfg, progress)?;
-        let deep_up = deep.as_ref().map(|e| e.upscaler(cfg)).transpose()?;
-        let up = deep_up.as_ref().unwrap_or(up);
+        let up = &up.for_depth(input, crate::video::depth(&info), progress)?;
         let list = FrameList::scan(&abs)?;
         if list.stream != info.index {
             return Err(Error::video(input, "the demuxer and the decoder chose different video streams"));
@@ -468,13 +421,13 @@ mod tests {
 
     #[test]
     fn a_changed_setting_is_named() {
-        let cfg = Config { model: "lanczos".into(), ..Config::default() };
+        let cfg = Config { model: Some("lanczos".into()), ..Config::default() };
         let engine = crate::Engine::new(&cfg).unwrap();
         let up = engine.upscaler(&cfg).unwrap();
         let a = Settings::resolve(&cfg, &up, Path::new("o.mkv"), (64, 48), Deinterlace::Off).unwrap();
         let mut b = a.clone();
         assert_eq!(a.difference(&b), None);
-        b.scale = 3;
+        b.job.scale = 3;
         b.output_size = (192, 144);
         assert_eq!(a.difference(&b).as_deref(), Some("scale was 4, now 3; output-size was [256,192], now [192,144]"));
         assert_eq!(a.config().video.codec.as_deref(), Some("libx264"));

@@ -29,23 +29,8 @@ pub fn upscale_file(
     crate::output::check(input, output, cfg.overwrite)?;
     // The plan and the run use what a deep source needs, as the one-machine run and `job plan`
     // do (said once, here: the plan is made with the upscaler chosen).
-    let dec = crate::video::open(input, cfg)?;
-    let deep = crate::video::engine_for_depth(input, dec.info(), up, cfg, progress)?;
-    drop(dec);
-    match deep.as_ref().map(|e| e.upscaler(cfg)).transpose()? {
-        Some(mut deep_up) => resume(input, output, &mut deep_up, cfg, progress),
-        None => resume(input, output, up, cfg, progress),
-    }
-}
-
-/// [`upscale_file`] with the upscaler for this input.
-fn resume(
-    input: &Path,
-    output: &Path,
-    up: &mut Upscaler<'_>,
-    cfg: &Config,
-    progress: &dyn Progress,
-) -> Result<Outcome> {
+    let bits = crate::video::depth(crate::video::open(input, cfg)?.info());
+    let up = up.for_depth(input, bits, progress)?;
     let work = WorkDir::for_output(output);
     let stale = |why: String| {
         Error::video(
@@ -57,7 +42,8 @@ fn resume(
         0 => Cut::Seconds(DEFAULT_SEGMENT_SECS),
         n => Cut::Frames(n),
     };
-    let fresh = Plan::make(input, output, work.path(), cfg, up, cut, &NoProgress)?;
+    // The plan is made with the upscaler for this source (its rule asked above, said once).
+    let fresh = Plan::make(input, output, work.path(), cfg, &up, cut, &NoProgress)?;
     let created = !work.path().join(super::plan::PLAN_FILE).exists();
     let plan = if created {
         if work.path().exists()

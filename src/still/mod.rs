@@ -268,11 +268,8 @@ pub fn upscale_file(
             .map_err(|source| Error::Edit { path: input.to_path_buf(), source })?;
     }
     // 16-bit samples: `auto`'s bf16 would band them, fp32 runs instead (the video paths' rule).
-    let deep = crate::Engine::for_depth(input, if pic.deep { 16 } else { 8 }, up, cfg, progress)?;
-    match deep.as_ref().map(|e| e.upscaler(cfg)).transpose()? {
-        Some(mut deep_up) => finish(input, output, &pic, &mut deep_up, cfg, progress),
-        None => finish(input, output, &pic, up, cfg, progress),
-    }
+    let mut up = up.for_depth(input, if pic.deep { 16 } else { 8 }, progress)?;
+    finish(input, output, &pic, &mut up, cfg, progress)
 }
 
 /// [`upscale_file`] once the picture is read, on the upscaler for it.

@@ -23,7 +23,7 @@ use std::path::Path;
 use ffmpeg_next as ffmpeg;
 
 use crate::config::{Config, Device};
-use crate::engine::{Engine, Upscaler};
+use crate::engine::Upscaler;
 use crate::error::{Error, Result};
 use crate::outcome::Outcome;
 use crate::output;
@@ -62,14 +62,10 @@ pub fn upscale_file(
     output::check(input, output, cfg.overwrite)?;
     let dec = open(input, cfg)?;
     let total = dec.info().total_frames;
-    let deep = engine_for_depth(input, dec.info(), up, cfg, progress)?;
-    let mut deep_up = deep.as_ref().map(|e| e.upscaler(cfg)).transpose()?;
+    let mut up = up.for_depth(input, color::depth(dec.info().format), progress)?;
     let pending = output::Pending::new(output);
     let dest = Destination { output, tmp: pending.path(), packets: None, announce: true, frames_before: 0 };
-    let outcome = match deep_up.as_mut() {
-        Some(deep_up) => transcode(input, dec, deep_up, &dest, cfg, progress)?,
-        None => transcode(input, dec, up, &dest, cfg, progress)?,
-    };
+    let outcome = transcode(input, dec, &mut up, &dest, cfg, progress)?;
     pending.commit()?;
     if outcome.interrupted {
         let of = total.map_or(String::new(), |t| format!(" of {}", t.max(outcome.frames)));
@@ -84,15 +80,9 @@ pub fn upscale_file(
     Ok(Outcome::Done)
 }
 
-/// [`Engine::for_depth`] for the video `info` describes (its samples' depth).
-pub(crate) fn engine_for_depth(
-    input: &Path,
-    info: &decode::StreamInfo,
-    up: &Upscaler<'_>,
-    cfg: &Config,
-    progress: &dyn Progress,
-) -> Result<Option<Engine>> {
-    Engine::for_depth(input, color::depth(info.format), up, cfg, progress)
+/// Bits per sample of the video `info` describes (for [`Upscaler::for_depth`]).
+pub(crate) fn depth(info: &decode::StreamInfo) -> u32 {
+    color::depth(info.format)
 }
 
 /// Opens `input`'s video for [`transcode`], refusing pictures over the configured pixel limit.

@@ -3,10 +3,11 @@
 //! 0 done, 1 some input failed, 2 usage or configuration error, 130 interrupted).
 
 mod cli;
-mod job;
+mod opts;
 mod report;
 #[cfg(feature = "serve")]
 mod serve;
+mod steps;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -14,11 +15,12 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use clap::Parser;
+use upscale::engines::Engines;
 use upscale::jobs::{self, Job};
-use upscale::{exit, output, still, Config, Engine};
+use upscale::{exit, output, Config, Engine};
 
 use cli::{Cli, Command};
-use report::Reporter;
+use report::{status, Reporter};
 
 fn main() -> ExitCode {
     survive_file_size_limit();
@@ -27,27 +29,16 @@ fn main() -> ExitCode {
         Some(Command::Models { model_dir, measure }) => models(model_dir.as_deref(), measure),
         Some(Command::Compare { image, output, opts }) => {
             let rep = Reporter::new(opts.progress, opts.quiet);
-            let mut cfg = match opts.config() {
-                Ok(c) => c,
-                Err(e) => return rep.fail(&e),
-            };
-            if opts.model.is_none() {
-                cfg.model = upscale::config::DEFAULT_PICTURE_MODEL.into();
-            }
-            match compare(&image, output, &cfg, &rep) {
+            let made = opts.config().and_then(|cfg| upscale::compare::file(&image, output.as_deref(), &cfg, &rep));
+            match made {
                 Ok(out) => {
                     rep.note(&format!("wrote {}", out.display()));
-                    ExitCode::SUCCESS
-                }
-                // Too much memory for the size asked is a configuration error: nothing was made.
-                Err(e @ upscale::Error::Memory { .. }) => {
-                    rep.fail(&e.in_file(&image));
-                    ExitCode::from(upscale::exit::USAGE)
+                    status(exit::DONE)
                 }
                 Err(e) => rep.fail(&e),
             }
         }
-        Some(Command::Job { command }) => job::main(command),
+        Some(Command::Job { command }) => steps::main(command),
         #[cfg(feature = "serve")]
         Some(Command::Serve(args)) => serve::run(&args),
         None => run(&cli),
@@ -74,7 +65,7 @@ fn models(dir: Option<&Path>, measure: bool) -> ExitCode {
             "{:<22} {:<29} {:<7} {:<18} {:>5.2}  {:<8} {}",
             f.name,
             f.purposes.join(", "),
-            m.scales,
+            m.scales.iter().map(u32::to_string).collect::<Vec<_>>().join(","),
             levels.join(", "),
             f.cost,
             present,
@@ -122,7 +113,7 @@ fn measure_families(rows: &[upscale::model::ModelEntry]) -> ExitCode {
         let Some(f) = m.family else { continue };
         let v = f.variants.iter().find(|v| v.denoise == 0).unwrap_or(&f.variants[0]);
         let cfg = Config {
-            model: f.name.into(),
+            model: Some(f.name.into()),
             scale: v.scale,
             denoise: v.denoise,
             device: upscale::Device::Cpu,
@@ -150,22 +141,6 @@ fn measure_families(rows: &[upscale::model::ModelEntry]) -> ExitCode {
     }
 }
 
-fn compare(image: &Path, output: Option<PathBuf>, cfg: &Config, rep: &Reporter) -> upscale::Result<PathBuf> {
-    let out = output.unwrap_or_else(|| {
-        let stem = image.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
-        image.with_file_name(format!("{stem}_compare.png"))
-    });
-    still::output_format(&out)?;
-    output::check(image, &out, cfg.overwrite)?;
-    let engine = Engine::new(cfg)?;
-    if let Some(n) = engine.device_note() {
-        rep.note(&format!("device {n}"));
-    }
-    let label = Path::new(&cfg.model).file_stem().map_or(cfg.model.clone(), |s| s.to_string_lossy().into_owned());
-    upscale::compare::file(image, &out, &mut engine.upscaler(cfg)?, cfg.max_pixels, &label)?;
-    Ok(out)
-}
-
 /// A write past the file-size limit (`ulimit -f`) raises SIGXFSZ, whose default action kills the
 /// process mid-write: no error line, the temporary file left behind. With the signal caught (by a
 /// handler that only sets a flag nobody reads) the write fails with EFBIG instead, and that is
@@ -191,7 +166,7 @@ fn watch_signals(rep: &Arc<Reporter>, jobs: &[Job]) {
                     let _ = std::fs::remove_file(p);
                 }
                 rep.error("interrupted twice: stopped at once, partial output removed");
-                std::process::exit(exit::INTERRUPTED.into());
+                std::process::exit(upscale::Error::Cancelled.exit_code().into());
             }
             rep.note("stopping: finishing the current file (Ctrl-C again to abort)");
         }
@@ -200,11 +175,8 @@ fn watch_signals(rep: &Arc<Reporter>, jobs: &[Job]) {
 
 fn run(cli: &Cli) -> ExitCode {
     let rep = Arc::new(Reporter::new(cli.opts.progress, cli.opts.quiet));
-    let cfg: Config = match cli.opts.config() {
-        Ok(c) => c,
-        Err(e) => return rep.fail(&e),
-    };
-    let mut jobs = match jobs::plan_all(&cli.inputs, cli.output.as_deref(), &cfg) {
+    let planned = cli.opts.config().and_then(|cfg| jobs::plan_all(&cli.inputs, cli.output.as_deref(), &cfg));
+    let jobs = match planned {
         Ok(p) => {
             if let Some(first) = p.skipped.first() {
                 let n = p.skipped.len();
@@ -215,40 +187,10 @@ fn run(cli: &Cli) -> ExitCode {
         }
         Err(e) => return rep.fail(&e),
     };
-    // No -m: pictures get the photo network, videos the fast video one (README: "Choosing").
-    if cli.opts.model.is_none() {
-        for j in jobs.iter_mut().filter(|j| j.kind == jobs::Kind::Image) {
-            j.settings.model = upscale::config::DEFAULT_PICTURE_MODEL.into();
-        }
-    }
-    let mut models: Vec<&String> = Vec::new();
-    for m in jobs.iter().map(|j| &j.settings.model) {
-        if !models.contains(&m) {
-            models.push(m);
-        }
-    }
-    if models.is_empty() {
-        models.push(&cfg.model);
-    }
-    let mut engines = Vec::new();
-    for m in models {
-        match Engine::new(&Config { model: m.clone(), ..cfg.clone() }) {
-            Ok(e) => engines.push(e),
-            Err(e) => return rep.fail(&e),
-        }
-    }
-    if let Some(n) = engines.first().and_then(|e| e.device_note()) {
-        rep.note(&format!("device {n}"));
-    }
-    // One file whose result cannot fit in memory is refused before it starts (exit 2); in a
-    // batch that file fails on its own and the rest go on.
-    if let ([job], Some(engine)) = (jobs.as_slice(), engines.first()) {
-        if let Err(e) = engine.upscaler(&job.settings).and_then(|up| upscale::budget::check_job(job, &up)) {
-            rep.fail(&e);
-            return ExitCode::from(upscale::exit::USAGE);
-        }
+    let engines = Engines::new();
+    if let Err(e) = jobs::prepare(&jobs, &engines, rep.as_ref()) {
+        return rep.fail(&e);
     }
     watch_signals(&rep, &jobs);
-    let refs: Vec<&Engine> = engines.iter().collect();
-    jobs::run_all_engines(&jobs, &refs, rep.as_ref()).exit_code().into()
+    status(jobs::run_all(&jobs, &engines, rep.as_ref()).exit_code())
 }

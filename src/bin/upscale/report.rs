@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use indicatif::{ProgressBar, ProgressStyle};
 use upscale::progress::{Event, Progress, Unit};
 
-use crate::cli::ProgressKind;
+use crate::opts::{flags, ProgressKind};
 
 /// The stderr side of a run.
 pub struct Reporter {
@@ -99,8 +99,8 @@ impl Reporter {
     /// A failure outside any file, in the command line's terms (settings named by their flags);
     /// returns the exit status the contract gives it.
     pub fn fail(&self, e: &upscale::Error) -> std::process::ExitCode {
-        self.error(&crate::cli::flags(e));
-        e.exit_code().into()
+        self.error(&flags(e));
+        status(e.exit_code())
     }
 
     fn begin(&self, what: &str, total: Option<u64>, unit: &str) {
@@ -144,6 +144,11 @@ impl Progress for Reporter {
 
     /// A failed file's line names the settings by their flags, as the other `error:` lines do.
     fn failed(&self, file: &Path, error: &upscale::Error) {
-        self.show(&Event::Error { file: Some(file.to_path_buf()), message: crate::cli::flags(error) });
+        self.show(&Event::Error { file: Some(file.to_path_buf()), message: flags(error) });
     }
+}
+
+/// The process's exit status for a status of the library's rule (`upscale::exit`).
+pub fn status(code: u8) -> std::process::ExitCode {
+    std::process::ExitCode::from(code)
 }

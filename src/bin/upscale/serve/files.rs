@@ -80,7 +80,7 @@ pub fn stem(name: &str) -> String {
 /// `download` or shown inline when `download` is `None`.
 pub async fn send(path: &Path, download: Option<&str>, headers: &HeaderMap) -> Response {
     let Ok(mut file) = tokio::fs::File::open(path).await else {
-        return super::upload::error(StatusCode::NOT_FOUND, "this file is gone (deleted or expired)");
+        return super::reply::error(StatusCode::NOT_FOUND, "this file is gone (deleted or expired)");
     };
     let len = file.metadata().await.map(|m| m.len()).unwrap_or(0);
     let disposition = match download {
@@ -97,7 +97,7 @@ pub async fn send(path: &Path, download: Option<&str>, headers: &HeaderMap) -> R
     let resp = match range {
         Some((start, end)) => {
             if file.seek(SeekFrom::Start(start)).await.is_err() {
-                return super::upload::error(StatusCode::INTERNAL_SERVER_ERROR, "the file could not be read");
+                return super::reply::error(StatusCode::INTERNAL_SERVER_ERROR, "the file could not be read");
             }
             let n = end - start + 1;
             let body = Body::from_stream(tokio_util::io::ReaderStream::new(file.take(n)));
@@ -111,7 +111,7 @@ pub async fn send(path: &Path, download: Option<&str>, headers: &HeaderMap) -> R
             builder.header(header::CONTENT_LENGTH, len).body(Body::from_stream(tokio_util::io::ReaderStream::new(file)))
         }
     };
-    resp.unwrap_or_else(|_| super::upload::error(StatusCode::INTERNAL_SERVER_ERROR, "the file could not be sent"))
+    resp.unwrap_or_else(|_| super::reply::error(StatusCode::INTERNAL_SERVER_ERROR, "the file could not be sent"))
 }
 
 /// `bytes=START-[END]` or `bytes=-SUFFIX` within a file of `len` bytes.

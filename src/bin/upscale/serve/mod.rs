@@ -5,8 +5,9 @@
 mod args;
 mod files;
 mod guard;
-mod jobs;
 mod presets;
+mod queue;
+mod reply;
 mod routes;
 mod upload;
 mod work;
@@ -22,7 +23,7 @@ use upscale::Device;
 
 /// What every handler shares.
 pub struct App {
-    pub store: Arc<jobs::Store>,
+    pub store: Arc<queue::Store>,
     pub args: ServeArgs,
     pub device: Device,
     /// Upload limit in bytes.
@@ -79,22 +80,22 @@ async fn serve(args: ServeArgs, device: Device, root: std::path::PathBuf) -> Exi
         }
     };
     let addr: SocketAddr = listener.local_addr().unwrap_or(args.listen);
-    let token = match (!addr.ip().is_loopback()).then(|| jobs::random_hex(16)).transpose() {
+    let token = match (!addr.ip().is_loopback()).then(|| queue::random_hex(16)).transpose() {
         Ok(t) => t,
         Err(e) => {
             eprintln!("error: no random source for the access token: {e}");
             return ExitCode::from(upscale::exit::USAGE);
         }
     };
-    let (store, rx) = jobs::Store::new(root, args.max_jobs);
-    let workers = match jobs::start_workers(args.jobs, store.clone(), rx) {
+    let (store, rx) = queue::Store::new(root, args.max_jobs);
+    let workers = match work::start_workers(args.jobs, store.clone(), rx) {
         Ok(w) => w,
         Err(e) => {
             eprintln!("error: cannot start the worker threads: {e}");
             return ExitCode::from(upscale::exit::USAGE);
         }
     };
-    let instance = match jobs::random_hex(8) {
+    let instance = match queue::random_hex(8) {
         Ok(i) => i,
         Err(e) => {
             eprintln!("error: no random source for the instance id: {e}");

@@ -13,10 +13,13 @@ use axum::{Json, Router};
 use serde_json::json;
 
 use super::files;
-use super::jobs::{Entry, Origin, State as JobState};
-use super::upload::{self, error};
+use super::queue::{Entry, Origin, State as JobState};
+use super::reply::error;
+use super::upload;
 use super::App;
 use upscale::edit::{EditError, EditSpec, Operation};
+use upscale::config::{Kind, MAX_SIDE, SCALES};
+use upscale::formats;
 use upscale::jobs::Job;
 
 /// Largest JSON body (edit operations, with a watermark picture in base64; cancel).
@@ -70,10 +73,11 @@ async fn models(State(app): State<Arc<App>>) -> Response {
         .collect();
     Json(json!({
         "models": list,
-        "default": upscale::model::DEFAULT_MODEL,
-        "scales": [2, 3, 4, 6, 8],
-        "image_formats": ["png", "jpg", "webp"],
-        "video_formats": ["mp4", "mkv", "webm"],
+        "default": Kind::Video.default_model(),
+        "defaults": { "image": Kind::Image.default_model(), "video": Kind::Video.default_model() },
+        "scales": SCALES,
+        "image_formats": formats::IMAGE_OUTPUTS,
+        "video_formats": formats::VIDEO_OUTPUTS,
         "max_upload_mib": app.args.max_upload_mib,
         "max_upload_bytes": app.max_upload,
         "max_pixels": app.args.max_pixels,
@@ -82,9 +86,6 @@ async fn models(State(app): State<Arc<App>>) -> Response {
     }))
     .into_response()
 }
-
-/// The largest width or height asked for (`Config::validate`'s range, stated once here for the page).
-const MAX_SIDE: u32 = 65535;
 
 /// Which run of the server this is: a page that sees it change knows its jobs are gone.
 async fn instance(State(app): State<Arc<App>>) -> Response {
@@ -187,7 +188,7 @@ async fn input(State(app): State<Arc<App>>, Path(id): Path<String>, h: HeaderMap
     match app.store.get(&id) {
         Some(j) => {
             let preview = j.dir.join(files::PREVIEW);
-            let still = j.job.kind == upscale::jobs::Kind::Image && preview.exists();
+            let still = j.job.kind == Kind::Image && preview.exists();
             files::send(if still { &preview } else { &j.job.input }, None, &h).await
         }
         None => not_found(),
@@ -201,7 +202,7 @@ async fn preview(State(app): State<Arc<App>>, Path(id): Path<String>, h: HeaderM
     let made = j.dir.join(files::PREVIEW);
     match (&j.origin, j.job.kind) {
         (Origin::Upload, _) if made.exists() => files::send(&made, None, &h).await,
-        (Origin::Upload, upscale::jobs::Kind::Image) => files::send(&j.job.input, None, &h).await,
+        (Origin::Upload, Kind::Image) => files::send(&j.job.input, None, &h).await,
         _ => error(StatusCode::NOT_FOUND, "this job has no preview"),
     }
 }
@@ -277,7 +278,7 @@ async fn edit_job(State(app): State<Arc<App>>, Path(id): Path<String>, body: axu
     let name = format!("{}_edited.{ext}", files::stem(&src.name));
     let settings =
         upscale::Config { edit: spec, overwrite: true, max_pixels: app.args.max_pixels, ..Default::default() };
-    let job = Job { input, output, kind: src.job.kind, settings, create_dirs: false };
+    let job = Job::new(input, output, src.job.kind, &settings);
     let entry = Entry::new(new_id.clone(), name, src.name.clone(), Origin::Edit { source: src.id.clone() }, dir, job);
     app.store.submit(slot, Arc::new(entry));
     (StatusCode::CREATED, [(header::LOCATION, format!("/api/jobs/{new_id}"))], Json(json!({ "id": new_id })))
@@ -301,7 +302,7 @@ async fn zip(State(app): State<Arc<App>>, Query(q): Query<Ids>, h: HeaderMap) ->
     if chosen.is_empty() {
         return error(StatusCode::NOT_FOUND, "no finished results among those ids");
     }
-    let Ok(hex) = super::jobs::random_hex(16) else {
+    let Ok(hex) = super::queue::random_hex(16) else {
         return error(StatusCode::INTERNAL_SERVER_ERROR, "no random source for the zip's name");
     };
     let out = app.store.root.join(format!("{hex}.zip"));

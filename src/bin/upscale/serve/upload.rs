@@ -11,18 +11,16 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::json;
 use tokio::io::AsyncWriteExt;
+use upscale::config::Kind as Media;
+use upscale::formats::{IMAGE_OUTPUTS, VIDEO_OUTPUTS};
+use upscale::jobs::{Identified, Job};
+use upscale::still::Format;
 use upscale::{Config, Device};
 
 use super::files::{sanitize, stem};
-use super::jobs::{Entry, Origin};
+use super::queue::{Entry, Origin};
+use super::reply::error;
 use super::App;
-use upscale::jobs::{Job, Kind as Media};
-use upscale::still::Format;
-
-/// An answer with a status and `{"error": …}`.
-pub fn error(status: StatusCode, msg: impl Into<String>) -> Response {
-    (status, Json(json!({ "error": msg.into() }))).into_response()
-}
 
 /// The form fields other than the file.
 #[derive(Default)]
@@ -35,8 +33,6 @@ struct Fields {
     format: Option<String>,
 }
 
-const IMAGE_FORMATS: &[&str] = &["png", "jpg", "jpeg", "webp"];
-const VIDEO_FORMATS: &[&str] = &["mp4", "mkv", "webm"];
 
 /// Removes the job folder unless the upload became a job.
 struct Cleanup(Option<PathBuf>);
@@ -128,13 +124,13 @@ pub async fn create(State(app): State<Arc<App>>, headers: HeaderMap, mut form: M
         Ok(Err((status, msg))) => return error(status, msg),
         Err(_) => return error(StatusCode::INTERNAL_SERVER_ERROR, "the file check failed"),
     };
-    let (cfg, natives) = match settings(&app, &fields, size) {
-        Ok(c) => c,
+    let cfg = match settings(&app, &fields, size) {
+        Ok(c) => c.for_kind(media),
         Err(msg) => return error(StatusCode::BAD_REQUEST, msg),
     };
     // What the result will hold, against the memory this server may use: refused now, with the
     // upload removed, rather than failing (or worse) in the worker.
-    if let Err(e) = fits(media, size, &cfg, &natives) {
+    if let Err(e) = upscale::budget::check_size(media, size, &cfg) {
         eprintln!("upscale: refused {original}: {}", e.report());
         return error(StatusCode::PAYLOAD_TOO_LARGE, e.to_string());
     }
@@ -147,16 +143,16 @@ pub async fn create(State(app): State<Arc<App>>, headers: HeaderMap, mut form: M
         Err(_) => return error(StatusCode::INTERNAL_SERVER_ERROR, "the file could not be checked"),
     }
     let format = match (fields.format.as_deref().map(str::to_ascii_lowercase), media) {
-        (Some(f), Media::Image) if IMAGE_FORMATS.contains(&f.as_str()) => f,
-        (Some(f), Media::Video) if VIDEO_FORMATS.contains(&f.as_str()) => f,
+        (Some(f), Media::Image) if IMAGE_OUTPUTS.contains(&f.as_str()) || f == "jpeg" => f,
+        (Some(f), Media::Video) if VIDEO_OUTPUTS.contains(&f.as_str()) => f,
         (Some(f), _) => {
-            let list = if media == Media::Image { IMAGE_FORMATS } else { VIDEO_FORMATS };
+            let list = if media == Media::Image { IMAGE_OUTPUTS } else { VIDEO_OUTPUTS };
             return error(
                 StatusCode::BAD_REQUEST,
                 format!("format '{}' does not fit this file: expected one of {}", sanitize(&f), list.join(", ")),
             );
         }
-        (None, Media::Image) if IMAGE_FORMATS.contains(&ext) => ext.to_string(),
+        (None, Media::Image) if IMAGE_OUTPUTS.contains(&ext) || ext == "jpeg" => ext.to_string(),
         (None, Media::Image) => "png".into(),
         (None, Media::Video) => "mp4".into(),
     };
@@ -172,7 +168,7 @@ pub async fn create(State(app): State<Arc<App>>, headers: HeaderMap, mut form: M
         }
     };
     let name = format!("{}_{tag}.{format}", stem(&original));
-    let job = Job { input, output, kind: media, settings: cfg, create_dirs: false };
+    let job = Job::new(input, output, media, &cfg);
     cleanup.0 = None;
     app.store.submit(slot, Arc::new(Entry::new(id.clone(), name, original, Origin::Upload, dir, job)));
     (StatusCode::CREATED, [(header::LOCATION, format!("/api/jobs/{id}"))], Json(json!({ "id": id }))).into_response()
@@ -193,22 +189,6 @@ fn multipart_error(app: &App, e: axum::extract::multipart::MultipartError) -> Re
     }
     eprintln!("upscale: upload refused: {}", e.body_text());
     error(e.status(), "the upload could not be read: the form was malformed or cut short; try again")
-}
-
-/// [`upscale::Error::Memory`] when the job's result (or each frame of a video) would need more
-/// memory than this process may use. The passes are planned from the model's native scales
-/// (`natives`, empty for a classic filter), as the engine will.
-fn fits(media: Media, size: (u32, u32), cfg: &Config, natives: &[u32]) -> upscale::Result<()> {
-    let passes = if natives.is_empty() { Vec::new() } else { upscale::engine::plan_passes(natives, cfg.scale) };
-    let out = cfg.output_size(size.0, size.1);
-    let shown = (out.0 as u64, out.1 as u64);
-    match media {
-        Media::Image => upscale::budget::check("the result", shown, upscale::budget::picture(size, &passes, out, 3, 1)),
-        Media::Video => {
-            let need = upscale::budget::video(size, &passes, out, 3 * cfg.video.queue_depth as u64 + 4, 2);
-            upscale::budget::check("each video frame", shown, need)
-        }
-    }
 }
 
 /// Decodes the whole picture (`still`: its format) or the video's first picture once, so that
@@ -260,30 +240,30 @@ struct Found {
     still: Option<Format>,
 }
 
-/// Image (with the extension of its format) or video, from the content; the pixel limit.
+/// Image (with the extension of its format) or video, from the content (the library's rule,
+/// `upscale::jobs::identify`), and the pixel limit; refusals worded for the page.
 fn identify(path: &Path, shown: &str, max_pixels: u64) -> Result<Found, Refusal> {
-    if let Ok(format) = upscale::still::sniff(path) {
-        let (w, h) = upscale::still::dimensions(path).map_err(|e| {
-            eprintln!("upscale: {shown}: {}", hide(&e, path, shown));
-            (
-                StatusCode::UNPROCESSABLE_ENTITY,
-                format!("{shown}: not a picture that can be read (damaged or cut short)"),
-            )
-        })?;
-        if w as u64 * h as u64 > max_pixels {
-            return Err(over_pixels(shown, w as u64, h as u64, max_pixels));
+    match upscale::jobs::identify(path, max_pixels) {
+        Ok(Identified { kind, format, size }) => {
+            Ok(Found { media: kind, ext: format.map_or("video", Format::extension), size, still: format })
         }
-        return Ok(Found { media: Media::Image, ext: format.extension(), size: (w, h), still: Some(format) });
-    }
-    match upscale::video::probe::scan(path, 0, max_pixels) {
-        Ok(r) => Ok(Found { media: Media::Video, ext: "video", size: (r.width, r.height), still: None }),
         Err(upscale::Error::TooLarge { width, height, .. }) => Err(over_pixels(shown, width, height, max_pixels)),
         Err(e) => {
             eprintln!("upscale: {shown}: {}", hide(&e, path, shown));
-            Err((
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                format!("{shown}: not a picture or video that can be read (an unknown format, damaged or cut short)"),
-            ))
+            let picture = upscale::still::sniff(path).is_ok();
+            Err(if picture {
+                (
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    format!("{shown}: not a picture that can be read (damaged or cut short)"),
+                )
+            } else {
+                (
+                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    format!(
+                        "{shown}: not a picture or video that can be read (an unknown format, damaged or cut short)"
+                    ),
+                )
+            })
         }
     }
 }
@@ -301,9 +281,10 @@ fn hide(e: &upscale::Error, path: &Path, shown: &str) -> String {
 }
 
 /// The job's configuration from the form: a built-in or installed model by name (never a
-/// path), scale 2/3/4/6/8 or an exact size (reached from the smallest scale at least as large,
-/// when no scale is given, for an input of `size`).
-fn settings(app: &App, f: &Fields, size: (u32, u32)) -> Result<(Config, Vec<u32>), String> {
+/// path; none: the kind's default, applied when the job is made), scale 2/3/4/6/8 or an exact
+/// size (reached from the smallest scale at least as large, when no scale is given, for an
+/// input of `size`).
+fn settings(app: &App, f: &Fields, size: (u32, u32)) -> Result<Config, String> {
     let mut cfg = Config {
         device: app.device,
         threads: app.args.threads,
@@ -315,7 +296,7 @@ fn settings(app: &App, f: &Fields, size: (u32, u32)) -> Result<(Config, Vec<u32>
     let known = upscale::model::list(app.args.model_dir.as_deref());
     if let Some(m) = &f.model {
         match known.iter().find(|e| &e.name == m) {
-            Some(e) if e.present => cfg.model = e.name.clone(),
+            Some(e) if e.present => cfg.model = Some(e.name.clone()),
             Some(_) => return Err(format!("the model '{m}' is not installed on this server")),
             None => {
                 let names: Vec<_> = known.iter().filter(|e| e.present).map(|e| e.name.as_str()).collect();
@@ -329,12 +310,6 @@ fn settings(app: &App, f: &Fields, size: (u32, u32)) -> Result<(Config, Vec<u32>
         cfg.denoise =
             d.parse::<i32>().map_err(|_| format!("denoise '{}': expected a whole number from -1 to 3", sanitize(d)))?;
     }
-    // The model's native scales ("2,3,4"; none for a classic filter, "any").
-    let natives: Vec<u32> = known
-        .iter()
-        .find(|e| e.name == cfg.model)
-        .map(|e| e.scales.split(',').filter_map(|v| v.trim().parse().ok()).collect())
-        .unwrap_or_default();
     let num = |name: &str, v: &Option<String>| -> Result<Option<u32>, String> {
         v.as_deref()
             .map(|s| s.parse::<u32>().map_err(|_| format!("{name} '{}': expected a whole number", sanitize(s))))
@@ -345,17 +320,13 @@ fn settings(app: &App, f: &Fields, size: (u32, u32)) -> Result<(Config, Vec<u32>
     match num("scale", &f.scale)? {
         Some(s) => cfg.scale = s,
         None if cfg.width.is_some() || cfg.height.is_some() => {
-            let need = f64::max(
-                cfg.width.map_or(0.0, |w| w as f64 / size.0.max(1) as f64),
-                cfg.height.map_or(0.0, |h| h as f64 / size.1.max(1) as f64),
-            );
-            cfg.scale = [2, 3, 4, 6, 8].into_iter().find(|&s| s as f64 >= need).unwrap_or(8);
+            cfg.scale = Config::scale_reaching(size.0, size.1, cfg.width, cfg.height);
         }
         None => {}
     }
     // The one statement of the size limits (1..=65535, Config::validate), as the page shows them.
     cfg.validate().map_err(|e| e.report())?;
-    Ok((cfg, natives))
+    Ok(cfg)
 }
 
 /// The device setting for every job, from `--device`.

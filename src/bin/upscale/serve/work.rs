@@ -1,36 +1,17 @@
-//! Running one entry on a worker thread: its library job through `upscale::jobs::run_job` (the
-//! engine per model cached and shared by the workers) or `upscale::jobs::run_edit`, the library's
-//! typed events kept with the server's paths replaced by the client's names, and the final state
-//! set together with the last events.
+//! The worker threads: each takes entries from the queue in order and runs one through the
+//! library (`upscale::jobs::run_job` on the process's `upscale::engines::Engines`, or
+//! `upscale::jobs::run_edit`), the library's typed events kept with the server's paths replaced
+//! by the client's names, and the final state set together with the last events.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
+use upscale::engines::Engines;
 use upscale::jobs::{self, Kind, Outcome};
 use upscale::progress::{Event, Progress};
-use upscale::{output, Engine, Error};
+use upscale::{output, Error};
 
-use super::jobs::{Entry, Origin, State};
-
-/// Loaded engines by model name and denoise level, shared by the worker threads.
-#[derive(Default)]
-pub struct Engines(Mutex<HashMap<(String, i32), Arc<Engine>>>);
-
-impl Engines {
-    /// The engine for `cfg.model` at `cfg.denoise` (loaded on first use; a failed load is not
-    /// kept).
-    fn get(&self, cfg: &upscale::Config) -> upscale::Result<(Arc<Engine>, bool)> {
-        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        let key = (cfg.model.clone(), cfg.denoise);
-        if let Some(e) = map.get(&key) {
-            return Ok((e.clone(), false));
-        }
-        let e = Arc::new(Engine::new(cfg)?);
-        map.insert(key, e.clone());
-        Ok((e, true))
-    }
-}
+use super::queue::{Entry, Origin, State, Store};
 
 /// Keeps the library's events on the entry, as the client may see them; `false` when the entry
 /// is cancelled.
@@ -84,20 +65,11 @@ impl Entry {
     }
 }
 
-/// The upscale itself: the cached engine and the library's job runner.
-fn upscale(entry: &Entry, engines: &Engines, progress: &Shown) -> upscale::Result<Outcome> {
-    let (engine, fresh) = engines.get(&entry.job.settings)?;
-    if let Some(n) = engine.device_note().filter(|_| fresh) {
-        progress.note(&format!("device {n}"));
-    }
-    jobs::run_job(&entry.job, &engine, progress)
-}
-
 /// Runs an entry to its end and records the outcome.
-pub fn run(entry: &Entry, engines: &Engines) {
+fn run(entry: &Entry, engines: &Engines) {
     let progress = Shown { entry };
     let result = match entry.origin {
-        Origin::Upload => upscale(entry, engines, &progress),
+        Origin::Upload => engines.get(&entry.job.settings, &progress).and_then(|e| jobs::run_job(&entry.job, &e, &progress)),
         Origin::Edit { .. } => upscale::jobs::run_edit(&entry.job, &progress),
     };
     let result = match result {
@@ -123,6 +95,36 @@ pub fn run(entry: &Entry, engines: &Engines) {
             entry.finish(State::Failed, Some(msg), None, vec![error, summary(0, 1, false)]);
         }
     }
+}
+
+/// Starts `n` worker threads taking entries from the queue in order.
+pub fn start_workers(
+    n: usize,
+    store: Arc<Store>,
+    rx: crossbeam_channel::Receiver<Arc<Entry>>,
+) -> std::io::Result<Vec<std::thread::JoinHandle<()>>> {
+    let engines = Arc::new(Engines::new());
+    (0..n.max(1))
+        .map(|i| {
+            let engines = engines.clone();
+            let rx = rx.clone();
+            let store = store.clone();
+            std::thread::Builder::new().name(format!("serve-worker-{i}")).spawn(move || {
+                for entry in rx.iter() {
+                    if entry.cancelled() {
+                        let summary = Event::Summary { done: 0, failed: 0, interrupted: true };
+                        entry.finish(State::Cancelled, None, None, vec![summary]);
+                    } else {
+                        entry.start();
+                        run(&entry, &engines);
+                    }
+                    if !store.holds(&entry.id) {
+                        let _ = std::fs::remove_dir_all(&entry.dir);
+                    }
+                }
+            })
+        })
+        .collect()
 }
 
 /// The pixel size of a finished result.

@@ -772,7 +772,7 @@ function setUp() {
     for (const x of m.models) {
       const o = document.createElement("option");
       o.value = x.name;
-      o.textContent = `${x.name} (${x.scales === "any" ? "classic" : "×" + x.scales})`;
+      o.textContent = `${x.name} (${x.scales.length ? "×" + x.scales.join(",") : "classic"})`;
       $("model").append(o);
     }
     setInterval(watchServer, 4000);

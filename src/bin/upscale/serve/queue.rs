@@ -1,8 +1,8 @@
 //! The page's queue: each entry holds one library [`upscale::jobs::Job`] (an upscale, or an
 //! edit of an earlier result with its `settings.edit`), its state and its typed
 //! [`upscale::progress::Event`]s (turned into JSON only when they leave over HTTP); the store that
-//! names entries by server-made random ids and counts them exactly against `--max-jobs`; and the
-//! worker threads that run them one (or N) at a time in order of arrival.
+//! names entries by server-made random ids and counts them exactly against `--max-jobs`, and
+//! hands them to the worker threads (`work.rs`) in order of arrival.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -365,36 +365,6 @@ pub fn random_hex(n: usize) -> std::io::Result<String> {
     let mut b = vec![0u8; n];
     getrandom::fill(&mut b).map_err(|e| std::io::Error::other(e.to_string()))?;
     Ok(b.iter().map(|x| format!("{x:02x}")).collect())
-}
-
-/// Starts `n` worker threads taking entries from the queue in order.
-pub fn start_workers(
-    n: usize,
-    store: Arc<Store>,
-    rx: crossbeam_channel::Receiver<Arc<Entry>>,
-) -> std::io::Result<Vec<std::thread::JoinHandle<()>>> {
-    let engines = Arc::new(super::work::Engines::default());
-    (0..n.max(1))
-        .map(|i| {
-            let engines = engines.clone();
-            let rx = rx.clone();
-            let store = store.clone();
-            std::thread::Builder::new().name(format!("serve-worker-{i}")).spawn(move || {
-                for entry in rx.iter() {
-                    if entry.cancelled() {
-                        let summary = Event::Summary { done: 0, failed: 0, interrupted: true };
-                        entry.finish(State::Cancelled, None, None, vec![summary]);
-                    } else {
-                        entry.start();
-                        super::work::run(&entry, &engines);
-                    }
-                    if !store.holds(&entry.id) {
-                        let _ = std::fs::remove_dir_all(&entry.dir);
-                    }
-                }
-            })
-        })
-        .collect()
 }
 
 #[cfg(test)]
