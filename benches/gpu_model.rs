@@ -19,7 +19,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use upscale::config::Precision;
-use upscale::model::{self, memory, network, Network, Source};
+use upscale::internals::model::{self, memory, network, Network, Source};
 use upscale::{Config, Device, Engine, Planes};
 use upscale_test_support::bench::list;
 

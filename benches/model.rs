@@ -4,7 +4,7 @@
 
 use criterion::{criterion_main, Criterion, Throughput};
 use upscale::config::Precision;
-use upscale::model::{self, ModelSpec, Network};
+use upscale::internals::model::{self, ModelSpec, Network};
 use upscale::{Device, Planes};
 
 /// FLOPs per input pixel, as printed by tools/ncnn2onnx.py (see models/README.md).

@@ -58,7 +58,7 @@ fn pipeline_fps(clip: &Path, out: &Path, model: &str, s: Setting, frames: usize)
     let engine = Engine::new(&cfg).expect("model loads");
     let mut up = engine.upscaler(&cfg).expect("settings are valid");
     let t = Instant::now();
-    let _ = upscale::video::upscale_file(clip, out, &mut up, &cfg, &NoProgress).expect("pipeline runs");
+    let _ = upscale::internals::video::upscale_file(clip, out, &mut up, &cfg, &NoProgress).expect("pipeline runs");
     frames as f64 / t.elapsed().as_secs_f64()
 }
 
@@ -129,7 +129,7 @@ fn yardstick(clips: &[String], pads: &[u32], reps: usize, dir: &Path) {
                 let engine = Engine::new(&cfg).expect("model loads");
                 let mut up = engine.upscaler(&cfg).expect("settings are valid");
                 let c = timed(frames, || {
-                    let _ = upscale::video::upscale_file(Path::new(clip), &out, &mut up, &cfg, &NoProgress)
+                    let _ = upscale::internals::video::upscale_file(Path::new(clip), &out, &mut up, &cfg, &NoProgress)
                         .expect("pipeline runs");
                 });
                 runs.push([a, b, c]);

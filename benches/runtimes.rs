@@ -21,8 +21,8 @@ use std::path::Path;
 use std::time::Instant;
 
 use upscale::config::Precision;
-use upscale::model::openvino_choice::psnr;
-use upscale::model::runtime::{Execution, Runtime};
+use upscale::internals::model::openvino_choice::psnr;
+use upscale::internals::model::runtime::{Execution, Runtime};
 use upscale::progress::NoProgress;
 use upscale::{Config, Device, Engine, Planes};
 use upscale_test_support::bench::{cpu_seconds, list, median, number};
@@ -42,10 +42,10 @@ fn timed<T>(f: impl FnOnce() -> T) -> (T, f64, f64) {
 fn settings(model: &str) -> Vec<(String, Option<Execution>)> {
     let ov = |precision| Some(Execution { runtime: Runtime::OpenVino, precision });
     let mut s = vec![("onnxruntime fp32".to_string(), Some(ORT_FP32)), ("openvino fp32".into(), ov(Precision::Fp32))];
-    if upscale::model::openvino_choice::cpu_has_bf16() {
+    if upscale::internals::model::openvino_choice::cpu_has_bf16() {
         s.push(("openvino bf16".into(), ov(Precision::Bf16)));
     }
-    if upscale::model::resolve(model, None, Precision::Int8).is_ok() {
+    if upscale::internals::model::resolve(model, None, Precision::Int8).is_ok() {
         s.push(("openvino int8".into(), ov(Precision::Int8)));
     }
     s.push(("auto".into(), None));
@@ -147,7 +147,7 @@ fn clips(dir: &Path, reps: usize) {
                 f[k].a_cpu.push(cpu);
                 let mut up = e.upscaler(&cfg).expect("settings");
                 let (_, wall, cpu) =
-                    timed(|| upscale::video::upscale_file(Path::new(clip), &out, &mut up, &cfg, &NoProgress));
+                    timed(|| upscale::internals::video::upscale_file(Path::new(clip), &out, &mut up, &cfg, &NoProgress));
                 f[k].b.push(pics.len() as f64 / wall);
                 f[k].b_cpu.push(cpu / pics.len() as f64);
             }
@@ -179,7 +179,7 @@ fn photo(dir: &Path, reps: usize) {
     ffmpeg(&["-ss", "6", "-i", tos.to_str().unwrap(), "-frames:v", "1", path.to_str().unwrap()]);
     let source = image::open(&path).expect("photo");
     let mut shipped: Vec<_> =
-        upscale::model::list(None).into_iter().filter(|m| m.scales != "any" && m.present).collect();
+        upscale::model::list(None).into_iter().filter(|m| !m.scales.is_empty() && m.present).collect();
     shipped.sort_by_key(|m| m.size);
     let nets: Vec<String> = match std::env::var("UPSCALE_BENCH_NETWORKS") {
         Ok(_) => list("UPSCALE_BENCH_NETWORKS", ""),

@@ -26,7 +26,7 @@ const GAP: u32 = 4;
 /// `<stem>_compare.png` beside it), on an engine loaded for `cfg` with the picture default when
 /// it names no network. The output's name and overwriting are checked before the model loads;
 /// the device chosen is said to `progress`. Returns the path written.
-pub fn file(input: &Path, output: Option<&Path>, cfg: &Config, progress: &dyn Progress) -> Result<PathBuf> {
+pub fn compare_file(input: &Path, output: Option<&Path>, cfg: &Config, progress: &dyn Progress) -> Result<PathBuf> {
     let cfg = cfg.for_kind(Kind::Image);
     let output = output.map_or_else(|| default_output(input), Path::to_path_buf);
     crate::still::output_format(&output)?;

@@ -18,7 +18,8 @@ pub struct ConfigError {
 }
 
 impl ConfigError {
-    pub(crate) fn new(field: &'static str, value: impl std::fmt::Display, expected: impl Into<String>) -> Self {
+    /// `field` (a [`crate::Config`] field) was `value`; `expected` says what is accepted.
+    pub fn new(field: &'static str, value: impl std::fmt::Display, expected: impl Into<String>) -> Self {
         ConfigError { field, value: value.to_string(), expected: expected.into() }
     }
 }

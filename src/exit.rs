@@ -5,7 +5,7 @@
 use crate::error::Error;
 use crate::jobs::Summary;
 #[cfg(feature = "video")]
-use crate::segments::Failure;
+use crate::segments::worker::Failure;
 
 /// Everything asked was written (`job run`: the segment is done, or was done before).
 pub const DONE: u8 = 0;

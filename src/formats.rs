@@ -10,16 +10,8 @@ pub const IMAGE_EXTENSIONS: &[&str] = &["png", "jpg", "jpeg", "webp", "gif", "bm
 pub const VIDEO_EXTENSIONS: &[&str] =
     &["mp4", "m4v", "mkv", "mov", "avi", "webm", "mpg", "mpeg", "ts", "m2ts", "mts", "vob", "dv", "flv", "wmv", "ogv"];
 
-/// Picture formats written, by extension (`still::output_format` maps each to its encoder).
-pub const IMAGE_WRITES: &[&str] = &["png", "jpg", "jpeg", "webp", "tif", "tiff", "bmp"];
-
 /// The picture formats the page offers for a result (each one a browser shows).
 pub const IMAGE_OUTPUTS: &[&str] = &["png", "jpg", "webp"];
 
 /// The video containers the page offers for a result.
 pub const VIDEO_OUTPUTS: &[&str] = &["mp4", "mkv", "webm"];
-
-/// The lowercase extension of `path`, if it has one.
-pub fn extension(path: &std::path::Path) -> Option<String> {
-    path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase)
-}

@@ -16,6 +16,8 @@ use crate::progress::{Event, Progress, Unit};
 use crate::formats;
 use crate::still;
 
+pub use crate::budget::check_size;
+pub use crate::output::temp_path;
 pub use crate::config::Kind;
 
 /// One file to upscale.

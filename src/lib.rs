@@ -5,33 +5,39 @@
 //! command line, the web server and the scheduler steps are thin callers of these. The library
 //! never prints: failures come back as [`Error`]s that name the file and the cause.
 
-pub mod budget;
-pub mod compare;
+// The API: what the front ends (the command line, the page, the scheduler steps and the coming
+// Python package), the tests and the benches use.
 pub mod config;
 pub mod edit;
-pub mod engine;
-pub mod engines;
 pub mod error;
 pub mod exit;
 pub mod formats;
 pub mod jobs;
-pub mod memory;
 pub mod model;
-pub mod outcome;
-pub mod output;
-pub mod planes;
 pub mod progress;
-pub mod provenance;
-pub mod resize;
-#[cfg(feature = "video")]
-pub mod segments;
 pub mod still;
-pub mod tile;
 #[cfg(feature = "video")]
 pub mod video;
 
+// The rooms behind it.
+mod budget;
+mod compare;
+mod engine;
+mod engines;
+mod memory;
+mod outcome;
+mod output;
+mod planes;
+mod provenance;
+mod resize;
+#[cfg(feature = "video")]
+mod segments;
+mod tile;
+
+pub use compare::compare_file;
 pub use config::{Config, Device};
-pub use engine::{Engine, Upscaler};
+pub use engine::{Engine, Resolved, Upscaler};
+pub use engines::Engines;
 pub use error::{Error, Result};
 pub use jobs::{run_job, Job};
 pub use outcome::Outcome;
@@ -39,3 +45,53 @@ pub use planes::Planes;
 pub use progress::{Event, Progress};
 #[cfg(feature = "video")]
 pub use segments::steps;
+
+/// Not API: the pieces this repository's own tests, benches and fuzz targets reach into, under
+/// the paths they had. No promise of stability; front ends use the modules above.
+#[doc(hidden)]
+pub mod internals {
+    /// The model folder's internals.
+    pub mod model {
+        pub use crate::model::*;
+        /// Runtime and precision choice on the CPU.
+        pub mod openvino_choice {
+            pub use crate::model::openvino_choice::*;
+        }
+        /// Runtimes and execution.
+        pub mod runtime {
+            pub use crate::model::runtime::{Execution, Runtime};
+        }
+        /// The session memory cap.
+        pub mod memory {
+            pub use crate::model::memory::set_limit;
+        }
+        /// One network in one session.
+        pub mod network {
+            pub use crate::model::network::{fixed_shape, is_out_of_memory};
+        }
+        /// OpenVINO's library.
+        pub mod openvino {
+            pub use crate::model::openvino::{load, OPENVINO_VERSION};
+        }
+        /// The family table's types.
+        pub mod registry {
+            pub use crate::model::registry::Location;
+        }
+        pub use crate::model::network::Network;
+        pub use crate::model::runtime::Source;
+    }
+    /// Picture planes.
+    pub mod planes {
+        pub use crate::planes::psnr;
+    }
+    /// Picture files.
+    pub mod still {
+        pub use crate::still::{decode, load, Picture};
+    }
+    /// Video files.
+    #[cfg(feature = "video")]
+    pub mod video {
+        pub use crate::video::upscale_file;
+    }
+    pub use crate::engine::plan_passes;
+}

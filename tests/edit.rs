@@ -96,9 +96,9 @@ fn the_same_edit_through_cli_library_and_server_gives_the_same_pixels() {
 }
 
 /// A picture of `w`×`h` in the library's form.
-fn picture(w: u32, h: u32) -> upscale::still::Picture {
+fn picture(w: u32, h: u32) -> upscale::internals::still::Picture {
     let img = image::RgbImage::from_fn(w, h, |x, y| image::Rgb([(x * 3) as u8, (y * 5) as u8, 128]));
-    upscale::still::Picture::from_image(&image::DynamicImage::ImageRgb8(img))
+    upscale::internals::still::Picture::from_image(&image::DynamicImage::ImageRgb8(img))
 }
 
 fn text_mark(text: &str, size: Option<u32>) -> EditSpec {

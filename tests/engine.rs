@@ -154,9 +154,9 @@ fn a_folder_of_images_runs_on_the_frame_workers_with_the_same_pixels() {
     let single = Engine::new(&Config { threads: 1, ..settings.clone() }).unwrap();
     for j in &jobs {
         let want =
-            single.upscaler(&settings).unwrap().upscale(&upscale::still::load(&j.input, 1 << 28).unwrap().rgb).unwrap();
+            single.upscaler(&settings).unwrap().upscale(&upscale::internals::still::load(&j.input, 1 << 28).unwrap().rgb).unwrap();
         let got = image::open(&j.output).unwrap().to_rgb8();
-        let p = upscale::planes::psnr(want.to_rgb8().as_raw(), got.as_raw());
+        let p = upscale::internals::planes::psnr(want.to_rgb8().as_raw(), got.as_raw());
         assert!(p >= 60.0, "{}: {p:.1} dB", j.output.display());
     }
 }

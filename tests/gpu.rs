@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use upscale::config::Precision;
-use upscale::model::runtime::{Execution, Runtime};
-use upscale::model::{self, memory, Network};
+use upscale::internals::model::runtime::{Execution, Runtime};
+use upscale::internals::model::{self, memory, Network};
 use upscale::{Config, Device, Engine, Event, Planes, Progress};
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
@@ -105,7 +105,7 @@ fn fixed_shapes_pad_crop_and_reuse_their_buffers() {
     let mut net = Network::load("animevideov3", src, Device::Cpu, 2, Some(2)).unwrap();
     let (a, b) = (photo(50, 37), photo(43, 41));
     let (ra, rb) = (net.run(&a).unwrap(), net.run(&b).unwrap());
-    let (w, h) = upscale::model::network::fixed_shape(50, 41, 16);
+    let (w, h) = upscale::internals::model::network::fixed_shape(50, 41, 16);
     assert_eq!((w, h), (64, 48));
     for _ in 0..2 {
         let (fa, fb) = (net.run_fixed(&a, w, h).unwrap(), net.run_fixed(&b, w, h).unwrap());

@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use upscale::model::{families, family};
-use upscale::planes::psnr;
+use upscale::internals::planes::psnr;
 use upscale::{Config, Engine, Planes};
 
 mod common;
@@ -200,7 +200,7 @@ fn the_registry_names_the_files_the_converter_makes() {
     let dirs = upscale::model::model_dirs(None);
     for f in families() {
         for v in f.variants {
-            if f.location == upscale::model::registry::Location::Embedded {
+            if f.location == upscale::internals::model::registry::Location::Embedded {
                 continue;
             }
             let p = dirs.iter().map(|d| d.join(format!("{}.onnx", v.file))).find(|p| p.is_file());

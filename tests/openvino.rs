@@ -9,10 +9,10 @@ use std::process::Command;
 
 use upscale::config::Precision;
 use upscale::jobs::{self, Job, Kind};
-use upscale::model::openvino_choice::{self, psnr, HIDE_CPU_FEATURES};
-use upscale::model::runtime::{Execution, Runtime};
-use upscale::model::{self, openvino, ModelSpec};
-use upscale::model::{Network, Source};
+use upscale::internals::model::openvino_choice::{self, psnr, HIDE_CPU_FEATURES};
+use upscale::internals::model::runtime::{Execution, Runtime};
+use upscale::internals::model::{self, openvino, ModelSpec};
+use upscale::internals::model::{Network, Source};
 use upscale::progress::NoProgress;
 use upscale::{Config, Device, Engine, Planes};
 

@@ -50,6 +50,32 @@ fn an_uploaded_photo_is_upscaled_like_the_cli_does() {
     assert!(!leftovers(tmp.path()).iter().any(|p| p.to_string_lossy().contains(&id)));
 }
 
+/// Regression (#26): a picture posted without a model ran realesr-animevideov3 where the
+/// command line runs realesr-general-x4v3 on the same picture (31.6 dB apart). Both now take
+/// the library's one per-kind default.
+#[test]
+fn a_picture_without_a_model_gets_the_command_lines_default_network() {
+    let tmp = tempfile::tempdir().unwrap();
+    let srv = Server::start(tmp.path(), &["--device", "cpu"]);
+    let png = photo(64, 48);
+    let id = srv.submit("no model.png", &png, &[("scale", "4")]);
+    let j = srv.wait(&id, 5 * MINUTE);
+    assert_eq!(j["state"], "done", "{j}");
+    let r = srv.get(&format!("/api/jobs/{id}/result"));
+    assert_eq!(r.status, 200);
+    let served = image::load_from_memory(&r.body).unwrap().to_rgb8();
+    let refs = tempfile::tempdir().unwrap();
+    let input = refs.path().join("in.png");
+    std::fs::write(&input, &png).unwrap();
+    let default = cli_reference(&input, &refs.path().join("default.png"), &["-s", "4"]);
+    let video_net = cli_reference(&input, &refs.path().join("video.png"), &["-s", "4", "-m", "realesr-animevideov3"]);
+    let same = psnr(&served, &default);
+    assert!(same >= 45.0, "served result vs the CLI's default: {same:.1} dB");
+    // The two candidate networks really differ here, so the check above tells them apart.
+    let other = psnr(&served, &video_net);
+    assert!(other < 40.0, "served result vs realesr-animevideov3's: {other:.1} dB");
+}
+
 #[test]
 fn a_clip_keeps_its_frames_and_audio_and_an_edit_is_a_new_result() {
     let tmp = tempfile::tempdir().unwrap();

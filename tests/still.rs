@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use image::{DynamicImage, GenericImageView, ImageBuffer, ImageEncoder, Luma, LumaA, Rgba};
-use upscale::planes::psnr;
+use upscale::internals::planes::psnr;
 use upscale::{Config, Engine, Planes};
 
 mod common;
@@ -63,7 +63,7 @@ fn animevideov3_matches_the_ncnn_reference_at_every_scale() {
 
 #[test]
 fn large_models_match_the_ncnn_reference() {
-    for model in upscale::model::CACHED_MODELS {
+    for model in upscale::internals::model::CACHED_MODELS {
         let refp = data(&format!("reference/coffee_ref_{model}.png"));
         let engine_up = Engine::new(&cfg(model, 4)).expect("tools/setup.sh converts the large models");
         let mut up = engine_up.upscaler(&cfg(model, 4)).unwrap();

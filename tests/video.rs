@@ -537,7 +537,7 @@ fn pipeline_matches_image_path(arg: &str, precision: upscale::config::Precision)
         let want = up.upscale_rgb8(&frame).unwrap();
         let got = image::open(d.join(format!("out{k:02}.png"))).unwrap().to_rgb8();
         assert_eq!(want.dimensions(), got.dimensions());
-        let p = upscale::planes::psnr(want.as_raw(), got.as_raw());
+        let p = upscale::internals::planes::psnr(want.as_raw(), got.as_raw());
         assert!(p >= 40.0, "{arg} frame {k}: {p:.1} dB");
     }
 }

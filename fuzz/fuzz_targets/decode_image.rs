@@ -13,7 +13,7 @@ use libfuzzer_sys::fuzz_target;
 const MAX_PIXELS: u64 = 1 << 20;
 
 fuzz_target!(|data: &[u8]| {
-    if let Ok(pic) = upscale::still::decode(data, MAX_PIXELS) {
+    if let Ok(pic) = upscale::internals::still::decode(data, MAX_PIXELS) {
         // What the upscaler would receive must be consistent with what was decoded.
         let area = pic.rgb.width as usize * pic.rgb.height as usize;
         assert_eq!(pic.rgb.data.len(), 3 * area);

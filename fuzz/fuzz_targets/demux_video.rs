@@ -31,7 +31,7 @@ fn scratch() -> &'static PathBuf {
 fuzz_target!(|data: &[u8]| {
     let path = scratch();
     std::fs::write(path, data).expect("write the input to the scratch file");
-    if let Ok(r) = upscale::video::probe::scan(path, MAX_FRAMES, MAX_PIXELS) {
+    if let Ok(r) = upscale::video::scan(path, MAX_FRAMES, MAX_PIXELS) {
         assert!(r.width > 0 && r.height > 0, "{r:?}");
         assert!(r.video_stream < r.streams, "{r:?}");
         assert!(r.frames <= MAX_FRAMES, "{r:?}");

@@ -22,11 +22,6 @@ impl<'a> Meter<'a> {
         Meter { progress, done: Cell::new(0), total: steps.max(1) * BANDS }
     }
 
-    /// Bands in all.
-    pub fn total(&self) -> u64 {
-        self.total
-    }
-
     /// One band done; [`Error::Cancelled`] when the progress says stop.
     pub fn tick(&self) -> Result<()> {
         let done = (self.done.get() + 1).min(self.total);

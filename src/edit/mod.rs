@@ -5,13 +5,13 @@
 //! a finished result (`jobs::run_edit`). It sits below the paths that use it: it knows planes,
 //! not files, jobs or FFmpeg.
 
-pub mod base64;
-pub mod budget;
-pub mod mark;
-pub mod meter;
-pub mod picture;
-pub mod spec;
-pub mod text;
+pub(crate) mod base64;
+pub(crate) mod budget;
+pub(crate) mod mark;
+pub(crate) mod meter;
+pub(crate) mod picture;
+pub(crate) mod spec;
+pub(crate) mod text;
 
 pub use crate::error::EditError;
 pub use spec::{Color, Crop, Direction, EditSpec, Mark, Operation, Position, Rotation, Size, Watermark};

@@ -2,14 +2,14 @@
 //! models converted into a cache by the set-up, the classic resizers), `.onnx` paths, and where
 //! each one lives.
 
-pub mod cuda;
-pub mod memory;
-pub mod network;
-pub mod openvino;
-pub mod openvino_choice;
-pub mod registry;
-pub mod runtime;
-pub mod syncgap;
+pub(crate) mod cuda;
+pub(crate) mod memory;
+pub(crate) mod network;
+pub(crate) mod openvino;
+pub(crate) mod openvino_choice;
+pub(crate) mod registry;
+pub(crate) mod runtime;
+pub(crate) mod syncgap;
 
 use std::path::{Path, PathBuf};
 
@@ -18,7 +18,7 @@ pub use crate::config::{DEFAULT_MODEL, DEFAULT_PICTURE_MODEL};
 use crate::error::{ConfigError, Error, Result};
 use crate::resize::Filter;
 pub use network::Network;
-pub use registry::{families, family, Family, Framing, Variant};
+pub use registry::{families, family, Family, Framing, Location, Variant};
 pub use runtime::Source;
 
 const ANIMEVIDEO_X2: &[u8] = include_bytes!("../../models/realesr-animevideov3-x2.onnx");

@@ -63,11 +63,6 @@ pub fn load() -> std::result::Result<&'static Path, String> {
         .map_err(Clone::clone)
 }
 
-/// Whether the OpenVINO library can be loaded here.
-pub fn available() -> bool {
-    load().is_ok()
-}
-
 /// Where compiled models are kept between runs: `$UPSCALE_CACHE_DIR`, else
 /// `$XDG_CACHE_HOME/upscale`, else `~/.cache/upscale`; `None` when there is no such place.
 pub fn cache_root() -> Option<PathBuf> {

@@ -7,7 +7,7 @@ use std::path::Path;
 use ffmpeg_next as ffmpeg;
 
 use ffmpeg::packet::Ref as _;
-use ffmpeg::{ffi, media, Packet, Rational};
+use ffmpeg::{media, Packet, Rational};
 
 use crate::error::{Error, Result};
 
@@ -115,12 +115,6 @@ pub fn cut_points(frames: &[(i64, bool)], time_base: Rational, cut: Cut) -> Vec<
 /// `v` in `tb` as seconds.
 pub fn seconds(v: i64, tb: Rational) -> f64 {
     v as f64 * f64::from(tb)
-}
-
-/// `v` rescaled from `from` to `to`.
-pub fn rescale(v: i64, from: Rational, to: Rational) -> i64 {
-    // SAFETY: a pure arithmetic function on plain values.
-    unsafe { ffi::av_rescale_q(v, from.into(), to.into()) }
 }
 
 #[cfg(test)]

@@ -14,19 +14,16 @@
 //! resume.rs: one machine
 //! ```
 
-pub mod emit;
-pub mod identity;
-pub mod join;
-pub mod keyframes;
+pub(crate) mod emit;
+pub(crate) mod identity;
+pub(crate) mod join;
+pub(crate) mod keyframes;
 mod mux;
 mod packets;
-pub mod plan;
-pub mod resume;
+pub(crate) mod plan;
+pub(crate) mod resume;
 mod seek;
 pub mod steps;
-pub mod store;
-pub mod worker;
+pub(crate) mod store;
+pub(crate) mod worker;
 
-pub use plan::{Cut, Plan};
-pub use store::WorkDir;
-pub use worker::{Checked, Failure, RunOutcome};

@@ -90,11 +90,6 @@ impl<'p> Checked<'p> {
         Ok(Checked { work, plan, input: input.to_path_buf() })
     }
 
-    /// The input, as this machine sees it.
-    pub fn input(&self) -> &Path {
-        &self.input
-    }
-
     /// Checks that `up` resolves what the plan's engine did (device, precision, passes, tile,
     /// the model files by content); the message names each difference.
     pub fn engine(&self, up: &Upscaler<'_>) -> Result<(), Failure> {

@@ -5,9 +5,9 @@
 
 mod edit;
 mod embed;
-pub mod exif;
-pub mod metadata;
-pub mod preview;
+mod exif;
+mod metadata;
+mod preview;
 
 use std::path::Path;
 
@@ -16,6 +16,7 @@ use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader, Limits};
 pub use edit::{edit, edit_file};
 pub use metadata::Metadata;
 pub use preview::{dimensions, sniff, verify, write_preview_png, Format};
+pub(crate) use preview::write_png;
 
 use crate::engine::Upscaler;
 use crate::error::{Error, Result};

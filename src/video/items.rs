@@ -37,13 +37,6 @@ impl Pixels {
             Pixels::Rgb16(p) => p.as_raw().len(),
         }
     }
-    /// The 8-bit picture, if it is one.
-    pub fn as_rgb8(&self) -> Option<&RgbImage> {
-        match self {
-            Pixels::Rgb8(p) => Some(p),
-            Pixels::Rgb16(_) => None,
-        }
-    }
 }
 
 impl From<RgbImage> for Pixels {

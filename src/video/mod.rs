@@ -7,16 +7,16 @@
 mod color;
 mod damage;
 pub(crate) mod decode;
-pub mod edit;
+pub(crate) mod edit;
 pub(crate) mod encode;
-pub mod filter;
-pub mod items;
-pub mod pipeline;
-pub mod poster;
-pub mod probe;
+pub(crate) mod filter;
+pub(crate) mod items;
+pub(crate) mod pipeline;
+pub(crate) mod poster;
+pub(crate) mod probe;
 mod reorder;
-pub mod stages;
-pub mod workers;
+pub(crate) mod stages;
+pub(crate) mod workers;
 
 use std::path::Path;
 
@@ -30,6 +30,7 @@ use crate::output;
 use crate::progress::Progress;
 
 pub use poster::poster;
+pub use probe::{scan, ScanReport};
 
 /// FFmpeg's own log level: silent (the library never prints), unless `UPSCALE_FFMPEG_LOG` names
 /// one (`error`, `warning`, `info`, `debug`) for diagnosing a file.

@@ -27,7 +27,7 @@ pub fn poster(input: &Path, dest: &Path, max_pixels: u64) -> Result<(u32, u32)> 
         }
         other => other.map_err(|(e, _)| e)?,
     };
-    crate::still::preview::write_png(img, dest)
+    crate::still::write_png(img, dest)
 }
 
 /// The first picture the decoder stage gives with `cfg`; an error says whether it was to be

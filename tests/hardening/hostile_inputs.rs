@@ -147,7 +147,7 @@ fn png_bombs_are_refused_before_decoding() {
     assert!(r.stderr.contains("(see --max-pixels)"), "the command line names its flag: {}", r.stderr);
     assert_nothing_written(dir.path(), &d("zb.png"));
     // The library's own words, which the web page shows as they are, name no flag.
-    let Err(e) = upscale::still::load(&d("zbomb.png"), 1_000_000) else { panic!("the bomb was decoded") };
+    let Err(e) = upscale::internals::still::load(&d("zbomb.png"), 1_000_000) else { panic!("the bomb was decoded") };
     assert!(matches!(e, upscale::Error::TooLarge { .. }), "{e:?}");
     assert!(e.report().contains("over the limit of 1000000 pixels") && !e.report().contains("--"), "{}", e.report());
 }

@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use image::{DynamicImage, ImageBuffer, Luma, LumaA, Rgb, RgbImage};
-use upscale::planes::psnr;
+use upscale::internals::planes::psnr;
 
 use upscale_test_support::{assert_one_error, crc32, run_cmd, Run};
 

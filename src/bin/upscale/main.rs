@@ -15,9 +15,8 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use clap::Parser;
-use upscale::engines::Engines;
 use upscale::jobs::{self, Job};
-use upscale::{exit, output, Config, Engine};
+use upscale::{exit, Config, Engine, Engines};
 
 use cli::{Cli, Command};
 use report::{status, Reporter};
@@ -29,7 +28,7 @@ fn main() -> ExitCode {
         Some(Command::Models { model_dir, measure }) => models(model_dir.as_deref(), measure),
         Some(Command::Compare { image, output, opts }) => {
             let rep = Reporter::new(opts.progress, opts.quiet);
-            let made = opts.config().and_then(|cfg| upscale::compare::file(&image, output.as_deref(), &cfg, &rep));
+            let made = opts.config().and_then(|cfg| upscale::compare_file(&image, output.as_deref(), &cfg, &rep));
             match made {
                 Ok(out) => {
                     rep.note(&format!("wrote {}", out.display()));
@@ -158,7 +157,7 @@ fn watch_signals(rep: &Arc<Reporter>, jobs: &[Job]) {
         return;
     };
     let rep = rep.clone();
-    let partial: Vec<PathBuf> = jobs.iter().map(|j| output::temp_path(&j.output)).collect();
+    let partial: Vec<PathBuf> = jobs.iter().map(|j| jobs::temp_path(&j.output)).collect();
     std::thread::spawn(move || {
         for _ in signals.forever() {
             if rep.cancel.swap(true, Ordering::SeqCst) {

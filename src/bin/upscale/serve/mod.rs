@@ -21,6 +21,8 @@ use std::time::Duration;
 pub use args::ServeArgs;
 use upscale::Device;
 
+use crate::report::status;
+
 /// What every handler shares.
 pub struct App {
     pub store: Arc<queue::Store>,
@@ -34,22 +36,26 @@ pub struct App {
     pub instance: String,
 }
 
-/// Runs the server until Ctrl-C / SIGTERM; exit status 130 then, 2 when it cannot start.
+/// Runs the server until Ctrl-C / SIGTERM; the exit status of the library's rule then (130), or
+/// for the error that kept it from starting (2).
 pub fn run(args: &ServeArgs) -> ExitCode {
-    let fail = |msg: String| {
-        eprintln!("error: {msg}");
-        ExitCode::from(upscale::exit::USAGE)
+    let fail = |e: upscale::Error| {
+        eprintln!("error: {}", crate::opts::flags(&e));
+        status(e.exit_code())
     };
-    let device = match upload::device(&args.device) {
+    let device: Device = match args.device.parse() {
         Ok(d) => d,
-        Err(e) => return fail(e),
+        Err(e) => return fail(upscale::Error::Config(e)),
     };
-    if args.jobs == 0 || args.max_upload_mib == 0 {
-        return fail("--jobs and --max-upload-mib must be at least 1".into());
+    for (name, v) in [("jobs", args.jobs as u64), ("max_upload_mib", args.max_upload_mib)] {
+        if v == 0 {
+            return fail(upscale::error::ConfigError::new(name, v, "at least 1").into());
+        }
     }
+    let start = |what: &str, source| upscale::Error::Start { what: what.to_string(), source };
     let rt = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
         Ok(r) => r,
-        Err(e) => return fail(format!("cannot start the server runtime: {e}")),
+        Err(e) => return fail(start("start the server runtime", e)),
     };
     // Everything this server writes (uploads, results, FFmpeg's files) is for this user only:
     // folders 0700, files 0600.
@@ -60,7 +66,7 @@ pub fn run(args: &ServeArgs) -> ExitCode {
     let tmp = std::env::temp_dir();
     let work = match workdir::create(&tmp) {
         Ok(w) => w,
-        Err(e) => return fail(format!("cannot create a work folder in {}: {e}", tmp.display())),
+        Err(e) => return fail(start(&format!("create a work folder in {}", tmp.display()), e)),
     };
     for old in workdir::sweep(&tmp, work.dir.path()) {
         eprintln!("upscale: removed {}, left by a server that did not stop cleanly", old.display());
@@ -72,35 +78,28 @@ pub fn run(args: &ServeArgs) -> ExitCode {
 }
 
 async fn serve(args: ServeArgs, device: Device, root: std::path::PathBuf) -> ExitCode {
+    let fail = |what: String, source| {
+        let e = upscale::Error::Start { what, source };
+        eprintln!("error: {}", e.report());
+        status(e.exit_code())
+    };
     let listener = match tokio::net::TcpListener::bind(args.listen).await {
         Ok(l) => l,
-        Err(e) => {
-            eprintln!("error: cannot listen on {}: {e}", args.listen);
-            return ExitCode::from(upscale::exit::USAGE);
-        }
+        Err(e) => return fail(format!("listen on {}", args.listen), e),
     };
     let addr: SocketAddr = listener.local_addr().unwrap_or(args.listen);
     let token = match (!addr.ip().is_loopback()).then(|| queue::random_hex(16)).transpose() {
         Ok(t) => t,
-        Err(e) => {
-            eprintln!("error: no random source for the access token: {e}");
-            return ExitCode::from(upscale::exit::USAGE);
-        }
+        Err(e) => return fail("find a random source for the access token".into(), e),
     };
     let (store, rx) = queue::Store::new(root, args.max_jobs);
     let workers = match work::start_workers(args.jobs, store.clone(), rx) {
         Ok(w) => w,
-        Err(e) => {
-            eprintln!("error: cannot start the worker threads: {e}");
-            return ExitCode::from(upscale::exit::USAGE);
-        }
+        Err(e) => return fail("start the worker threads".into(), e),
     };
     let instance = match queue::random_hex(8) {
         Ok(i) => i,
-        Err(e) => {
-            eprintln!("error: no random source for the instance id: {e}");
-            return ExitCode::from(upscale::exit::USAGE);
-        }
+        Err(e) => return fail("find a random source for the instance id".into(), e),
     };
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let mut stopped = stop_rx.clone();
@@ -193,18 +192,17 @@ async fn serve(args: ServeArgs, device: Device, root: std::path::PathBuf) -> Exi
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
-    match result {
+    // Stopped by a signal: the interruption's status; a server that failed: its error's.
+    let e = match result {
         Ok(Ok(())) => {
             eprintln!("upscale: stopped");
-            ExitCode::from(upscale::exit::INTERRUPTED)
+            upscale::Error::Cancelled
         }
-        Ok(Err(e)) => {
-            eprintln!("error: the server stopped: {e}");
-            ExitCode::FAILURE
-        }
-        Err(e) => {
-            eprintln!("error: the server stopped: {e}");
-            ExitCode::FAILURE
-        }
+        Ok(Err(e)) => upscale::Error::Start { what: "go on serving".into(), source: e },
+        Err(e) => upscale::Error::Thread { what: "server".into(), source: std::io::Error::other(e.to_string()) },
+    };
+    if !matches!(e, upscale::Error::Cancelled) {
+        eprintln!("error: {}", e.report());
     }
+    status(e.exit_code())
 }

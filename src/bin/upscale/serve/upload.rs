@@ -15,7 +15,7 @@ use upscale::config::Kind as Media;
 use upscale::formats::{IMAGE_OUTPUTS, VIDEO_OUTPUTS};
 use upscale::jobs::{Identified, Job};
 use upscale::still::Format;
-use upscale::{Config, Device};
+use upscale::Config;
 
 use super::files::{sanitize, stem};
 use super::queue::{Entry, Origin};
@@ -130,7 +130,7 @@ pub async fn create(State(app): State<Arc<App>>, headers: HeaderMap, mut form: M
     };
     // What the result will hold, against the memory this server may use: refused now, with the
     // upload removed, rather than failing (or worse) in the worker.
-    if let Err(e) = upscale::budget::check_size(media, size, &cfg) {
+    if let Err(e) = upscale::jobs::check_size(media, size, &cfg) {
         eprintln!("upscale: refused {original}: {}", e.report());
         return error(StatusCode::PAYLOAD_TOO_LARGE, e.to_string());
     }
@@ -327,9 +327,4 @@ fn settings(app: &App, f: &Fields, size: (u32, u32)) -> Result<Config, String> {
     // The one statement of the size limits (1..=65535, Config::validate), as the page shows them.
     cfg.validate().map_err(|e| e.report())?;
     Ok(cfg)
-}
-
-/// The device setting for every job, from `--device`.
-pub fn device(arg: &str) -> Result<Device, String> {
-    arg.parse().map_err(|e: upscale::error::ConfigError| format!("--device {}: expected {}", e.value, e.expected))
 }

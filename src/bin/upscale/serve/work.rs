@@ -6,10 +6,9 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use upscale::engines::Engines;
 use upscale::jobs::{self, Kind, Outcome};
 use upscale::progress::{Event, Progress};
-use upscale::{output, Error};
+use upscale::{Engines, Error};
 
 use super::queue::{Entry, Origin, State, Store};
 
@@ -29,7 +28,7 @@ impl Progress for Shown<'_> {
 impl Entry {
     /// A path as the client knows it: the result's download name, or the file's original name.
     fn shown_path(&self, p: &Path) -> PathBuf {
-        if p == self.job.output || p == output::temp_path(&self.job.output) {
+        if p == self.job.output || p == jobs::temp_path(&self.job.output) {
             PathBuf::from(&self.name)
         } else {
             PathBuf::from(&self.original)
@@ -39,7 +38,7 @@ impl Entry {
     /// A message with the server's paths replaced by the names the client knows.
     fn hide_paths(&self, msg: &str) -> String {
         let shown = |p: &Path| p.display().to_string();
-        msg.replace(&shown(&output::temp_path(&self.job.output)), &self.name)
+        msg.replace(&shown(&jobs::temp_path(&self.job.output)), &self.name)
             .replace(&shown(&self.job.output), &self.name)
             .replace(&shown(&self.job.input), &self.original)
             .replace(&shown(&self.dir), "")
@@ -132,6 +131,6 @@ fn result_size(entry: &Entry) -> Option<(u32, u32)> {
     let out = &entry.job.output;
     match entry.job.kind {
         Kind::Image => upscale::still::dimensions(out).ok(),
-        Kind::Video => upscale::video::probe::scan(out, 0, u64::MAX).ok().map(|r| (r.width, r.height)),
+        Kind::Video => upscale::video::scan(out, 0, u64::MAX).ok().map(|r| (r.width, r.height)),
     }
 }
