@@ -326,7 +326,7 @@ impl Config {
     /// Checks every value: the one place a setting's range is stated. The error names the
     /// field, the value and the accepted range ([`ConfigError`]), or the settings that cannot go
     /// together ([`Conflict`]), as settings: front ends add their own names for them.
-    pub fn validate(&self) -> Result<(), crate::Error> {
+    pub fn validate(&self) -> Result<(), crate::error::Error> {
         let bad =
             |field, value: &dyn std::fmt::Display, expected: &str| Err(ConfigError::new(field, value, expected).into());
         if self.scale != 1 && !SCALES.contains(&self.scale) {
@@ -362,7 +362,7 @@ impl Config {
         }
         self.edit.check()?;
         if self.video.resume && !self.edit.is_empty() {
-            return Err(crate::Error::from(crate::error::Conflict::Settings { setting: "resume", others: &["edit"] }));
+            return Err(crate::error::Error::from(crate::error::Conflict::Settings { setting: "resume", others: &["edit"] }));
         }
         Ok(())
     }
@@ -412,7 +412,7 @@ mod tests {
     #[test]
     fn validate_names_the_bad_value() {
         let c = Config { scale: 5, ..Config::default() };
-        let crate::Error::Config(e) = c.validate().unwrap_err() else { panic!("not a config error") };
+        let crate::error::Error::Config(e) = c.validate().unwrap_err() else { panic!("not a config error") };
         assert_eq!((e.field, e.value.as_str()), ("scale", "5"));
         assert_eq!(e.to_string(), "scale 5: expected 2, 3, 4, 6 or 8 (1 with a denoising network)");
         assert!(Config::default().validate().is_ok());

@@ -1,9 +1,29 @@
-//! `upscale`: enlarge pictures and video with Real-ESRGAN networks on ONNX Runtime.
+//! `upscale`: enlarge pictures and video with super-resolution networks (Real-ESRGAN,
+//! Real-CUGAN, waifu2x, SPAN, converted to ONNX) on ONNX Runtime or OpenVINO, or with classic
+//! resizers.
 //!
-//! One [`Engine`] loads a model family once; [`jobs::run_job`] runs a [`jobs::Job`] (an image
-//! or a video file) on it and reports [`progress::Event`]s to a [`progress::Progress`]. The
-//! command line, the web server and the scheduler steps are thin callers of these. The library
-//! never prints: failures come back as [`Error`]s that name the file and the cause.
+//! The API in ten minutes:
+//! - [`Config`] ([`config`]): every setting, with its default and [`Config::validate`]; the
+//!   network is the one named or the input's kind's default ([`config::Kind::default_model`]).
+//! - [`jobs`]: [`jobs::plan_all`] turns inputs (files, folders) into [`Job`]s;
+//!   [`jobs::prepare`] loads their engines into an [`Engines`] cache and refuses what cannot
+//!   start; [`jobs::run_all`] / [`run_job`] run them and say how each ended ([`Outcome`]);
+//!   [`jobs::run_edit`] runs an edit ([`edit::EditSpec`]) alone; [`jobs::identify`] says what a
+//!   file is.
+//! - [`Engine`]: a network family loaded once per device and precision; [`Engine::upscaler`]
+//!   gives an [`Upscaler`] for one job's scale and size, which upscales [`Planes`].
+//! - [`progress`]: one serde [`Event`] type for every front end; a [`Progress`] that answers
+//!   `false` cancels.
+//! - [`steps`]: the scheduler's steps (plan, run one segment, status, join, emit) for one video
+//!   over many machines.
+//! - [`model`]: the family table ([`model::families`]) and what is installed ([`model::list`]);
+//!   [`still`] and [`video`]: what a front end needs to show a file (previews, sizes);
+//!   [`compare_file`]: the side-by-side grid.
+//! - [`error`]: one [`Error`] that names the file and the cause and keeps its source; [`exit`]:
+//!   the exit status for it, for a batch's summary and for a step's failure.
+//!
+//! The command line, the web page (`upscale serve`) and the scheduler steps are thin callers of
+//! these; the library never prints.
 
 // The API: what the front ends (the command line, the page, the scheduler steps and the coming
 // Python package), the tests and the benches use.

@@ -27,13 +27,13 @@ impl Planes {
         Planes { width, height, channels, data: vec![0.0; width as usize * height as usize * channels] }
     }
 
-    /// A black picture, or [`crate::Error::Memory`] when its memory cannot be had (never an
+    /// A black picture, or [`crate::error::Error::Memory`] when its memory cannot be had (never an
     /// aborted allocation).
-    pub fn try_new(width: u32, height: u32, channels: usize) -> crate::Result<Self> {
+    pub fn try_new(width: u32, height: u32, channels: usize) -> crate::error::Result<Self> {
         let n = width as usize * height as usize * channels;
         let mut data = Vec::new();
         if data.try_reserve_exact(n).is_err() {
-            return Err(crate::Error::Memory {
+            return Err(crate::error::Error::Memory {
                 file: None,
                 what: "a picture".into(),
                 width: width.into(),

@@ -31,20 +31,22 @@ BIN = os.path.join("bin", "upscale")  # the binary crate, under src/
 # modules of its own layer or below. `crate` is the root, src/lib.rs.
 LAYERS = """
     error
-    planes memory resize tile
+    planes memory resize tile formats
     progress
     edit
     output
     config
     model
     engine
+    engines
     provenance
     still
     outcome
     video
+    budget
     segments
     jobs
-    budget compare exit
+    compare exit
     crate
 """
 

@@ -1,6 +1,7 @@
-//! The model registry: built-in names (the embedded realesr-animevideov3, the large Real-ESRGAN
-//! models converted into a cache by the set-up, the classic resizers), `.onnx` paths, and where
-//! each one lives.
+//! Networks by name: a family of the table (`registry.rs`: Real-ESRGAN, Real-CUGAN, waifu2x,
+//! SPAN, general-x4v3; realesr-animevideov3 built into the binary, the others converted into a
+//! model folder by the set-up), a classic resizer, or an `.onnx` path, resolved to files; and
+//! the runtimes they run on (ONNX Runtime on CPU or CUDA, OpenVINO on the CPU).
 
 pub(crate) mod cuda;
 pub(crate) mod memory;

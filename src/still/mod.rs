@@ -255,7 +255,7 @@ pub fn upscale_file(
     input: &Path,
     output: &Path,
     up: &mut Upscaler<'_>,
-    cfg: &crate::Config,
+    cfg: &crate::config::Config,
     progress: &dyn Progress,
 ) -> Result<()> {
     output_format(output)?;
@@ -279,7 +279,7 @@ fn finish(
     output: &Path,
     pic: &Picture,
     up: &mut Upscaler<'_>,
-    cfg: &crate::Config,
+    cfg: &crate::config::Config,
     progress: &dyn Progress,
 ) -> Result<()> {
     // The tile count is known once the picture's size is: every pass's tiles, counted here.

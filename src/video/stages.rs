@@ -33,7 +33,7 @@ pub trait FrameUpscaler: Send {
     fn upscale_frame(&mut self, rgb: &RgbImage) -> Result<RgbImage>;
     /// A picture of a source with more than 8 bits; an upscaler that only knows 8 bits says so.
     fn upscale_frame16(&mut self, _rgb: &Rgb16Image) -> Result<Rgb16Image> {
-        Err(crate::Error::runtime("this frame upscaler takes 8-bit pictures only".to_string(), None))
+        Err(crate::error::Error::runtime("this frame upscaler takes 8-bit pictures only".to_string(), None))
     }
 }
 
