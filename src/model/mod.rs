@@ -212,7 +212,7 @@ pub fn list(dir: Option<&Path>) -> Vec<ModelEntry> {
     for fam in families() {
         let scales = fam.scales().iter().map(u32::to_string).collect::<Vec<_>>().join(",");
         let (mut size, mut present, mut location) = (0u64, true, String::new());
-        for v in fam.variants {
+        for v in &fam.variants {
             if let Some(b) = embedded(v.file, false) {
                 size += b.len() as u64 + embedded(v.file, true).map_or(0, |b| b.len() as u64);
                 location = "built into the binary (fp32 and int8)".into();
@@ -251,4 +251,47 @@ pub fn list(dir: Option<&Path>) -> Vec<ModelEntry> {
         });
     }
     rows
+}
+
+/// One family timed by [`measure_families`].
+#[derive(Debug)]
+pub struct Measured {
+    /// The family's registry entry.
+    pub family: &'static Family,
+    /// The native scale it ran at: its first variant at denoise 0 (else its first variant).
+    pub scale: u32,
+    /// Seconds for one run on the picture (after a first run that loads and warms up), or why
+    /// it could not run.
+    pub seconds: Result<f64>,
+}
+
+/// `upscale models --measure`: every family installed (in `dir`, else the usual folders,
+/// [`model_dirs`]) timed on this machine's CPU (`--precision auto`, as a plain run) on one
+/// 160×120 picture, one family each time the iterator is advanced, in the order of [`families`].
+pub fn measure_families(dir: Option<&Path>) -> impl Iterator<Item = Measured> {
+    let mut pic = crate::Planes::new(160, 120, 3);
+    for (i, v) in pic.data.iter_mut().enumerate() {
+        *v = ((i * 7919) % 251) as f32 / 251.0;
+    }
+    let dir = dir.map(Path::to_path_buf);
+    list(dir.as_deref()).into_iter().filter(|m| m.present).filter_map(|m| m.family).map(move |f| {
+        let v = f.variants.iter().find(|v| v.denoise == 0).or(f.variants.first());
+        let (scale, denoise) = v.map_or((0, 0), |v| (v.scale, v.denoise));
+        let cfg = crate::Config {
+            model: f.name.into(),
+            scale,
+            denoise,
+            device: crate::Device::Cpu,
+            model_dir: dir.clone(),
+            ..crate::Config::default()
+        };
+        let seconds = crate::Engine::new(&cfg).and_then(|e| {
+            let mut up = e.upscaler(&cfg)?;
+            up.upscale(&pic)?;
+            let t = std::time::Instant::now();
+            up.upscale(&pic)?;
+            Ok(t.elapsed().as_secs_f64())
+        });
+        Measured { family: f, scale, seconds }
+    })
 }
