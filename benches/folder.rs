@@ -40,7 +40,8 @@ fn main() {
             create_dirs: false,
         })
         .collect();
-    let pics: Vec<_> = inputs.iter().map(|p| upscale::internals::still::load(p, 1 << 28).expect("decodes").rgb).collect();
+    let pics: Vec<_> =
+        inputs.iter().map(|p| upscale::internals::still::load(p, 1 << 28).expect("decodes").rgb).collect();
     let up = engine.upscaler(&cfg).expect("settings");
     let mut workers = up.frame_workers().expect("workers load");
     if workers.is_empty() {

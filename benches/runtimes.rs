@@ -146,8 +146,9 @@ fn clips(dir: &Path, reps: usize) {
                 f[k].a.push(fps);
                 f[k].a_cpu.push(cpu);
                 let mut up = e.upscaler(&cfg).expect("settings");
-                let (_, wall, cpu) =
-                    timed(|| upscale::internals::video::upscale_file(Path::new(clip), &out, &mut up, &cfg, &NoProgress));
+                let (_, wall, cpu) = timed(|| {
+                    upscale::internals::video::upscale_file(Path::new(clip), &out, &mut up, &cfg, &NoProgress)
+                });
                 f[k].b.push(pics.len() as f64 / wall);
                 f[k].b_cpu.push(cpu / pics.len() as f64);
             }

@@ -13,8 +13,8 @@ use std::path::{Path, PathBuf};
 use crate::config::{Config, Kind};
 use crate::engine::{Engine, Upscaler};
 use crate::error::Result;
-use crate::progress::Progress;
 use crate::planes::Planes;
+use crate::progress::Progress;
 use crate::resize::{self, Filter};
 
 /// Label text size (px to the em) and the height of the strip above each panel that holds it.

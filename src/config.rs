@@ -362,7 +362,10 @@ impl Config {
         }
         self.edit.check()?;
         if self.video.resume && !self.edit.is_empty() {
-            return Err(crate::error::Error::from(crate::error::Conflict::Settings { setting: "resume", others: &["edit"] }));
+            return Err(crate::error::Error::from(crate::error::Conflict::Settings {
+                setting: "resume",
+                others: &["edit"],
+            }));
         }
         Ok(())
     }

@@ -130,7 +130,8 @@ impl Engine {
         };
         if let Some(f) = Filter::from_name(cfg.model_name()) {
             if cfg.denoise != 0 {
-                let what = format!("0 for the classic resizer {} (denoise levels belong to networks)", cfg.model_name());
+                let what =
+                    format!("0 for the classic resizer {} (denoise levels belong to networks)", cfg.model_name());
                 return Err(Error::Config(crate::error::ConfigError::new("denoise", cfg.denoise, what)));
             }
             engine.classic = Some(f);
@@ -219,9 +220,11 @@ impl Engine {
         cfg.validate()?;
         if cfg.model_name() != self.model || (self.classic.is_none() && cfg.denoise != self.denoise) {
             let at = |m: &str, d: i32| if d == 0 { m.to_string() } else { format!("{m} at denoise {d}") };
-            return Err(
-                Conflict::Model { engine: at(&self.model, self.denoise), job: at(cfg.model_name(), cfg.denoise) }.into()
-            );
+            return Err(Conflict::Model {
+                engine: at(&self.model, self.denoise),
+                job: at(cfg.model_name(), cfg.denoise),
+            }
+            .into());
         }
         let native: Vec<u32> = self.variants.iter().map(|v| v.0).collect();
         if self.classic.is_none() && cfg.scale == 1 && !native.contains(&1) {

@@ -88,7 +88,10 @@ mod tests {
             (Error::TooLarge { path: p(), width: 9, height: 9, limit: 80 }, FAILED),
             (Error::Output { path: p(), msg: "exists".into() }, FAILED),
             (Error::Thread { what: "decoder".into(), source: std::io::Error::other("no memory") }, FAILED),
-            (Error::Memory { file: None, what: "the result".into(), width: 9, height: 9, needed: 2, available: 1 }, USAGE),
+            (
+                Error::Memory { file: None, what: "the result".into(), width: 9, height: 9, needed: 2, available: 1 },
+                USAGE,
+            ),
             (Error::Start { what: "listen on 127.0.0.1:1".into(), source: std::io::Error::other("in use") }, USAGE),
             (Conflict::Planned { work: p() }.into(), USAGE),
         ];

@@ -11,14 +11,14 @@ use std::sync::Mutex;
 use crate::engine::{Engine, Upscaler};
 use crate::engines::Engines;
 use crate::error::{Error, Result};
+use crate::formats;
 pub use crate::outcome::Outcome;
 use crate::progress::{Event, Progress, Unit};
-use crate::formats;
 use crate::still;
 
 pub use crate::budget::check_size;
-pub use crate::output::temp_path;
 pub use crate::config::Kind;
+pub use crate::output::temp_path;
 
 /// One file to upscale.
 #[derive(Debug, Clone)]
@@ -133,7 +133,9 @@ pub fn run_all(jobs: &[Job], engines: &Engines, progress: &dyn Progress) -> Summ
     let (images, videos): (Vec<&Job>, Vec<&Job>) = jobs.iter().partition(|j| j.kind == Kind::Image);
     let shared = images.first().filter(|first| {
         images.len() > 1
-            && images.iter().all(|j| (&j.settings.model, j.settings.denoise) == (&first.settings.model, first.settings.denoise))
+            && images
+                .iter()
+                .all(|j| (&j.settings.model, j.settings.denoise) == (&first.settings.model, first.settings.denoise))
     });
     let engine = shared.and_then(|first| engine_for(first).ok());
     let workers = match (shared, &engine) {
@@ -218,7 +220,8 @@ impl Tally {
 /// that is neither image nor anything else recognisable is judged by an image extension.
 pub fn kind_of(path: &Path) -> Kind {
     let ext = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
-    if still::is_image(path) || (ext.is_some_and(|e| formats::IMAGE_EXTENSIONS.contains(&e.as_str())) && !looks_like_video(path))
+    if still::is_image(path)
+        || (ext.is_some_and(|e| formats::IMAGE_EXTENSIONS.contains(&e.as_str())) && !looks_like_video(path))
     {
         Kind::Image
     } else {
@@ -247,7 +250,12 @@ pub fn identify(path: &Path, max_pixels: u64) -> Result<Identified> {
             let format = still::sniff(path)?;
             let (w, h) = still::dimensions(path)?;
             if w as u64 * h as u64 > max_pixels {
-                return Err(Error::TooLarge { path: path.into(), width: w as u64, height: h as u64, limit: max_pixels });
+                return Err(Error::TooLarge {
+                    path: path.into(),
+                    width: w as u64,
+                    height: h as u64,
+                    limit: max_pixels,
+                });
             }
             Ok(Identified { kind: Kind::Image, format: Some(format), size: (w, h) })
         }
@@ -308,10 +316,9 @@ fn output_name(input: &Path, kind: Kind, tag: Option<&str>) -> PathBuf {
 
 /// Whether `p` is named like a picture or a video we read.
 fn has_media_extension(p: &Path) -> bool {
-    p.extension()
-        .and_then(|e| e.to_str())
-        .map(str::to_ascii_lowercase)
-        .is_some_and(|e| formats::IMAGE_EXTENSIONS.contains(&e.as_str()) || formats::VIDEO_EXTENSIONS.contains(&e.as_str()))
+    p.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).is_some_and(|e| {
+        formats::IMAGE_EXTENSIONS.contains(&e.as_str()) || formats::VIDEO_EXTENSIONS.contains(&e.as_str())
+    })
 }
 
 /// Files under `dir` worth upscaling, sorted: pictures by content, and every file named like a

@@ -52,6 +52,7 @@ mod provenance;
 mod resize;
 #[cfg(feature = "video")]
 mod segments;
+mod speed;
 mod tile;
 
 pub use compare::compare_file;
@@ -65,6 +66,7 @@ pub use planes::Planes;
 pub use progress::{Event, Progress};
 #[cfg(feature = "video")]
 pub use segments::steps;
+pub use speed::{measure_families, Measured};
 
 /// Not API: the pieces this repository's own tests, benches and fuzz targets reach into, under
 /// the paths they had. No promise of stability; front ends use the modules above.

@@ -34,7 +34,8 @@ fn an_image_job_reports_start_tiles_and_writes_the_file() {
     let settings = Config { tile: 32, ..cfg(2) };
     let engine = Engine::new(&settings).unwrap();
     let rec = Recorder::default();
-    let sum = jobs::run_all(&[job(&input, &out, Kind::Image, settings)], &upscale::engines::Engines::holding(engine), &rec);
+    let sum =
+        jobs::run_all(&[job(&input, &out, Kind::Image, settings)], &upscale::engines::Engines::holding(engine), &rec);
     assert_eq!((sum.done, sum.failed, sum.interrupted), (1, 0, false));
     assert_eq!(image::image_dimensions(&out).unwrap(), (192, 128));
     let ev = rec.events();
@@ -153,8 +154,11 @@ fn a_folder_of_images_runs_on_the_frame_workers_with_the_same_pixels() {
     // Each picture as the single-image path makes it.
     let single = Engine::new(&Config { threads: 1, ..settings.clone() }).unwrap();
     for j in &jobs {
-        let want =
-            single.upscaler(&settings).unwrap().upscale(&upscale::internals::still::load(&j.input, 1 << 28).unwrap().rgb).unwrap();
+        let want = single
+            .upscaler(&settings)
+            .unwrap()
+            .upscale(&upscale::internals::still::load(&j.input, 1 << 28).unwrap().rgb)
+            .unwrap();
         let got = image::open(&j.output).unwrap().to_rgb8();
         let p = upscale::internals::planes::psnr(want.to_rgb8().as_raw(), got.as_raw());
         assert!(p >= 60.0, "{}: {p:.1} dB", j.output.display());

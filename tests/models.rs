@@ -1,12 +1,13 @@
-//! The network families (src/model/registry.rs): each against its package's ncnn CPU output on a
-//! real picture (tests/data/families, made by tools/make_family_fixtures.py), tiles against the
-//! whole picture for the squeeze-excite ones (pictures and video), --denoise and -s 1 on the
-//! command line, `upscale models`, job plans, and the registry's sha256 against the files.
+//! The network families (models/families.json, read by src/model/registry.rs): each test case of
+//! the table against its package's ncnn CPU output on a real picture (tests/data/families, made
+//! by tools/make_family_fixtures.py from the same cases), tiles against the whole picture for
+//! the squeeze-excite ones (pictures and video), --denoise and -s 1 on the command line,
+//! `upscale models`, job plans, and the table's sha256 against the converted files.
 
 use std::path::{Path, PathBuf};
 
-use upscale::model::{families, family};
 use upscale::internals::planes::psnr;
+use upscale::model::{families, family};
 use upscale::{Config, Engine, Planes};
 
 mod common;
@@ -55,17 +56,12 @@ fn upscale(args: &[&str]) -> Run {
 
 #[test]
 fn every_family_matches_its_packages_ncnn_cpu_output() {
-    let cases = [
-        ("realesr-general-x4v3", 4, 0, "coffee"),
-        ("span", 2, 0, "coffee"),
-        ("realcugan", 2, 1, "sintel"),
-        ("realcugan-pro", 3, 3, "sintel"),
-        ("waifu2x-cunet", 2, 2, "sintel"),
-        ("waifu2x-cunet", 1, 2, "sintel"),
-        ("waifu2x-upconv7-anime", 2, 1, "sintel"),
-        ("waifu2x-upconv7-photo", 2, 3, "coffee"),
-    ];
-    for (name, scale, level, pic) in cases {
+    // The test cases are the table's (models/families.json: a variant's `test` picture).
+    let cases: Vec<_> =
+        families().iter().flat_map(|f| f.variants.iter().filter_map(move |v| Some((f.name, *v, v.test?)))).collect();
+    assert!(!cases.is_empty(), "models/families.json names no test case");
+    for (name, v, pic) in cases {
+        let (scale, level) = (v.scale, v.denoise);
         let ours = run(&cfg(name, scale, level), &planes(&fixture(&format!("{pic}_in.png"))));
         let reference = image::open(fixture(&format!("{name}_x{scale}_d{level}_ref.png"))).unwrap().to_rgb8();
         assert_eq!(ours.dimensions(), reference.dimensions(), "{name} x{scale}");
@@ -199,7 +195,7 @@ fn job_plans_record_the_family_and_denoise_level() {
 fn the_registry_names_the_files_the_converter_makes() {
     let dirs = upscale::model::model_dirs(None);
     for f in families() {
-        for v in f.variants {
+        for v in &f.variants {
             if f.location == upscale::internals::model::registry::Location::Embedded {
                 continue;
             }

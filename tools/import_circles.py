@@ -38,7 +38,7 @@ LAYERS = """
     config
     model
     engine
-    engines
+    engines speed
     provenance
     still
     outcome

@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
-"""Write tests/data/families/: for each family one small real picture and its package's ncnn
-CPU output (tools/check_families.py's references), for tests/models.rs to compare the Rust
-engine with. Photo families get a crop of samples/coffee.png, the others a crop of a Sintel
-frame (../shared/media/sintel.mp4, 5 s). Also checks our ONNX file against each (>= 45 dB).
+"""Write tests/data/families/: for each test case of models/families.json (a variant with a
+`test` picture) the picture and its package's ncnn CPU output (tools/check_families.py's
+references), for tests/models.rs to compare the Rust engine with. `coffee` is a crop of
+samples/coffee.png (photo families), `sintel` a crop of a Sintel frame (../shared/media/sintel.mp4,
+5 s). Also checks our ONNX file against each (>= 45 dB).
 
 Usage: python3 tools/make_family_fixtures.py
 """
@@ -20,28 +21,26 @@ import check_families  # noqa: E402
 import families  # noqa: E402
 
 OUT = os.path.join(ROOT, "tests", "data", "families")
-# family -> (scale, denoise, picture)
-CASES = {
-    "realesr-general-x4v3": (4, 0, "coffee"),
-    "span": (2, 0, "coffee"),
-    "realcugan": (2, 1, "sintel"),
-    "realcugan-pro": (3, 3, "sintel"),
-    "waifu2x-cunet": (2, 2, "sintel"),
-    "waifu2x-upconv7-anime": (2, 1, "sintel"),
-    "waifu2x-upconv7-photo": (2, 3, "coffee"),
-}
-EXTRA = [("waifu2x-cunet", 1, 2, "sintel")]  # the 1x clean-up network
+# The pictures a test case may name (models/families.json, a variant's `test`): 64x48 crops.
+CROPS = {"coffee": (40, 88, 60, 124), "sintel": (40, 88, 100, 164)}
 
 
 def main():
+    cases = families.cases()
+    unknown = sorted({pic for _, _, _, pic in cases} - set(CROPS))
+    if unknown:
+        sys.exit(f"make_family_fixtures: {families.TABLE}: no picture called {', '.join(unknown)} "
+                 f"(pictures: {', '.join(CROPS)})")
     pics = check_families.pictures(10_000)
-    crops = {"coffee": pics["coffee"][40:88, 60:124], "sintel": pics["sintel"][40:88, 100:164]}
+    crops = {name: pics[name][y0:y1, x0:x1] for name, (y0, y1, x0, x1) in CROPS.items()}
     os.makedirs(OUT, exist_ok=True)
     for name, a in crops.items():
         Image.fromarray(np.ascontiguousarray(a)).save(os.path.join(OUT, f"{name}_in.png"))
-    cases = [(f, s, d, p) for f, (s, d, p) in CASES.items()] + EXTRA
     for fam, s, d, pic in cases:
-        v = next(v for v in families.VARIANTS if (v["family"], v["scale"], v["denoise"]) == (fam, s, d))
+        v = next((v for v in families.VARIANTS if (v["family"], v["scale"], v["denoise"]) == (fam, s, d)), None)
+        if v is None:
+            sys.exit(f"make_family_fixtures: {fam} x{s} d{d}: a test case of a family that tools/families.py "
+                     "does not convert")
         img = np.ascontiguousarray(crops[pic])
         ref = check_families.reference(v, img)
         path = os.path.join(ROOT, ".cache", "models", families.file_name(v))

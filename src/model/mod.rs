@@ -213,7 +213,7 @@ pub fn list(dir: Option<&Path>) -> Vec<ModelEntry> {
     for fam in families() {
         let scales = fam.scales();
         let (mut size, mut present, mut location) = (0u64, true, String::new());
-        for v in fam.variants {
+        for v in &fam.variants {
             if let Some(b) = embedded(v.file, false) {
                 size += b.len() as u64 + embedded(v.file, true).map_or(0, |b| b.len() as u64);
                 location = "built into the binary (fp32 and int8)".into();

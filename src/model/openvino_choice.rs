@@ -27,10 +27,25 @@ pub const FORCE_RUNTIME: &str = "UPSCALE_RUNTIME";
 /// The lowest agreement with fp32 that `auto` accepts.
 pub const AUTO_MIN_DB: f64 = 50.0;
 
-/// Families whose bf16 output fell under [`AUTO_MIN_DB`] on a real photograph
-/// (`tests/openvino.rs`; realcugan-pro: 48.9 dB on a Tears of Steel frame, Zen 4): `auto` never
-/// tries bf16 for them, whatever the one probe picture says. `--precision bf16` still runs it.
-pub const BF16_UNDER_THE_BAR: &[&str] = &["realcugan-pro"];
+/// Families whose bf16 output fell under [`AUTO_MIN_DB`] on a real photograph (`tests/openvino.rs`):
+/// `auto` never tries bf16 for them, whatever the one probe picture says. `--precision bf16`
+/// still runs it. The list is the rows of models/families.json whose `bf16_auto` is false
+/// (`Family::bf16_auto`, with the row's `bf16_note` saying where it was measured); this view
+/// of them keeps the name tests/openvino.rs asks by.
+pub const BF16_UNDER_THE_BAR: UnderTheBar = UnderTheBar;
+
+/// The families `auto` keeps off bf16 ([`BF16_UNDER_THE_BAR`]), as the registry's rows say.
+#[derive(Debug, Clone, Copy)]
+pub struct UnderTheBar;
+
+impl UnderTheBar {
+    /// Whether `model` is a family whose row keeps `auto` off bf16 (a path or an unknown name
+    /// is not: its bf16 is measured like any other candidate).
+    pub fn contains(&self, model: &&str) -> bool {
+        crate::model::family(model).is_some_and(|f| !f.bf16_auto)
+    }
+}
+
 /// The lowest agreement of OpenVINO's int8 with ONNX Runtime's int8 (the same file).
 pub const INT8_MIN_DB: f64 = 38.0;
 /// Another runtime replaces today's only when faster by more than this share (timing noise).
@@ -170,7 +185,7 @@ pub fn resolve(model: &str, source: &Source, scale: Option<u32>, asked: Precisio
         Precision::Fp32 => (ort(Precision::Fp32), vec![ov(Precision::Fp32)], AUTO_MIN_DB),
         _ => (ort(Precision::Fp32), vec![ov(Precision::Fp32)], AUTO_MIN_DB),
     };
-    if asked == Precision::Auto && bf16_cpu && !BF16_UNDER_THE_BAR.contains(&model) {
+    if asked == Precision::Auto && bf16_cpu && crate::model::family(model).is_none_or(|f| f.bf16_auto) {
         candidates.push(ov(Precision::Bf16));
     }
     let key = format!(

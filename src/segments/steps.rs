@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 
 use super::plan::{Plan, DEFAULT_SEGMENT_SECS, PLAN_FILE};
 use super::store::WorkDir;
-use super::worker::{self, Checked, RunOutcome};
 pub use super::worker::Failure;
+use super::worker::{self, Checked, RunOutcome};
 use crate::config::{Config, Kind};
 use crate::engine::Engine;
 use crate::error::{Conflict, Error, Result};
@@ -26,7 +26,13 @@ pub const INDEX_VARIABLES: &[&str] =
 /// `<output>.upscale-work/plan.json`, written once. The engine resolves device, precision,
 /// passes, tile and model files; the plan keeps its report, so every worker builds the same
 /// upscaler from the plan alone. A plan does not carry an edit: one is refused, not dropped.
-pub fn plan(input: &Path, output: &Path, cut: Option<Cut>, cfg: &Config, progress: &dyn Progress) -> Result<(WorkDir, Plan)> {
+pub fn plan(
+    input: &Path,
+    output: &Path,
+    cut: Option<Cut>,
+    cfg: &Config,
+    progress: &dyn Progress,
+) -> Result<(WorkDir, Plan)> {
     let cut = cut.unwrap_or(Cut::Seconds(DEFAULT_SEGMENT_SECS)).check()?;
     let cfg = cfg.for_kind(Kind::Video);
     cfg.validate()?;

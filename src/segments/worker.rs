@@ -155,7 +155,8 @@ pub fn run(
         // From the keyframe at or before the first frame; with a deinterlacer, at or before
         // the frame ahead of it, which the first frame's deinterlacing reads.
         let ahead = plan.segments[index - 1].last_pts;
-        let key = if plan.settings.job.video.deinterlace == crate::config::Deinterlace::Off { seg.start_pts } else { ahead };
+        let key =
+            if plan.settings.job.video.deinterlace == crate::config::Deinterlace::Off { seg.start_pts } else { ahead };
         dec.start_from(key, ahead)?;
     }
     if let Some(end) = seg.end_pts {

@@ -15,8 +15,8 @@ use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader, Limits};
 
 pub use edit::{edit, edit_file};
 pub use metadata::Metadata;
-pub use preview::{dimensions, sniff, verify, write_preview_png, Format};
 pub(crate) use preview::write_png;
+pub use preview::{dimensions, sniff, verify, write_preview_png, Format};
 
 use crate::engine::Upscaler;
 use crate::error::{Error, Result};

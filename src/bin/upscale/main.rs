@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 use clap::Parser;
 use upscale::jobs::{self, Job};
-use upscale::{exit, Config, Engine, Engines};
+use upscale::{exit, Engines};
 
 use cli::{Cli, Command};
 use report::{status, Reporter};
@@ -84,13 +84,14 @@ fn models(dir: Option<&Path>, measure: bool) -> ExitCode {
          --denoise N runs a 1x network where one exists."
     );
     if measure {
-        return measure_families(&rows);
+        return measure_families(dir);
     }
-    ExitCode::SUCCESS
+    status(exit::DONE)
 }
 
-/// `upscale models --measure`: each installed family on a 160x120 picture, on this machine.
-fn measure_families(rows: &[upscale::model::ModelEntry]) -> ExitCode {
+/// `upscale models --measure`: each installed family on a 160x120 picture, on this machine
+/// (the library's `model::measure_families` times them; this prints).
+fn measure_families(dir: Option<&Path>) -> ExitCode {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
         .and_then(|c| {
@@ -99,34 +100,14 @@ fn measure_families(rows: &[upscale::model::ModelEntry]) -> ExitCode {
                 .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
         })
         .unwrap_or_else(|| "this CPU".into());
-    let mut pic = upscale::Planes::new(160, 120, 3);
-    for (i, v) in pic.data.iter_mut().enumerate() {
-        *v = ((i * 7919) % 251) as f32 / 251.0;
-    }
     println!(
         "\nmeasured now on {cpu}, {} cores, fp32, one 160x120 picture:",
         std::thread::available_parallelism().map_or(1, |n| n.get())
     );
     let mut failed = false;
-    for m in rows.iter().filter(|m| m.present) {
-        let Some(f) = m.family else { continue };
-        let v = f.variants.iter().find(|v| v.denoise == 0).unwrap_or(&f.variants[0]);
-        let cfg = Config {
-            model: Some(f.name.into()),
-            scale: v.scale,
-            denoise: v.denoise,
-            device: upscale::Device::Cpu,
-            ..Config::default()
-        };
-        let timed = Engine::new(&cfg).and_then(|e| {
-            let mut up = e.upscaler(&cfg)?;
-            up.upscale(&pic)?;
-            let t = std::time::Instant::now();
-            up.upscale(&pic)?;
-            Ok(t.elapsed().as_secs_f64())
-        });
-        match timed {
-            Ok(s) => println!("{:<22} x{}  {s:6.2} s", f.name, v.scale),
+    for m in upscale::measure_families(dir) {
+        match m.seconds {
+            Ok(s) => println!("{:<22} x{}  {s:6.2} s", m.family.name, m.scale),
             Err(e) => {
                 failed = true;
                 eprintln!("error: {}", e.report());
@@ -134,9 +115,9 @@ fn measure_families(rows: &[upscale::model::ModelEntry]) -> ExitCode {
         }
     }
     if failed {
-        ExitCode::FAILURE
+        status(exit::FAILED)
     } else {
-        ExitCode::SUCCESS
+        status(exit::DONE)
     }
 }
 

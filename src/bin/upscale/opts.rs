@@ -328,4 +328,3 @@ pub fn flags(e: &Error) -> String {
         },
     }
 }
-

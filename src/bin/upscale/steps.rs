@@ -8,8 +8,8 @@ use std::process::ExitCode;
 use std::sync::atomic::Ordering;
 
 use clap::{Subcommand, ValueEnum};
-use upscale::steps::{self, Cut, Failure, Ran};
 use upscale::exit;
+use upscale::steps::{self, Cut, Failure, Ran};
 
 use crate::opts::{Opts, ProgressKind};
 use crate::report::{status, Reporter};

@@ -1,22 +1,27 @@
 //! The page's named presets ("Photo", "Anime and illustration", …): a person picks what the
-//! picture is, the network behind it is shown beside. Each preset names the networks that suit
-//! it, best first; the first one this server has (the library's registry, `model::list`) is the
-//! one offered, and a preset with none of them is left out (so is one whose stand-in is another
-//! preset's own network).
+//! picture is, the network behind it is shown beside. The networks behind a preset are the
+//! registry's rows that name it (models/families.json, a row's `presets` with its rank), best
+//! first; the first one this server has (`model::list`) is the one offered, and a preset with
+//! none of them is left out (so is one whose stand-in is another preset's own network).
+//!
+//! The presets themselves (label, purpose sentence, media, denoise) stay here: they are the
+//! page's words about what a picture is, not facts about a network, and only the page reads
+//! them; the table says which networks serve each one.
 
 use std::path::Path;
 
 use serde_json::{json, Value};
 
-/// id, label, what it is for, which media it is meant for, candidate networks (best first), and
-/// the denoise level the preset asks for (for the families that have one).
+/// id, label, what it is for, which media it is meant for, the denoise level the preset asks
+/// for (for the families that have one), and the classic resizer it ends with (for the one
+/// preset that runs no network). Its networks come from the registry ([`networks`]).
 struct Preset {
     id: &'static str,
     label: &'static str,
     purpose: &'static str,
     media: &'static str,
-    models: &'static [&'static str],
     denoise: Option<i32>,
+    classic: Option<&'static str>,
 }
 
 const PRESETS: &[Preset] = &[
@@ -25,63 +30,75 @@ const PRESETS: &[Preset] = &[
         label: "Photo",
         purpose: "photographs: natural detail, fast",
         media: "image",
-        models: &["realesr-general-x4v3", "realesrgan-x4plus"],
         denoise: None,
+        classic: None,
     },
     Preset {
         id: "photo-best",
         label: "Photo — best and slow",
         purpose: "photographs: the most detail, several times slower",
         media: "image",
-        models: &["realesrgan-x4plus"],
         denoise: None,
+        classic: None,
     },
     Preset {
         id: "anime",
         label: "Anime and illustration",
         purpose: "drawings, anime, flat colours and lines",
         media: "both",
-        models: &["realcugan", "realesrgan-x4plus-anime", "realesr-animevideov3"],
         denoise: None,
+        classic: None,
     },
     Preset {
         id: "video",
         label: "Video",
         purpose: "video: small and fast, steady from frame to frame",
         media: "video",
-        models: &["realesr-animevideov3"],
         denoise: None,
+        classic: None,
     },
     Preset {
         id: "old-scan",
         label: "Old scan",
         purpose: "scanned prints and old pictures: noise and grain cleaned",
         media: "image",
-        models: &["waifu2x-cunet"],
         denoise: Some(2),
+        classic: None,
     },
     Preset {
         id: "sharp-classic",
         label: "Classic resize (no AI)",
         purpose: "plain Lanczos interpolation, instant, nothing invented",
         media: "both",
-        models: &["lanczos"],
         denoise: None,
+        classic: Some("lanczos"),
     },
 ];
+
+/// The networks behind preset `p`, best first: the families whose row names it, by rank, then
+/// its classic resizer.
+fn networks(p: &Preset) -> Vec<&'static str> {
+    let mut ranked: Vec<(u32, &'static str)> =
+        upscale::model::families().iter().filter_map(|f| Some((*f.presets.get(p.id)?, f.name))).collect();
+    ranked.sort_unstable();
+    ranked.into_iter().map(|(_, name)| name).chain(p.classic).collect()
+}
 
 /// `{"presets": [...], "image_default": id, "video_default": id}` for the networks present.
 pub fn available(model_dir: Option<&Path>) -> Value {
     let known = upscale::model::list(model_dir);
     let present = |m: &str| known.iter().any(|e| e.name == m && e.present);
+    let models: Vec<Vec<&str>> = PRESETS.iter().map(networks).collect();
     let list: Vec<Value> = PRESETS
         .iter()
-        .filter_map(|p| {
-            let model = p.models.iter().find(|m| present(m))?;
+        .zip(&models)
+        .filter_map(|(p, candidates)| {
+            let model = candidates.iter().find(|m| present(m))?;
             // A stand-in that another preset offers as its own first choice says nothing more
             // (Photo on realesrgan-x4plus is "Photo — best and slow"): left out.
-            let stand_in = *model != p.models[0];
-            if stand_in && PRESETS.iter().any(|o| o.id != p.id && o.models[0] == *model && present(model)) {
+            let stand_in = Some(model) != candidates.first();
+            let first_elsewhere = PRESETS.iter().zip(&models).any(|(o, c)| o.id != p.id && c.first() == Some(model));
+            if stand_in && first_elsewhere && present(model) {
                 return None;
             }
             Some(json!({
@@ -118,5 +135,32 @@ mod tests {
         // Built in whatever is installed: the video network and the classic resize.
         assert!(list.iter().any(|p| p["id"] == "video" && p["model"] == "realesr-animevideov3"), "{v}");
         assert!(!v["image_default"].is_null() && v["video_default"] == "video", "{v}");
+    }
+
+    #[test]
+    fn each_preset_has_networks_from_the_registry_best_first() {
+        for p in PRESETS {
+            let names = networks(p);
+            assert!(!names.is_empty(), "preset {}: no network names it (models/families.json)", p.id);
+            let ranks: Vec<u32> =
+                names.iter().filter_map(|n| upscale::model::family(n)?.presets.get(p.id).copied()).collect();
+            assert_eq!(ranks, (1..=ranks.len() as u32).collect::<Vec<_>>(), "preset {}: {names:?}", p.id);
+        }
+        for f in upscale::model::families() {
+            for id in f.presets.keys() {
+                assert!(PRESETS.iter().any(|p| p.id == *id), "{}: names no preset of the page: {id}", f.name);
+            }
+        }
+    }
+
+    #[test]
+    fn with_only_the_built_in_network_a_stand_in_for_another_presets_own_is_left_out() {
+        let empty = tempfile::tempdir().unwrap();
+        let v = available(Some(empty.path()));
+        let ids: Vec<&str> = v["presets"].as_array().unwrap().iter().filter_map(|p| p["id"].as_str()).collect();
+        // Anime would stand in with the video network, Video's own first choice: left out.
+        assert_eq!(ids, ["video", "sharp-classic"], "{v}");
+        assert_eq!(v["image_default"], "sharp-classic", "{v}");
+        assert_eq!(v["video_default"], "video", "{v}");
     }
 }

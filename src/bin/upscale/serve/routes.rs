@@ -17,8 +17,8 @@ use super::queue::{Entry, Origin, State as JobState};
 use super::reply::error;
 use super::upload;
 use super::App;
-use upscale::edit::{EditError, EditSpec, Operation};
 use upscale::config::{Kind, MAX_SIDE, SCALES};
+use upscale::edit::{EditError, EditSpec, Operation};
 use upscale::formats;
 use upscale::jobs::Job;
 

@@ -33,7 +33,6 @@ struct Fields {
     format: Option<String>,
 }
 
-
 /// Removes the job folder unless the upload became a job.
 struct Cleanup(Option<PathBuf>);
 impl Drop for Cleanup {

@@ -68,7 +68,9 @@ impl Entry {
 fn run(entry: &Entry, engines: &Engines) {
     let progress = Shown { entry };
     let result = match entry.origin {
-        Origin::Upload => engines.get(&entry.job.settings, &progress).and_then(|e| jobs::run_job(&entry.job, &e, &progress)),
+        Origin::Upload => {
+            engines.get(&entry.job.settings, &progress).and_then(|e| jobs::run_job(&entry.job, &e, &progress))
+        }
         Origin::Edit { .. } => upscale::jobs::run_edit(&entry.job, &progress),
     };
     let result = match result {
