@@ -25,7 +25,7 @@ fn main() {
         .expect("ffmpeg runs");
     assert!(st.success(), "frames from {}", media.display());
     let cfg = Config { scale: 4, device: Device::Cpu, overwrite: true, ..Config::default() };
-    let engines = upscale::engines::Engines::holding(Engine::new(&cfg).expect("model loads"));
+    let engines = upscale::Engines::holding(Engine::new(&cfg).expect("model loads"));
     let engine = engines.get(&cfg, &NoProgress).expect("loaded");
     let inputs: Vec<_> = (1..=n).map(|k| dir.path().join(format!("in{k:03}.png"))).collect();
     let out = dir.path().join("out");

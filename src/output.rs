@@ -53,6 +53,7 @@ impl Pending {
         Pending { tmp: temp_path(target), target: target.to_path_buf(), committed: false }
     }
     /// Starts a file at `target` written first at `tmp` (a work folder's own name for it).
+    #[cfg(feature = "video")]
     pub fn at(tmp: PathBuf, target: &Path) -> Self {
         Pending { tmp, target: target.to_path_buf(), committed: false }
     }
@@ -69,6 +70,7 @@ impl Pending {
     /// Puts the finished file in place only if nothing is there yet (a hard link, which never
     /// replaces; a rename on a file system without hard links). False when a file was there
     /// first, which is kept. The temporary file is gone afterwards either way.
+    #[cfg(feature = "video")]
     pub fn commit_new(self) -> Result<bool> {
         let placed = match std::fs::hard_link(&self.tmp, &self.target) {
             Ok(()) => Ok(true),

@@ -35,7 +35,7 @@ fn an_image_job_reports_start_tiles_and_writes_the_file() {
     let engine = Engine::new(&settings).unwrap();
     let rec = Recorder::default();
     let sum =
-        jobs::run_all(&[job(&input, &out, Kind::Image, settings)], &upscale::engines::Engines::holding(engine), &rec);
+        jobs::run_all(&[job(&input, &out, Kind::Image, settings)], &upscale::Engines::holding(engine), &rec);
     assert_eq!((sum.done, sum.failed, sum.interrupted), (1, 0, false));
     assert_eq!(image::image_dimensions(&out).unwrap(), (192, 128));
     let ev = rec.events();
@@ -141,7 +141,7 @@ fn a_folder_of_images_runs_on_the_frame_workers_with_the_same_pixels() {
         src.crop_imm(k * 20, 0, 40, 30).save(&input).unwrap();
         jobs.push(job(&input, &dir.path().join(format!("out{k}.png")), Kind::Image, settings.clone()));
     }
-    let engines = upscale::engines::Engines::holding(Engine::new(&settings).unwrap());
+    let engines = upscale::Engines::holding(Engine::new(&settings).unwrap());
     let rec = Recorder::default();
     let sum = jobs::run_all(&jobs, &engines, &rec);
     assert_eq!((sum.done, sum.failed), (4, 0));

@@ -184,7 +184,7 @@ fn video_through_openvino_equals_onnxruntime_within_the_bar() {
             settings: cfg.clone(),
             create_dirs: false,
         };
-        let sum = jobs::run_all(&[job], &upscale::engines::Engines::holding(engine), &NoProgress);
+        let sum = jobs::run_all(&[job], &upscale::Engines::holding(engine), &NoProgress);
         assert_eq!((sum.done, sum.failed), (1, 0), "{exec}");
         frames(&out)
     };

@@ -15,6 +15,7 @@ use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader, Limits};
 
 pub use edit::{edit, edit_file};
 pub use metadata::Metadata;
+#[cfg(feature = "video")]
 pub(crate) use preview::write_png;
 pub use preview::{dimensions, sniff, verify, write_preview_png, Format};
 

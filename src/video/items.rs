@@ -30,6 +30,14 @@ impl Pixels {
             Pixels::Rgb16(p) => p.dimensions(),
         }
     }
+    /// The 8-bit picture, if it is one.
+    #[cfg(test)]
+    pub fn as_rgb8(&self) -> Option<&RgbImage> {
+        match self {
+            Pixels::Rgb8(p) => Some(p),
+            Pixels::Rgb16(_) => None,
+        }
+    }
     /// Samples in all (3 a pixel when the picture is whole).
     pub fn samples(&self) -> usize {
         match self {

@@ -1,5 +1,5 @@
 //! The worker threads: each takes entries from the queue in order and runs one through the
-//! library (`upscale::jobs::run_job` on the process's `upscale::engines::Engines`, or
+//! library (`upscale::jobs::run_job` on the process's `upscale::Engines`, or
 //! `upscale::jobs::run_edit`), the library's typed events kept with the server's paths replaced
 //! by the client's names, and the final state set together with the last events.
 
