@@ -34,8 +34,7 @@ fn an_image_job_reports_start_tiles_and_writes_the_file() {
     let settings = Config { tile: 32, ..cfg(2) };
     let engine = Engine::new(&settings).unwrap();
     let rec = Recorder::default();
-    let sum =
-        jobs::run_all(&[job(&input, &out, Kind::Image, settings)], &upscale::Engines::holding(engine), &rec);
+    let sum = jobs::run_all(&[job(&input, &out, Kind::Image, settings)], &upscale::Engines::holding(engine), &rec);
     assert_eq!((sum.done, sum.failed, sum.interrupted), (1, 0, false));
     assert_eq!(image::image_dimensions(&out).unwrap(), (192, 128));
     let ev = rec.events();
