@@ -19,7 +19,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use upscale::config::Precision;
-use upscale::internals::model::{self, memory, network, Network, Source};
+use upscale::internals::model::{self, arena, network, Network, Source};
 use upscale::{Config, Device, Engine, Planes};
 use upscale_test_support::bench::list;
 
@@ -187,7 +187,7 @@ fn oom_check(spec: &str, device: Device) -> Row {
     let Some((limit, w, h)) = parsed else {
         return Row { json: format!("{{\"oom_check\":\"bad spec {spec}\"}}"), text: format!("oom: bad spec {spec}") };
     };
-    memory::set_limit(limit);
+    arena::set_limit(limit);
     let cfg = Config { device, tile: 0, precision: Precision::Fp32, ..Config::default() };
     let t0 = Instant::now();
     let result = Engine::new(&cfg).and_then(|e| {
@@ -245,7 +245,7 @@ fn main() {
     let oom = env("UPSCALE_BENCH_OOM", "");
     if !oom.is_empty() {
         emit(&oom_check(&oom, device));
-        memory::set_limit(0);
+        arena::set_limit(0);
     }
     let mut refs = HashMap::new();
     let mut failed = false;

@@ -389,7 +389,9 @@ impl<'e> Upscaler<'e> {
     /// ([`openvino_choice::for_depth`]), asked by pictures, videos and plans alike; the note
     /// saying why (or that an asked bf16 may band) goes to `progress`, naming `input`.
     pub fn for_depth(&self, input: &std::path::Path, bits: u32, progress: &dyn Progress) -> Result<Upscaler<'e>> {
-        let rule = openvino_choice::for_depth(&self.cfg, self.engine.execution, bits)?;
+        let e = self.engine;
+        let largest = e.variants.iter().max_by_key(|v| v.0).map(|(s, src)| (e.model.as_str(), *s, src));
+        let rule = openvino_choice::for_depth(self.cfg.precision, self.cfg.threads, largest, e.execution, bits)?;
         if let Some(n) = &rule.note {
             progress.note(&format!("{}: {n}", input.display()));
         }
@@ -408,6 +410,11 @@ impl<'e> Upscaler<'e> {
     /// The device the model runs on.
     pub fn device(&self) -> Device {
         self.engine.device
+    }
+
+    /// The job's settings this upscaler was made for.
+    pub fn config(&self) -> &Config {
+        &self.cfg
     }
 
     /// When the device was chosen automatically: which, and why.

@@ -1,17 +1,100 @@
-//! The file formats by name, stated once: what a folder's files are taken as, what pictures are
-//! written as, and what the page offers for results. Content decides a single file's kind
-//! (`jobs::identify`); these lists decide names.
+//! The file formats by name, stated once: for each, its extensions (the usual one first), its
+//! MIME type, whether pictures of it are written, and whether the page offers it for results.
+//! Content decides a single file's kind (`jobs::identify`); this table decides names: what a
+//! folder's files are taken as, output names, the encoder a picture is saved with, and what the
+//! server sends.
 
-/// Extensions of the picture formats read (a file named so whose content is no known format goes
-/// to the picture reader, whose error says why).
-pub const IMAGE_EXTENSIONS: &[&str] = &["png", "jpg", "jpeg", "webp", "gif", "bmp", "tif", "tiff"];
+/// Picture or video (the same split as `config::Kind`, which sits above this table).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Media {
+    /// A still picture.
+    Picture,
+    /// A video container.
+    Video,
+}
 
-/// Extensions taken as video inside folders.
-pub const VIDEO_EXTENSIONS: &[&str] =
-    &["mp4", "m4v", "mkv", "mov", "avi", "webm", "mpg", "mpeg", "ts", "m2ts", "mts", "vob", "dv", "flv", "wmv", "ogv"];
+/// One row of the table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileFormat {
+    /// Extensions, lowercase, without the dot; the first is the one written.
+    pub extensions: &'static [&'static str],
+    /// Picture or video.
+    pub media: Media,
+    /// The MIME type the server sends it with.
+    pub mime: &'static str,
+    /// Pictures of this format are written (a picture format) or it is a container the encoder
+    /// writes (a video format).
+    pub written: bool,
+    /// The page offers it as a result's format.
+    pub offered: bool,
+}
 
-/// The picture formats the page offers for a result (each one a browser shows).
-pub const IMAGE_OUTPUTS: &[&str] = &["png", "jpg", "webp"];
+const fn row(extensions: &'static [&'static str], media: Media, mime: &'static str, written: bool, offered: bool) -> FileFormat {
+    FileFormat { extensions, media, mime, written, offered }
+}
 
-/// The video containers the page offers for a result.
-pub const VIDEO_OUTPUTS: &[&str] = &["mp4", "mkv", "webm"];
+/// Every format known by name.
+pub const FORMATS: &[FileFormat] = &[
+    row(&["png"], Media::Picture, "image/png", true, true),
+    row(&["jpg", "jpeg"], Media::Picture, "image/jpeg", true, true),
+    row(&["webp"], Media::Picture, "image/webp", true, true),
+    row(&["tiff", "tif"], Media::Picture, "image/tiff", true, false),
+    row(&["bmp"], Media::Picture, "image/bmp", true, false),
+    row(&["gif"], Media::Picture, "image/gif", false, false),
+    row(&["mp4", "m4v"], Media::Video, "video/mp4", true, true),
+    row(&["mkv"], Media::Video, "video/x-matroska", true, true),
+    row(&["webm"], Media::Video, "video/webm", true, true),
+    row(&["mov"], Media::Video, "video/quicktime", true, false),
+    row(&["avi"], Media::Video, "video/x-msvideo", false, false),
+    row(&["mpg", "mpeg", "vob"], Media::Video, "video/mpeg", false, false),
+    row(&["ts", "m2ts", "mts"], Media::Video, "video/mp2t", false, false),
+    row(&["dv"], Media::Video, "video/dv", false, false),
+    row(&["flv"], Media::Video, "video/x-flv", false, false),
+    row(&["wmv"], Media::Video, "video/x-ms-wmv", false, false),
+    row(&["ogv"], Media::Video, "video/ogg", false, false),
+];
+
+/// The row of extension `ext` (any case).
+pub fn by_extension(ext: &str) -> Option<&'static FileFormat> {
+    let ext = ext.to_ascii_lowercase();
+    FORMATS.iter().find(|f| f.extensions.contains(&ext.as_str()))
+}
+
+/// The row of `path`'s extension.
+pub fn of_path(path: &std::path::Path) -> Option<&'static FileFormat> {
+    path.extension().and_then(|e| e.to_str()).and_then(by_extension)
+}
+
+/// Whether `path` is named like a `media` file.
+pub fn named_as(path: &std::path::Path, media: Media) -> bool {
+    of_path(path).is_some_and(|f| f.media == media)
+}
+
+/// The usual extensions of the formats the page offers for `media` results.
+pub fn offered(media: Media) -> Vec<&'static str> {
+    FORMATS.iter().filter(|f| f.media == media && f.offered).map(|f| f.extensions[0]).collect()
+}
+
+/// The MIME type for `path`, `application/octet-stream` for a name outside the table.
+pub fn mime(path: &std::path::Path) -> &'static str {
+    of_path(path).map_or("application/octet-stream", |f| f.mime)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_extension_is_one_rows_and_the_page_offers_what_browsers_show() {
+        let all: Vec<&str> = FORMATS.iter().flat_map(|f| f.extensions.iter().copied()).collect();
+        let mut unique = all.clone();
+        unique.sort_unstable();
+        unique.dedup();
+        assert_eq!(unique.len(), all.len(), "an extension in two rows");
+        assert_eq!(offered(Media::Picture), ["png", "jpg", "webp"]);
+        assert_eq!(offered(Media::Video), ["mp4", "mkv", "webm"]);
+        assert_eq!(mime(std::path::Path::new("a.JPEG")), "image/jpeg");
+        assert!(named_as(std::path::Path::new("x.m2ts"), Media::Video));
+        assert!(!named_as(std::path::Path::new("x.txt"), Media::Picture));
+    }
+}

@@ -11,7 +11,7 @@ use std::sync::Mutex;
 use crate::engine::{Engine, Upscaler};
 use crate::engines::Engines;
 use crate::error::{Error, Result};
-use crate::formats;
+use crate::formats::{self, Media};
 pub use crate::outcome::Outcome;
 use crate::progress::{Event, Progress, Unit};
 use crate::still;
@@ -219,10 +219,7 @@ impl Tally {
 /// The kind of a file, from its first bytes: an image format we read, else a video; content
 /// that is neither image nor anything else recognisable is judged by an image extension.
 pub fn kind_of(path: &Path) -> Kind {
-    let ext = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
-    if still::is_image(path)
-        || (ext.is_some_and(|e| formats::IMAGE_EXTENSIONS.contains(&e.as_str())) && !looks_like_video(path))
-    {
+    if still::is_image(path) || (formats::named_as(path, Media::Picture) && !looks_like_video(path)) {
         Kind::Image
     } else {
         Kind::Video
@@ -307,7 +304,7 @@ fn output_name(input: &Path, kind: Kind, tag: Option<&str>) -> PathBuf {
     let ext = match kind {
         Kind::Image if still::output_format(Path::new(&format!("x.{ext}"))).is_err() => "png".to_string(),
         // A video named like a picture (`clip.png`) is not written as one.
-        Kind::Video if ext.is_empty() || formats::IMAGE_EXTENSIONS.contains(&ext.as_str()) => "mkv".to_string(),
+        Kind::Video if ext.is_empty() || formats::named_as(input, Media::Picture) => "mkv".to_string(),
         _ => ext,
     };
     name.push(format!(".{ext}"));
@@ -316,9 +313,7 @@ fn output_name(input: &Path, kind: Kind, tag: Option<&str>) -> PathBuf {
 
 /// Whether `p` is named like a picture or a video we read.
 fn has_media_extension(p: &Path) -> bool {
-    p.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).is_some_and(|e| {
-        formats::IMAGE_EXTENSIONS.contains(&e.as_str()) || formats::VIDEO_EXTENSIONS.contains(&e.as_str())
-    })
+    formats::of_path(p).is_some()
 }
 
 /// Files under `dir` worth upscaling, sorted: pictures by content, and every file named like a

@@ -83,9 +83,9 @@ pub mod internals {
         pub mod runtime {
             pub use crate::model::runtime::{Execution, Runtime};
         }
-        /// The session memory cap.
-        pub mod memory {
-            pub use crate::model::memory::set_limit;
+        /// The cap on a session's tensor memory.
+        pub mod arena {
+            pub use crate::model::arena::set_limit;
         }
         /// One network in one session.
         pub mod network {

@@ -7,7 +7,7 @@ use std::process::Command;
 
 use upscale::config::Precision;
 use upscale::internals::model::runtime::{Execution, Runtime};
-use upscale::internals::model::{self, memory, Network};
+use upscale::internals::model::{self, arena, Network};
 use upscale::{Config, Device, Engine, Event, Planes, Progress};
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
@@ -148,7 +148,7 @@ fn out_of_memory_retries_the_frame_with_smaller_tiles() {
     // The cap is ONNX Runtime's arena (OpenVINO, which `auto` may pick on this CPU, has none).
     let ort = Execution { runtime: Runtime::OnnxRuntime, precision: Precision::Fp32 };
     let reference = Engine::with_execution(&tiled, ort).unwrap().upscaler(&tiled).unwrap().upscale(&img).unwrap();
-    memory::set_limit(48 << 20);
+    arena::set_limit(48 << 20);
     let engine = Engine::with_execution(&cfg, ort).unwrap();
     let mut capped = engine.upscaler(&cfg).unwrap();
     assert_eq!(capped.tile_size(256, 192), 0, "starts with the whole picture");

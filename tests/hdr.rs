@@ -328,7 +328,7 @@ fn tonemap_sdr_through_segments_is_the_one_machine_run() {
     let work = printed.lines().next().unwrap().to_string();
     let plan: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(Path::new(&work).join("plan.json")).unwrap()).unwrap();
-    assert_eq!(plan["settings"]["tonemap"].as_str(), Some("sdr"), "{plan}");
+    assert_eq!(plan["settings"]["job"]["video"]["tonemap"].as_str(), Some("sdr"), "{plan}");
     for i in ["2", "0", "1"] {
         step(&["job", "run", &work, "--index", i, "-q"]);
     }

@@ -184,8 +184,8 @@ fn job_plans_record_the_family_and_denoise_level() {
     let plan = std::fs::read_to_string(dir.path().join("out.mkv.upscale-work/plan.json")).unwrap();
     let v: serde_json::Value = serde_json::from_str(&plan).unwrap();
     let settings = &v["settings"];
-    assert_eq!(settings["model"], "realcugan", "{plan}");
-    assert_eq!(settings["denoise"], 3, "{plan}");
+    assert_eq!(settings["job"]["model"], "realcugan", "{plan}");
+    assert_eq!(settings["job"]["denoise"], 3, "{plan}");
     // x4 at denoise 3: the x4 network's file is the one recorded.
     let sha = family("realcugan").unwrap().variants.iter().find(|v| v.scale == 4 && v.denoise == 3).unwrap().sha256;
     assert!(plan.contains(sha), "{plan}");

@@ -88,8 +88,8 @@ fn bf16_stays_within_50_db_of_fp32_for_every_shipped_network() {
             let ovf = run(&m.name, &src, scale, OV_FP32, pic);
             let (db, dbf) = (psnr(&fp32.data, &bf16.data), psnr(&fp32.data, &ovf.data));
             println!("{} photo {k}: bf16 {db:.1} dB, OpenVINO fp32 {dbf:.1} dB from ONNX Runtime fp32", m.name);
-            // Under the bar: `auto` must never pick bf16 for this family (the library's list).
-            let listed = openvino_choice::BF16_UNDER_THE_BAR.contains(&m.name.as_str());
+            // Under the bar: `auto` must never pick bf16 for this family (its row's `bf16_auto`).
+            let listed = model::family(&m.name).is_some_and(|f| !f.bf16_auto);
             assert!(db >= 50.0 || listed, "{} photo {k}: bf16 at {db:.1} dB from fp32, not listed", m.name);
             if listed {
                 let cfg = Config { device: Device::Cpu, model: Some(m.name.clone()), ..Config::default() };

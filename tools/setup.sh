@@ -140,14 +140,15 @@ if [ "$models" = 1 ]; then
   # A file converted by an older converter is stale (its sha256 differs from the registry's):
   # the converter's own hash is kept beside the files and everything is converted again when
   # it changes.
-  stamp="$(cat tools/ncnn2onnx.py tools/families.py tools/convert_models.sh | sha256sum | cut -d' ' -f1)"
+  stamp="$(cat tools/ncnn2onnx.py tools/families.py tools/convert_models.sh models/families.json | sha256sum | cut -d' ' -f1)"
   if [ -d "$ROOT/.cache/models" ] && [ "$(cat "$ROOT/.cache/models/.converter" 2>/dev/null)" != "$stamp" ]; then
     say "the converter changed since .cache/models was made: converting again"
     rm -f "$ROOT/.cache/models/"*.onnx "$ROOT/.cache/models/.converter"
   fi
-  # fp32 and fp16 of the large models, fp16 of the built-in one (its fp32 is in models/).
+  # fp32 and fp16 of the large models, fp16 of the built-in one (its fp32 is in models/): the
+  # rows of models/families.json converted by convert_models.sh.
   need=()
-  for m in realesrgan-x4plus realesrgan-x4plus-anime realesr-animevideov3-x2 realesr-animevideov3-x3 realesr-animevideov3-x4; do
+  for m in $($PY tools/families.py files convert_models.sh); do
     [ -f "$ROOT/.cache/models/$m-fp16.onnx" ] || need+=("$m")
   done
   if [ ${#need[@]} -gt 0 ]; then

@@ -6,7 +6,7 @@ use image::RgbImage;
 
 use super::meter::Meter;
 use super::spec::{Mark, Position, Watermark};
-use super::{budget, text};
+use super::{room, text};
 use crate::error::EditError;
 use crate::error::Result;
 use crate::planes::Planes;
@@ -56,7 +56,7 @@ fn layout(w: &Watermark, (width, height): (u32, u32)) -> Result<Layout, EditErro
     if mw > width as u64 || mh > height as u64 {
         return Err(EditError::MarkTooLarge { mark_width: mw, mark_height: mh, width, height });
     }
-    budget::check("watermark", mw, mh, 8, 1)?;
+    room::check("watermark", mw, mh, 8, 1)?;
     Ok(Layout { size, width: mw, height: mh })
 }
 
@@ -99,7 +99,7 @@ fn logo_size(bytes: &[u8]) -> Result<(u32, u32), EditError> {
     if lw == 0 || lh == 0 || lw as u64 * lh as u64 > MAX_LOGO_PIXELS {
         return Err(EditError::Picture(format!("{lw}x{lh}: expected 1 to {MAX_LOGO_PIXELS} pixels")));
     }
-    budget::check("watermark picture", lw as u64, lh as u64, 4, 2)?;
+    room::check("watermark picture", lw as u64, lh as u64, 4, 2)?;
     Ok((lw, lh))
 }
 

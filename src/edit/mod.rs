@@ -6,7 +6,7 @@
 //! not files, jobs or FFmpeg.
 
 pub(crate) mod base64;
-pub(crate) mod budget;
+pub(crate) mod room;
 pub(crate) mod mark;
 pub(crate) mod meter;
 pub(crate) mod picture;
@@ -26,13 +26,13 @@ pub fn preflight(spec: &EditSpec, (w, h): (u32, u32), channels: u64) -> Result<(
     // Each step holds its input and its result: the result is checked against what is left.
     let (cw, ch) = spec.crop.map_or((w, h), |c| (c.width, c.height));
     if spec.crop.is_some() {
-        budget::check("crop", cw as u64, ch as u64, channels, 1)?;
+        room::check("crop", cw as u64, ch as u64, channels, 1)?;
     }
     if spec.rotate.is_some() || spec.flip_horizontal || spec.flip_vertical || spec.color.is_some() {
-        budget::check("picture", cw as u64, ch as u64, channels, 1)?;
+        room::check("picture", cw as u64, ch as u64, channels, 1)?;
     }
     if spec.resize.is_some() {
-        budget::check("resize", ow as u64, oh as u64, channels, 1)?;
+        room::check("resize", ow as u64, oh as u64, channels, 1)?;
     }
     for m in &spec.watermarks {
         mark::check(m, (ow, oh))?;

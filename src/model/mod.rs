@@ -4,7 +4,7 @@
 //! the runtimes they run on (ONNX Runtime on CPU or CUDA, OpenVINO on the CPU).
 
 pub(crate) mod cuda;
-pub(crate) mod memory;
+pub(crate) mod arena;
 pub(crate) mod network;
 pub(crate) mod openvino;
 pub(crate) mod openvino_choice;

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Instant;
 
-use crate::config::{Config, Device, Precision};
+use crate::config::{Device, Precision};
 use crate::error::{ConfigError, DeviceProblem, Error, Result};
 use crate::model::network::Network;
 use crate::model::openvino::{self, cache_root, OPENVINO_VERSION};
@@ -26,25 +26,6 @@ pub const HIDE_CPU_FEATURES: &str = "UPSCALE_HIDE_CPU_FEATURES";
 pub const FORCE_RUNTIME: &str = "UPSCALE_RUNTIME";
 /// The lowest agreement with fp32 that `auto` accepts.
 pub const AUTO_MIN_DB: f64 = 50.0;
-
-/// Families whose bf16 output fell under [`AUTO_MIN_DB`] on a real photograph (`tests/openvino.rs`):
-/// `auto` never tries bf16 for them, whatever the one probe picture says. `--precision bf16`
-/// still runs it. The list is the rows of models/families.json whose `bf16_auto` is false
-/// (`Family::bf16_auto`, with the row's `bf16_note` saying where it was measured); this view
-/// of them keeps the name tests/openvino.rs asks by.
-pub const BF16_UNDER_THE_BAR: UnderTheBar = UnderTheBar;
-
-/// The families `auto` keeps off bf16 ([`BF16_UNDER_THE_BAR`]), as the registry's rows say.
-#[derive(Debug, Clone, Copy)]
-pub struct UnderTheBar;
-
-impl UnderTheBar {
-    /// Whether `model` is a family whose row keeps `auto` off bf16 (a path or an unknown name
-    /// is not: its bf16 is measured like any other candidate).
-    pub fn contains(&self, model: &&str) -> bool {
-        crate::model::family(model).is_some_and(|f| !f.bf16_auto)
-    }
-}
 
 /// The lowest agreement of OpenVINO's int8 with ONNX Runtime's int8 (the same file).
 pub const INT8_MIN_DB: f64 = 38.0;
@@ -217,30 +198,33 @@ pub struct ForDepth {
 }
 
 /// The rule for sources of `bits` per sample (video samples, picture channels) on an engine
-/// made from `cfg` that resolved `current`: bf16 keeps 8 bits of mantissa, so for more than 8
+/// asked for `asked` precision with `threads` that resolved `current`, whose largest network is
+/// `net` (name, native scale, weights: the engine's own, never resolved again): bf16 keeps 8 bits of mantissa, so for more than 8
 /// bits `--precision auto` runs fp32 instead, on the runtime `--precision fp32` would choose
 /// (measured and cached as for it); an asked bf16 stays, with a note. 8-bit sources, other
 /// precisions and classic filters (`current` `None`) keep what they have. Every path that runs a
 /// deep source (a whole video, a segment plan, `--resume`, a picture) asks this, so they agree.
-pub fn for_depth(cfg: &Config, current: Option<Execution>, bits: u32) -> Result<ForDepth> {
+pub fn for_depth(
+    asked: Precision,
+    threads: usize,
+    net: Option<(&str, u32, &Source)>,
+    current: Option<Execution>,
+    bits: u32,
+) -> Result<ForDepth> {
     let Some(current) = current.filter(|e| bits > 8 && e.precision == Precision::Bf16) else {
         return Ok(ForDepth::default());
     };
-    if cfg.precision != Precision::Auto {
+    if asked != Precision::Auto {
         let note = format!(
             "{bits} bits per sample in bf16 (as asked): bf16 keeps 8 bits of mantissa, so fine steps \
              may band; precision auto or fp32 keeps them"
         );
         return Ok(ForDepth { execution: None, note: Some(note) });
     }
-    let spec = crate::model::resolve_level(cfg.model_name(), cfg.denoise, cfg.model_dir.as_deref(), Precision::Fp32)?;
-    let crate::model::ModelSpec::Net { name, variants, .. } = spec else {
+    let Some((name, scale, src)) = net else {
         return Ok(ForDepth::default());
     };
-    let Some((scale, src)) = variants.iter().max_by_key(|v| v.0) else {
-        return Err(Error::model(&name, "no network files"));
-    };
-    let r = resolve(&name, src, *scale, Precision::Fp32, cfg.threads)?;
+    let r = resolve(name, src, Some(scale), Precision::Fp32, threads)?;
     let how = r.note.strip_prefix(&format!("{} ", r.execution)).unwrap_or(&r.note);
     let note = format!(
         "precision auto: {} rather than {current} for a source of {bits} bits per sample: bf16 keeps 8 bits of \
@@ -374,6 +358,7 @@ fn write_cache(key: &str, trials: &[Trial]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::Config;
 
     fn ex(runtime: Runtime, precision: Precision) -> Execution {
         Execution { runtime, precision }
@@ -422,12 +407,12 @@ mod tests {
         let bf16 = Some(ex(Runtime::OpenVino, Bf16));
         // 8 bits, a classic filter, a precision other than bf16: nothing changes, nothing said.
         for (current, bits) in [(bf16, 8), (None, 16), (Some(ex(Runtime::OnnxRuntime, Fp32)), 10)] {
-            let r = for_depth(&cfg, current, bits).unwrap();
+            let r = for_depth(cfg.precision, 0, None, current, bits).unwrap();
             assert!(r.execution.is_none() && r.note.is_none(), "{current:?} {bits}");
         }
         // An asked bf16 stays, with a note.
         let asked = Config { precision: Bf16, ..Config::default() };
-        let r = for_depth(&asked, bf16, 10).unwrap();
+        let r = for_depth(asked.precision, 0, None, bf16, 10).unwrap();
         assert!(r.execution.is_none() && r.note.is_some_and(|n| n.contains("10 bits per sample in bf16 (as asked)")));
     }
 

@@ -12,7 +12,7 @@ use ort::session::builder::{GraphOptimizationLevel, SessionBuilder};
 use crate::config::{Device, Precision};
 use crate::error::{one_line, DeviceProblem, Error, Result};
 use crate::model::cuda::{self, Problem};
-use crate::model::memory;
+use crate::model::arena;
 
 /// Where a network's bytes come from.
 #[derive(Debug, Clone)]
@@ -120,7 +120,7 @@ fn try_builder(device: Device, threads: usize) -> Result<std::result::Result<Ses
     if threads > 0 {
         b = b.with_intra_threads(threads).map_err(|e| rt(e.into()))?;
     }
-    let limit = memory::limit();
+    let limit = arena::limit();
     if let Device::Cuda(n) = device {
         if let Err(p) = cuda_usable(n) {
             return Ok(Err(p));
@@ -142,7 +142,7 @@ fn try_builder(device: Device, threads: usize) -> Result<std::result::Result<Ses
         }
     }
     if limit.is_some() {
-        memory::register_cpu_arena(env)?;
+        arena::register_cpu_arena(env)?;
         b = b.with_env_allocators().map_err(|e| rt(e.into()))?;
     }
     Ok(Ok(b))

@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 use super::plan::{Plan, DEFAULT_SEGMENT_SECS, PLAN_FILE};
 use super::store::WorkDir;
 pub use super::worker::Failure;
-use super::worker::{self, Checked, RunOutcome};
+use super::worker::{self, Checked};
+pub use super::worker::Ran;
 use crate::config::{Config, Kind};
 use crate::engine::Engine;
 use crate::error::{Conflict, Error, Result};
@@ -77,20 +78,6 @@ pub fn index(work: &Path, given: Option<usize>) -> std::result::Result<usize, Fa
     ))
 }
 
-/// What a `job run` step did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Ran {
-    /// This run encoded the segment: so many frames.
-    Encoded {
-        /// Frames encoded.
-        frames: u64,
-    },
-    /// It was in place before this run started.
-    DoneBefore,
-    /// Another worker put it in place while this one ran.
-    DoneMeanwhile,
-}
-
 /// `job run`: encodes segment `index` (else the scheduler's, [`index`]) of the plan in `work`
 /// on this machine, with an upscaler built from the plan alone (the runtime and precision
 /// pinned as planned: segments never mix them) and checked against it. A missing GPU or model
@@ -122,10 +109,8 @@ pub fn run(work: &Path, index: Option<usize>, progress: &dyn Progress) -> std::r
         interrupted: r.is_err(),
     });
     match r {
-        Ok(RunOutcome::Done { frames }) => Ok(Ran::Encoded { frames }),
-        Ok(RunOutcome::AlreadyDone) => Ok(Ran::DoneMeanwhile),
         Err(Failure::Retry(Error::Cancelled)) => Err(interrupted(work, index)),
-        Err(f) => Err(f),
+        r => r,
     }
 }
 

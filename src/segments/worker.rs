@@ -44,16 +44,18 @@ impl From<Error> for Failure {
     }
 }
 
-/// What a step did.
+/// What a `job run` step did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RunOutcome {
-    /// The segment was encoded by this run: so many frames.
-    Done {
+pub enum Ran {
+    /// This run encoded the segment: so many frames.
+    Encoded {
         /// Frames encoded.
         frames: u64,
     },
-    /// It was done already (by an earlier run, or another worker meanwhile).
-    AlreadyDone,
+    /// It was in place before this run started.
+    DoneBefore,
+    /// Another worker put it in place while this one ran.
+    DoneMeanwhile,
 }
 
 /// A plan checked against this machine once per step (the input hashed once, whatever the
@@ -127,11 +129,11 @@ pub fn run(
     up: &mut Upscaler<'_>,
     base: u64,
     progress: &dyn Progress,
-) -> Result<RunOutcome, Failure> {
+) -> Result<Ran, Failure> {
     let (work, plan, input) = (checked.work, checked.plan, checked.input.as_path());
     check_index(work, plan, index)?;
     if work.segment_path(index).is_file() {
-        return Ok(RunOutcome::AlreadyDone);
+        return Ok(Ran::DoneBefore);
     }
     let seg = &plan.segments[index];
     let cfg = plan.settings.config();
@@ -175,7 +177,7 @@ pub fn run(
         announce: false,
         frames_before: base,
     };
-    let outcome = crate::video::transcode(input, dec, up, &dest, &cfg, progress)?;
+    let outcome = crate::video::transcode(input, dec, up, &dest, progress)?;
     if outcome.interrupted {
         return Err(Failure::Retry(Error::Cancelled));
     }
@@ -189,5 +191,5 @@ pub fn run(
         )));
     }
     let placed = partial.publish()?;
-    Ok(if placed { RunOutcome::Done { frames: outcome.frames } } else { RunOutcome::AlreadyDone })
+    Ok(if placed { Ran::Encoded { frames: outcome.frames } } else { Ran::DoneMeanwhile })
 }

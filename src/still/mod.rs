@@ -189,18 +189,13 @@ impl Picture {
 
 /// The image format for an output path, from its extension.
 pub fn output_format(path: &Path) -> Result<ImageFormat> {
-    let ext = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
-    match ext.as_deref() {
-        Some("png") => Ok(ImageFormat::Png),
-        Some("jpg" | "jpeg") => Ok(ImageFormat::Jpeg),
-        Some("webp") => Ok(ImageFormat::WebP),
-        Some("tif" | "tiff") => Ok(ImageFormat::Tiff),
-        Some("bmp") => Ok(ImageFormat::Bmp),
-        _ => Err(Error::Output {
-            path: path.into(),
-            msg: "unknown image extension: use .png, .jpg, .webp, .tif or .bmp".into(),
-        }),
-    }
+    use crate::formats::{of_path, Media, FORMATS};
+    let written = |f: &crate::formats::FileFormat| f.media == Media::Picture && f.written;
+    let encoder = of_path(path).filter(|f| written(f)).and_then(|f| ImageFormat::from_extension(f.extensions[0]));
+    encoder.ok_or_else(|| {
+        let names: Vec<String> = FORMATS.iter().filter(|f| written(f)).map(|f| format!(".{}", f.extensions[0])).collect();
+        Error::Output { path: path.into(), msg: format!("unknown image extension: use {}", names.join(", ")) }
+    })
 }
 
 /// Converts to a colour type the format can store (JPEG: no alpha, 8-bit; WebP, BMP: 8-bit);

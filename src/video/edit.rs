@@ -136,7 +136,7 @@ pub(crate) fn pipeline_with_edit(
     cfg: &Config,
     calibrate: bool,
     progress: &dyn Progress,
-) -> Result<pipeline::Outcome> {
+) -> Result<pipeline::Transcoded> {
     let info = dec.info().clone();
     let scaled = up.output_size(info.width, info.height);
     let yield_io = up.device() == Device::Cpu && !up.passes().is_empty();

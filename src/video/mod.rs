@@ -66,7 +66,7 @@ pub fn upscale_file(
     let mut up = up.for_depth(input, color::depth(dec.info().format), progress)?;
     let pending = output::Pending::new(output);
     let dest = Destination { output, tmp: pending.path(), packets: None, announce: true, frames_before: 0 };
-    let outcome = transcode(input, dec, &mut up, &dest, cfg, progress)?;
+    let outcome = transcode(input, dec, &mut up, &dest, progress)?;
     pending.commit()?;
     if outcome.interrupted {
         let of = total.map_or(String::new(), |t| format!(" of {}", t.max(outcome.frames)));
@@ -116,14 +116,15 @@ pub(crate) struct Destination<'a> {
 /// The one video run, for a whole file and for a segment alike: an encoder for `dest` set up
 /// from `dec` (already positioned and bounded by the caller), then decoder → frame upscalers →
 /// encoder. `dest.tmp` belongs to the caller's [`output::Pending`]: removed unless put in place.
+/// The settings are the upscaler's own (one config travels, never a second one beside it).
 pub(crate) fn transcode(
     input: &Path,
     mut dec: decode::Decoder,
     up: &mut Upscaler<'_>,
     dest: &Destination<'_>,
-    cfg: &Config,
     progress: &dyn Progress,
-) -> Result<pipeline::Outcome> {
+) -> Result<pipeline::Transcoded> {
+    let cfg = &up.config().clone();
     let info = dec.info().clone();
     up.check_video(input, info.width, info.height, cfg.video.queue_depth)?;
     let size = edit::edited_size(&cfg.edit, up.output_size(info.width, info.height), input)?;
@@ -163,7 +164,7 @@ fn run_pipeline(
     sink: impl stages::Sink,
     cfg: &Config,
     progress: &dyn Progress,
-) -> Result<pipeline::Outcome> {
+) -> Result<pipeline::Transcoded> {
     let total = dec.info().total_frames;
     if !cfg.edit.is_empty() {
         let calibrate = total.is_none_or(|t| t >= CALIBRATE_FROM_FRAMES);

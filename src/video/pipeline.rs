@@ -13,8 +13,8 @@ use super::workers::{self, Pool};
 use crate::error::{Error, Result};
 use crate::progress::Progress;
 
-/// How a run ended when no stage failed.
-pub struct Outcome {
+/// How a transcode ended when no stage failed: the pipeline's outcome.
+pub struct Transcoded {
     /// Frames written to the output.
     pub frames: u64,
     /// The progress callback asked to stop: the output holds the frames done so far.
@@ -43,7 +43,7 @@ pub fn run(
     depth: usize,
     yield_io: bool,
     progress: &dyn Progress,
-) -> Result<Outcome> {
+) -> Result<Transcoded> {
     let ctl = Control::default();
     let (to_model, from_source) = bounded::<Item>(depth.max(1));
     let (to_sink, from_model) = bounded::<Item>(depth.max(1));
@@ -92,7 +92,7 @@ pub fn run(
     if let Some(e) = ctl.take_error() {
         return Err(e);
     }
-    Ok(Outcome { frames: frames?, interrupted: ctl.interrupted() })
+    Ok(Transcoded { frames: frames?, interrupted: ctl.interrupted() })
 }
 
 #[cfg(test)]
@@ -226,7 +226,7 @@ mod tests {
         calibrate: bool,
         sink: Recorder,
         progress: &dyn Progress,
-    ) -> Result<(Vec<String>, Outcome)> {
+    ) -> Result<(Vec<String>, Transcoded)> {
         let workers = workers.iter_mut().map(|w: &mut Sleeper| w as &mut dyn FrameUpscaler).collect();
         let pool = Pool { main, workers, calibrate };
         let seen = sink.seen.clone();

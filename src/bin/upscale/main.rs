@@ -101,7 +101,7 @@ fn measure_families(dir: Option<&Path>) -> ExitCode {
         })
         .unwrap_or_else(|| "this CPU".into());
     println!(
-        "\nmeasured now on {cpu}, {} cores, fp32, one 160x120 picture:",
+        "\nmeasured now on {cpu}, {} cores, precision auto, one 160x120 picture:",
         std::thread::available_parallelism().map_or(1, |n| n.get())
     );
     let mut failed = false;

@@ -13,21 +13,13 @@ use tokio::io::{AsyncReadExt, AsyncSeekExt};
 /// video's first picture (the "before" side of the comparison).
 pub const PREVIEW: &str = "preview.png";
 
-/// The MIME type of the formats the server writes or accepts.
+/// The MIME type of a file the server sends: the library's format table, and the zip of
+/// several results.
 pub fn content_type(path: &Path) -> &'static str {
-    match path.extension().and_then(|e| e.to_str()).unwrap_or("") {
-        "png" => "image/png",
-        "jpg" | "jpeg" => "image/jpeg",
-        "webp" => "image/webp",
-        "gif" => "image/gif",
-        "bmp" => "image/bmp",
-        "tif" | "tiff" => "image/tiff",
-        "mp4" | "m4v" | "mov" => "video/mp4",
-        "mkv" => "video/x-matroska",
-        "webm" => "video/webm",
-        "zip" => "application/zip",
-        _ => "application/octet-stream",
+    if path.extension().is_some_and(|e| e == "zip") {
+        return "application/zip";
     }
+    upscale::formats::mime(path)
 }
 
 /// A client's file name made safe: letters and digits of any script, `-`, `_`, `.` and spaces

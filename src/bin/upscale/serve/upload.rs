@@ -12,7 +12,7 @@ use axum::Json;
 use serde_json::json;
 use tokio::io::AsyncWriteExt;
 use upscale::config::Kind as Media;
-use upscale::formats::{IMAGE_OUTPUTS, VIDEO_OUTPUTS};
+use upscale::formats::{self, Media as Named};
 use upscale::jobs::{Identified, Job};
 use upscale::still::Format;
 use upscale::Config;
@@ -141,17 +141,18 @@ pub async fn create(State(app): State<Arc<App>>, headers: HeaderMap, mut form: M
         Ok(Err((status, msg))) => return error(status, msg),
         Err(_) => return error(StatusCode::INTERNAL_SERVER_ERROR, "the file could not be checked"),
     }
+    let named = if media == Media::Image { Named::Picture } else { Named::Video };
+    let offered = |f: &str| formats::by_extension(f).is_some_and(|r| r.offered && r.media == named);
     let format = match (fields.format.as_deref().map(str::to_ascii_lowercase), media) {
-        (Some(f), Media::Image) if IMAGE_OUTPUTS.contains(&f.as_str()) || f == "jpeg" => f,
-        (Some(f), Media::Video) if VIDEO_OUTPUTS.contains(&f.as_str()) => f,
+        (Some(f), _) if offered(&f) => f,
         (Some(f), _) => {
-            let list = if media == Media::Image { IMAGE_OUTPUTS } else { VIDEO_OUTPUTS };
+            let list = formats::offered(named);
             return error(
                 StatusCode::BAD_REQUEST,
                 format!("format '{}' does not fit this file: expected one of {}", sanitize(&f), list.join(", ")),
             );
         }
-        (None, Media::Image) if IMAGE_OUTPUTS.contains(&ext) || ext == "jpeg" => ext.to_string(),
+        (None, Media::Image) if offered(ext) => ext.to_string(),
         (None, Media::Image) => "png".into(),
         (None, Media::Video) => "mp4".into(),
     };
