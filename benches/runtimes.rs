@@ -123,7 +123,7 @@ fn clips(dir: &Path, reps: usize) {
             .map(|p| image::open(p).expect("frame").to_rgb8())
             .collect();
         let (w, h) = pics[0].dimensions();
-        let sets = settings(&cfg.model);
+        let sets = settings(cfg.model_name());
         let auto = same_as_auto(&cfg, &sets);
         let mut f = vec![Figures::default(); sets.len()];
         let mut reference = Vec::new();

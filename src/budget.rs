@@ -68,7 +68,7 @@ pub fn check(what: &str, size: (u64, u64), needed: u64) -> Result<()> {
 
 impl Upscaler<'_> {
     /// Peak bytes of a `w`×`h` picture through this upscaler, saved with `channels` of
-    /// `sample_bytes` each ([`picture`]).
+    /// `sample_bytes` each (`picture`).
     pub fn memory_needed(&self, w: u32, h: u32, channels: u64, sample_bytes: u64) -> u64 {
         picture((w, h), &self.passes(), self.output_size(w, h), channels, sample_bytes)
     }

@@ -112,7 +112,7 @@ pub enum Precision {
     /// The fastest that holds quality on this machine: fp16 on a GPU; on the CPU the fastest of
     /// ONNX Runtime fp32, OpenVINO fp32 and (where the CPU has AVX512_BF16 or AMX and the output
     /// stays >= 50 dB from fp32) OpenVINO bf16, timed once per machine and model
-    /// ([`crate::model::openvino_choice`]). Never int8.
+    /// (`model::openvino_choice`). Never int8.
     #[default]
     Auto,
     /// Single precision (the reference): ONNX Runtime on a GPU; on the CPU ONNX Runtime or

@@ -378,7 +378,7 @@ pub enum EditError {
         height: u64,
         /// Bytes it would hold.
         needed: u64,
-        /// Bytes this process may use now ([`crate::memory::available_memory`]).
+        /// Bytes this process may use now (`memory::available_memory`).
         available: u64,
     },
     /// The watermark picture cannot be read.

@@ -29,7 +29,13 @@ pub struct FileFormat {
     pub offered: bool,
 }
 
-const fn row(extensions: &'static [&'static str], media: Media, mime: &'static str, written: bool, offered: bool) -> FileFormat {
+const fn row(
+    extensions: &'static [&'static str],
+    media: Media,
+    mime: &'static str,
+    written: bool,
+    offered: bool,
+) -> FileFormat {
     FileFormat { extensions, media, mime, written, offered }
 }
 

@@ -104,7 +104,7 @@ pub struct Summary {
 
 /// Loads the engine of every job into `engines` before any work, so that a network, device or
 /// runtime this machine cannot give fails the run as a configuration error with nothing started;
-/// and refuses a single job whose result cannot fit in memory ([`crate::budget::check_file`]).
+/// and refuses a single job whose result cannot fit in memory (`budget::check_file`).
 /// In a batch such a file fails on its own when its turn comes, and the rest go on.
 pub fn prepare(jobs: &[Job], engines: &Engines, progress: &dyn Progress) -> Result<()> {
     for job in jobs {

@@ -56,7 +56,7 @@ fn an_uploaded_photo_is_upscaled_like_the_cli_does() {
 #[test]
 fn a_picture_without_a_model_gets_the_command_lines_default_network() {
     let tmp = tempfile::tempdir().unwrap();
-    let srv = Server::start(tmp.path(), &["--device", "cpu"]);
+    let srv = Server::start(tmp.path(), &[]);
     let png = photo(64, 48);
     let id = srv.submit("no model.png", &png, &[("scale", "4")]);
     let j = srv.wait(&id, 5 * MINUTE);
@@ -203,7 +203,7 @@ fn twenty_parallel_uploads_against_max_jobs_5_accept_exactly_5() {
 /// HTTP this guards the behaviour but cannot prove the fix: the old window between the summary
 /// and the state was a few instructions, far shorter than one request, so this passed before
 /// the fix too. The proof is the unit test `the_state_is_final_whenever_the_summary_is_visible`
-/// in src/bin/upscale/serve/jobs.rs (state and events under one lock).
+/// in src/bin/upscale/serve/queue.rs (state and events under one lock).
 #[test]
 fn the_state_is_done_before_the_summary_goes_out() {
     let tmp = tempfile::tempdir().unwrap();

@@ -1,15 +1,15 @@
 //! The edit step, for every front end: crop, rotate, flip, colour, resize and watermark, in that
-//! order ([`EditSpec`]), on a picture's planes ([`picture`]; `still::edit` on a whole picture) or
+//! order ([`EditSpec`]), on a picture's planes (`picture.rs`; `still::edit` on a whole picture) or
 //! as an FFmpeg filter graph between the video path's decoder and encoder (`video::edit`). The
 //! command line applies it after scaling (`Config::edit`); the web page's Apply runs it alone on
 //! a finished result (`jobs::run_edit`). It sits below the paths that use it: it knows planes,
 //! not files, jobs or FFmpeg.
 
 pub(crate) mod base64;
-pub(crate) mod room;
 pub(crate) mod mark;
 pub(crate) mod meter;
 pub(crate) mod picture;
+pub(crate) mod room;
 pub(crate) mod spec;
 pub(crate) mod text;
 

@@ -3,8 +3,8 @@
 //! model folder by the set-up), a classic resizer, or an `.onnx` path, resolved to files; and
 //! the runtimes they run on (ONNX Runtime on CPU or CUDA, OpenVINO on the CPU).
 
-pub(crate) mod cuda;
 pub(crate) mod arena;
+pub(crate) mod cuda;
 pub(crate) mod network;
 pub(crate) mod openvino;
 pub(crate) mod openvino_choice;

@@ -11,8 +11,8 @@ use ort::session::builder::{GraphOptimizationLevel, SessionBuilder};
 
 use crate::config::{Device, Precision};
 use crate::error::{one_line, DeviceProblem, Error, Result};
-use crate::model::cuda::{self, Problem};
 use crate::model::arena;
+use crate::model::cuda::{self, Problem};
 
 /// Where a network's bytes come from.
 #[derive(Debug, Clone)]

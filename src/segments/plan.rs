@@ -138,13 +138,11 @@ impl Settings {
         let mut job = cfg.for_kind(crate::config::Kind::Video);
         let codec = job.video.codec.take().unwrap_or_else(|| crate::video::encode::default_codec(output).to_string());
         job.video = VideoConfig { codec: Some(codec), deinterlace, ..job.video };
-        // This machine's settings are not the plan's: as a fresh config has them.
-        let here = Config::default();
-        job.threads = here.threads;
-        job.recursive = here.recursive;
-        job.video.queue_depth = here.video.queue_depth;
-        job.video.resume = here.video.resume;
-        job.video.segment_frames = here.video.segment_frames;
+        // This machine's settings (the fields `Config` does not write) are not the plan's: the
+        // job as the plan file holds it, read back.
+        let job: Config = serde_json::to_value(&job)
+            .and_then(serde_json::from_value)
+            .map_err(|e| Error::video(output, format!("the settings cannot be planned: {e}")))?;
         Ok(Settings {
             job,
             engine: up.resolved(w, h)?,
@@ -417,6 +415,30 @@ mod tests {
     fn relative_paths_climb_out_of_the_work_folder() {
         let r = relative(Path::new("/data/out/x.mkv.upscale-work"), Path::new("/data/in/x.mkv"));
         assert_eq!(r, Some(PathBuf::from("../../in/x.mkv")));
+    }
+
+    /// A plan carries every setting of the job but this machine's (threads, …), without a list
+    /// of fields here: a new `Config` field travels as it is.
+    #[test]
+    fn a_plan_carries_the_jobs_settings_but_this_machines() {
+        let mut cfg =
+            Config { model: Some("lanczos".into()), scale: 3, threads: 3, recursive: true, ..Config::default() };
+        cfg.video.crf = Some(20);
+        cfg.video.tonemap = crate::config::Tonemap::Sdr;
+        cfg.video.encoder_opts = vec![("tune".into(), "film".into())];
+        cfg.video.queue_depth = 9;
+        let engine = crate::Engine::new(&cfg).unwrap();
+        let up = engine.upscaler(&cfg).unwrap();
+        let s = Settings::resolve(&cfg, &up, Path::new("o.webm"), (64, 48), Deinterlace::On).unwrap();
+        let back: Settings = serde_json::from_str(&serde_json::to_string(&s).unwrap()).unwrap();
+        assert_eq!(back, s);
+        let run = back.config();
+        assert_eq!((run.scale, run.video.crf, run.video.tonemap), (3, Some(20), crate::config::Tonemap::Sdr));
+        assert_eq!(run.video.encoder_opts, cfg.video.encoder_opts);
+        assert_eq!(run.video.codec.as_deref(), Some("libvpx-vp9"), "the container's default, pinned");
+        assert_eq!(run.video.deinterlace, Deinterlace::On, "as found, pinned");
+        assert_eq!((run.threads, run.recursive, run.video.queue_depth), (0, false, 4), "this machine's, not carried");
+        assert_eq!(run.tile, s.engine.tile, "the engine's tile, pinned");
     }
 
     #[test]

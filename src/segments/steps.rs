@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 use super::plan::{Plan, DEFAULT_SEGMENT_SECS, PLAN_FILE};
 use super::store::WorkDir;
 pub use super::worker::Failure;
-use super::worker::{self, Checked};
 pub use super::worker::Ran;
+use super::worker::{self, Checked};
 use crate::config::{Config, Kind};
 use crate::engine::Engine;
 use crate::error::{Conflict, Error, Result};
@@ -22,7 +22,7 @@ pub use super::store::index_list;
 pub const INDEX_VARIABLES: &[&str] =
     &["SLURM_ARRAY_TASK_ID", "JOB_COMPLETION_INDEX", "AWS_BATCH_JOB_ARRAY_INDEX", "BATCH_TASK_INDEX"];
 
-/// `job plan`: plans `input` → `output` cut by `cut` (default: [`DEFAULT_SEGMENT_SECS`]
+/// `job plan`: plans `input` → `output` cut by `cut` (default: `DEFAULT_SEGMENT_SECS`
 /// seconds a segment) with `cfg` (the video's default network when none is named), into
 /// `<output>.upscale-work/plan.json`, written once. The engine resolves device, precision,
 /// passes, tile and model files; the plan keeps its report, so every worker builds the same

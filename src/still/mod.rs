@@ -1,6 +1,6 @@
 //! Image files: read (format from the content, EXIF orientation applied, size checked before
 //! any pixel is allocated), upscale through the core keeping alpha, bit depth, greyness and the
-//! metadata ([`metadata`]), and write to a temporary name that is renamed into place only when
+//! metadata (`metadata.rs`), and write to a temporary name that is renamed into place only when
 //! complete.
 
 mod edit;
@@ -193,7 +193,8 @@ pub fn output_format(path: &Path) -> Result<ImageFormat> {
     let written = |f: &crate::formats::FileFormat| f.media == Media::Picture && f.written;
     let encoder = of_path(path).filter(|f| written(f)).and_then(|f| ImageFormat::from_extension(f.extensions[0]));
     encoder.ok_or_else(|| {
-        let names: Vec<String> = FORMATS.iter().filter(|f| written(f)).map(|f| format!(".{}", f.extensions[0])).collect();
+        let names: Vec<String> =
+            FORMATS.iter().filter(|f| written(f)).map(|f| format!(".{}", f.extensions[0])).collect();
         Error::Output { path: path.into(), msg: format!("unknown image extension: use {}", names.join(", ")) }
     })
 }

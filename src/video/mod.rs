@@ -50,7 +50,7 @@ pub(crate) fn init_ffmpeg(input: &Path) -> Result<()> {
 
 /// Upscales one video file into `output`.
 ///
-/// The output is written beside it as an [`output::Pending`] file and renamed into place when
+/// The output is written beside it as an `output::Pending` file and renamed into place when
 /// complete. When `progress` asks to stop, the frames done so far are finished into a playable
 /// file, renamed into place, and the outcome says how many were written.
 pub fn upscale_file(
