@@ -76,6 +76,27 @@ fn a_picture_without_a_model_gets_the_command_lines_default_network() {
     assert!(other < 40.0, "served result vs realesr-animevideov3's: {other:.1} dB");
 }
 
+/// #28 (output quality): the page's `quality` field reaches the JPEG encoder; a value out of
+/// range is a 400 naming it, and nothing is queued.
+#[test]
+fn the_quality_field_sets_the_jpeg_quality() {
+    let tmp = tempfile::tempdir().unwrap();
+    let srv = Server::start(tmp.path(), &[]);
+    let png = photo(48, 32);
+    let dc = |quality: &str| {
+        let id =
+            srv.submit("q.png", &png, &[("model", "bicubic"), ("scale", "2"), ("format", "jpg"), ("quality", quality)]);
+        assert_eq!(srv.wait(&id, MINUTE)["state"], "done");
+        let jpg = srv.get(&format!("/api/jobs/{id}/result")).body;
+        let at = jpg.windows(2).position(|w| w == [0xFF, 0xDB]).expect("a DQT segment");
+        jpg[at + 5]
+    };
+    assert_eq!((dc("50"), dc("95")), (16, 2), "the DC step of quality 50 and 95");
+    let r = srv.upload("q.png", &png, &[("format", "jpg"), ("quality", "0")]);
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert!(r.text().contains("quality 0"), "{}", r.text());
+}
+
 #[test]
 fn a_clip_keeps_its_frames_and_audio_and_an_edit_is_a_new_result() {
     let tmp = tempfile::tempdir().unwrap();

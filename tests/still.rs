@@ -537,3 +537,44 @@ fn a_missing_onnx_runtime_says_how_to_install_it() {
     );
     assert!(o.status.success(), "{}", stderr(&o));
 }
+
+/// The DC step of a JPEG's first quantization table: 2 at quality 95 with the IJG tables the
+/// encoder scales, 8 at 75, 16 at 50.
+fn dc_step(jpeg: &[u8]) -> u16 {
+    let at = jpeg.windows(2).position(|w| w == [0xFF, 0xDB]).expect("a DQT segment");
+    let precision16 = jpeg[at + 4] >> 4 == 1;
+    if precision16 {
+        u16::from_be_bytes([jpeg[at + 5], jpeg[at + 6]])
+    } else {
+        jpeg[at + 5] as u16
+    }
+}
+
+/// #28 (output quality): a JPEG result keeps the detail by default (quality 95, not the
+/// encoder's 75), `--quality` sets it, and a quality out of range is a usage error naming the
+/// flag. PNG stays lossless whatever the setting.
+#[test]
+fn jpeg_outputs_keep_the_detail_by_default_and_take_a_quality() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let input = d.join("in.png");
+    image::open(sample()).unwrap().crop_imm(40, 30, 96, 64).save(&input).unwrap();
+    let run = |out: &str, extra: &[&str]| {
+        let o = upscale(&[&[s(&input), "-o", s(&d.join(out)), "-m", "bicubic", "-s", "2"], extra].concat());
+        assert!(o.status.success(), "{out}: {}", o.stderr);
+        std::fs::read(d.join(out)).unwrap()
+    };
+    let (default, q50) = (run("default.jpg", &[]), run("q50.jpg", &["--quality", "50"]));
+    run("lossless.png", &["--quality", "50"]);
+    assert_eq!(dc_step(&default), 2, "quality 95 by default");
+    assert_eq!(dc_step(&q50), 16, "quality 50 as asked");
+    assert!(q50.len() < default.len(), "{} vs {} bytes", q50.len(), default.len());
+    let png = image::open(d.join("lossless.png")).unwrap().to_rgb8();
+    let db = |b: &[u8]| psnr(png.as_raw(), image::load_from_memory(b).unwrap().to_rgb8().as_raw());
+    let (hi, lo) = (db(&default), db(&q50));
+    assert!(hi >= 40.0 && hi > lo + 3.0, "default {hi:.1} dB, quality 50 {lo:.1} dB from the lossless result");
+    let bad = upscale(&[s(&input), "-o", s(&d.join("bad.jpg")), "-m", "bicubic", "--quality", "0"]);
+    assert_clean_error(&bad, "--quality");
+    assert_eq!(bad.status.code(), Some(2), "{}", bad.stderr);
+    assert!(!d.join("bad.jpg").exists());
+}

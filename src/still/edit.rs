@@ -41,5 +41,5 @@ pub fn edit_file(input: &Path, output: &Path, cfg: &Config, progress: &dyn Progr
     }
     let pic = super::load(input, cfg.max_pixels)?;
     let edited = edit(pic, &cfg.edit, input, progress)?;
-    super::save(&edited.to_image(), output)
+    super::save_with(&edited.to_image(), output, &super::Metadata::default(), cfg.quality, progress)
 }

@@ -101,7 +101,12 @@ impl Metadata {
 
     /// Encodes `img` as `format` with as much of this metadata as the format holds; returns
     /// the file's bytes and what was left out, in words (for a note).
-    pub fn encode(&self, img: &DynamicImage, format: ImageFormat) -> image::ImageResult<(Vec<u8>, Vec<String>)> {
+    pub fn encode(
+        &self,
+        img: &DynamicImage,
+        format: ImageFormat,
+        quality: u8,
+    ) -> image::ImageResult<(Vec<u8>, Vec<String>)> {
         let mut out = Vec::new();
         let mut dropped = Vec::new();
         let exif_bytes = self.exif.as_ref().map(Exif::to_bytes);
@@ -128,7 +133,7 @@ impl Metadata {
                 out = embed::png_write(&out, &chunks, self.density);
             }
             ImageFormat::Jpeg => {
-                let mut enc = JpegEncoder::new(&mut out);
+                let mut enc = JpegEncoder::new_with_quality(&mut out, quality);
                 if let Some(p) = &self.icc {
                     let _ = enc.set_icc_profile(p.clone());
                 }

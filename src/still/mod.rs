@@ -224,15 +224,21 @@ fn storable(img: DynamicImage, format: ImageFormat) -> (DynamicImage, Option<&'s
 
 /// Writes `img` to `output` through a temporary file and a rename, without metadata.
 pub fn save(img: &DynamicImage, output: &Path) -> Result<()> {
-    save_with(img, output, &Metadata::default(), &crate::progress::NoProgress)
+    save_with(img, output, &Metadata::default(), crate::config::DEFAULT_QUALITY, &crate::progress::NoProgress)
 }
 
 /// Writes `img` to `output` with `meta` (what the format can hold) through a temporary file and
 /// a rename; a note says what the format could not hold.
-pub fn save_with(img: &DynamicImage, output: &Path, meta: &Metadata, progress: &dyn Progress) -> Result<()> {
+pub fn save_with(
+    img: &DynamicImage,
+    output: &Path,
+    meta: &Metadata,
+    quality: u8,
+    progress: &dyn Progress,
+) -> Result<()> {
     let format = output_format(output)?;
     let (img, lost) = storable(img.clone(), format);
-    let (bytes, mut dropped) = meta.encode(&img, format).map_err(|e| Error::encode(output, e))?;
+    let (bytes, mut dropped) = meta.encode(&img, format, quality).map_err(|e| Error::encode(output, e))?;
     dropped.extend(lost.map(String::from));
     if !dropped.is_empty() {
         progress.note(&format!("{}: {:?} cannot hold everything: {}", output.display(), format, dropped.join("; ")));
@@ -297,5 +303,5 @@ fn finish(
     let (size, out) = ((pic.rgb.width, pic.rgb.height), (big.rgb.width, big.rgb.height));
     let provenance = if cfg.provenance { Some(crate::provenance::describe(up, size, out)?) } else { None };
     let meta = pic.meta.for_output(size, out, provenance);
-    save_with(&big.to_image(), output, &meta, progress)
+    save_with(&big.to_image(), output, &meta, cfg.quality, progress)
 }

@@ -49,6 +49,11 @@ pub struct Opts {
     /// Context around each tile, and reflected border around the picture.
     #[arg(long, default_value_t = 10)]
     pub tile_pad: u32,
+    /// JPEG quality of picture outputs, 1-100 (PNG, TIFF, BMP and WebP are lossless). Default:
+    /// 95, which keeps the texture the network made (75, the usual default, blurs it into 8x8
+    /// blocks).
+    #[arg(long, default_value_t = upscale::config::DEFAULT_QUALITY)]
+    pub quality: u8,
     /// Replace existing outputs (an input is never overwritten).
     #[arg(short = 'y', long)]
     pub overwrite: bool,
@@ -273,6 +278,7 @@ impl Opts {
             },
             tile: self.tile,
             tile_pad: self.tile_pad,
+            quality: self.quality,
             overwrite: self.overwrite,
             recursive: self.recursive,
             threads: self.threads,

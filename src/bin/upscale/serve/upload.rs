@@ -31,6 +31,7 @@ struct Fields {
     width: Option<String>,
     height: Option<String>,
     format: Option<String>,
+    quality: Option<String>,
 }
 
 /// Removes the job folder unless the upload became a job.
@@ -106,6 +107,7 @@ pub async fn create(State(app): State<Arc<App>>, headers: HeaderMap, mut form: M
                 "width" => &mut fields.width,
                 "height" => &mut fields.height,
                 "format" => &mut fields.format,
+                "quality" => &mut fields.quality,
                 other => return error(StatusCode::BAD_REQUEST, format!("unknown field '{}'", sanitize(other))),
             };
             *slot = Some(text).filter(|t| !t.is_empty());
@@ -316,6 +318,9 @@ fn settings(app: &App, f: &Fields, size: (u32, u32)) -> Result<Config, String> {
             .transpose()
     };
     cfg.width = num("width", &f.width)?;
+    if let Some(q) = num("quality", &f.quality)? {
+        cfg.quality = u8::try_from(q).map_err(|_| format!("quality {q}: expected 1..=100"))?;
+    }
     cfg.height = num("height", &f.height)?;
     match num("scale", &f.scale)? {
         Some(s) => cfg.scale = s,

@@ -74,6 +74,13 @@ function settings(file) {
   }
   const fmt = video ? $("video-format").value : $("image-format").value;
   if (fmt) f.append("format", fmt);
+  const q = $("quality").value.trim();
+  if (!video && q) {
+    if (!(Number.isInteger(Number(q)) && Number(q) >= 1 && Number(q) <= 100)) {
+      return { error: "JPEG quality: a whole number from 1 to 100" };
+    }
+    f.append("quality", q);
+  }
   const label = $("model").value ? model : p ? `${p.label} · ${p.model}` : model;
   return { form: f, label, scaleTag };
 }
