@@ -2,7 +2,7 @@
 //! that picks one for an [`Error`], a batch's [`Summary`] or a scheduler step's [`Failure`]:
 //! every front end that ends a process asks here instead of keeping numbers of its own.
 
-use crate::error::Error;
+use crate::error::{EditError, Error};
 use crate::jobs::Summary;
 #[cfg(feature = "video")]
 use crate::segments::worker::Failure;
@@ -28,6 +28,8 @@ impl Error {
             Error::Config(_) | Error::Conflict(_) => USAGE,
             Error::Device { .. } | Error::Model { .. } | Error::Runtime { .. } => USAGE,
             Error::Memory { .. } | Error::Start { .. } => USAGE,
+            // An edit refused by the settings' check, before any file (a value out of range).
+            Error::Edit { path, source: EditError::Invalid(_) } if path.as_os_str().is_empty() => USAGE,
             _ => FAILED,
         }
     }
@@ -94,6 +96,8 @@ mod tests {
             ),
             (Error::Start { what: "listen on 127.0.0.1:1".into(), source: std::io::Error::other("in use") }, USAGE),
             (Conflict::Planned { work: p() }.into(), USAGE),
+            (EditError::invalid("filter blur amount 99: expected 0 to 50").into(), USAGE),
+            (Error::Edit { path: p(), source: EditError::invalid("crop outside the picture") }, FAILED),
         ];
         for (e, code) in cases {
             assert_eq!(e.exit_code(), code, "{e:?}");

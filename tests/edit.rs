@@ -23,6 +23,7 @@ fn spec() -> EditSpec {
         flip_horizontal: true,
         flip_vertical: false,
         color: Some(Color { brightness: 0.1, contrast: 1.2, saturation: 0.8 }),
+        filters: Vec::new(),
         resize: None,
         watermarks: vec![Watermark {
             mark: Mark::Text("© Ünï".into()),
@@ -238,4 +239,109 @@ fn a_video_is_edited_after_scaling_in_one_pass() {
         .unwrap();
     assert!(st.success());
     assert_eq!(frame_times(&out), frame_times(&plain), "every frame keeps its timestamp");
+}
+
+/// `upscale ARGS` on `input` into `out` (nearest ×2 on the CPU), decoded.
+fn filtered(input: &Path, out: &Path, args: &[&str]) -> image::RgbImage {
+    let st = Command::new(env!("CARGO_BIN_EXE_upscale"))
+        .arg(input)
+        .arg("-o")
+        .arg(out)
+        .args(["-q", "-y", "--device", "cpu", "-m", "nearest", "-s", "2"])
+        .args(args)
+        .status()
+        .expect("run the CLI");
+    assert!(st.success(), "{args:?}");
+    image::open(out).unwrap().to_rgb8()
+}
+
+/// Sum of absolute differences between horizontal neighbours: how much fine detail there is.
+fn detail(img: &image::RgbImage) -> u64 {
+    let (w, h) = img.dimensions();
+    (0..h)
+        .flat_map(|y| (1..w).map(move |x| (x, y)))
+        .map(|(x, y)| {
+            let (a, b) = (img.get_pixel(x, y).0, img.get_pixel(x - 1, y).0);
+            (0..3).map(|k| (a[k] as i64 - b[k] as i64).unsigned_abs()).sum::<u64>()
+        })
+        .sum()
+}
+
+/// #28 point 1: each filter changes the pixels as its name says, the page's operations give the
+/// command line's pixels, and a video's frames get the same filters as a picture.
+#[test]
+fn filters_change_pixels_as_named_on_every_path() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let input = d.join("in.png");
+    std::fs::write(&input, photo(64, 48)).unwrap();
+    let plain = filtered(&input, &d.join("plain.png"), &[]);
+    let gray = filtered(&input, &d.join("gray.png"), &["--filter", "grayscale"]);
+    assert!(gray.pixels().all(|p| p[0] == p[1] && p[1] == p[2]), "grayscale leaves colour");
+    let inv = filtered(&input, &d.join("inv.png"), &["--filter", "invert"]);
+    assert!(inv.as_raw().iter().zip(plain.as_raw()).all(|(a, b)| (*a as i32 + *b as i32 - 255).abs() <= 1));
+    let sepia = filtered(&input, &d.join("sepia.png"), &["--filter", "sepia"]);
+    assert!(sepia.pixels().all(|p| p[0] >= p[1] && p[1] >= p[2]), "sepia is warm everywhere");
+    assert!(sepia != plain);
+    let blur = filtered(&input, &d.join("blur.png"), &["--filter", "blur=2"]);
+    let sharp = filtered(&input, &d.join("sharp.png"), &["--filter", "sharpen=2"]);
+    assert!(detail(&blur) * 4 < detail(&plain) * 3, "blur: {} vs {}", detail(&blur), detail(&plain));
+    assert!(detail(&sharp) > detail(&plain) * 5 / 4, "sharpen: {} vs {}", detail(&sharp), detail(&plain));
+    let mean = |i: &image::RgbImage| i.as_raw().iter().map(|&v| v as f64).sum::<f64>() / i.as_raw().len() as f64;
+    assert!((mean(&blur) - mean(&plain)).abs() < 1.0, "a blur keeps the mean");
+    let vig = filtered(&input, &d.join("vig.png"), &["--filter", "vignette"]);
+    let (w, h) = vig.dimensions();
+    assert_eq!(vig.get_pixel(0, 0).0, [0, 0, 0], "the corner goes dark");
+    let centre = |i: &image::RgbImage| i.get_pixel(w / 2, h / 2).0;
+    assert!(centre(&vig).iter().zip(centre(&plain)).all(|(a, b)| (*a as i32 - b as i32).abs() <= 2));
+    let bad = Command::new(env!("CARGO_BIN_EXE_upscale"))
+        .arg(&input)
+        .args(["-o", "x.png", "-q", "--filter", "blur=99"])
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&bad.stderr).contains("blur amount 99"),
+        "{}",
+        String::from_utf8_lossy(&bad.stderr)
+    );
+
+    // The page's Apply: the same filters as operations, the same pixels.
+    let both = filtered(&input, &d.join("both.png"), &["--filter", "sepia=0.7", "--filter", "blur=1.5"]);
+    let srv = Server::start(d, &[]);
+    let id = srv.submit("in.png", &std::fs::read(&input).unwrap(), &[("scale", "2"), ("model", "nearest")]);
+    assert_eq!(srv.wait(&id, 5 * MINUTE)["state"], "done");
+    let ops =
+        r#"{"operations":[{"op":"filter","name":"sepia","amount":0.7},{"op":"filter","name":"blur","amount":1.5}]}"#;
+    let r = srv.req("POST", &format!("/api/jobs/{id}/edit"), &[("Content-Type", "application/json")], ops.as_bytes());
+    assert_eq!(r.status, 201, "{}", r.text());
+    let eid = r.json()["id"].as_str().unwrap().to_string();
+    assert_eq!(srv.wait(&eid, MINUTE)["state"], "done");
+    let served = image::load_from_memory(&srv.get(&format!("/api/jobs/{eid}/result")).body).unwrap().to_rgb8();
+    assert!(served == both, "the page's filters differ from the command line's: {:.1} dB", psnr(&served, &both));
+
+    // A video: every frame filtered by the same code (4:4:4 FFV1, so only the colour conversion
+    // differs from the picture path on the decoded first frame).
+    let video = d.join("clip.mp4");
+    clip(&video, "64x48", 10, 0.5);
+    let first = d.join("first.png");
+    upscale_test_support::ffmpeg(&["-i", video.to_str().unwrap(), "-frames:v", "1", first.to_str().unwrap()]);
+    let want = filtered(&first, &d.join("want.png"), &["--filter", "sepia=0.7", "--filter", "blur=1.5"]);
+    let out = d.join("out.mkv");
+    let args = ["--filter", "sepia=0.7", "--filter", "blur=1.5", "--codec", "ffv1", "--pix-fmt", "yuv444p"];
+    let st = Command::new(env!("CARGO_BIN_EXE_upscale"))
+        .arg(&video)
+        .arg("-o")
+        .arg(&out)
+        .args(["-q", "-y", "--device", "cpu", "-m", "nearest", "-s", "2"])
+        .args(args)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let got_png = d.join("got.png");
+    upscale_test_support::ffmpeg(&["-i", out.to_str().unwrap(), "-frames:v", "1", got_png.to_str().unwrap()]);
+    let got = image::open(&got_png).unwrap().to_rgb8();
+    let unfiltered = filtered(&first, &d.join("first_plain.png"), &[]);
+    let (same, other) = (psnr(&got, &want), psnr(&got, &unfiltered));
+    assert!(same >= 35.0 && same > other + 5.0, "video frame vs picture path: {same:.1} dB (unfiltered {other:.1} dB)");
 }

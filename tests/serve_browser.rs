@@ -678,3 +678,58 @@ fn after_a_restart_the_page_says_its_jobs_are_gone_and_clears_them() {
     shot(&tab, "restarted.png");
     drop(again);
 }
+
+/// #28 point 1 in the page: a filter chosen in the editor is previewed live with the server's
+/// maths (the preview equals what Apply then gives, to rounding), and Apply gives the command
+/// line's pixels.
+#[test]
+fn a_filter_chosen_in_the_page_previews_what_apply_gives() {
+    let tmp = tempfile::tempdir().unwrap();
+    let srv = Server::start(tmp.path(), &[]);
+    let work = tempfile::tempdir().unwrap();
+    let photo_path = work.path().join("photo.png");
+    // 360x240 at 2x is 720x480: the editor's preview is then the full result, pixel for pixel.
+    let coffee = image::open(upscale_test_support::repo_root().join("samples/coffee.png")).unwrap();
+    coffee.resize_exact(360, 240, image::imageops::FilterType::Lanczos3).to_rgb8().save(&photo_path).unwrap();
+    let browser = browser();
+    let tab = browser.new_tab().expect("a tab");
+    tab.set_default_timeout(Duration::from_secs(30));
+    tab.navigate_to(&format!("http://127.0.0.1:{}/", srv.port)).unwrap().wait_until_navigated().unwrap();
+    until(&tab, "document.querySelectorAll('#model option').length > 1", Duration::from_secs(30), "the model list");
+    set(&tab, "model", "nearest");
+    click(&tab, "#scales input[value='2']");
+    tab.wait_for_element("#file").unwrap().set_input_files(&[photo_path.to_str().unwrap()]).expect("choose the photo");
+    until(&tab, "document.querySelector('#queue li[data-state=done]')", Duration::from_secs(120), "the photo done");
+    let id = job_id(&tab, "photo.png");
+    open_editor(&tab, &id);
+    let pixels = "document.getElementById('preview').getContext('2d').getImageData(0, 0, 720, 480).data";
+    js(&tab, &format!("(window.plainPreview = Array.from({pixels})).length"));
+    set(&tab, "filter", "sepia");
+    set(&tab, "filter-amount", "0.7");
+    assert_eq!(js(&tab, "document.getElementById('preview').dataset.size"), "720x480");
+    let changed = js(&tab, &format!("Array.from({pixels}).some((v, i) => v !== window.plainPreview[i])"));
+    assert_eq!(changed, Value::Bool(true), "the preview shows the filter");
+    js(&tab, &format!("(window.filteredPreview = Array.from({pixels})).length"));
+    tab.find_element("#edit-panel").unwrap().scroll_into_view().unwrap();
+    shot(&tab, "filter-sepia.png");
+    let eid = apply_edit(&tab, Duration::from_secs(120));
+    let r = srv.get(&format!("/api/jobs/{eid}/result"));
+    assert_eq!(r.status, 200);
+    let applied = image::load_from_memory(&r.body).unwrap().to_rgb8();
+    assert_eq!(applied.dimensions(), (720, 480));
+    let preview: Vec<u8> = js(&tab, "window.filteredPreview")
+        .as_array()
+        .unwrap()
+        .chunks(4)
+        .flat_map(|p| p[..3].iter().map(|v| v.as_u64().unwrap() as u8).collect::<Vec<_>>())
+        .collect();
+    let db = psnr(&applied, &image::RgbImage::from_raw(720, 480, preview).unwrap());
+    assert!(db >= 45.0, "the preview against Apply's result: {db:.1} dB");
+    // The command line with the same filter gives the same pixels as Apply.
+    let cli = cli_reference(
+        &photo_path,
+        &work.path().join("cli.png"),
+        &["-m", "nearest", "-s", "2", "--filter", "sepia=0.7"],
+    );
+    assert!(cli == applied, "the page's Apply and the command line differ: {:.1} dB", psnr(&cli, &applied));
+}

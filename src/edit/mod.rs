@@ -14,7 +14,9 @@ pub(crate) mod spec;
 pub(crate) mod text;
 
 pub use crate::error::EditError;
-pub use spec::{Color, Crop, Direction, EditSpec, Mark, Operation, Position, Rotation, Size, Watermark};
+pub use spec::{
+    Color, Crop, Direction, EditSpec, FilterName, FilterStep, Mark, Operation, Position, Rotation, Size, Watermark,
+};
 
 /// Everything about `spec` that the picture's size decides, checked without drawing or
 /// allocating anything: the values, the crop inside the picture, each step's memory for a
@@ -30,6 +32,10 @@ pub fn preflight(spec: &EditSpec, (w, h): (u32, u32), channels: u64) -> Result<(
     }
     if spec.rotate.is_some() || spec.flip_horizontal || spec.flip_vertical || spec.color.is_some() {
         room::check("picture", cw as u64, ch as u64, channels, 1)?;
+    }
+    if !spec.filters.is_empty() {
+        // A blur or sharpen holds a blurred copy and a row buffer of the picture.
+        room::check("filter", cw as u64, ch as u64, channels, 2)?;
     }
     if spec.resize.is_some() {
         room::check("resize", ow as u64, oh as u64, channels, 1)?;

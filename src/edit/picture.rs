@@ -3,7 +3,7 @@
 
 use super::mark;
 use super::meter::{Meter, BANDS};
-use super::spec::{Color, Crop, EditSpec, Rotation};
+use super::spec::{Color, Crop, EditSpec, FilterName, FilterStep, Rotation};
 use crate::error::{Error, Result};
 use crate::planes::Planes;
 use crate::progress::Progress;
@@ -31,6 +31,7 @@ pub fn apply(
     .iter()
     .filter(|s| **s)
     .count()
+        + spec.filters.len()
         + spec.watermarks.len();
     let meter = Meter::new(progress, steps as u64);
     let (mut rgb, mut alpha) = (rgb, alpha);
@@ -53,6 +54,9 @@ pub fn apply(
     }
     if let Some(c) = spec.color {
         color(&mut rgb, c, &meter)?;
+    }
+    for &f in &spec.filters {
+        filter(&mut rgb, f, &meter)?;
     }
     if let Some(s) = spec.resize {
         meter.check()?;
@@ -138,6 +142,120 @@ fn color(p: &mut Planes, c: Color, meter: &Meter) -> Result<()> {
         meter.tick()?;
     }
     Ok(())
+}
+
+/// One named filter on the three colour planes, band by band (blur and sharpen on a blurred
+/// copy made first). The video path runs the same function on every frame.
+pub(crate) fn filter(p: &mut Planes, f: FilterStep, meter: &Meter) -> Result<()> {
+    let a = f.amount;
+    let area = p.area();
+    let w = p.width as usize;
+    let mix = |m: [[f32; 3]; 3], p: &mut Planes, meter: &Meter| -> Result<()> {
+        for b in 0..BANDS {
+            let (y0, y1) = Meter::band(b, p.height);
+            for i in y0 * w..y1 * w {
+                let v = [p.data[i], p.data[area + i], p.data[2 * area + i]];
+                for (k, row) in m.iter().enumerate() {
+                    let t = row[0] * v[0] + row[1] * v[1] + row[2] * v[2];
+                    p.data[k * area + i] = (v[k] + (t - v[k]) * a).clamp(0.0, 1.0);
+                }
+            }
+            meter.tick()?;
+        }
+        Ok(())
+    };
+    match f.name {
+        FilterName::Grayscale => mix([[0.2126, 0.7152, 0.0722]; 3], p, meter),
+        FilterName::Sepia => mix([[0.393, 0.769, 0.189], [0.349, 0.686, 0.168], [0.272, 0.534, 0.131]], p, meter),
+        FilterName::Invert => {
+            for b in 0..BANDS {
+                let (y0, y1) = Meter::band(b, p.height);
+                for k in 0..3 {
+                    for v in &mut p.data[k * area + y0 * w..k * area + y1 * w] {
+                        *v += (1.0 - 2.0 * *v) * a;
+                    }
+                }
+                meter.tick()?;
+            }
+            Ok(())
+        }
+        FilterName::Blur => {
+            let blurred = gaussian(p, a, meter)?;
+            p.data[..3 * area].copy_from_slice(&blurred.data[..3 * area]);
+            Ok(())
+        }
+        FilterName::Sharpen => {
+            let blurred = gaussian(p, 1.0, meter)?;
+            for (v, s) in p.data[..3 * area].iter_mut().zip(&blurred.data) {
+                *v = (*v + (*v - s) * a).clamp(0.0, 1.0);
+            }
+            Ok(())
+        }
+        FilterName::Vignette => {
+            let (cx, cy) = ((p.width as f32 - 1.0) / 2.0, (p.height as f32 - 1.0) / 2.0);
+            let far = (cx * cx + cy * cy).max(1.0);
+            for b in 0..BANDS {
+                let (y0, y1) = Meter::band(b, p.height);
+                for y in y0..y1 {
+                    let dy = y as f32 - cy;
+                    for x in 0..w {
+                        let dx = x as f32 - cx;
+                        let gain = 1.0 - a * (dx * dx + dy * dy) / far;
+                        for k in 0..3 {
+                            p.data[k * area + y * w + x] *= gain;
+                        }
+                    }
+                }
+                meter.tick()?;
+            }
+            Ok(())
+        }
+    }
+}
+
+/// The three colour planes blurred by a Gaussian of standard deviation `sigma` pixels (edges
+/// repeated), separable: rows, then columns. `sigma` 0 is a copy.
+fn gaussian(p: &Planes, sigma: f32, meter: &Meter) -> Result<Planes> {
+    let (w, h) = (p.width as usize, p.height as usize);
+    let mut out = Planes::try_new(p.width, p.height, 3)?;
+    out.data.copy_from_slice(&p.data[..3 * p.area()]);
+    if sigma <= 0.0 {
+        return Ok(out);
+    }
+    let r = (3.0 * sigma).ceil() as isize;
+    let mut k: Vec<f32> = (-r..=r).map(|i| (-((i * i) as f32) / (2.0 * sigma * sigma)).exp()).collect();
+    let sum: f32 = k.iter().sum();
+    k.iter_mut().for_each(|v| *v /= sum);
+    let mut row = vec![0f32; w.max(h)];
+    for c in 0..3 {
+        let plane = &mut out.data[c * w * h..(c + 1) * w * h];
+        for y in 0..h {
+            let line = &plane[y * w..(y + 1) * w];
+            for (x, o) in row[..w].iter_mut().enumerate() {
+                *o = k
+                    .iter()
+                    .enumerate()
+                    .map(|(j, kv)| kv * line[(x as isize + j as isize - r).clamp(0, w as isize - 1) as usize])
+                    .sum();
+            }
+            plane[y * w..(y + 1) * w].copy_from_slice(&row[..w]);
+        }
+        for x in 0..w {
+            for (y, o) in row[..h].iter_mut().enumerate() {
+                *o = k
+                    .iter()
+                    .enumerate()
+                    .map(|(j, kv)| kv * plane[(y as isize + j as isize - r).clamp(0, h as isize - 1) as usize * w + x])
+                    .sum();
+            }
+            for (y, v) in row[..h].iter().enumerate() {
+                plane[y * w + x] = *v;
+            }
+        }
+        meter.check()?;
+    }
+    meter.finish_step(0)?;
+    Ok(out)
 }
 
 #[cfg(test)]

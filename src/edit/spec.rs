@@ -13,7 +13,7 @@ pub const MAX_MARK_SIZE: u32 = 4096;
 use crate::planes::MAX_SIDE;
 
 /// Every edit of one picture or video, applied after scaling in this order: crop, rotate, flip,
-/// colour, resize, watermark. The default changes nothing.
+/// colour, filters, resize, watermark. The default changes nothing.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct EditSpec {
@@ -27,6 +27,8 @@ pub struct EditSpec {
     pub flip_vertical: bool,
     /// Brightness, contrast, saturation.
     pub color: Option<Color>,
+    /// Named filters (grayscale, sepia, …), in this order, after the colour.
+    pub filters: Vec<FilterStep>,
     /// Exact dimensions (Lanczos), after the steps above.
     pub resize: Option<Size>,
     /// Marks drawn last (a text, a picture, or both), in this order.
@@ -97,6 +99,81 @@ pub struct Color {
 impl Default for Color {
     fn default() -> Self {
         Color { brightness: 0.0, contrast: 1.0, saturation: 1.0 }
+    }
+}
+
+/// A named filter and how strongly it applies.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FilterStep {
+    /// Which filter.
+    pub name: FilterName,
+    /// How much ([`FilterName`] says what the number means for each); default 1.
+    #[serde(default = "one")]
+    pub amount: f32,
+}
+
+/// The filters, each one picture operation (the same code for pictures and every video frame).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FilterName {
+    /// Rec. 709 luma; `amount` 0…1 mixes it in (1: grey).
+    Grayscale,
+    /// The classic sepia matrix; `amount` 0…1 mixes it in.
+    Sepia,
+    /// Each sample `1 - v`; `amount` 0…1 mixes it in.
+    Invert,
+    /// Gaussian blur of standard deviation `amount` pixels, 0…50.
+    Blur,
+    /// Unsharp mask (a 1-pixel Gaussian): `amount` 0…5 times the detail added back.
+    Sharpen,
+    /// Corners darkened by `amount` 0…1 (the centre stays), with the square of the distance.
+    Vignette,
+}
+
+impl FilterName {
+    /// Every filter, as named in JSON and on the command line.
+    pub const ALL: [FilterName; 6] = [
+        FilterName::Grayscale,
+        FilterName::Sepia,
+        FilterName::Invert,
+        FilterName::Blur,
+        FilterName::Sharpen,
+        FilterName::Vignette,
+    ];
+
+    /// The name (`grayscale`, `sepia`, …).
+    pub fn name(self) -> &'static str {
+        ["grayscale", "sepia", "invert", "blur", "sharpen", "vignette"][self as usize]
+    }
+
+    /// The largest `amount` accepted.
+    pub fn max_amount(self) -> f32 {
+        match self {
+            FilterName::Blur => 50.0,
+            FilterName::Sharpen => 5.0,
+            _ => 1.0,
+        }
+    }
+}
+
+impl std::str::FromStr for FilterStep {
+    type Err = EditError;
+    /// `NAME` or `NAME=AMOUNT` (`sepia`, `blur=2.5`).
+    fn from_str(s: &str) -> Result<Self, EditError> {
+        let (n, a) = s.split_once('=').map_or((s, None), |(n, a)| (n, Some(a)));
+        let names: Vec<&str> = FilterName::ALL.iter().map(|f| f.name()).collect();
+        let name = FilterName::ALL
+            .into_iter()
+            .find(|f| f.name() == n.trim())
+            .ok_or_else(|| EditError::invalid(format!("filter '{n}': expected {}", names.join(", "))))?;
+        let amount = match a {
+            None => 1.0,
+            Some(a) => {
+                a.trim().parse().map_err(|_| EditError::invalid(format!("filter {n}={a}: expected a number")))?
+            }
+        };
+        Ok(FilterStep { name, amount })
     }
 }
 
@@ -186,6 +263,19 @@ impl EditSpec {
                 )));
             }
         }
+        if self.filters.len() > 8 {
+            return Err(EditError::invalid("at most 8 filters"));
+        }
+        for f in &self.filters {
+            let max = f.name.max_amount();
+            if !(0.0..=max).contains(&f.amount) {
+                return Err(EditError::invalid(format!(
+                    "filter {} amount {}: expected 0 to {max}",
+                    f.name.name(),
+                    f.amount
+                )));
+            }
+        }
         if let Some(r) = &self.resize {
             if r.width == 0 || r.height == 0 || r.width > MAX_SIDE || r.height > MAX_SIDE {
                 return Err(EditError::invalid(format!(
@@ -244,24 +334,26 @@ impl EditSpec {
     }
 
     /// The page's list of operations (the API's `{"operations": [...]}`) as a spec. The list
-    /// must follow the page's order (crop, rotate, flip, adjust, resize, watermark) with each
-    /// step at most once (two flips, horizontal and vertical, and several watermarks allowed).
+    /// must follow the page's order (crop, rotate, flip, adjust, filter, resize, watermark) with
+    /// each step at most once (two flips, horizontal and vertical, several filters and several
+    /// watermarks allowed).
     pub fn from_operations(ops: &[Operation]) -> Result<EditSpec, EditError> {
         if ops.is_empty() {
             return Err(EditError::invalid("no operations"));
         }
-        if ops.len() > 10 {
-            return Err(EditError::invalid("at most 10 operations"));
+        if ops.len() > 16 {
+            return Err(EditError::invalid("at most 16 operations"));
         }
         let mut spec = EditSpec::default();
         let mut last = 0;
         for (i, op) in ops.iter().enumerate() {
             let rank = op.rank();
-            let repeatable = matches!(op, Operation::Flip { .. } | Operation::Watermark { .. });
+            let repeatable =
+                matches!(op, Operation::Flip { .. } | Operation::Filter { .. } | Operation::Watermark { .. });
             if rank < last || (rank == last && !repeatable) {
                 return Err(EditError::invalid(format!(
                     "operation {i} ({}): operations go once each in the order crop, rotate, flip, adjust, \
-                     resize, watermark",
+                     filter, resize, watermark",
                     op.name()
                 )));
             }
@@ -274,6 +366,7 @@ impl EditSpec {
                 Operation::Adjust { brightness, contrast, saturation } => {
                     spec.color = Some(Color { brightness, contrast, saturation })
                 }
+                Operation::Filter { name, amount } => spec.filters.push(FilterStep { name, amount }),
                 Operation::Resize { width, height } => spec.resize = Some(Size { width, height }),
                 Operation::Watermark { text, image, position, size, opacity } => {
                     let mark = match (text.is_empty(), image) {
@@ -322,6 +415,14 @@ pub enum Operation {
     Flip {
         /// Which way to mirror.
         direction: Direction,
+    },
+    /// A named filter (see [`FilterName`] for what `amount` means); may come several times.
+    Filter {
+        /// Which filter.
+        name: FilterName,
+        /// How much (default 1).
+        #[serde(default = "one")]
+        amount: f32,
     },
     /// Brightness, contrast, saturation (see [`Color`] for the ranges).
     Adjust {
@@ -374,13 +475,14 @@ impl Operation {
             Operation::Rotate { .. } => 2,
             Operation::Flip { .. } => 3,
             Operation::Adjust { .. } => 4,
-            Operation::Resize { .. } => 5,
-            Operation::Watermark { .. } => 6,
+            Operation::Filter { .. } => 5,
+            Operation::Resize { .. } => 6,
+            Operation::Watermark { .. } => 7,
         }
     }
 
     fn name(&self) -> &'static str {
-        ["crop", "rotate", "flip", "adjust", "resize", "watermark"][self.rank() as usize - 1]
+        ["crop", "rotate", "flip", "adjust", "filter", "resize", "watermark"][self.rank() as usize - 1]
     }
 }
 

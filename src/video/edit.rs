@@ -16,7 +16,7 @@ use super::{pipeline, workers};
 use crate::config::{Config, Device};
 use crate::edit::mark::{self, Ready};
 use crate::edit::meter::Meter;
-use crate::edit::{EditSpec, Rotation};
+use crate::edit::{EditSpec, FilterStep, Rotation};
 use crate::engine::Upscaler;
 use crate::error::{Error, Result};
 use crate::outcome::Outcome;
@@ -25,6 +25,12 @@ use crate::progress::Progress;
 
 /// The filter chain for `spec` (crop, transpose, flips, colour, scale), empty for none.
 pub fn graph(spec: &EditSpec) -> String {
+    let (before, after) = graphs(spec);
+    [before, after].into_iter().filter(|g| !g.is_empty()).collect::<Vec<_>>().join(",")
+}
+
+/// The chains before the named filters (crop … colour) and after them (scale).
+fn graphs(spec: &EditSpec) -> (String, String) {
     let mut chain = Vec::new();
     if let Some(c) = spec.crop {
         chain.push(format!("crop={}:{}:{}:{}", c.width, c.height, c.x, c.y));
@@ -57,15 +63,16 @@ pub fn graph(spec: &EditSpec) -> String {
         let curve = format!("'clip((val/255-0.5)*{:.6}+0.5+{:.6},0,1)*255'", c.contrast, c.brightness);
         chain.push(format!("lutrgb=r={curve}:g={curve}:b={curve}"));
     }
-    if let Some(s) = spec.resize {
-        chain.push(format!("scale={}:{}:flags=lanczos", s.width, s.height));
-    }
-    chain.join(",")
+    let after = spec.resize.map_or(String::new(), |s| format!("scale={}:{}:flags=lanczos", s.width, s.height));
+    (chain.join(","), after)
 }
 
-/// The edit of one stream's pictures: the filter graph, then the watermarks.
+/// The edit of one stream's pictures: the filter graph, then the watermarks. With named filters
+/// the graph is cut in two around them (they run the picture path's own code on every frame).
 pub struct EditStage {
     filter: Option<RgbFilter>,
+    filters: Vec<FilterStep>,
+    after: Option<RgbFilter>,
     marks: Vec<Ready>,
 }
 
@@ -74,8 +81,15 @@ impl EditStage {
     pub fn new(spec: &EditSpec, size: (u32, u32), path: &Path, progress: &dyn Progress) -> Result<EditStage> {
         let edit_err = |source| Error::Edit { path: path.to_path_buf(), source };
         let out = crate::edit::preflight(spec, size, 3).map_err(edit_err)?;
-        let description = graph(spec);
-        let filter = (!description.is_empty()).then(|| RgbFilter::new(&description, size, path)).transpose()?;
+        let (before, after) = match spec.filters.is_empty() {
+            true => (graph(spec), String::new()),
+            false => graphs(spec),
+        };
+        let filter = (!before.is_empty()).then(|| RgbFilter::new(&before, size, path)).transpose()?;
+        // The size the named filters see: after crop and rotation, before the resize.
+        let mid =
+            EditSpec { resize: None, watermarks: Vec::new(), ..spec.clone() }.output_size(size).map_err(edit_err)?;
+        let after = (!after.is_empty()).then(|| RgbFilter::new(&after, mid, path)).transpose()?;
         let meter = Meter::new(progress, spec.watermarks.len() as u64);
         let marks = spec
             .watermarks
@@ -87,7 +101,7 @@ impl EditStage {
                 })
             })
             .collect::<Result<Vec<_>>>()?;
-        Ok(EditStage { filter, marks })
+        Ok(EditStage { filter, filters: spec.filters.clone(), after, marks })
     }
 
     fn apply(&mut self, rgb: RgbImage) -> Result<RgbImage> {
@@ -95,6 +109,17 @@ impl EditStage {
             Some(f) => f.run(&rgb)?,
             None => rgb,
         };
+        if !self.filters.is_empty() {
+            let mut planes = crate::planes::Planes::from_buffer(&out);
+            let meter = Meter::new(&crate::progress::NoProgress, self.filters.len() as u64);
+            for &f in &self.filters {
+                crate::edit::picture::filter(&mut planes, f, &meter)?;
+            }
+            out = planes.to_rgb8();
+        }
+        if let Some(f) = self.after.as_mut() {
+            out = f.run(&out)?;
+        }
         for m in &self.marks {
             m.blend_rgb8(&mut out);
         }

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 use upscale::config::{Config, Deinterlace, Device, Precision, Tonemap, VideoConfig};
-use upscale::edit::{Color, Crop, EditSpec, Mark, Position, Rotation, Watermark};
+use upscale::edit::{Color, Crop, EditSpec, FilterStep, Mark, Position, Rotation, Watermark};
 use upscale::error::Conflict;
 use upscale::Error;
 
@@ -143,6 +143,10 @@ pub struct EditArgs {
     /// Saturation, 0 to 3 (1: as is; 0: grey).
     #[arg(long)]
     pub saturation: Option<f32>,
+    /// A filter after the colour: grayscale, sepia, invert (AMOUNT 0-1, default 1), blur (the
+    /// Gaussian's radius in pixels, 0-50), sharpen (0-5), vignette (0-1); repeatable, in order.
+    #[arg(long, value_name = "NAME[=AMOUNT]", value_parser = parse_filter)]
+    pub filter: Vec<FilterStep>,
     /// A line of text (any character the bundled DejaVu Sans Mono Bold has), or @FILE for a
     /// PNG, JPEG or WebP picture.
     #[arg(long)]
@@ -183,6 +187,10 @@ fn parse_rotate(s: &str) -> Result<Rotation, String> {
         .ok_or_else(|| format!("'{s}': expected 90, 180 or 270"))
 }
 
+fn parse_filter(s: &str) -> Result<FilterStep, String> {
+    s.parse().map_err(|e: upscale::edit::EditError| e.to_string())
+}
+
 fn parse_position(s: &str) -> Result<Position, String> {
     s.parse().map_err(|e: upscale::edit::EditError| e.to_string())
 }
@@ -219,6 +227,7 @@ impl EditArgs {
             flip_horizontal: self.flip.contains(&FlipArg::H),
             flip_vertical: self.flip.contains(&FlipArg::V),
             color,
+            filters: self.filter.clone(),
             resize: None,
             watermarks,
         })

@@ -488,7 +488,7 @@ function openEdit(job) {
   $("edit-name").textContent = job.json.name;
   $("edit-msg").textContent = "loading…";
   for (const [id, v] of [["crop-x", 0], ["crop-y", 0], ["crop-w", W], ["crop-h", H], ["rotate", "0"],
-    ["brightness", 0], ["contrast", 1], ["saturation", 1], ["wm-text", ""], ["out-w", ""], ["out-h", ""],
+    ["brightness", 0], ["contrast", 1], ["saturation", 1], ["filter", ""], ["filter-amount", 1], ["wm-text", ""], ["out-w", ""], ["out-h", ""],
     ["wm-size", 0], ["wm-opacity", 0.8]]) $(id).value = v;
   $("flip-h").checked = $("flip-v").checked = false;
   $("wm-image").value = "";
@@ -529,12 +529,69 @@ function operations() {
   if ($("flip-v").checked) ops.push({ op: "flip", direction: "vertical" });
   const [b, c, s] = [num("brightness"), num("contrast"), num("saturation")];
   if (b !== 0 || c !== 1 || s !== 1) ops.push({ op: "adjust", brightness: b, contrast: c, saturation: s });
+  if ($("filter").value) ops.push({ op: "filter", name: $("filter").value, amount: num("filter-amount") });
   if ($("out-w").value && $("out-h").value) ops.push({ op: "resize", width: num("out-w"), height: num("out-h") });
   const mark = { position: $("wm-pos").value, opacity: num("wm-opacity") };
   if (num("wm-size") > 0) mark.size = num("wm-size");
   if ($("wm-text").value) ops.push({ op: "watermark", text: $("wm-text").value, ...mark });
   if (editing.logo) ops.push({ op: "watermark", image: editing.logo.data, ...mark });
   return ops;
+}
+
+// A filter on RGBA pixels with the server's maths (edit/picture.rs); `scale` is the preview's
+// size over the full picture's, so a blur's radius shrinks with it.
+function filterPixels(d, op, scale) {
+  const p = d.data, w = d.width, h = d.height, a = op.amount;
+  const mix = (m) => {
+    for (let i = 0; i < p.length; i += 4) {
+      const v = [p[i] / 255, p[i + 1] / 255, p[i + 2] / 255];
+      for (let k = 0; k < 3; k++) {
+        const t = m[k][0] * v[0] + m[k][1] * v[1] + m[k][2] * v[2];
+        p[i + k] = Math.round(255 * Math.min(1, Math.max(0, v[k] + (t - v[k]) * a)));
+      }
+    }
+  };
+  const gauss = (sigma) => {
+    const out = new Float32Array(w * h * 3);
+    for (let i = 0, j = 0; i < p.length; i += 4, j += 3) { out[j] = p[i] / 255; out[j + 1] = p[i + 1] / 255; out[j + 2] = p[i + 2] / 255; }
+    if (sigma <= 0) return out;
+    const r = Math.ceil(3 * sigma), ker = [];
+    let sum = 0;
+    for (let i = -r; i <= r; i++) { ker.push(Math.exp(-(i * i) / (2 * sigma * sigma))); sum += ker[ker.length - 1]; }
+    for (let i = 0; i < ker.length; i++) ker[i] /= sum;
+    const tmp = new Float32Array(out.length);
+    const pass = (src, dst, horizontal) => {
+      for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) for (let k = 0; k < 3; k++) {
+        let s = 0;
+        for (let j = -r; j <= r; j++) {
+          const xx = horizontal ? Math.min(w - 1, Math.max(0, x + j)) : x;
+          const yy = horizontal ? y : Math.min(h - 1, Math.max(0, y + j));
+          s += ker[j + r] * src[(yy * w + xx) * 3 + k];
+        }
+        dst[(y * w + x) * 3 + k] = s;
+      }
+    };
+    pass(out, tmp, true);
+    pass(tmp, out, false);
+    return out;
+  };
+  if (op.name === "grayscale") mix([[0.2126, 0.7152, 0.0722], [0.2126, 0.7152, 0.0722], [0.2126, 0.7152, 0.0722]]);
+  else if (op.name === "sepia") mix([[0.393, 0.769, 0.189], [0.349, 0.686, 0.168], [0.272, 0.534, 0.131]]);
+  else if (op.name === "invert") for (let i = 0; i < p.length; i += 4) for (let k = 0; k < 3; k++) p[i + k] = Math.round(p[i + k] + (255 - 2 * p[i + k]) * a);
+  else if (op.name === "blur" || op.name === "sharpen") {
+    const b = gauss((op.name === "blur" ? a : 1) * scale);
+    for (let i = 0, j = 0; i < p.length; i += 4, j += 3) for (let k = 0; k < 3; k++) {
+      const v = p[i + k] / 255;
+      const out = op.name === "blur" ? b[j + k] : v + (v - b[j + k]) * a;
+      p[i + k] = Math.round(255 * Math.min(1, Math.max(0, out)));
+    }
+  } else if (op.name === "vignette") {
+    const cx = (w - 1) / 2, cy = (h - 1) / 2, far = Math.max(1, cx * cx + cy * cy);
+    for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) {
+      const gain = 1 - (a * ((x - cx) ** 2 + (y - cy) ** 2)) / far;
+      for (let k = 0; k < 3; k++) p[(y * w + x) * 4 + k] = Math.round(p[(y * w + x) * 4 + k] * gain);
+    }
+  }
 }
 
 // The same operations on the small copy, in the same order and with the same colour maths as
@@ -579,6 +636,14 @@ function preview() {
           p[i + j] = Math.round(255 * Math.min(1, Math.max(0, (sat - 0.5) * op.contrast + 0.5 + op.brightness)));
         }
       }
+      g.putImageData(d, 0, 0);
+      cur = c;
+    } else if (op.op === "filter") {
+      const c = canvas(cur.width, cur.height);
+      const g = c.getContext("2d");
+      g.drawImage(cur, 0, 0);
+      const d = g.getImageData(0, 0, c.width, c.height);
+      filterPixels(d, op, c.width / fw);
       g.putImageData(d, 0, 0);
       cur = c;
     } else if (op.op === "resize") {
@@ -640,6 +705,13 @@ function preview() {
 function showValues() {
   for (const id of ["brightness", "contrast", "saturation"]) $(`${id}-value`).textContent = Number($(id).value).toFixed(2);
   $("wm-size-value").textContent = num("wm-size") > 0 ? `${num("wm-size")} px` : "auto";
+  // The amount's range is the filter's: a radius in pixels for blur, a gain for sharpen.
+  const max = { blur: 50, sharpen: 5 }[$("filter").value] || 1;
+  if (Number($("filter-amount").max) !== max) {
+    $("filter-amount").max = String(max);
+    $("filter-amount").step = max > 1 ? "0.1" : "0.05";
+  }
+  $("filter-amount-value").textContent = Number($("filter-amount").value).toFixed(2);
   $("wm-opacity-value").textContent = `${Math.round(100 * num("wm-opacity"))} %`;
 }
 
@@ -681,7 +753,7 @@ for (const [from, to, i] of [["out-w", "out-h", 0], ["out-h", "out-w", 1]]) {
 }
 
 for (const id of ["crop-x", "crop-y", "crop-w", "crop-h", "rotate", "flip-h", "flip-v", "brightness", "contrast",
-  "saturation", "wm-text", "wm-pos", "out-w", "out-h", "wm-size", "wm-opacity"]) $(id).addEventListener("input", preview);
+  "saturation", "filter", "filter-amount", "wm-text", "wm-pos", "out-w", "out-h", "wm-size", "wm-opacity"]) $(id).addEventListener("input", preview);
 $("wm-image").addEventListener("change", () => {
   const f = $("wm-image").files[0];
   if (!editing) return;
