@@ -94,13 +94,17 @@ fn tiled_run_equals_untiled_run() {
 
 #[test]
 fn model_by_path_probes_its_scale_and_matches_the_builtin() {
+    // One runtime for both: `auto` times the runtimes per model file, and two files may pick
+    // two runtimes (whose last bits differ) on a machine where they run about as fast.
+    use upscale::internals::model::runtime::{Execution, Runtime};
+    let ort = Execution { runtime: Runtime::OnnxRuntime, precision: upscale::config::Precision::Fp32 };
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/realesr-animevideov3-x4.onnx");
-    let engine_by_path = Engine::new(&cfg(s(&path), 4)).expect("loads by path");
+    let engine_by_path = Engine::with_execution(&cfg(s(&path), 4), ort).expect("loads by path");
     let mut by_path = engine_by_path.upscaler(&cfg(s(&path), 4)).unwrap();
     assert_eq!(by_path.passes(), vec![4]);
     let input = rgb_planes(&data("reference/astronaut_in.png"));
     let a = by_path.upscale(&input).unwrap();
-    let b = Engine::new(&cfg("realesr-animevideov3", 4))
+    let b = Engine::with_execution(&cfg("realesr-animevideov3", 4), ort)
         .unwrap()
         .upscaler(&cfg("realesr-animevideov3", 4))
         .unwrap()
