@@ -351,7 +351,7 @@ impl Config {
         }
         for (name, v) in [("width", self.width), ("height", self.height)] {
             if let Some(v) = v.filter(|&v| v == 0 || v > MAX_SIDE) {
-                return bad(name, &v, &format!("1..={MAX_SIDE}"));
+                return bad(name, &v, &format!("1 to {MAX_SIDE}"));
             }
         }
         if self.outscale.is_some() && (self.width.is_some() || self.height.is_some()) {
@@ -361,16 +361,16 @@ impl Config {
             return bad("tile", &self.tile, "0 (automatic) or at least 16");
         }
         if !(1..=100).contains(&self.quality) {
-            return bad("quality", &self.quality, "1..=100");
+            return bad("quality", &self.quality, "1 to 100");
         }
         if self.tile_pad > 64 {
-            return bad("tile_pad", &self.tile_pad, "0..=64");
+            return bad("tile_pad", &self.tile_pad, "0 to 64");
         }
         if self.video.queue_depth == 0 {
             return bad("video.queue_depth", &0, "at least 1");
         }
         if let Some(crf) = self.video.crf.filter(|&c| c > 63) {
-            return bad("video.crf", &crf, "0..=63");
+            return bad("video.crf", &crf, "0 to 63");
         }
         self.edit.check()?;
         if self.video.resume && !self.edit.is_empty() {
@@ -431,6 +431,24 @@ mod tests {
         assert_eq!((e.field, e.value.as_str()), ("scale", "5"));
         assert_eq!(e.to_string(), "scale 5: expected 2, 3, 4, 6 or 8 (1 with a denoising network)");
         assert!(Config::default().validate().is_ok());
+    }
+
+    /// Messages are for people: a range reads "1 to 65535", never Rust's "1..=65535" (#28, a
+    /// page detail).
+    #[test]
+    fn ranges_in_messages_are_written_for_people() {
+        let mut bad = vec![
+            Config { width: Some(0), ..Config::default() },
+            Config { quality: 0, ..Config::default() },
+            Config { tile_pad: 99, ..Config::default() },
+        ];
+        let mut crf = Config::default();
+        crf.video.crf = Some(70);
+        bad.push(crf);
+        for c in bad {
+            let text = c.validate().unwrap_err().to_string();
+            assert!(!text.contains("..=") && text.contains(" to "), "{text}");
+        }
     }
 
     #[test]

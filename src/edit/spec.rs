@@ -279,7 +279,7 @@ impl EditSpec {
         if let Some(r) = &self.resize {
             if r.width == 0 || r.height == 0 || r.width > MAX_SIDE || r.height > MAX_SIDE {
                 return Err(EditError::invalid(format!(
-                    "resize {}x{}: each side must be 1..={MAX_SIDE}",
+                    "resize {}x{}: each side must be 1 to {MAX_SIDE}",
                     r.width, r.height
                 )));
             }
@@ -299,7 +299,7 @@ impl EditSpec {
                 _ => {}
             }
             if let Some(s) = w.size.filter(|&s| s == 0 || s > MAX_MARK_SIZE) {
-                return Err(EditError::invalid(format!("watermark size {s}: expected 1..={MAX_MARK_SIZE}")));
+                return Err(EditError::invalid(format!("watermark size {s}: expected 1 to {MAX_MARK_SIZE}")));
             }
             if let Some(o) = w.opacity.filter(|o| !(0.0..=1.0).contains(o)) {
                 return Err(EditError::invalid(format!("watermark opacity {o}: expected 0..1")));

@@ -311,7 +311,7 @@ impl Plan {
         if let Cut::Count(n) = cut {
             if n == 0 || n > list.frames.len() {
                 let have = list.frames.len();
-                let e = ConfigError::new("segments", n, format!("1..={have} (the input has {have} frames)"));
+                let e = ConfigError::new("segments", n, format!("1 to {have} (the input has {have} frames)"));
                 return Err(e.into());
             }
         }

@@ -319,7 +319,7 @@ fn settings(app: &App, f: &Fields, size: (u32, u32)) -> Result<Config, String> {
     };
     cfg.width = num("width", &f.width)?;
     if let Some(q) = num("quality", &f.quality)? {
-        cfg.quality = u8::try_from(q).map_err(|_| format!("quality {q}: expected 1..=100"))?;
+        cfg.quality = u8::try_from(q).map_err(|_| format!("quality {q}: expected 1 to 100"))?;
     }
     cfg.height = num("height", &f.height)?;
     match num("scale", &f.scale)? {
