@@ -733,3 +733,42 @@ fn a_filter_chosen_in_the_page_previews_what_apply_gives() {
     );
     assert!(cli == applied, "the page's Apply and the command line differ: {:.1} dB", psnr(&cli, &applied));
 }
+
+/// #28 page details: the settings chosen survive a reload; a file dropped beside the drop zone
+/// does not make the browser leave the page; the queue is announced to screen readers.
+#[test]
+fn settings_survive_a_reload_and_a_stray_drop_keeps_the_page() {
+    let tmp = tempfile::tempdir().unwrap();
+    let srv = Server::start(tmp.path(), &[]);
+    let browser = browser();
+    let tab = browser.new_tab().expect("a tab");
+    tab.set_default_timeout(Duration::from_secs(30));
+    let url = format!("http://127.0.0.1:{}/", srv.port);
+    tab.navigate_to(&url).unwrap().wait_until_navigated().unwrap();
+    until(&tab, "document.querySelectorAll('#model option').length > 1", Duration::from_secs(30), "the model list");
+    until(&tab, "document.querySelectorAll('#preset option').length > 1", Duration::from_secs(30), "the presets");
+    set(&tab, "model", "nearest");
+    set(&tab, "image-format", "jpg");
+    set(&tab, "quality", "80");
+    click(&tab, "#scales input[value='3']");
+    let last_preset = js(&tab, "[...document.getElementById('preset').options].pop().value");
+    set(&tab, "preset", last_preset.as_str().unwrap());
+    tab.reload(false, None).unwrap().wait_until_navigated().unwrap();
+    until(&tab, "document.querySelectorAll('#model option').length > 1", Duration::from_secs(30), "the model list");
+    until(&tab, "document.querySelectorAll('#preset option').length > 1", Duration::from_secs(30), "the presets");
+    let now = js(
+        &tab,
+        "[document.getElementById('model').value, document.getElementById('image-format').value, \
+         document.getElementById('quality').value, document.querySelector('input[name=scale]:checked').value, \
+         document.getElementById('preset').value]",
+    );
+    assert_eq!(now, serde_json::json!(["nearest", "jpg", "80", "3", last_preset]), "after a reload");
+    // A drop beside the zone is taken by the page (the browser would otherwise open the file).
+    let kept = js(
+        &tab,
+        "(() => { const e = new DragEvent('drop', { bubbles: true, cancelable: true }); \
+         document.body.dispatchEvent(e); return e.defaultPrevented; })()",
+    );
+    assert_eq!(kept, Value::Bool(true), "a stray drop left to the browser");
+    assert_eq!(js(&tab, "document.getElementById('queue').getAttribute('aria-live')"), "polite");
+}

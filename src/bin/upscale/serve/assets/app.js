@@ -815,9 +815,39 @@ $("apply").onclick = async () => {
   }
 };
 
+// ---- settings kept across reloads (this browser only) ----
+
+const KEPT = ["preset", "model", "image-format", "video-format", "quality", "width", "height"];
+
+function keep() {
+  try {
+    const s = Object.fromEntries(KEPT.map((id) => [id, $(id).value]));
+    s.scale = document.querySelector("input[name=scale]:checked").value;
+    localStorage.setItem("upscale-settings", JSON.stringify(s));
+  } catch (e) { /* storage off: nothing kept */ }
+}
+
+// Puts back the kept values of `ids` (a choice a list no longer offers is left as it is).
+function restore(ids) {
+  let s = {};
+  try { s = JSON.parse(localStorage.getItem("upscale-settings") || "{}"); } catch (e) { return; }
+  for (const id of ids.filter((i) => i !== "scale")) {
+    const el = $(id), v = s[id];
+    if (v == null || !el) continue;
+    if (el.tagName === "SELECT" && ![...el.options].some((o) => o.value === v)) continue;
+    el.value = v;
+  }
+  if (ids.includes("scale") && s.scale) {
+    const r = document.querySelector(`input[name=scale][value="${s.scale}"]`);
+    if (r) { r.checked = true; r.dispatchEvent(new Event("change")); }
+  }
+}
+
 // ---- start ----
 
 function setUp() {
+  // A file dropped beside the drop zone would make the browser open it in place of the page.
+  for (const t of ["dragover", "drop"]) window.addEventListener(t, (e) => e.preventDefault());
   const drop = $("drop");
   drop.addEventListener("dragover", (e) => { e.preventDefault(); drop.classList.add("over"); });
   drop.addEventListener("dragleave", () => drop.classList.remove("over"));
@@ -840,6 +870,9 @@ function setUp() {
   };
   for (const id of ["width", "height"]) $(id).addEventListener("input", check);
   for (const r of document.querySelectorAll("input[name=scale]")) r.addEventListener("change", check);
+  restore(["image-format", "video-format", "quality", "width", "height", "scale"]);
+  for (const id of KEPT) { $(id).addEventListener("change", keep); $(id).addEventListener("input", keep); }
+  for (const r of document.querySelectorAll("input[name=scale]")) r.addEventListener("change", keep);
   api("/api/models").then((m) => {
     Object.assign(server, {
       instance: m.instance, maxUpload: m.max_upload_bytes, maxUploadMib: m.max_upload_mib,
@@ -854,6 +887,7 @@ function setUp() {
       o.textContent = `${x.name} (${x.scales.length ? "×" + x.scales.join(",") : "classic"})`;
       $("model").append(o);
     }
+    restore(["model"]);
     setInterval(watchServer, 4000);
   }).catch(() => banner("The server is not answering."));
   api("/api/presets").then((p) => {
@@ -871,6 +905,7 @@ function setUp() {
       $("preset-purpose").textContent = x ? `${x.purpose}; network ${x.model}` : "";
     };
     $("preset").addEventListener("change", purpose);
+    restore(["preset"]);
     purpose();
   }).catch(() => {});
   api("/api/jobs").then((l) => { for (const j of l.jobs) track(j.id, j); }).catch(() => {});
