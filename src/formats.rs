@@ -4,14 +4,7 @@
 //! folder's files are taken as, output names, the encoder a picture is saved with, and what the
 //! server sends.
 
-/// Picture or video (the same split as `config::Kind`, which sits above this table).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Media {
-    /// A still picture.
-    Picture,
-    /// A video container.
-    Video,
-}
+use crate::config::Kind;
 
 /// One row of the table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -19,7 +12,7 @@ pub struct FileFormat {
     /// Extensions, lowercase, without the dot; the first is the one written.
     pub extensions: &'static [&'static str],
     /// Picture or video.
-    pub media: Media,
+    pub kind: Kind,
     /// The MIME type the server sends it with.
     pub mime: &'static str,
     /// Pictures of this format are written (a picture format) or it is a container the encoder
@@ -31,33 +24,33 @@ pub struct FileFormat {
 
 const fn row(
     extensions: &'static [&'static str],
-    media: Media,
+    kind: Kind,
     mime: &'static str,
     written: bool,
     offered: bool,
 ) -> FileFormat {
-    FileFormat { extensions, media, mime, written, offered }
+    FileFormat { extensions, kind, mime, written, offered }
 }
 
 /// Every format known by name.
 pub const FORMATS: &[FileFormat] = &[
-    row(&["png"], Media::Picture, "image/png", true, true),
-    row(&["jpg", "jpeg"], Media::Picture, "image/jpeg", true, true),
-    row(&["webp"], Media::Picture, "image/webp", true, true),
-    row(&["tiff", "tif"], Media::Picture, "image/tiff", true, false),
-    row(&["bmp"], Media::Picture, "image/bmp", true, false),
-    row(&["gif"], Media::Picture, "image/gif", false, false),
-    row(&["mp4", "m4v"], Media::Video, "video/mp4", true, true),
-    row(&["mkv"], Media::Video, "video/x-matroska", true, true),
-    row(&["webm"], Media::Video, "video/webm", true, true),
-    row(&["mov"], Media::Video, "video/quicktime", true, false),
-    row(&["avi"], Media::Video, "video/x-msvideo", false, false),
-    row(&["mpg", "mpeg", "vob"], Media::Video, "video/mpeg", false, false),
-    row(&["ts", "m2ts", "mts"], Media::Video, "video/mp2t", false, false),
-    row(&["dv"], Media::Video, "video/dv", false, false),
-    row(&["flv"], Media::Video, "video/x-flv", false, false),
-    row(&["wmv"], Media::Video, "video/x-ms-wmv", false, false),
-    row(&["ogv"], Media::Video, "video/ogg", false, false),
+    row(&["png"], Kind::Image, "image/png", true, true),
+    row(&["jpg", "jpeg"], Kind::Image, "image/jpeg", true, true),
+    row(&["webp"], Kind::Image, "image/webp", true, true),
+    row(&["tiff", "tif"], Kind::Image, "image/tiff", true, false),
+    row(&["bmp"], Kind::Image, "image/bmp", true, false),
+    row(&["gif"], Kind::Image, "image/gif", false, false),
+    row(&["mp4", "m4v"], Kind::Video, "video/mp4", true, true),
+    row(&["mkv"], Kind::Video, "video/x-matroska", true, true),
+    row(&["webm"], Kind::Video, "video/webm", true, true),
+    row(&["mov"], Kind::Video, "video/quicktime", true, false),
+    row(&["avi"], Kind::Video, "video/x-msvideo", false, false),
+    row(&["mpg", "mpeg", "vob"], Kind::Video, "video/mpeg", false, false),
+    row(&["ts", "m2ts", "mts"], Kind::Video, "video/mp2t", false, false),
+    row(&["dv"], Kind::Video, "video/dv", false, false),
+    row(&["flv"], Kind::Video, "video/x-flv", false, false),
+    row(&["wmv"], Kind::Video, "video/x-ms-wmv", false, false),
+    row(&["ogv"], Kind::Video, "video/ogg", false, false),
 ];
 
 /// The row of extension `ext` (any case).
@@ -71,14 +64,14 @@ pub fn of_path(path: &std::path::Path) -> Option<&'static FileFormat> {
     path.extension().and_then(|e| e.to_str()).and_then(by_extension)
 }
 
-/// Whether `path` is named like a `media` file.
-pub fn named_as(path: &std::path::Path, media: Media) -> bool {
-    of_path(path).is_some_and(|f| f.media == media)
+/// Whether `path` is named like a `kind` file.
+pub fn named_as(path: &std::path::Path, kind: Kind) -> bool {
+    of_path(path).is_some_and(|f| f.kind == kind)
 }
 
-/// The usual extensions of the formats the page offers for `media` results.
-pub fn offered(media: Media) -> Vec<&'static str> {
-    FORMATS.iter().filter(|f| f.media == media && f.offered).map(|f| f.extensions[0]).collect()
+/// The usual extensions of the formats the page offers for `kind` results.
+pub fn offered(kind: Kind) -> Vec<&'static str> {
+    FORMATS.iter().filter(|f| f.kind == kind && f.offered).map(|f| f.extensions[0]).collect()
 }
 
 /// The MIME type for `path`, `application/octet-stream` for a name outside the table.
@@ -97,10 +90,10 @@ mod tests {
         unique.sort_unstable();
         unique.dedup();
         assert_eq!(unique.len(), all.len(), "an extension in two rows");
-        assert_eq!(offered(Media::Picture), ["png", "jpg", "webp"]);
-        assert_eq!(offered(Media::Video), ["mp4", "mkv", "webm"]);
+        assert_eq!(offered(Kind::Image), ["png", "jpg", "webp"]);
+        assert_eq!(offered(Kind::Video), ["mp4", "mkv", "webm"]);
         assert_eq!(mime(std::path::Path::new("a.JPEG")), "image/jpeg");
-        assert!(named_as(std::path::Path::new("x.m2ts"), Media::Video));
-        assert!(!named_as(std::path::Path::new("x.txt"), Media::Picture));
+        assert!(named_as(std::path::Path::new("x.m2ts"), Kind::Video));
+        assert!(!named_as(std::path::Path::new("x.txt"), Kind::Image));
     }
 }

@@ -11,7 +11,7 @@ use std::sync::Mutex;
 use crate::engine::{Engine, Upscaler};
 use crate::engines::Engines;
 use crate::error::{Error, Result};
-use crate::formats::{self, Media};
+use crate::formats;
 pub use crate::outcome::Outcome;
 use crate::progress::{Event, Progress, Unit};
 use crate::still;
@@ -219,7 +219,7 @@ impl Tally {
 /// The kind of a file, from its first bytes: an image format we read, else a video; content
 /// that is neither image nor anything else recognisable is judged by an image extension.
 pub fn kind_of(path: &Path) -> Kind {
-    if still::is_image(path) || (formats::named_as(path, Media::Picture) && !looks_like_video(path)) {
+    if still::is_image(path) || (formats::named_as(path, Kind::Image) && !looks_like_video(path)) {
         Kind::Image
     } else {
         Kind::Video
@@ -304,7 +304,7 @@ fn output_name(input: &Path, kind: Kind, tag: Option<&str>) -> PathBuf {
     let ext = match kind {
         Kind::Image if still::output_format(Path::new(&format!("x.{ext}"))).is_err() => "png".to_string(),
         // A video named like a picture (`clip.png`) is not written as one.
-        Kind::Video if ext.is_empty() || formats::named_as(input, Media::Picture) => "mkv".to_string(),
+        Kind::Video if ext.is_empty() || formats::named_as(input, Kind::Image) => "mkv".to_string(),
         _ => ext,
     };
     name.push(format!(".{ext}"));

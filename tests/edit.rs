@@ -15,6 +15,18 @@ use upscale_test_support::serve::*;
 
 const MINUTE: Duration = Duration::from_secs(60);
 
+/// The page's flow on `input`: uploaded at nearest ×2, then Apply with the operations `ops`
+/// (JSON); the edited result, decoded.
+fn served_edit(srv: &Server, input: &Path, ops: &str) -> image::RgbImage {
+    let id = srv.submit("in.png", &std::fs::read(input).unwrap(), &[("scale", "2"), ("model", "nearest")]);
+    assert_eq!(srv.wait(&id, 5 * MINUTE)["state"], "done");
+    let r = srv.req("POST", &format!("/api/jobs/{id}/edit"), &[("Content-Type", "application/json")], ops.as_bytes());
+    assert_eq!(r.status, 201, "{}", r.text());
+    let eid = r.json()["id"].as_str().unwrap().to_string();
+    assert_eq!(srv.wait(&eid, MINUTE)["state"], "done");
+    image::load_from_memory(&srv.get(&format!("/api/jobs/{eid}/result")).body).unwrap().to_rgb8()
+}
+
 /// The edit of the test below, as the library's spec.
 fn spec() -> EditSpec {
     EditSpec {
@@ -73,16 +85,10 @@ fn the_same_edit_through_cli_library_and_server_gives_the_same_pixels() {
 
     // The server: upload, then Apply with the page's operations.
     let srv = Server::start(tmp.path(), &[]);
-    let id = srv.submit("in.png", &std::fs::read(&input).unwrap(), &[("scale", "2"), ("model", "nearest")]);
-    assert_eq!(srv.wait(&id, 5 * MINUTE)["state"], "done");
     let ops = r#"{"operations":[{"op":"crop","x":8,"y":4,"width":100,"height":80},{"op":"rotate","degrees":90},
         {"op":"flip","direction":"horizontal"},{"op":"adjust","brightness":0.1,"contrast":1.2,"saturation":0.8},
         {"op":"watermark","text":"© Ünï","position":"bottom-right","size":12,"opacity":0.9}]}"#;
-    let r = srv.req("POST", &format!("/api/jobs/{id}/edit"), &[("Content-Type", "application/json")], ops.as_bytes());
-    assert_eq!(r.status, 201, "{}", r.text());
-    let eid = r.json()["id"].as_str().unwrap().to_string();
-    assert_eq!(srv.wait(&eid, MINUTE)["state"], "done");
-    let served = image::load_from_memory(&srv.get(&format!("/api/jobs/{eid}/result")).body).unwrap().to_rgb8();
+    let served = served_edit(&srv, &input, ops);
 
     assert!(cli == lib, "the CLI and the library differ: {:.1} dB", psnr(&cli, &lib));
     assert!(served == lib, "the server and the library differ: {:.1} dB", psnr(&served, &lib));
@@ -309,15 +315,9 @@ fn filters_change_pixels_as_named_on_every_path() {
     // The page's Apply: the same filters as operations, the same pixels.
     let both = filtered(&input, &d.join("both.png"), &["--filter", "sepia=0.7", "--filter", "blur=1.5"]);
     let srv = Server::start(d, &[]);
-    let id = srv.submit("in.png", &std::fs::read(&input).unwrap(), &[("scale", "2"), ("model", "nearest")]);
-    assert_eq!(srv.wait(&id, 5 * MINUTE)["state"], "done");
     let ops =
         r#"{"operations":[{"op":"filter","name":"sepia","amount":0.7},{"op":"filter","name":"blur","amount":1.5}]}"#;
-    let r = srv.req("POST", &format!("/api/jobs/{id}/edit"), &[("Content-Type", "application/json")], ops.as_bytes());
-    assert_eq!(r.status, 201, "{}", r.text());
-    let eid = r.json()["id"].as_str().unwrap().to_string();
-    assert_eq!(srv.wait(&eid, MINUTE)["state"], "done");
-    let served = image::load_from_memory(&srv.get(&format!("/api/jobs/{eid}/result")).body).unwrap().to_rgb8();
+    let served = served_edit(&srv, &input, ops);
     assert!(served == both, "the page's filters differ from the command line's: {:.1} dB", psnr(&served, &both));
 
     // A video: every frame filtered by the same code (4:4:4 FFV1, so only the colour conversion

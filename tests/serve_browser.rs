@@ -110,6 +110,18 @@ fn wait_file(dir: &Path, name: &str) -> PathBuf {
     path
 }
 
+/// A browser tab on the server's page, its model list loaded, set to nearest ×2 (as a person
+/// would choose them).
+fn page_at_nearest_x2(browser: &Browser, srv: &Server) -> std::sync::Arc<Tab> {
+    let tab = browser.new_tab().expect("a tab");
+    tab.set_default_timeout(Duration::from_secs(30));
+    tab.navigate_to(&format!("http://127.0.0.1:{}/", srv.port)).unwrap().wait_until_navigated().unwrap();
+    until(&tab, "document.querySelectorAll('#model option').length > 1", Duration::from_secs(30), "the model list");
+    set(&tab, "model", "nearest");
+    click(&tab, "#scales input[value='2']");
+    tab
+}
+
 /// Opens the editor on the job `id` and waits until it is shown, with no message.
 fn open_editor(tab: &Tab, id: &str) {
     click(tab, &format!("#queue li[data-id='{id}'] .edit"));
@@ -570,12 +582,7 @@ fn a_unicode_watermark_typed_in_the_page_is_drawn_and_an_unplayable_video_has_a_
     let photo_path = work.path().join("photo.png");
     std::fs::write(&photo_path, photo(96, 64)).unwrap();
     let browser = browser();
-    let tab = browser.new_tab().expect("a tab");
-    tab.set_default_timeout(Duration::from_secs(30));
-    tab.navigate_to(&format!("http://127.0.0.1:{}/", srv.port)).unwrap().wait_until_navigated().unwrap();
-    until(&tab, "document.querySelectorAll('#model option').length > 1", Duration::from_secs(30), "the model list");
-    set(&tab, "model", "nearest");
-    click(&tab, "#scales input[value='2']");
+    let tab = page_at_nearest_x2(&browser, &srv);
     let input = tab.wait_for_element("#file").unwrap();
     input.set_input_files(&[photo_path.to_str().unwrap()]).expect("choose the photo");
     until(&tab, "document.querySelector('#queue li[data-state=done]')", Duration::from_secs(120), "the photo done");
@@ -692,12 +699,7 @@ fn a_filter_chosen_in_the_page_previews_what_apply_gives() {
     let coffee = image::open(upscale_test_support::repo_root().join("samples/coffee.png")).unwrap();
     coffee.resize_exact(360, 240, image::imageops::FilterType::Lanczos3).to_rgb8().save(&photo_path).unwrap();
     let browser = browser();
-    let tab = browser.new_tab().expect("a tab");
-    tab.set_default_timeout(Duration::from_secs(30));
-    tab.navigate_to(&format!("http://127.0.0.1:{}/", srv.port)).unwrap().wait_until_navigated().unwrap();
-    until(&tab, "document.querySelectorAll('#model option').length > 1", Duration::from_secs(30), "the model list");
-    set(&tab, "model", "nearest");
-    click(&tab, "#scales input[value='2']");
+    let tab = page_at_nearest_x2(&browser, &srv);
     tab.wait_for_element("#file").unwrap().set_input_files(&[photo_path.to_str().unwrap()]).expect("choose the photo");
     until(&tab, "document.querySelector('#queue li[data-state=done]')", Duration::from_secs(120), "the photo done");
     let id = job_id(&tab, "photo.png");

@@ -31,11 +31,11 @@ BIN = os.path.join("bin", "upscale")  # the binary crate, under src/
 # modules of its own layer or below. `crate` is the root, src/lib.rs.
 LAYERS = """
     error
-    planes memory resize tile formats
+    planes memory resize tile
     progress
     edit
     output
-    config
+    config formats
     model
     engine
     engines speed

@@ -189,8 +189,9 @@ impl Picture {
 
 /// The image format for an output path, from its extension.
 pub fn output_format(path: &Path) -> Result<ImageFormat> {
-    use crate::formats::{of_path, Media, FORMATS};
-    let written = |f: &crate::formats::FileFormat| f.media == Media::Picture && f.written;
+    use crate::config::Kind;
+    use crate::formats::{of_path, FORMATS};
+    let written = |f: &crate::formats::FileFormat| f.kind == Kind::Image && f.written;
     let encoder = of_path(path).filter(|f| written(f)).and_then(|f| ImageFormat::from_extension(f.extensions[0]));
     encoder.ok_or_else(|| {
         let names: Vec<String> =

@@ -138,19 +138,18 @@ fn stop_on_signals(rep: &Reporter) {
 }
 
 fn run(work: &Path, index: Option<usize>, rep: &Reporter) -> ExitCode {
+    let index = match steps::index(work, index) {
+        Ok(i) => i,
+        Err(f) => return step_failed(rep, &f),
+    };
     stop_on_signals(rep);
-    match steps::run(work, index, rep) {
-        Ok(Ran::Encoded { frames }) => rep.note(&format!("{}: {frames} frames done", segment(work, index))),
-        Ok(Ran::DoneBefore) => rep.note(&format!("{}: done before", segment(work, index))),
-        Ok(Ran::DoneMeanwhile) => rep.note(&format!("{}: done by another worker meanwhile", segment(work, index))),
+    match steps::run(work, Some(index), rep) {
+        Ok(Ran::Encoded { frames }) => rep.note(&format!("segment {index}: {frames} frames done")),
+        Ok(Ran::DoneBefore) => rep.note(&format!("segment {index}: done before")),
+        Ok(Ran::DoneMeanwhile) => rep.note(&format!("segment {index}: done by another worker meanwhile")),
         Err(f) => return step_failed(rep, &f),
     }
     status(exit::DONE)
-}
-
-/// "segment I", the index as the step found it.
-fn segment(work: &Path, index: Option<usize>) -> String {
-    steps::index(work, index).map_or_else(|_| "segment".into(), |i| format!("segment {i}"))
 }
 
 fn show_status(work: &Path, missing_only: bool) -> ExitCode {

@@ -19,7 +19,7 @@ use super::upload;
 use super::App;
 use upscale::config::{Kind, MAX_SIDE, SCALES};
 use upscale::edit::{EditError, EditSpec, Operation};
-use upscale::formats::{self, Media};
+use upscale::formats;
 use upscale::jobs::Job;
 
 /// Largest JSON body (edit operations, with a watermark picture in base64; cancel).
@@ -76,8 +76,8 @@ async fn models(State(app): State<Arc<App>>) -> Response {
         "default": Kind::Video.default_model(),
         "defaults": { "image": Kind::Image.default_model(), "video": Kind::Video.default_model() },
         "scales": SCALES,
-        "image_formats": formats::offered(Media::Picture),
-        "video_formats": formats::offered(Media::Video),
+        "image_formats": formats::offered(Kind::Image),
+        "video_formats": formats::offered(Kind::Video),
         "max_upload_mib": app.args.max_upload_mib,
         "max_upload_bytes": app.max_upload,
         "max_pixels": app.args.max_pixels,

@@ -12,7 +12,7 @@ use axum::Json;
 use serde_json::json;
 use tokio::io::AsyncWriteExt;
 use upscale::config::Kind as Media;
-use upscale::formats::{self, Media as Named};
+use upscale::formats;
 use upscale::jobs::{Identified, Job};
 use upscale::still::Format;
 use upscale::Config;
@@ -143,12 +143,11 @@ pub async fn create(State(app): State<Arc<App>>, headers: HeaderMap, mut form: M
         Ok(Err((status, msg))) => return error(status, msg),
         Err(_) => return error(StatusCode::INTERNAL_SERVER_ERROR, "the file could not be checked"),
     }
-    let named = if media == Media::Image { Named::Picture } else { Named::Video };
-    let offered = |f: &str| formats::by_extension(f).is_some_and(|r| r.offered && r.media == named);
+    let offered = |f: &str| formats::by_extension(f).is_some_and(|r| r.offered && r.kind == media);
     let format = match (fields.format.as_deref().map(str::to_ascii_lowercase), media) {
         (Some(f), _) if offered(&f) => f,
         (Some(f), _) => {
-            let list = formats::offered(named);
+            let list = formats::offered(media);
             return error(
                 StatusCode::BAD_REQUEST,
                 format!("format '{}' does not fit this file: expected one of {}", sanitize(&f), list.join(", ")),
