@@ -189,6 +189,19 @@ pub enum Tonemap {
     Sdr,
 }
 
+/// Temporal stabilisation of a video's network output (`crate::video::temporal`). Written as
+/// `on` or `off` in files (a segment plan carries it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Temporal {
+    /// Each frame averaged with the network's pictures of the frames before, moved by the input's
+    /// motion, where the input matched: what stood still stays still.
+    #[default]
+    On,
+    /// Every frame as the network made it on its own.
+    Off,
+}
+
 /// Video encoding settings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
@@ -225,6 +238,9 @@ pub struct VideoConfig {
     pub segment_frames: u64,
     /// HDR sources: kept, or tone-mapped to SDR. Default: kept.
     pub tonemap: Tonemap,
+    /// Temporal stabilisation of a network's frames. Default: on (classic resizers have
+    /// nothing to stabilise).
+    pub temporal: Temporal,
 }
 
 impl Default for VideoConfig {
@@ -242,6 +258,7 @@ impl Default for VideoConfig {
             resume: false,
             segment_frames: 0,
             tonemap: Tonemap::Keep,
+            temporal: Temporal::On,
         }
     }
 }

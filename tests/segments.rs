@@ -269,3 +269,56 @@ fn a_damaged_picture_in_a_folder_is_an_error() {
     assert!(out.join("good.png").exists());
     assert!(!out.join("bad.png").exists());
 }
+
+/// With temporal stabilisation (on by default for a network), each frame depends on the three
+/// before it: a worker decodes and upscales those before its first as history, never encoded.
+/// Real footage cut into 5 segments (cuts every 6 frames, all inside one GOP) joins into the
+/// frames of the one-machine run, and those differ from `--temporal off`'s, so the
+/// stabiliser was at work across every cut.
+#[test]
+fn stabilised_segments_equal_the_one_machine_run_at_every_cut() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (inp, one, off, out) = (d.join("in.mp4"), d.join("one.mkv"), d.join("off.mkv"), d.join("out.mkv"));
+    let src = common::shared_media("sintel.mp4");
+    ffmpeg_out(&[
+        "-ss",
+        "0.2",
+        "-i",
+        s(&src),
+        "-frames:v",
+        "30",
+        "-vf",
+        "scale=128:72:flags=area",
+        "-an",
+        "-c:v",
+        "libx264",
+        "-crf",
+        "16",
+        s(&inp),
+    ]);
+    assert_eq!(keyframes(&inp), [0], "the input must have one keyframe");
+    let (code, _, err) = upscale(&[MODEL, &["-q", s(&inp), "-o", s(&one)]].concat(), &[]);
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = upscale(&[MODEL, &["-q", s(&inp), "-o", s(&off), "--temporal", "off"]].concat(), &[]);
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = upscale(&[&["job", "plan", s(&inp), "-o", s(&out), "--segments", "5"], MODEL].concat(), &[]);
+    assert_eq!(code, 0, "{err}");
+    let work = d.join("out.mkv.upscale-work");
+    let plan: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(work.join("plan.json")).unwrap()).unwrap();
+    assert_eq!(plan["settings"]["job"]["video"]["temporal"].as_str(), Some("on"), "{plan}");
+    let history: Vec<&serde_json::Value> = plan["segments"].as_array().unwrap().iter().map(|s| &s["history"]).collect();
+    assert!(history[0].is_null() && history[1..].iter().all(|h| h["first_pts"].is_i64()), "{history:?}");
+    for i in ["4", "2", "0", "3", "1"] {
+        let (code, _, err) = upscale(&["job", "run", s(&work), "--index", i, "-q"], &[]);
+        assert_eq!(code, 0, "index {i}: {err}");
+    }
+    let (code, _, err) = upscale(&["job", "join", s(&work), "-q"], &[]);
+    assert_eq!(code, 0, "{err}");
+    let (want, got, unstabilised) = (frame_md5s(&one), frame_md5s(&out), frame_md5s(&off));
+    assert_eq!(got.len(), 30);
+    assert_eq!(want, got, "decoded frames differ from the one-machine run's");
+    let differ = want.iter().zip(&unstabilised).filter(|(a, b)| a != b).count();
+    assert!(differ >= 25, "only {differ} of 30 frames differ from --temporal off: the stabiliser was not at work");
+}

@@ -21,7 +21,7 @@ use crate::output::Pending;
 use crate::progress::Progress;
 
 /// The format of `plan.json` this build reads and writes.
-pub const VERSION: u32 = 3;
+pub const VERSION: u32 = 4;
 /// The plan's file name inside the work folder.
 pub const PLAN_FILE: &str = "plan.json";
 
@@ -90,6 +90,20 @@ pub struct SegmentPlan {
     pub end_pts: Option<i64>,
     /// Time of its first frame after the input's first frame, in seconds (for people).
     pub start_seconds: f64,
+    /// With temporal stabilisation, the frames before its first that its worker also decodes
+    /// and upscales, as the stabiliser's context, without encoding them; `None` without.
+    pub history: Option<HistoryPlan>,
+}
+
+/// A segment's history frames: the [`crate::video::temporal::HISTORY`] frames before its first
+/// (fewer at the input's start), so that its frames equal the run on one machine.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct HistoryPlan {
+    /// Timestamp of the first history frame.
+    pub first_pts: i64,
+    /// Timestamp of the frame before it (what the decoder skips through, and the context a
+    /// deinterlacer reads); `None` when the history starts at the input's first frame.
+    pub before_pts: Option<i64>,
 }
 
 /// Every setting that shapes the video: the job's own [`Config`] as resolved for this input
@@ -318,12 +332,18 @@ impl Plan {
         let deinterlace = resolve_deinterlace(&abs, cfg.video.deinterlace, info.interlaced)?;
         let settings = Settings::resolve(cfg, up, output, (info.width, info.height), deinterlace)?;
         let starts = keyframes::cut_points(&list.frames, list.time_base, cut);
+        let stabilised = crate::video::stabilises(&settings.job, up);
         let tb = list.time_base;
         let segments = starts
             .iter()
             .enumerate()
             .map(|(index, &s)| {
                 let e = starts.get(index + 1).copied().unwrap_or(list.frames.len());
+                let h = s.saturating_sub(crate::video::temporal::HISTORY);
+                let history = (stabilised && s > 0).then(|| HistoryPlan {
+                    first_pts: list.frames[h].0,
+                    before_pts: h.checked_sub(1).map(|b| list.frames[b].0),
+                });
                 SegmentPlan {
                     index,
                     frames: (e - s) as u64,
@@ -331,6 +351,7 @@ impl Plan {
                     last_pts: list.frames[e - 1].0,
                     end_pts: list.frames.get(e).map(|f| f.0),
                     start_seconds: keyframes::seconds(list.frames[s].0 - list.frames[0].0, tb),
+                    history,
                 }
             })
             .collect();

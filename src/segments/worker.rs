@@ -153,13 +153,23 @@ pub fn run(
             ),
         )));
     }
-    if index > 0 {
+    let deinterlaced = plan.settings.job.video.deinterlace != crate::config::Deinterlace::Off;
+    match (index, seg.history) {
+        (0, _) => {}
+        // From the keyframe at or before the first history frame (or the frame ahead of it, which
+        // a deinterlacer reads); the history frames go to the stabiliser, never to the encoder.
+        (_, Some(h)) => {
+            if let Some(before) = h.before_pts {
+                dec.start_from(if deinterlaced { before } else { h.first_pts }, before)?;
+            }
+            dec.history_before(seg.start_pts);
+        }
         // From the keyframe at or before the first frame; with a deinterlacer, at or before
         // the frame ahead of it, which the first frame's deinterlacing reads.
-        let ahead = plan.segments[index - 1].last_pts;
-        let key =
-            if plan.settings.job.video.deinterlace == crate::config::Deinterlace::Off { seg.start_pts } else { ahead };
-        dec.start_from(key, ahead)?;
+        (_, None) => {
+            let ahead = plan.segments[index - 1].last_pts;
+            dec.start_from(if deinterlaced { ahead } else { seg.start_pts }, ahead)?;
+        }
     }
     if let Some(end) = seg.end_pts {
         dec.stop_from(end);

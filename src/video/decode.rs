@@ -104,6 +104,8 @@ pub struct Decoder {
     skip_through: Option<i64>,
     /// Frames from this timestamp on are not sent, and reading stops at the first (a segment's end).
     stop_from: Option<i64>,
+    /// Frames before this timestamp are sent as history (see [`Decoder::history_before`]).
+    history_before: Option<i64>,
     /// Largest picture (width × height) accepted, from the stream's header and every frame.
     max_pixels: u64,
 }
@@ -196,6 +198,7 @@ impl Decoder {
             copy_map: vec![None; n],
             skip_through: None,
             stop_from: None,
+            history_before: None,
             max_pixels: u64::MAX,
         };
         if dec.info.is_hdr() {
@@ -291,6 +294,13 @@ impl Decoder {
     /// `crate::segments`).
     pub fn skip_through(&mut self, pts: i64) {
         self.skip_through = Some(pts);
+    }
+
+    /// Sends the frames before `pts` that it sends at all (after [`Decoder::skip_through`]) as
+    /// history: upscaled as the temporal stabiliser's context for the frames from `pts` on, never
+    /// encoded (a segment's start, see `crate::segments`).
+    pub fn history_before(&mut self, pts: i64) {
+        self.history_before = Some(pts);
     }
 
     /// Stops at the first frame at or after `pts`, which is not sent (see `crate::segments`).
@@ -416,6 +426,7 @@ impl Decoder {
             closed: false,
             skip_through: self.skip_through,
             stop_from: self.stop_from,
+            history_before: self.history_before,
             max_pixels: self.max_pixels,
         };
         let damaged = |e: String| Error::video(&self.path, e);
@@ -588,6 +599,8 @@ struct Frames {
     skip_through: Option<i64>,
     /// See [`Decoder::stop_from`].
     stop_from: Option<i64>,
+    /// See [`Decoder::history_before`].
+    history_before: Option<i64>,
     /// See [`Decoder::limit_pixels`].
     max_pixels: u64,
     /// The tone-mapping graph (`--tonemap sdr` on an HDR source), made at the first frame.
@@ -723,7 +736,9 @@ impl Frames {
 
     fn send(&mut self, frame: &ffmpeg::frame::Video, pts: i64, path: &Path) -> Result<()> {
         let rgb = self.to_rgb.convert(frame).map_err(|e| Error::ffmpeg(path, "cannot convert a frame to RGB", e))?;
-        if self.tx.send(Item::Frame(Picture { rgb, pts })).is_err() {
+        let history = self.history_before.is_some_and(|s| pts < s);
+        let pic = Picture { history, ..Picture::new(rgb, pts) };
+        if self.tx.send(Item::Frame(pic)).is_err() {
             self.closed = true;
         }
         Ok(())

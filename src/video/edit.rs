@@ -11,7 +11,9 @@ use image::RgbImage;
 use super::decode::Decoder;
 use super::encode::{EncodeTarget, Encoder};
 use super::filter::RgbFilter;
-use super::stages::{FrameUpscaler, Sink};
+use super::items::{Picture, Pixels};
+use super::stages::{FrameUpscaler, InOrder, Sink};
+use super::temporal::Stabiliser;
 use super::{pipeline, workers};
 use crate::config::{Config, Device};
 use crate::edit::mark::{self, Ready};
@@ -146,13 +148,33 @@ impl FrameUpscaler for Then<'_> {
     }
 }
 
+/// The temporal stabiliser followed by the edit: with stabilisation on, the edit moves out of the
+/// frame workers to after the stabiliser (it must see the network's pictures, not edited ones).
+struct StabiliseThenEdit {
+    stabiliser: Stabiliser,
+    edit: EditStage,
+}
+
+impl InOrder for StabiliseThenEdit {
+    fn next(&mut self, pic: Picture) -> Result<Option<Picture>> {
+        let Some(pic) = self.stabiliser.next(pic)? else { return Ok(None) };
+        let rgb = match pic.rgb {
+            Pixels::Rgb8(p) => Pixels::Rgb8(self.edit.apply(p)?),
+            Pixels::Rgb16(p) => Pixels::Rgb16(self.edit.upscale_frame16(&p)?),
+        };
+        Ok(Some(Picture { rgb, ..pic }))
+    }
+}
+
 /// The size of the encoded video: `scaled` after `spec`.
 pub(crate) fn edited_size(spec: &EditSpec, scaled: (u32, u32), path: &Path) -> Result<(u32, u32)> {
     spec.output_size(scaled).map_err(|source| Error::Edit { path: path.to_path_buf(), source })
 }
 
 /// The video pipeline with the model and then the edit in its middle stage: each frame worker
-/// gets its own filter graph. `calibrate` as for the model alone.
+/// gets its own filter graph. `calibrate` as for the model alone. With a `stabiliser`, the edit
+/// runs after it instead, in input order.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn pipeline_with_edit(
     input: &Path,
     dec: Decoder,
@@ -160,12 +182,23 @@ pub(crate) fn pipeline_with_edit(
     sink: impl Sink,
     cfg: &Config,
     calibrate: bool,
+    stabiliser: Option<Stabiliser>,
     progress: &dyn Progress,
 ) -> Result<pipeline::Transcoded> {
     let info = dec.info().clone();
     let scaled = up.output_size(info.width, info.height);
     let yield_io = up.device() == Device::Cpu && !up.passes().is_empty();
     let mut frame_workers = up.frame_workers()?;
+    if let Some(stabiliser) = stabiliser {
+        let mut after = StabiliseThenEdit { stabiliser, edit: EditStage::new(&cfg.edit, scaled, input, progress)? };
+        let pool = workers::Pool {
+            calibrate: calibrate && !frame_workers.is_empty(),
+            workers: frame_workers.iter_mut().map(|w| w as &mut dyn FrameUpscaler).collect(),
+            main: up,
+        };
+        let depth = cfg.video.queue_depth;
+        return pipeline::run(input, dec, pool, Some(&mut after), sink, depth, yield_io, progress);
+    }
     let mut stages = Vec::new();
     for w in frame_workers.iter_mut() {
         stages.push(Then { first: w, edit: EditStage::new(&cfg.edit, scaled, input, progress)? });
@@ -176,7 +209,7 @@ pub(crate) fn pipeline_with_edit(
         workers: stages.iter_mut().map(|w| w as &mut dyn FrameUpscaler).collect(),
         main: &mut main,
     };
-    pipeline::run(input, dec, pool, sink, cfg.video.queue_depth, yield_io, progress)
+    pipeline::run(input, dec, pool, None, sink, cfg.video.queue_depth, yield_io, progress)
 }
 
 /// The edit alone on a video file (no model): decode → filter graph and watermarks → encode,
@@ -204,7 +237,7 @@ pub fn edit_file(input: &Path, output: &Path, cfg: &Config, progress: &dyn Progr
         return Err(Error::Cancelled);
     }
     let pool = workers::Pool { main: &mut stage, workers: Vec::new(), calibrate: false };
-    let out = pipeline::run(input, dec, pool, enc, cfg.video.queue_depth, false, progress)?;
+    let out = pipeline::run(input, dec, pool, None, enc, cfg.video.queue_depth, false, progress)?;
     if out.interrupted {
         return Err(Error::Cancelled);
     }

@@ -547,6 +547,12 @@ impl Encoder {
                 return Ok(done);
             }
             match item {
+                Item::Frame(pic) if pic.history => {
+                    return Err(Error::runtime(
+                        "internal error: a history frame reached the encoder".to_string(),
+                        None,
+                    ));
+                }
                 Item::Frame(pic) => {
                     self.encode(&mut convert, &pic)?;
                     done += 1;

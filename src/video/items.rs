@@ -60,6 +60,18 @@ pub struct Picture {
     pub rgb: Pixels,
     /// Its presentation timestamp, in the input stream's time base.
     pub pts: i64,
+    /// Decoded only as context for the frames after it (a segment's history frames, for the
+    /// temporal stabiliser): upscaled, never encoded.
+    pub history: bool,
+    /// After the frame upscalers: the picture it was made from (what the stabiliser compares).
+    pub source: Option<Pixels>,
+}
+
+impl Picture {
+    /// A decoded picture, to be encoded.
+    pub fn new(rgb: Pixels, pts: i64) -> Picture {
+        Picture { rgb, pts, history: false, source: None }
+    }
 }
 
 /// What the source sends and the sink takes: pictures, and the packets of copied streams in

@@ -16,13 +16,14 @@ pub(crate) mod poster;
 pub(crate) mod probe;
 mod reorder;
 pub(crate) mod stages;
+pub(crate) mod temporal;
 pub(crate) mod workers;
 
 use std::path::Path;
 
 use ffmpeg_next as ffmpeg;
 
-use crate::config::{Config, Device};
+use crate::config::{Config, Device, Temporal};
 use crate::engine::Upscaler;
 use crate::error::{Error, Result};
 use crate::outcome::Outcome;
@@ -151,6 +152,13 @@ pub(crate) fn transcode(
     run_pipeline(input, dec, up, enc, cfg, progress)
 }
 
+/// Whether `cfg`'s frames through `up` are stabilised over time: a network's are, unless
+/// `--temporal off` (classic resizers invent nothing that could flicker). Segment plans ask this
+/// too, to give their segments history frames.
+pub(crate) fn stabilises(cfg: &Config, up: &Upscaler<'_>) -> bool {
+    cfg.video.temporal == Temporal::On && !up.passes().is_empty()
+}
+
 /// Videos with at least this many frames (or of unknown length) choose between the frame
 /// workers and one all-core session by timing their first frames; shorter ones take the workers.
 const CALIBRATE_FROM_FRAMES: u64 = 48;
@@ -166,10 +174,12 @@ fn run_pipeline(
     progress: &dyn Progress,
 ) -> Result<pipeline::Transcoded> {
     let total = dec.info().total_frames;
+    let stabiliser = stabilises(cfg, up).then(temporal::Stabiliser::new);
     if !cfg.edit.is_empty() {
         let calibrate = total.is_none_or(|t| t >= CALIBRATE_FROM_FRAMES);
-        return edit::pipeline_with_edit(input, dec, up, sink, cfg, calibrate, progress);
+        return edit::pipeline_with_edit(input, dec, up, sink, cfg, calibrate, stabiliser, progress);
     }
+    let mut stabiliser = stabiliser;
     let yield_io = up.device() == Device::Cpu && !up.passes().is_empty();
     let mut workers = up.frame_workers()?;
     let pool = workers::Pool {
@@ -177,5 +187,6 @@ fn run_pipeline(
         workers: workers.iter_mut().map(|w| w as &mut dyn stages::FrameUpscaler).collect(),
         main: up,
     };
-    pipeline::run(input, dec, pool, sink, cfg.video.queue_depth, yield_io, progress)
+    let in_order = stabiliser.as_mut().map(|s| s as &mut dyn stages::InOrder);
+    pipeline::run(input, dec, pool, in_order, sink, cfg.video.queue_depth, yield_io, progress)
 }

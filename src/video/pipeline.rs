@@ -1,5 +1,6 @@
-//! The three stages of the video path on their own named threads, joined by bounded channels:
-//! [`Source`] → frame upscalers ([`workers`]) → [`Sink`]. Memory is bounded by
+//! The stages of the video path on their own named threads, joined by bounded channels:
+//! [`Source`] → frame upscalers ([`workers`]) → the in-order stage when there is one
+//! ([`InOrder`]: the temporal stabiliser) → [`Sink`]. Memory is bounded by
 //! the channel depths; a dropped sender ends the stream; the first error stops every stage and is
 //! the one reported.
 
@@ -8,7 +9,7 @@ use std::path::Path;
 use crossbeam_channel::bounded;
 
 use super::items::{Control, Item};
-use super::stages::{Sink, Source};
+use super::stages::{InOrder, Sink, Source};
 use super::workers::{self, Pool};
 use crate::error::{Error, Result};
 use crate::progress::Progress;
@@ -32,13 +33,15 @@ fn yield_to_model() {
     }
 }
 
-/// Runs the three stages until the source ends, the user interrupts, or a stage fails. `depth`
+/// Runs the stages until the source ends, the user interrupts, or a stage fails. `depth`
 /// items wait between stages at most; `yield_io` lowers the source's and sink's priority (the
-/// model on the CPU).
+/// model on the CPU). `in_order` sees every upscaled picture in input order before the sink.
+#[allow(clippy::too_many_arguments)]
 pub fn run(
     input: &Path,
     source: impl Source,
     pool: Pool,
+    in_order: Option<&mut dyn InOrder>,
     sink: impl Sink,
     depth: usize,
     yield_io: bool,
@@ -46,7 +49,14 @@ pub fn run(
 ) -> Result<Transcoded> {
     let ctl = Control::default();
     let (to_model, from_source) = bounded::<Item>(depth.max(1));
-    let (to_sink, from_model) = bounded::<Item>(depth.max(1));
+    let (to_next, from_model) = bounded::<Item>(depth.max(1));
+    let (to_sink, from_stage) = match in_order {
+        Some(_) => {
+            let (tx, rx) = bounded::<Item>(depth.max(1));
+            (Some(tx), rx)
+        }
+        None => (None, from_model.clone()),
+    };
     let panicked = |what: &str| Error::video(input, format!("internal error: the {what} stopped"));
     let cannot_start = |what: &str, e: std::io::Error| Error::thread(what, e);
 
@@ -65,15 +75,31 @@ pub fn run(
             .map_err(|e| cannot_start("decoder", e))?;
         let model = std::thread::Builder::new()
             .name("upscaler".into())
-            .spawn_scoped(s, move || workers::run(input, pool, from_source, to_sink, depth, ctl, progress))
+            .spawn_scoped(s, move || workers::run(input, pool, from_source, to_next, depth, ctl, progress))
             .map_err(|e| cannot_start("upscaler", e))?;
+        let stage = match (in_order, to_sink) {
+            (Some(stage), Some(to_sink)) => Some(
+                std::thread::Builder::new()
+                    .name("temporal".into())
+                    .spawn_scoped(s, move || {
+                        if let Err(e) = in_order_stage(stage, from_model, to_sink, ctl) {
+                            ctl.fail(e);
+                        }
+                    })
+                    .map_err(|e| cannot_start("temporal", e))?,
+            ),
+            _ => {
+                drop(from_model);
+                None
+            }
+        };
         let snk = std::thread::Builder::new()
             .name("encoder".into())
             .spawn_scoped(s, move || {
                 if yield_io {
                     yield_to_model();
                 }
-                match sink.run(from_model, ctl, progress) {
+                match sink.run(from_stage, ctl, progress) {
                     Ok(n) => n,
                     Err(e) => {
                         ctl.fail(e);
@@ -84,15 +110,43 @@ pub fn run(
             .map_err(|e| cannot_start("encoder", e))?;
         let d = src.join();
         let m = model.join();
+        let t = stage.map(|t| t.join());
         let frames = snk.join();
         d.map_err(|_| panicked("decoder"))?;
         m.map_err(|_| panicked("upscaler"))?;
+        t.transpose().map_err(|_| panicked("temporal stage"))?;
         frames.map_err(|_| panicked("encoder"))
     });
     if let Some(e) = ctl.take_error() {
         return Err(e);
     }
     Ok(Transcoded { frames: frames?, interrupted: ctl.interrupted() })
+}
+
+/// The in-order stage's loop: pictures through `stage` (history frames end there), packets
+/// straight on, until the channel closes or a stage fails.
+fn in_order_stage(
+    stage: &mut dyn InOrder,
+    rx: crossbeam_channel::Receiver<Item>,
+    tx: crossbeam_channel::Sender<Item>,
+    ctl: &Control,
+) -> Result<()> {
+    for item in rx {
+        if ctl.halted() {
+            break;
+        }
+        let next = match item {
+            Item::Frame(pic) => match stage.next(pic)? {
+                Some(pic) => Item::Frame(pic),
+                None => continue,
+            },
+            packet => packet,
+        };
+        if tx.send(next).is_err() {
+            break;
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -126,7 +180,7 @@ mod tests {
                 let rgb = RgbImage::from_pixel(4, 4, Rgb([k as u8; 3]));
                 let mut p = Packet::new(8);
                 p.set_pts(Some(k));
-                if tx.send(Item::Frame(Picture { rgb: rgb.into(), pts: k })).is_err()
+                if tx.send(Item::Frame(Picture::new(rgb.into(), k))).is_err()
                     || tx.send(Item::Packet(p, Rational(1, 25))).is_err()
                 {
                     break;
@@ -230,7 +284,7 @@ mod tests {
         let workers = workers.iter_mut().map(|w: &mut Sleeper| w as &mut dyn FrameUpscaler).collect();
         let pool = Pool { main, workers, calibrate };
         let seen = sink.seen.clone();
-        let outcome = run(Path::new("script"), Script { frames }, pool, sink, 2, false, progress)?;
+        let outcome = run(Path::new("script"), Script { frames }, pool, None, sink, 2, false, progress)?;
         let seen = seen.lock().unwrap().clone();
         Ok((seen, outcome))
     }

@@ -1,12 +1,13 @@
 //! The video pipeline's three stages as traits, so that anything can feed it or take its output:
 //! a [`Source`] (the decoder, positioned and bounded for a segment by `crate::segments`; a test
-//! double), the frame upscalers ([`FrameUpscaler`]: the model, or a double that sleeps), and a
-//! [`Sink`] (the encoder, writing a file or a segment's packets; a test double).
+//! double), the frame upscalers ([`FrameUpscaler`]: the model, or a double that sleeps), the
+//! stages that need the frames in order ([`InOrder`]: the temporal stabiliser, and the edit
+//! after it), and a [`Sink`] (the encoder, writing a file or a segment's packets; a test double).
 
 use crossbeam_channel::{Receiver, Sender};
 use image::RgbImage;
 
-use super::items::{Control, Item, Rgb16Image};
+use super::items::{Control, Item, Picture, Rgb16Image};
 use crate::engine::Upscaler;
 use crate::error::Result;
 use crate::progress::Progress;
@@ -35,6 +36,14 @@ pub trait FrameUpscaler: Send {
     fn upscale_frame16(&mut self, _rgb: &Rgb16Image) -> Result<Rgb16Image> {
         Err(crate::error::Error::runtime("this frame upscaler takes 8-bit pictures only".to_string(), None))
     }
+}
+
+/// A stage after the frame upscalers that sees every picture in input order, one at a time, and
+/// may remember the ones before (the temporal stabiliser). It runs on a thread of its own.
+pub trait InOrder: Send {
+    /// The picture to pass on, or `None` for one that only gives context (a history frame,
+    /// decoded before a segment's first frame, never encoded).
+    fn next(&mut self, pic: Picture) -> Result<Option<Picture>>;
 }
 
 impl FrameUpscaler for Upscaler<'_> {

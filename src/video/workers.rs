@@ -329,7 +329,9 @@ impl Queue<'_> {
                     return;
                 }
             };
-            if self.done.send((job.seq, Item::Frame(Picture { rgb, pts: job.pic.pts }))).is_err() {
+            let Picture { rgb: source, pts, history, .. } = job.pic;
+            let pic = Picture { rgb, pts, history, source: Some(source) };
+            if self.done.send((job.seq, Item::Frame(pic))).is_err() {
                 return;
             }
             n += 1;

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
-use upscale::config::{Config, Deinterlace, Device, Precision, Tonemap, VideoConfig};
+use upscale::config::{Config, Deinterlace, Device, Precision, Temporal, Tonemap, VideoConfig};
 use upscale::edit::{Color, Crop, EditSpec, FilterStep, Mark, Position, Rotation, Watermark};
 use upscale::error::Conflict;
 use upscale::Error;
@@ -116,6 +116,10 @@ pub struct Opts {
     /// HDR video (PQ, HLG): keep it as it is (default), or tone-map it to SDR (BT.709).
     #[arg(long, value_enum, default_value_t = TonemapArg::Keep)]
     pub tonemap: TonemapArg,
+    /// Video: stabilise the network's frames over time, so that what stands still in the input
+    /// stays still (on, the default), or upscale every frame on its own (off).
+    #[arg(long, value_enum, default_value_t = TemporalArg::On)]
+    pub temporal: TemporalArg,
     #[command(flatten)]
     pub edit: EditArgs,
 }
@@ -240,6 +244,12 @@ pub enum TonemapArg {
     Sdr,
 }
 
+#[derive(ValueEnum, Clone, Copy, Debug)]
+pub enum TemporalArg {
+    On,
+    Off,
+}
+
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ProgressKind {
     Bar,
@@ -312,6 +322,10 @@ impl Opts {
                 tonemap: match self.tonemap {
                     TonemapArg::Keep => Tonemap::Keep,
                     TonemapArg::Sdr => Tonemap::Sdr,
+                },
+                temporal: match self.temporal {
+                    TemporalArg::On => Temporal::On,
+                    TemporalArg::Off => Temporal::Off,
                 },
                 ..Config::default().video
             },

@@ -32,6 +32,7 @@ struct Fields {
     height: Option<String>,
     format: Option<String>,
     quality: Option<String>,
+    temporal: Option<String>,
 }
 
 /// Removes the job folder unless the upload became a job.
@@ -108,6 +109,7 @@ pub async fn create(State(app): State<Arc<App>>, headers: HeaderMap, mut form: M
                 "height" => &mut fields.height,
                 "format" => &mut fields.format,
                 "quality" => &mut fields.quality,
+                "temporal" => &mut fields.temporal,
                 other => return error(StatusCode::BAD_REQUEST, format!("unknown field '{}'", sanitize(other))),
             };
             *slot = Some(text).filter(|t| !t.is_empty());
@@ -321,6 +323,12 @@ fn settings(app: &App, f: &Fields, size: (u32, u32)) -> Result<Config, String> {
         cfg.quality = u8::try_from(q).map_err(|_| format!("quality {q}: expected 1 to 100"))?;
     }
     cfg.height = num("height", &f.height)?;
+    // Videos: temporal stabilisation, on unless asked off (pictures have no time to stabilise).
+    cfg.video.temporal = match f.temporal.as_deref() {
+        None | Some("on") => upscale::config::Temporal::On,
+        Some("off") => upscale::config::Temporal::Off,
+        Some(t) => return Err(format!("temporal '{}': expected on or off", sanitize(t))),
+    };
     match num("scale", &f.scale)? {
         Some(s) => cfg.scale = s,
         None if cfg.width.is_some() || cfg.height.is_some() => {

@@ -81,6 +81,7 @@ function settings(file) {
     }
     f.append("quality", q);
   }
+  if (video && !$("temporal").checked) f.append("temporal", "off");
   const label = $("model").value ? model : p ? `${p.label} · ${p.model}` : model;
   return { form: f, label, scaleTag };
 }
@@ -823,6 +824,7 @@ function keep() {
   try {
     const s = Object.fromEntries(KEPT.map((id) => [id, $(id).value]));
     s.scale = document.querySelector("input[name=scale]:checked").value;
+    s.temporal = $("temporal").checked;
     localStorage.setItem("upscale-settings", JSON.stringify(s));
   } catch (e) { /* storage off: nothing kept */ }
 }
@@ -837,6 +839,7 @@ function restore(ids) {
     if (el.tagName === "SELECT" && ![...el.options].some((o) => o.value === v)) continue;
     el.value = v;
   }
+  if (typeof s.temporal === "boolean") $("temporal").checked = s.temporal;
   if (ids.includes("scale") && s.scale) {
     const r = document.querySelector(`input[name=scale][value="${s.scale}"]`);
     if (r) { r.checked = true; r.dispatchEvent(new Event("change")); }
@@ -873,6 +876,7 @@ function setUp() {
   restore(["image-format", "video-format", "quality", "width", "height", "scale"]);
   for (const id of KEPT) { $(id).addEventListener("change", keep); $(id).addEventListener("input", keep); }
   for (const r of document.querySelectorAll("input[name=scale]")) r.addEventListener("change", keep);
+  $("temporal").addEventListener("change", keep);
   api("/api/models").then((m) => {
     Object.assign(server, {
       instance: m.instance, maxUpload: m.max_upload_bytes, maxUploadMib: m.max_upload_mib,

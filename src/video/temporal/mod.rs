@@ -1,0 +1,100 @@
+//! Video that holds still: the temporal stabiliser between the frame upscalers and the encoder.
+//!
+//! A network upscales each frame on its own and invents texture from tiny input differences
+//! (codec noise, grain), so detail that should stand still shimmers from frame to frame. This
+//! stage sees the frames in order with the small input frames they came from. For each frame it
+//! finds, on the small inputs, where each 8×8 block was in each of the [`HISTORY`] frames before
+//! (`motion`), and averages the network's pictures of those frames, moved by that motion, into
+//! this one, pixel by pixel as far as the input matched there (`blend`): still parts and parts
+//! that moved are both averaged over the window, content that is new (occlusions, a change of
+//! light) is left as the network made it, and a scene cut starts afresh (the first frame after a
+//! cut is exactly the network's picture).
+//!
+//! The window is bounded on purpose: frame t depends on frames t−[`HISTORY`]…t alone (no
+//! recursion), so a segment that decodes and upscales the [`HISTORY`] frames before its first
+//! (`crate::segments`: history frames, never encoded) gives frames identical to the run on one
+//! machine, wherever the cuts fall. Memory is flat in the video's length: [`HISTORY`] pictures.
+
+mod blend;
+mod motion;
+
+use std::collections::VecDeque;
+
+use super::items::{Picture, Pixels};
+use super::stages::InOrder;
+use crate::error::{Error, Result};
+
+/// Earlier frames averaged into each frame; also the frames a segment decodes before its first.
+pub const HISTORY: usize = 3;
+
+/// A frame where more than this share of the input matches nothing in the frame before is a
+/// scene cut: what came before is forgotten.
+const CUT: f64 = 0.6;
+
+/// An earlier frame as the stabiliser keeps it.
+struct Past {
+    luma: motion::Luma,
+    /// The network's picture of it (not the stabilised one: the window stays bounded).
+    upscaled: Pixels,
+}
+
+/// The stage: the last [`HISTORY`] frames, newest first.
+#[derive(Default)]
+pub struct Stabiliser {
+    past: VecDeque<Past>,
+}
+
+impl Stabiliser {
+    /// A stabiliser with nothing seen yet.
+    pub fn new() -> Stabiliser {
+        Stabiliser::default()
+    }
+
+    /// This frame (`upscaled` from `source`) stabilised against the frames before; with `keep`
+    /// false (a history frame) only remembered, and nothing is blended.
+    pub fn frame(&mut self, source: &Pixels, upscaled: Pixels, keep: bool) -> Option<Pixels> {
+        let luma = motion::Luma::of(source);
+        let fits = |p: &Past| p.luma.size() == luma.size() && p.upscaled.dimensions() == upscaled.dimensions();
+        if !self.past.iter().all(fits) {
+            self.past.clear();
+        }
+        let newest = self.past.front().map(|p| motion::search(&luma, &p.luma));
+        if newest.as_ref().is_some_and(|f| f.unmatched() > CUT) {
+            self.past.clear();
+        }
+        let out = match (keep, newest) {
+            (false, _) | (true, None) => None,
+            (true, Some(first)) if self.past.is_empty() => {
+                drop(first);
+                None
+            }
+            (true, Some(first)) => {
+                let mut fields = vec![first];
+                fields.extend(self.past.iter().skip(1).map(|p| motion::search(&luma, &p.luma)));
+                let used: Vec<usize> = (0..fields.len()).filter(|&k| fields[k].any()).collect();
+                if used.is_empty() {
+                    None
+                } else {
+                    let earlier: Vec<&Pixels> = used.iter().map(|&k| &self.past[k].upscaled).collect();
+                    let fields: Vec<motion::Field> =
+                        fields.into_iter().enumerate().filter(|(k, _)| used.contains(k)).map(|(_, f)| f).collect();
+                    Some(blend::blend(&upscaled, &earlier, &fields, luma.size()))
+                }
+            }
+        };
+        let result = keep.then(|| out.unwrap_or_else(|| upscaled.clone()));
+        self.past.push_front(Past { luma, upscaled });
+        self.past.truncate(HISTORY);
+        result
+    }
+}
+
+impl InOrder for Stabiliser {
+    fn next(&mut self, pic: Picture) -> Result<Option<Picture>> {
+        let Picture { rgb, pts, history, source } = pic;
+        let source = source.ok_or_else(|| {
+            Error::runtime("internal error: a frame reached the stabiliser without its input picture".to_string(), None)
+        })?;
+        Ok(self.frame(&source, rgb, !history).map(|rgb| Picture { rgb, pts, history: false, source: None }))
+    }
+}
