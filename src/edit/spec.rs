@@ -205,7 +205,8 @@ pub struct Size {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Mark {
-    /// One line of text, white with a dark outline, in the bundled font (DejaVu Sans Mono Bold).
+    /// One line of text, white with a dark outline (DejaVu Sans Mono Bold for Latin, the fonts
+    /// found on the machine for other scripts: `text.rs`).
     Text(String),
     /// A PNG, JPEG or WebP picture (its encoded bytes; base64 in JSON).
     Image(#[serde(with = "super::base64")] Vec<u8>),

@@ -148,8 +148,8 @@ pub struct EditArgs {
     /// Gaussian's radius in pixels, 0-50), sharpen (0-5), vignette (0-1); repeatable, in order.
     #[arg(long, value_name = "NAME[=AMOUNT]", value_parser = parse_filter)]
     pub filter: Vec<FilterStep>,
-    /// A line of text (any character the bundled DejaVu Sans Mono Bold has), or @FILE for a
-    /// PNG, JPEG or WebP picture.
+    /// A line of text (any script a font on this machine has: DejaVu Sans Mono Bold for Latin,
+    /// the Noto fonts for the rest), or @FILE for a PNG, JPEG or WebP picture.
     #[arg(long)]
     pub watermark: Option<String>,
     /// bottom-right (default), bottom-left, top-left, top-right or center.
