@@ -164,8 +164,8 @@ fn planes(pixmap: &Pixmap) -> Planes {
     let mut p = Planes::new(pixmap.width(), pixmap.height(), 4);
     let a = p.area();
     for (i, px) in pixmap.data().chunks_exact(4).enumerate() {
-        for k in 0..4 {
-            p.data[k * a + i] = px[k] as f32 / 255.0;
+        for (k, v) in px.iter().enumerate() {
+            p.data[k * a + i] = *v as f32 / 255.0;
         }
     }
     p

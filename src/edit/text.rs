@@ -316,8 +316,8 @@ pub fn render_colored(text: &str, size: u32, rgb: [f32; 3], meter: &Meter) -> Re
     let mut out = Planes::new(w, h, 4);
     let a = out.area();
     for (i, c) in cover.iter().enumerate() {
-        for k in 0..3 {
-            out.data[k * a + i] = rgb[k] * c;
+        for (k, v) in rgb.iter().enumerate() {
+            out.data[k * a + i] = v * c;
         }
         out.data[3 * a + i] = *c;
     }
