@@ -1,12 +1,13 @@
-//! Annotations drawn: each one made ready for one picture size as a premultiplied RGBA layer no
-//! larger than the part of the picture it touches (`tiny-skia`'s anti-aliased strokes and fills
-//! for lines, arrows, rectangles and ellipses; `text.rs` for text), its memory checked before
-//! allocating, then blended like a watermark ([`Ready`]) on a picture's planes or on every video
-//! frame: the same pixels on every path.
+//! Annotations drawn: each one as a premultiplied RGBA layer no larger than the part of the
+//! picture it touches (`tiny-skia`'s anti-aliased strokes and fills for lines, arrows, rectangles
+//! and ellipses; `text.rs` for text), all of an edit's flattened in order into one layer over
+//! the part of the picture they touch together (memory checked before allocating: at most one
+//! picture's worth, however many there are), then blended like a watermark ([`Ready`]) on a
+//! picture's planes or, made once, on every video frame: the same pixels on every path.
 
 use tiny_skia::{FillRule, LineCap, LineJoin, Paint, PathBuilder, Pixmap, Rect, Transform};
 
-use super::mark::Ready;
+use super::mark::{over, Ready};
 use super::meter::Meter;
 use super::room;
 use super::spec::{Annotation, Outline, Rgb, Stroke};
@@ -26,8 +27,8 @@ enum Extent {
     Outside,
     /// A shape's bounding box clipped to the picture.
     Shape { x0: i64, y0: i64, x1: i64, y1: i64 },
-    /// Where a text's box (checked to fit on the picture) goes: its top-left corner.
-    Text { x: i64, y: i64 },
+    /// A text's box (checked to fit on the picture) and where it goes: its top-left corner.
+    Text { width: u64, height: u64, x: i64, y: i64 },
 }
 
 /// The extent of `a` on a `width`×`height` picture, with its memory checked (no drawing).
@@ -45,7 +46,12 @@ fn extent(a: &Annotation, (width, height): (u32, u32)) -> Result<Extent, EditErr
             room::check("annotation", mw, mh, 5, 1)?;
             // The text's em box at (x, y): its box starts size / 8 above and to the left.
             let pad = t.size as f32 / 8.0;
-            return Ok(Extent::Text { x: (t.x - pad).round() as i64, y: (t.y - pad).round() as i64 });
+            return Ok(Extent::Text {
+                width: mw,
+                height: mh,
+                x: (t.x - pad).round() as i64,
+                y: (t.y - pad).round() as i64,
+            });
         }
         Annotation::Arrow(s) | Annotation::Line(s) => {
             let r = s.width / 2.0 + if matches!(a, Annotation::Arrow(_)) { head_length(s.width) } else { 0.0 };
@@ -69,17 +75,67 @@ fn extent(a: &Annotation, (width, height): (u32, u32)) -> Result<Extent, EditErr
     Ok(Extent::Shape { x0, y0, x1, y1 })
 }
 
-/// Checks that `a` can go on a picture of `size` (values, text box, memory) without drawing.
-pub fn check(a: &Annotation, size: (u32, u32)) -> Result<(), EditError> {
-    extent(a, size).map(|_| ())
+impl Extent {
+    /// The pixels of a `width`×`height` picture it touches, (x0, y0, x1, y1); none when outside.
+    fn on_picture(&self, (width, height): (u32, u32)) -> Option<(i64, i64, i64, i64)> {
+        let (x0, y0, x1, y1) = match *self {
+            Extent::Outside => return None,
+            Extent::Shape { x0, y0, x1, y1 } => (x0, y0, x1, y1),
+            Extent::Text { width: w, height: h, x, y } => {
+                (x.max(0), y.max(0), (x + w as i64).min(width as i64), (y + h as i64).min(height as i64))
+            }
+        };
+        (x1 > x0 && y1 > y0).then_some((x0, y0, x1, y1))
+    }
+}
+
+/// The part of the picture all of `list` touches, each annotation checked (values, text box,
+/// memory) and the flattened layer's memory too; none when all are outside.
+fn union(list: &[Annotation], size: (u32, u32)) -> Result<Option<(i64, i64, i64, i64)>, EditError> {
+    let mut all: Option<(i64, i64, i64, i64)> = None;
+    for a in list {
+        if let Some((x0, y0, x1, y1)) = extent(a, size)?.on_picture(size) {
+            all = Some(all.map_or((x0, y0, x1, y1), |u| (u.0.min(x0), u.1.min(y0), u.2.max(x1), u.3.max(y1))));
+        }
+    }
+    if let Some((x0, y0, x1, y1)) = all {
+        // The flattened layer and, while each is drawn, one annotation's layer of at most its size.
+        room::check("annotations", (x1 - x0) as u64, (y1 - y0) as u64, 9, 1)?;
+    }
+    Ok(all)
+}
+
+/// Checks that `list` can go on a picture of `size` (values, text boxes, memory) without drawing.
+pub fn check(list: &[Annotation], size: (u32, u32)) -> Result<(), EditError> {
+    union(list, size).map(|_| ())
+}
+
+/// Every annotation of `list`, in order, flattened into one layer for a picture of `size` (none
+/// when nothing lands on it). Each one is a step of `meter`; text no font can draw is a box and
+/// a warning through it.
+pub fn flatten(list: &[Annotation], size: (u32, u32), meter: &Meter) -> Result<Option<Ready>> {
+    let Some((x0, y0, x1, y1)) = union(list, size)? else {
+        for _ in list {
+            meter.finish_step(0)?;
+        }
+        return Ok(None);
+    };
+    let mut planes = Planes::try_new((x1 - x0) as u32, (y1 - y0) as u32, 4)?;
+    for a in list {
+        if let Some(layer) = prepare(a, size, meter)? {
+            over(&mut planes, &layer.planes, (layer.x - x0, layer.y - y0));
+        }
+        meter.finish_step(0)?;
+    }
+    Ok(Some(Ready { planes, x: x0, y: y0 }))
 }
 
 /// `a` drawn for a picture of `size`: a layer to blend, or `None` when it is all outside.
 /// Text that no font can draw is a box and a warning through `meter`.
-pub fn prepare(a: &Annotation, size: (u32, u32), meter: &Meter) -> Result<Option<Ready>> {
+fn prepare(a: &Annotation, size: (u32, u32), meter: &Meter) -> Result<Option<Ready>> {
     match extent(a, size)? {
         Extent::Outside => Ok(None),
-        Extent::Text { x, y } => {
+        Extent::Text { x, y, .. } => {
             let Annotation::Text(t) = a else { unreachable!("a text extent is a text's") };
             let planes = text::render_colored(&t.text, t.size, t.color.unit(), meter)?;
             Ok(Some(Ready { planes, x, y }))
@@ -209,5 +265,37 @@ mod tests {
         assert!(alpha(&a, 81, 43) > 0.9, "the head is wider than the shaft");
         assert_eq!(alpha(&a, 50, 43), 0.0, "the shaft is 4 wide");
         assert!(layer(r##"{"op":"line","x1":-50,"y1":-50,"x2":-10,"y2":-10}"##, (100, 80)).is_none());
+    }
+
+    #[test]
+    fn many_annotations_are_one_layer_that_blends_as_each_in_turn() {
+        let list: Vec<Annotation> = (0..64)
+            .map(|i| {
+                let json = format!(
+                    r##"{{"op":"rect","x":{},"y":{},"width":50,"height":40,"line":3,"color":"#{:02x}8000","fill":"#0000{:02x}"}}"##,
+                    i,
+                    i / 2,
+                    i * 4,
+                    255 - i * 4
+                );
+                serde_json::from_str(&json).unwrap()
+            })
+            .collect();
+        let size = (120, 90);
+        let meter = Meter::new(&NoProgress, 64);
+        let one = flatten(&list, size, &meter).unwrap().unwrap();
+        // The union of the rectangles (and their edges), not 64 layers.
+        assert_eq!((one.x, one.y, one.planes.width, one.planes.height), (0, 0, 117, 75));
+        let mut flat = Planes::new(120, 90, 3);
+        flat.data.iter_mut().enumerate().for_each(|(i, v)| *v = (i % 97) as f32 / 97.0);
+        let mut each = flat.clone();
+        one.blend(&mut flat);
+        for a in &list {
+            if let Some(layer) = prepare(a, size, &meter).unwrap() {
+                layer.blend(&mut each);
+            }
+        }
+        let worst = flat.data.iter().zip(&each.data).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max);
+        assert!(worst < 1e-4, "{worst}");
     }
 }

@@ -43,9 +43,7 @@ pub fn preflight(spec: &EditSpec, (w, h): (u32, u32), channels: u64) -> Result<(
     if spec.resize.is_some() {
         room::check("resize", ow as u64, oh as u64, channels, 1)?;
     }
-    for a in &spec.annotations {
-        draw::check(a, (ow, oh))?;
-    }
+    draw::check(&spec.annotations, (ow, oh))?;
     for m in &spec.watermarks {
         mark::check(m, (ow, oh))?;
     }

@@ -73,11 +73,8 @@ pub fn apply(
         Error::Edit { source, .. } => edit_err(source),
         e => e,
     });
-    for a in &spec.annotations {
-        if let Some(layer) = draw::prepare(a, size, &meter).map_err(here)? {
-            layer.blend(&mut rgb);
-        }
-        meter.finish_step(0)?;
+    if let Some(layer) = draw::flatten(&spec.annotations, size, &meter).map_err(here)? {
+        layer.blend(&mut rgb);
     }
     for w in &spec.watermarks {
         let ready = mark::prepare(w, (rgb.width, rgb.height), &meter).map_err(|e| match e {

@@ -11,6 +11,7 @@ use ab_glyph::{Font, GlyphId, PxScale, ScaleFont};
 use unicode_bidi::BidiInfo;
 
 use super::fonts::{self, Face};
+use super::mark::over;
 use super::meter::Meter;
 use crate::error::EditError;
 use crate::error::Result;
@@ -254,25 +255,6 @@ fn bitmap(
         }
     }
     Ok(Some((p, (x, y))))
-}
-
-/// Premultiplied `layer` at (`x`, `y`) over the premultiplied RGBA `target`.
-fn over(target: &mut Planes, layer: &Planes, (x, y): (i64, i64)) {
-    let (ta, la) = (target.area(), layer.area());
-    let (tw, th) = (target.width as i64, target.height as i64);
-    for ly in 0..layer.height as i64 {
-        for lx in 0..layer.width as i64 {
-            let (px, py) = (x + lx, y + ly);
-            if px < 0 || py < 0 || px >= tw || py >= th {
-                continue;
-            }
-            let (t, l) = ((py * tw + px) as usize, (ly * layer.width as i64 + lx) as usize);
-            let alpha = layer.data[3 * la + l];
-            for c in 0..4 {
-                target.data[c * ta + t] = layer.data[c * la + l] + target.data[c * ta + t] * (1.0 - alpha);
-            }
-        }
-    }
 }
 
 /// `color` (premultiplied RGBA, the emoji) over `base` (premultiplied RGBA).

@@ -96,11 +96,8 @@ impl EditStage {
             Error::Edit { source, .. } => edit_err(source),
             e => e,
         };
-        // The annotations (the picture path's layers, drawn once), then the watermarks.
-        let mut marks = Vec::new();
-        for a in &spec.annotations {
-            marks.extend(draw::prepare(a, out, &meter).map_err(here)?);
-        }
+        // The annotations (the picture path's one layer, drawn once), then the watermarks.
+        let mut marks: Vec<Ready> = draw::flatten(&spec.annotations, out, &meter).map_err(here)?.into_iter().collect();
         for w in &spec.watermarks {
             marks.push(mark::prepare(w, out, &meter).map_err(here)?);
         }
