@@ -774,3 +774,134 @@ fn settings_survive_a_reload_and_a_stray_drop_keeps_the_page() {
     assert_eq!(kept, Value::Bool(true), "a stray drop left to the browser");
     assert_eq!(js(&tab, "document.getElementById('queue').getAttribute('aria-live')"), "polite");
 }
+
+/// Where the result's pixel (`x`, `y`) is on the screen: the editor's preview shows the result
+/// whole (`dataset.size` is its size in pixels).
+fn on_preview(tab: &Tab, x: f64, y: f64) -> (f64, f64) {
+    let r = js(
+        tab,
+        "(() => { const c = document.getElementById('preview'); const r = c.getBoundingClientRect(); \
+         const [w, h] = c.dataset.size.split('x').map(Number); return [r.left, r.top, r.width / w, r.height / h]; })()",
+    );
+    let v: Vec<f64> = r.as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
+    (v[0] + (x + 0.25) * v[2], v[1] + (y + 0.25) * v[3])
+}
+
+/// A drag with the mouse from one result pixel to another (pressed, two moves, released), as
+/// Chromium's input pipeline delivers it: pointer events on the preview.
+fn mouse_drag(tab: &Tab, from: (f64, f64), to: (f64, f64)) {
+    use headless_chrome::protocol::cdp::Input::DispatchMouseEvent;
+    let (a, b) = (on_preview(tab, from.0, from.1), on_preview(tab, to.0, to.1));
+    let mid = ((a.0 + b.0) / 2.0, (a.1 + b.1) / 2.0);
+    for (kind, (x, y), buttons) in
+        [("mousePressed", a, 1), ("mouseMoved", mid, 1), ("mouseMoved", b, 1), ("mouseReleased", b, 0)]
+    {
+        let e: DispatchMouseEvent = serde_json::from_value(serde_json::json!({
+            "type": kind, "x": x, "y": y, "button": "left", "buttons": buttons, "clickCount": 1
+        }))
+        .unwrap();
+        tab.call_method(e).expect("a mouse event");
+    }
+}
+
+/// The same drag with one finger (touch start, moves, end).
+fn touch_drag(tab: &Tab, from: (f64, f64), to: (f64, f64)) {
+    use headless_chrome::protocol::cdp::Input::DispatchTouchEvent;
+    let (a, b) = (on_preview(tab, from.0, from.1), on_preview(tab, to.0, to.1));
+    let mid = ((a.0 + b.0) / 2.0, (a.1 + b.1) / 2.0);
+    for (kind, points) in
+        [("touchStart", vec![a]), ("touchMove", vec![mid]), ("touchMove", vec![b]), ("touchEnd", vec![])]
+    {
+        let points: Vec<Value> = points.iter().map(|(x, y)| serde_json::json!({"x": x, "y": y})).collect();
+        let e: DispatchTouchEvent =
+            serde_json::from_value(serde_json::json!({"type": kind, "touchPoints": points})).unwrap();
+        tab.call_method(e).expect("a touch event");
+    }
+}
+
+/// #28 point 2 in the page: a rectangle dragged with the mouse and a filled ellipse dragged with
+/// a finger on the editor's preview become the API's annotation operations, the preview shows
+/// them, and Apply gives the command line's pixels for the same list (`--edit`): the
+/// rectangle's stroke red, its inside untouched, the ellipse's centre its fill.
+#[test]
+fn shapes_drawn_with_mouse_and_touch_in_the_page_are_what_apply_and_the_cli_give() {
+    let tmp = tempfile::tempdir().unwrap();
+    let srv = Server::start(tmp.path(), &[]);
+    let work = tempfile::tempdir().unwrap();
+    let photo_path = work.path().join("photo.png");
+    // 360x240 at 2x is 720x480: the editor's preview is then the full result, pixel for pixel.
+    let coffee = image::open(upscale_test_support::repo_root().join("samples/coffee.png")).unwrap();
+    coffee.resize_exact(360, 240, image::imageops::FilterType::Lanczos3).to_rgb8().save(&photo_path).unwrap();
+    let browser = browser();
+    let tab = page_at_nearest_x2(&browser, &srv);
+    tab.wait_for_element("#file").unwrap().set_input_files(&[photo_path.to_str().unwrap()]).expect("choose the photo");
+    until(&tab, "document.querySelector('#queue li[data-state=done]')", Duration::from_secs(120), "the photo done");
+    let id = job_id(&tab, "photo.png");
+    open_editor(&tab, &id);
+    tab.find_element("#preview").unwrap().scroll_into_view().unwrap();
+    assert_eq!(js(&tab, "document.getElementById('preview').dataset.size"), "720x480");
+
+    set(&tab, "draw-tool", "rect");
+    set(&tab, "draw-width", "6");
+    mouse_drag(&tab, (100.0, 80.0), (300.0, 240.0));
+    until(&tab, "annotations.operations().length === 1", Duration::from_secs(5), "the rectangle drawn");
+    set(&tab, "draw-tool", "ellipse");
+    tab.evaluate("document.getElementById('draw-fill').checked = true", false).unwrap();
+    set(&tab, "draw-fill-color", "#0000ff");
+    touch_drag(&tab, (400.0, 100.0), (600.0, 300.0));
+    until(&tab, "annotations.operations().length === 2", Duration::from_secs(5), "the ellipse drawn with a finger");
+    let ops = js(&tab, "operations()");
+    let (rect, ellipse) = (&ops[0], &ops[1]);
+    assert_eq!((rect["op"].as_str(), ellipse["op"].as_str()), (Some("rect"), Some("ellipse")), "{ops}");
+    let near = |v: &Value, want: f64| (v.as_f64().unwrap() - want).abs() <= 1.0;
+    assert!(
+        near(&rect["x"], 100.0)
+            && near(&rect["y"], 80.0)
+            && near(&rect["width"], 200.0)
+            && near(&rect["height"], 160.0),
+        "the rectangle is not where it was dragged: {rect}"
+    );
+    assert!(near(&ellipse["x"], 400.0) && near(&ellipse["width"], 200.0), "the ellipse: {ellipse}");
+    assert_eq!((rect["color"].as_str(), rect["line"].as_u64()), (Some("#ff0000"), Some(6)));
+    assert_eq!(ellipse["fill"].as_str(), Some("#0000ff"));
+    // The preview shows the rectangle's stroke where it goes.
+    let (rx, ry, rw, rh) = (
+        rect["x"].as_u64().unwrap(),
+        rect["y"].as_u64().unwrap(),
+        rect["width"].as_u64().unwrap(),
+        rect["height"].as_u64().unwrap(),
+    );
+    let (ex, ey, ew, eh) = (
+        ellipse["x"].as_u64().unwrap(),
+        ellipse["y"].as_u64().unwrap(),
+        ellipse["width"].as_u64().unwrap(),
+        ellipse["height"].as_u64().unwrap(),
+    );
+    let shown = js(
+        &tab,
+        &format!(
+            "Array.from(document.getElementById('preview').getContext('2d').getImageData({rx}, {}, 1, 1).data)",
+            ry + rh / 2
+        ),
+    );
+    assert!(shown[0].as_u64() > Some(200) && shown[1].as_u64() < Some(60), "the preview at the left edge: {shown}");
+    shot(&tab, "draw-shapes.png");
+
+    let eid = apply_edit(&tab, Duration::from_secs(120));
+    let r = srv.get(&format!("/api/jobs/{eid}/result"));
+    assert_eq!(r.status, 200);
+    let applied = image::load_from_memory(&r.body).unwrap().to_rgb8();
+    let plain = image::load_from_memory(&srv.get(&format!("/api/jobs/{id}/result")).body).unwrap().to_rgb8();
+    let (rx, ry, rw, rh) = (rx as u32, ry as u32, rw as u32, rh as u32);
+    assert_eq!(applied.get_pixel(rx, ry + rh / 2).0, [255, 0, 0], "the left edge");
+    assert_eq!(applied.get_pixel(rx + rw / 2, ry + rh).0, [255, 0, 0], "the bottom edge");
+    for (x, y) in [(rx + 10, ry + 10), (rx + rw / 2, ry + rh / 2), (rx + rw - 10, ry + rh - 10)] {
+        assert_eq!(applied.get_pixel(x, y), plain.get_pixel(x, y), "inside the rectangle at {x},{y}");
+    }
+    assert_eq!(applied.get_pixel((ex + ew / 2) as u32, (ey + eh / 2) as u32).0, [0, 0, 255], "the ellipse's fill");
+    assert_eq!(applied.get_pixel(10, 470), plain.get_pixel(10, 470), "away from both");
+    // The command line with the page's list gives the same pixels.
+    let list = serde_json::to_string(&ops).unwrap();
+    let cli = cli_reference(&photo_path, &work.path().join("cli.png"), &["-m", "nearest", "-s", "2", "--edit", &list]);
+    assert!(cli == applied, "the page's Apply and --edit differ: {:.1} dB", psnr(&cli, &applied));
+}

@@ -26,9 +26,12 @@ say() { echo "setup: $*" >&2; }
 
 # 1. Debian packages: FFmpeg libraries and headers, clang for bindgen, the ffmpeg CLI (tests
 #    make and probe clips with it), libomp5 (the ncnn reference implementation's CPU path),
-#    slurm-wlm (tests/slurm.rs runs a one-node cluster: tools/slurm_local.sh; no daemon starts).
+#    slurm-wlm (tests/slurm.rs runs a one-node cluster: tools/slurm_local.sh; no daemon starts),
+#    Noto fonts for watermark and annotation text beyond Latin (src/edit/fonts.rs finds them in
+#    /usr/share/fonts at run time: CJK, Arabic, Devanagari, … and colour emoji).
 pkgs=(pkg-config clang libclang-dev libavcodec-dev libavformat-dev libavfilter-dev libavutil-dev
-      libswscale-dev libswresample-dev libavdevice-dev ffmpeg libomp5 python3-pip unzip slurm-wlm)
+      libswscale-dev libswresample-dev libavdevice-dev ffmpeg libomp5 python3-pip unzip slurm-wlm
+      fonts-noto-cjk fonts-noto-core fonts-noto-color-emoji)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -44,6 +44,11 @@ impl<'a> Meter<'a> {
         }
     }
 
+    /// Tells the front end something worth a warning (a character no font has).
+    pub fn warn(&self, message: &str) {
+        self.progress.event(&Event::Warning { message: message.to_string(), file: None });
+    }
+
     /// Marks the rest of a step's bands done (a step that was skipped or ran as one piece).
     pub fn finish_step(&self, step_bands_done: u64) -> Result<()> {
         for _ in step_bands_done..BANDS {

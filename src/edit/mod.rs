@@ -1,11 +1,13 @@
-//! The edit step, for every front end: crop, rotate, flip, colour, resize and watermark, in that
-//! order ([`EditSpec`]), on a picture's planes (`picture.rs`; `still::edit` on a whole picture) or
+//! The edit step, for every front end: crop, rotate, flip, colour, filters, resize, annotations
+//! and watermark, in that order ([`EditSpec`]), on a picture's planes (`picture.rs`; `still::edit` on a whole picture) or
 //! as an FFmpeg filter graph between the video path's decoder and encoder (`video::edit`). The
 //! command line applies it after scaling (`Config::edit`); the web page's Apply runs it alone on
 //! a finished result (`jobs::run_edit`). It sits below the paths that use it: it knows planes,
 //! not files, jobs or FFmpeg.
 
 pub(crate) mod base64;
+pub(crate) mod draw;
+pub(crate) mod fonts;
 pub(crate) mod mark;
 pub(crate) mod meter;
 pub(crate) mod picture;
@@ -15,12 +17,13 @@ pub(crate) mod text;
 
 pub use crate::error::EditError;
 pub use spec::{
-    Color, Crop, Direction, EditSpec, FilterName, FilterStep, Mark, Operation, Position, Rotation, Size, Watermark,
+    Annotation, Color, Crop, Direction, EditSpec, FilterName, FilterStep, Mark, Operation, Outline, Position, Rgb,
+    Rotation, Size, Stroke, TextNote, Watermark,
 };
 
 /// Everything about `spec` that the picture's size decides, checked without drawing or
 /// allocating anything: the values, the crop inside the picture, each step's memory for a
-/// picture of `channels` planes, each watermark on the picture it goes on. Returns the size of
+/// picture of `channels` planes, each annotation and watermark on the picture it goes on. Returns the size of
 /// the result. Front ends call it to refuse a request before queueing it.
 pub fn preflight(spec: &EditSpec, (w, h): (u32, u32), channels: u64) -> Result<(u32, u32), EditError> {
     spec.check()?;
@@ -40,6 +43,7 @@ pub fn preflight(spec: &EditSpec, (w, h): (u32, u32), channels: u64) -> Result<(
     if spec.resize.is_some() {
         room::check("resize", ow as u64, oh as u64, channels, 1)?;
     }
+    draw::check(&spec.annotations, (ow, oh))?;
     for m in &spec.watermarks {
         mark::check(m, (ow, oh))?;
     }

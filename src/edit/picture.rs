@@ -1,9 +1,9 @@
 //! The edit on a picture's planes (colour and alpha), step by step in the
 //! spec's order; every step checks its memory before allocating and its cancellation every band.
 
-use super::mark;
 use super::meter::{Meter, BANDS};
 use super::spec::{Color, Crop, EditSpec, FilterName, FilterStep, Rotation};
+use super::{draw, mark};
 use crate::error::{Error, Result};
 use crate::planes::Planes;
 use crate::progress::Progress;
@@ -32,6 +32,7 @@ pub fn apply(
     .filter(|s| **s)
     .count()
         + spec.filters.len()
+        + spec.annotations.len()
         + spec.watermarks.len();
     let meter = Meter::new(progress, steps as u64);
     let (mut rgb, mut alpha) = (rgb, alpha);
@@ -67,6 +68,13 @@ pub fn apply(
             r
         });
         meter.finish_step(0)?;
+    }
+    let (size, here) = ((rgb.width, rgb.height), |e| match e {
+        Error::Edit { source, .. } => edit_err(source),
+        e => e,
+    });
+    if let Some(layer) = draw::flatten(&spec.annotations, size, &meter).map_err(here)? {
+        layer.blend(&mut rgb);
     }
     for w in &spec.watermarks {
         let ready = mark::prepare(w, (rgb.width, rgb.height), &meter).map_err(|e| match e {

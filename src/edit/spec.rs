@@ -1,6 +1,7 @@
 //! What an edit is: one typed [`EditSpec`] (serde) in the page's fixed order — crop, rotate,
-//! flip, colour, resize, watermark — its checks, the size it leads to, and the page's list of
-//! operations (the HTTP API's wire form) turned into it.
+//! flip, colour, filters, resize, annotations, watermark — its checks (every limit stated here
+//! once), the size it leads to, and the page's list of operations (the HTTP API's wire form, the
+//! command line's `--edit`) turned into it.
 
 use serde::{Deserialize, Serialize};
 
@@ -12,8 +13,18 @@ pub const MAX_TEXT: usize = 200;
 pub const MAX_MARK_SIZE: u32 = 4096;
 use crate::planes::MAX_SIDE;
 
+/// Most annotations in one edit.
+pub const MAX_ANNOTATIONS: usize = 64;
+/// Widest annotation stroke (lines, arrows, outlines), in pixels.
+pub const MAX_STROKE: f32 = 1000.0;
+/// Farthest an annotation's coordinates may lie from the picture's origin, in pixels (either
+/// side: a shape may begin outside the picture).
+pub const MAX_COORD: f32 = 2.0 * MAX_SIDE as f32;
+/// Most operations in the page's list besides the annotations.
+pub const MAX_OPERATIONS: usize = 16;
+
 /// Every edit of one picture or video, applied after scaling in this order: crop, rotate, flip,
-/// colour, filters, resize, watermark. The default changes nothing.
+/// colour, filters, resize, annotations, watermark. The default changes nothing.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct EditSpec {
@@ -31,6 +42,9 @@ pub struct EditSpec {
     pub filters: Vec<FilterStep>,
     /// Exact dimensions (Lanczos), after the steps above.
     pub resize: Option<Size>,
+    /// Text, arrows, lines, rectangles and ellipses drawn after the resize, in this order, in
+    /// pixels of the picture as it is then.
+    pub annotations: Vec<Annotation>,
     /// Marks drawn last (a text, a picture, or both), in this order.
     pub watermarks: Vec<Watermark>,
 }
@@ -191,7 +205,8 @@ pub struct Size {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Mark {
-    /// One line of text, white with a dark outline, in the bundled font (DejaVu Sans Mono Bold).
+    /// One line of text, white with a dark outline (DejaVu Sans Mono Bold for Latin, the fonts
+    /// found on the machine for other scripts: `text.rs`).
     Text(String),
     /// A PNG, JPEG or WebP picture (its encoded bytes; base64 in JSON).
     Image(#[serde(with = "super::base64")] Vec<u8>),
@@ -243,6 +258,202 @@ pub struct Watermark {
     pub opacity: Option<f32>,
 }
 
+/// A colour, `#rrggbb` in JSON (default red, `#ff0000`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Rgb(pub [u8; 3]);
+
+impl Default for Rgb {
+    fn default() -> Self {
+        Rgb([255, 0, 0])
+    }
+}
+
+impl TryFrom<String> for Rgb {
+    type Error = EditError;
+    fn try_from(s: String) -> Result<Self, EditError> {
+        let bad = || EditError::invalid(format!("colour '{s}': expected #rrggbb"));
+        let hex = s.strip_prefix('#').filter(|h| h.len() == 6 && h.is_ascii()).ok_or_else(bad)?;
+        let byte = |i: usize| u8::from_str_radix(&hex[i..i + 2], 16).map_err(|_| bad());
+        Ok(Rgb([byte(0)?, byte(2)?, byte(4)?]))
+    }
+}
+
+impl From<Rgb> for String {
+    fn from(c: Rgb) -> String {
+        format!("#{:02x}{:02x}{:02x}", c.0[0], c.0[1], c.0[2])
+    }
+}
+
+impl Rgb {
+    /// The colour as three samples in 0…1.
+    pub fn unit(self) -> [f32; 3] {
+        self.0.map(|v| v as f32 / 255.0)
+    }
+}
+
+/// Something drawn over the picture: the page's drawing tools, the API's and `--edit`'s
+/// `{"op": "text" | "arrow" | "line" | "rect" | "ellipse", …}`. Coordinates in pixels of the
+/// picture as it is after the resize (0, 0 the top-left corner of its top-left pixel).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "lowercase")]
+pub enum Annotation {
+    /// One line of text, its em box's top-left corner at (`x`, `y`).
+    Text(TextNote),
+    /// A line from (`x1`, `y1`) with an arrowhead at (`x2`, `y2`).
+    Arrow(Stroke),
+    /// A line from (`x1`, `y1`) to (`x2`, `y2`), round ends.
+    Line(Stroke),
+    /// A rectangle's outline (centred on its edges), filled when `fill` is given.
+    Rect(Outline),
+    /// The ellipse inside the rectangle, outlined, filled when `fill` is given.
+    Ellipse(Outline),
+}
+
+/// A text annotation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TextNote {
+    /// One line, 1 to [`MAX_TEXT`] characters, any script a font on the machine has.
+    pub text: String,
+    /// Left edge of the text, in pixels.
+    pub x: f32,
+    /// Top of the text's em box, in pixels.
+    pub y: f32,
+    /// Pixels to the em, 1 to [`MAX_MARK_SIZE`] (default 32).
+    #[serde(default = "text_size")]
+    pub size: u32,
+    /// Its colour (default red).
+    #[serde(default)]
+    pub color: Rgb,
+}
+
+/// An arrow or a line.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Stroke {
+    /// Start, in pixels.
+    pub x1: f32,
+    /// Start, in pixels.
+    pub y1: f32,
+    /// End (the arrow's point), in pixels.
+    pub x2: f32,
+    /// End, in pixels.
+    pub y2: f32,
+    /// Stroke width in pixels, above 0 and at most [`MAX_STROKE`] (default 4).
+    #[serde(default = "stroke")]
+    pub width: f32,
+    /// Its colour (default red).
+    #[serde(default)]
+    pub color: Rgb,
+}
+
+/// A rectangle or an ellipse.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Outline {
+    /// Left edge, in pixels.
+    pub x: f32,
+    /// Top edge, in pixels.
+    pub y: f32,
+    /// Width in pixels (0 or more).
+    pub width: f32,
+    /// Height in pixels (0 or more).
+    pub height: f32,
+    /// Outline width in pixels, 0 to [`MAX_STROKE`] (0: the fill alone; default 4).
+    #[serde(default = "stroke")]
+    pub line: f32,
+    /// The outline's colour (default red).
+    #[serde(default)]
+    pub color: Rgb,
+    /// The inside's colour; none leaves the inside as it is.
+    #[serde(default)]
+    pub fill: Option<Rgb>,
+}
+
+fn text_size() -> u32 {
+    32
+}
+
+fn stroke() -> f32 {
+    4.0
+}
+
+impl Annotation {
+    /// Its operation name (`text`, `arrow`, …).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Annotation::Text(_) => "text",
+            Annotation::Arrow(_) => "arrow",
+            Annotation::Line(_) => "line",
+            Annotation::Rect(_) => "rect",
+            Annotation::Ellipse(_) => "ellipse",
+        }
+    }
+
+    /// Checks the values (the limits above), naming the annotation by its place `i`.
+    fn check(&self, i: usize) -> Result<(), EditError> {
+        let what = format!("annotation {i} ({})", self.name());
+        let coord = |name: &str, v: f32| {
+            if v.is_finite() && v.abs() <= MAX_COORD {
+                Ok(())
+            } else {
+                Err(EditError::invalid(format!("{what}: {name} {v}: expected -{MAX_COORD} to {MAX_COORD}")))
+            }
+        };
+        match self {
+            Annotation::Text(t) => {
+                check_text(&what, &t.text)?;
+                if t.size == 0 || t.size > MAX_MARK_SIZE {
+                    return Err(EditError::invalid(format!("{what}: size {}: expected 1 to {MAX_MARK_SIZE}", t.size)));
+                }
+                coord("x", t.x)?;
+                coord("y", t.y)?;
+            }
+            Annotation::Arrow(s) | Annotation::Line(s) => {
+                for (n, v) in [("x1", s.x1), ("y1", s.y1), ("x2", s.x2), ("y2", s.y2)] {
+                    coord(n, v)?;
+                }
+                if !(s.width > 0.0 && s.width <= MAX_STROKE) {
+                    return Err(EditError::invalid(format!(
+                        "{what}: width {}: expected above 0, at most {MAX_STROKE}",
+                        s.width
+                    )));
+                }
+            }
+            Annotation::Rect(o) | Annotation::Ellipse(o) => {
+                for (n, v) in [("x", o.x), ("y", o.y), ("x + width", o.x + o.width), ("y + height", o.y + o.height)] {
+                    coord(n, v)?;
+                }
+                if !(o.width >= 0.0 && o.height >= 0.0) {
+                    return Err(EditError::invalid(format!(
+                        "{what}: {}x{}: width and height must be 0 or more",
+                        o.width, o.height
+                    )));
+                }
+                if !(0.0..=MAX_STROKE).contains(&o.line) || (o.line == 0.0 && o.fill.is_none()) {
+                    return Err(EditError::invalid(format!(
+                        "{what}: line {}: expected 0 to {MAX_STROKE} (0 only with a fill)",
+                        o.line
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// One line of 1 to [`MAX_TEXT`] characters without control characters.
+fn check_text(what: &str, t: &str) -> Result<(), EditError> {
+    if t.is_empty() || t.chars().count() > MAX_TEXT {
+        return Err(EditError::invalid(format!("{what} text must have 1 to {MAX_TEXT} characters")));
+    }
+    if t.chars().any(char::is_control) {
+        return Err(EditError::invalid(format!("{what} text must be one line without control characters")));
+    }
+    Ok(())
+}
+
 impl EditSpec {
     /// Whether the spec changes nothing.
     pub fn is_empty(&self) -> bool {
@@ -284,17 +495,18 @@ impl EditSpec {
                 )));
             }
         }
+        if self.annotations.len() > MAX_ANNOTATIONS {
+            return Err(EditError::invalid(format!("at most {MAX_ANNOTATIONS} annotations")));
+        }
+        for (i, a) in self.annotations.iter().enumerate() {
+            a.check(i)?;
+        }
         if self.watermarks.len() > 4 {
             return Err(EditError::invalid("at most 4 watermarks"));
         }
         for w in &self.watermarks {
             match &w.mark {
-                Mark::Text(t) if t.is_empty() || t.chars().count() > MAX_TEXT => {
-                    return Err(EditError::invalid(format!("watermark text must have 1 to {MAX_TEXT} characters")))
-                }
-                Mark::Text(t) if t.chars().any(char::is_control) => {
-                    return Err(EditError::invalid("watermark text must be one line without control characters"))
-                }
+                Mark::Text(t) => check_text("watermark", t)?,
                 Mark::Image(b) if b.is_empty() => return Err(EditError::invalid("watermark picture is empty")),
                 _ => {}
             }
@@ -333,27 +545,31 @@ impl EditSpec {
         Ok((w, h))
     }
 
-    /// The page's list of operations (the API's `{"operations": [...]}`) as a spec. The list
-    /// must follow the page's order (crop, rotate, flip, adjust, filter, resize, watermark) with
-    /// each step at most once (two flips, horizontal and vertical, several filters and several
-    /// watermarks allowed).
+    /// The page's list of operations (the API's `{"operations": [...]}`, the command line's
+    /// `--edit`) as a spec. The list must follow the page's order (crop, rotate, flip, adjust,
+    /// filter, resize, annotations, watermark) with each step at most once (two flips,
+    /// horizontal and vertical, several filters, annotations and watermarks allowed).
     pub fn from_operations(ops: &[Operation]) -> Result<EditSpec, EditError> {
         if ops.is_empty() {
             return Err(EditError::invalid("no operations"));
         }
-        if ops.len() > 16 {
-            return Err(EditError::invalid("at most 16 operations"));
+        let drawn = ops.iter().filter(|o| o.rank() == ANNOTATE).count();
+        if ops.len() - drawn > MAX_OPERATIONS {
+            return Err(EditError::invalid(format!("at most {MAX_OPERATIONS} operations besides the annotations")));
+        }
+        if drawn > MAX_ANNOTATIONS {
+            return Err(EditError::invalid(format!("at most {MAX_ANNOTATIONS} annotations")));
         }
         let mut spec = EditSpec::default();
         let mut last = 0;
         for (i, op) in ops.iter().enumerate() {
             let rank = op.rank();
-            let repeatable =
-                matches!(op, Operation::Flip { .. } | Operation::Filter { .. } | Operation::Watermark { .. });
+            let repeatable = rank == ANNOTATE
+                || matches!(op, Operation::Flip { .. } | Operation::Filter { .. } | Operation::Watermark { .. });
             if rank < last || (rank == last && !repeatable) {
                 return Err(EditError::invalid(format!(
                     "operation {i} ({}): operations go once each in the order crop, rotate, flip, adjust, \
-                     filter, resize, watermark",
+                     filter, resize, annotations (text, arrow, line, rect, ellipse), watermark",
                     op.name()
                 )));
             }
@@ -368,6 +584,11 @@ impl EditSpec {
                 }
                 Operation::Filter { name, amount } => spec.filters.push(FilterStep { name, amount }),
                 Operation::Resize { width, height } => spec.resize = Some(Size { width, height }),
+                Operation::Text(t) => spec.annotations.push(Annotation::Text(t)),
+                Operation::Arrow(s) => spec.annotations.push(Annotation::Arrow(s)),
+                Operation::Line(s) => spec.annotations.push(Annotation::Line(s)),
+                Operation::Rect(o) => spec.annotations.push(Annotation::Rect(o)),
+                Operation::Ellipse(o) => spec.annotations.push(Annotation::Ellipse(o)),
                 Operation::Watermark { text, image, position, size, opacity } => {
                     let mark = match (text.is_empty(), image) {
                         (false, None) => Mark::Text(text),
@@ -443,6 +664,16 @@ pub enum Operation {
         /// Height in pixels.
         height: u32,
     },
+    /// Text drawn anywhere (see [`TextNote`]); annotations may come several times.
+    Text(TextNote),
+    /// An arrow (see [`Stroke`]).
+    Arrow(Stroke),
+    /// A line (see [`Stroke`]).
+    Line(Stroke),
+    /// A rectangle (see [`Outline`]).
+    Rect(Outline),
+    /// An ellipse (see [`Outline`]).
+    Ellipse(Outline),
     /// `text`, or `image` (a PNG/JPEG/WebP as base64 or a `data:` URL).
     Watermark {
         /// The text to draw; empty when `image` is given.
@@ -467,6 +698,9 @@ fn one() -> f32 {
     1.0
 }
 
+/// The annotations' place in the page's order.
+const ANNOTATE: u8 = 7;
+
 impl Operation {
     /// Its place in the page's order.
     fn rank(&self) -> u8 {
@@ -477,12 +711,24 @@ impl Operation {
             Operation::Adjust { .. } => 4,
             Operation::Filter { .. } => 5,
             Operation::Resize { .. } => 6,
-            Operation::Watermark { .. } => 7,
+            Operation::Text(_)
+            | Operation::Arrow(_)
+            | Operation::Line(_)
+            | Operation::Rect(_)
+            | Operation::Ellipse(_) => ANNOTATE,
+            Operation::Watermark { .. } => 8,
         }
     }
 
     fn name(&self) -> &'static str {
-        ["crop", "rotate", "flip", "adjust", "filter", "resize", "watermark"][self.rank() as usize - 1]
+        match self {
+            Operation::Text(_) => "text",
+            Operation::Arrow(_) => "arrow",
+            Operation::Line(_) => "line",
+            Operation::Rect(_) => "rect",
+            Operation::Ellipse(_) => "ellipse",
+            op => ["crop", "rotate", "flip", "adjust", "filter", "resize", "", "watermark"][op.rank() as usize - 1],
+        }
     }
 }
 
@@ -528,6 +774,54 @@ mod tests {
         assert!(EditSpec::from_operations(&reversed).is_err());
         let bad: Vec<Operation> = serde_json::from_str(r#"[{"op":"rotate","degrees":45}]"#).unwrap();
         assert!(EditSpec::from_operations(&bad).is_err());
+    }
+
+    #[test]
+    fn annotations_read_as_the_issue_spells_them_and_are_bounded() {
+        let ops: Vec<Operation> = serde_json::from_str(
+            r##"[{"op":"resize","width":200,"height":100},
+                {"op":"text","text":"写真","x":10,"y":20,"size":24,"color":"#00ff00"},
+                {"op":"arrow","x1":1,"y1":2,"x2":30,"y2":40,"width":3,"color":"#0000ff"},
+                {"op":"line","x1":1,"y1":2,"x2":30,"y2":40},
+                {"op":"rect","x":5,"y":6,"width":50,"height":40,"line":2,"color":"#ff0000","fill":"#ffffff"},
+                {"op":"ellipse","x":5,"y":6,"width":50,"height":40,"line":0,"fill":"#123456"},
+                {"op":"watermark","text":"x"}]"##,
+        )
+        .unwrap();
+        let spec = EditSpec::from_operations(&ops).unwrap();
+        assert_eq!(spec.annotations.len(), 5);
+        let Annotation::Text(t) = &spec.annotations[0] else { panic!() };
+        assert_eq!((t.text.as_str(), t.size, t.color), ("写真", 24, Rgb([0, 255, 0])));
+        let Annotation::Line(l) = spec.annotations[2] else { panic!() };
+        assert_eq!((l.width, l.color), (4.0, Rgb([255, 0, 0])));
+        let Annotation::Ellipse(e) = spec.annotations[4] else { panic!() };
+        assert_eq!(e.fill, Some(Rgb([0x12, 0x34, 0x56])));
+        // The spec round-trips (a plan stores it).
+        let json = serde_json::to_string(&spec).unwrap();
+        assert_eq!(serde_json::from_str::<EditSpec>(&json).unwrap(), spec);
+        // Unknown fields, bad colours and values out of range are refused with the reason.
+        for (bad, why) in [
+            (r##"[{"op":"rect","x":0,"y":0,"width":1,"height":1,"radius":3}]"##, "unknown field"),
+            (r##"[{"op":"line","x1":0,"y1":0,"x2":1,"y2":1,"color":"red"}]"##, "#rrggbb"),
+        ] {
+            let e = serde_json::from_str::<Vec<Operation>>(bad).unwrap_err().to_string();
+            assert!(e.contains(why), "{bad}: {e}");
+        }
+        for (bad, why) in [
+            (r##"[{"op":"line","x1":0,"y1":0,"x2":1,"y2":1,"width":1001}]"##, "width 1001"),
+            (r##"[{"op":"rect","x":0,"y":0,"width":1,"height":1,"line":0}]"##, "0 only with a fill"),
+            (r##"[{"op":"text","text":"","x":0,"y":0}]"##, "1 to 200 characters"),
+            (r##"[{"op":"text","text":"a","x":0,"y":0,"size":5000}]"##, "size 5000"),
+            (r##"[{"op":"arrow","x1":0,"y1":0,"x2":1e9,"y2":1}]"##, "x2 1000000000"),
+            (r##"[{"op":"watermark","text":"x"},{"op":"line","x1":0,"y1":0,"x2":1,"y2":1}]"##, "order"),
+        ] {
+            let ops: Vec<Operation> = serde_json::from_str(bad).unwrap();
+            let e = EditSpec::from_operations(&ops).unwrap_err().to_string();
+            assert!(e.contains(why), "{bad}: {e}");
+        }
+        let many = format!("[{}]", vec![r#"{"op":"line","x1":0,"y1":0,"x2":1,"y2":1}"#; 65].join(","));
+        let ops: Vec<Operation> = serde_json::from_str(&many).unwrap();
+        assert!(EditSpec::from_operations(&ops).unwrap_err().to_string().contains("at most 64 annotations"));
     }
 
     #[test]

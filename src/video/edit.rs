@@ -1,7 +1,7 @@
 //! The edit on a video: the spec as an FFmpeg filter graph ([`super::filter`]) run on the
 //! pictures between the existing decoder and encoder stages (one decode, one encode, the
 //! decoder's damage policy and the encoder's codec choice: nothing of its own), and the
-//! watermark blended by the same code as for pictures. Alone (the page's Apply on a finished
+//! annotations and watermarks blended by the same code as for pictures. Alone (the page's Apply on a finished
 //! video) or after the model in the same pipeline (the command line's `--crop` … on a video).
 
 use std::path::Path;
@@ -16,6 +16,7 @@ use super::stages::{FrameUpscaler, InOrder, Sink};
 use super::temporal::Stabiliser;
 use super::{pipeline, workers};
 use crate::config::{Config, Device};
+use crate::edit::draw;
 use crate::edit::mark::{self, Ready};
 use crate::edit::meter::Meter;
 use crate::edit::{EditSpec, FilterStep, Rotation};
@@ -92,17 +93,16 @@ impl EditStage {
         let mid =
             EditSpec { resize: None, watermarks: Vec::new(), ..spec.clone() }.output_size(size).map_err(edit_err)?;
         let after = (!after.is_empty()).then(|| RgbFilter::new(&after, mid, path)).transpose()?;
-        let meter = Meter::new(progress, spec.watermarks.len() as u64);
-        let marks = spec
-            .watermarks
-            .iter()
-            .map(|w| {
-                mark::prepare(w, out, &meter).map_err(|e| match e {
-                    Error::Edit { source, .. } => edit_err(source),
-                    e => e,
-                })
-            })
-            .collect::<Result<Vec<_>>>()?;
+        let meter = Meter::new(progress, (spec.annotations.len() + spec.watermarks.len()) as u64);
+        let here = |e| match e {
+            Error::Edit { source, .. } => edit_err(source),
+            e => e,
+        };
+        // The annotations (the picture path's one layer, drawn once), then the watermarks.
+        let mut marks: Vec<Ready> = draw::flatten(&spec.annotations, out, &meter).map_err(here)?.into_iter().collect();
+        for w in &spec.watermarks {
+            marks.push(mark::prepare(w, out, &meter).map_err(here)?);
+        }
         Ok(EditStage { filter, filters: spec.filters.clone(), after, marks })
     }
 

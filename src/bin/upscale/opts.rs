@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 use upscale::config::{Config, Deinterlace, Device, Precision, Temporal, Tonemap, VideoConfig};
-use upscale::edit::{Color, Crop, EditSpec, FilterStep, Mark, Position, Rotation, Watermark};
+use upscale::edit::{Color, Crop, EditError, EditSpec, FilterStep, Mark, Operation, Position, Rotation, Watermark};
 use upscale::error::Conflict;
 use upscale::Error;
 
@@ -125,7 +125,8 @@ pub struct Opts {
 }
 
 /// The page's edit operations, applied after scaling in the page's order (crop, rotate, flip,
-/// colour, watermark): the same code and the same pixels as the page's Apply.
+/// colour, filters, annotations, watermark): the same code and the same pixels as the page's
+/// Apply. `--edit` takes the page's whole list (annotations included) instead of the flags.
 #[derive(Args, Debug, Clone, Default)]
 #[command(next_help_heading = "Edit (after scaling, in this order)")]
 pub struct EditArgs {
@@ -151,8 +152,8 @@ pub struct EditArgs {
     /// Gaussian's radius in pixels, 0-50), sharpen (0-5), vignette (0-1); repeatable, in order.
     #[arg(long, value_name = "NAME[=AMOUNT]", value_parser = parse_filter)]
     pub filter: Vec<FilterStep>,
-    /// A line of text (any character the bundled DejaVu Sans Mono Bold has), or @FILE for a
-    /// PNG, JPEG or WebP picture.
+    /// A line of text (any script a font on this machine has: DejaVu Sans Mono Bold for Latin,
+    /// the Noto fonts for the rest), or @FILE for a PNG, JPEG or WebP picture.
     #[arg(long)]
     pub watermark: Option<String>,
     /// bottom-right (default), bottom-left, top-left, top-right or center.
@@ -164,6 +165,11 @@ pub struct EditArgs {
     /// 0 to 1 (default 0.8).
     #[arg(long, requires = "watermark")]
     pub watermark_opacity: Option<f32>,
+    /// The page's list of operations as JSON, `[{"op":"crop",…},{"op":"rect",…}]` or
+    /// `{"operations":[…]}`, or @FILE holding it: every step, annotations (text, arrow, line,
+    /// rect, ellipse) included (docs/CLI.md); instead of the edit flags above.
+    #[arg(long, value_name = "JSON|@FILE")]
+    pub edit: Option<String>,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -199,9 +205,20 @@ fn parse_position(s: &str) -> Result<Position, String> {
     s.parse().map_err(|e: upscale::edit::EditError| e.to_string())
 }
 
+/// `--edit`'s JSON: the page's list alone or as the API's request body.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EditBody {
+    operations: Vec<Operation>,
+}
+
 impl EditArgs {
-    /// The library's edit for these flags (a picture watermark is read from its file now).
+    /// The library's edit for these flags (a picture watermark is read from its file now), or
+    /// for `--edit`'s list.
     pub fn spec(&self) -> upscale::Result<EditSpec> {
+        if let Some(list) = &self.edit {
+            return self.listed(list);
+        }
         let color =
             (self.brightness.is_some() || self.contrast.is_some() || self.saturation.is_some()).then(|| Color {
                 brightness: self.brightness.unwrap_or(0.0),
@@ -233,8 +250,42 @@ impl EditArgs {
             color,
             filters: self.filter.clone(),
             resize: None,
+            annotations: Vec::new(),
             watermarks,
         })
+    }
+
+    /// `--edit JSON|@FILE`: the page's operations, alone (a usage error with another edit flag).
+    fn listed(&self, list: &str) -> upscale::Result<EditSpec> {
+        let usage = |m: String| Error::from(EditError::Invalid(format!("--edit: {m}")));
+        let flags = self.crop.is_some()
+            || self.rotate.is_some()
+            || !self.flip.is_empty()
+            || self.brightness.is_some()
+            || self.contrast.is_some()
+            || self.saturation.is_some()
+            || !self.filter.is_empty()
+            || self.watermark.is_some();
+        if flags {
+            return Err(usage(
+                "the list holds every step: put the crop, rotate, flip, colour, filter and watermark in it \
+                 instead of their flags"
+                    .into(),
+            ));
+        }
+        let (json, from) = match list.strip_prefix('@') {
+            Some(file) => (
+                std::fs::read_to_string(file).map_err(|e| Error::Io { path: file.into(), source: e })?,
+                format!("{file}: "),
+            ),
+            None => (list.to_string(), String::new()),
+        };
+        let ops = if json.trim_start().starts_with('[') {
+            serde_json::from_str::<Vec<Operation>>(&json).map_err(|e| usage(format!("{from}{e}")))?
+        } else {
+            serde_json::from_str::<EditBody>(&json).map_err(|e| usage(format!("{from}{e}")))?.operations
+        };
+        EditSpec::from_operations(&ops).map_err(|e| usage(format!("{from}{e}")))
     }
 }
 

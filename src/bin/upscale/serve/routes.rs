@@ -30,6 +30,7 @@ pub fn router(app: Arc<App>) -> Router {
     Router::new()
         .route("/", get(|| async { asset("index.html") }))
         .route("/app.js", get(|| async { asset("app.js") }))
+        .route("/draw.js", get(|| async { asset("draw.js") }))
         .route("/app.css", get(|| async { asset("app.css") }))
         .route("/favicon.svg", get(|| async { asset("favicon.svg") }))
         .route("/favicon.ico", get(|| async { asset("favicon.svg") }))
@@ -55,6 +56,7 @@ fn asset(name: &str) -> Response {
     let (body, ty): (&'static str, &str) = match name {
         "index.html" => (include_str!("assets/index.html"), "text/html; charset=utf-8"),
         "app.js" => (include_str!("assets/app.js"), "text/javascript; charset=utf-8"),
+        "draw.js" => (include_str!("assets/draw.js"), "text/javascript; charset=utf-8"),
         "favicon.svg" => (include_str!("assets/favicon.svg"), "image/svg+xml"),
         _ => (include_str!("assets/app.css"), "text/css; charset=utf-8"),
     };

@@ -493,6 +493,7 @@ function openEdit(job) {
     ["wm-size", 0], ["wm-opacity", 0.8]]) $(id).value = v;
   $("flip-h").checked = $("flip-v").checked = false;
   $("wm-image").value = "";
+  if (typeof annotations !== "undefined") annotations.reset(); // draw.js
   const k = Math.min(1, 1600 / Math.max(W, H));
   const src = document.createElement("canvas");
   src.width = Math.max(1, Math.round(W * k));
@@ -532,6 +533,7 @@ function operations() {
   if (b !== 0 || c !== 1 || s !== 1) ops.push({ op: "adjust", brightness: b, contrast: c, saturation: s });
   if ($("filter").value) ops.push({ op: "filter", name: $("filter").value, amount: num("filter-amount") });
   if ($("out-w").value && $("out-h").value) ops.push({ op: "resize", width: num("out-w"), height: num("out-h") });
+  if (typeof annotations !== "undefined") ops.push(...annotations.operations()); // draw.js
   const mark = { position: $("wm-pos").value, opacity: num("wm-opacity") };
   if (num("wm-size") > 0) mark.size = num("wm-size");
   if ($("wm-text").value) ops.push({ op: "watermark", text: $("wm-text").value, ...mark });
@@ -652,6 +654,8 @@ function preview() {
       const c = canvas(Math.round(op.width * kk), Math.round(op.height * kk));
       c.getContext("2d").drawImage(cur, 0, 0, c.width, c.height);
       cur = c; fw = op.width; fh = op.height;
+    } else if (typeof annotations !== "undefined" && annotations.kinds.includes(op.op)) {
+      cur = annotations.preview(cur, op, cur.width / fw); // draw.js
     } else if (op.op === "watermark" && op.image) {
       const c = canvas(cur.width, cur.height);
       const g = c.getContext("2d");
@@ -779,6 +783,7 @@ $("edit-close").onclick = () => { $("edit-panel").hidden = true; editing = null;
 // straight onto the result).
 $("preview").addEventListener("pointerdown", (e) => {
   if (!editing || Number($("rotate").value) || $("flip-h").checked || $("flip-v").checked) return;
+  if (typeof annotations !== "undefined" && annotations.active()) return; // drawing (draw.js)
   const cv = $("preview");
   const r = cv.getBoundingClientRect();
   // Full-size pixels of the (possibly already cropped) preview: start from the whole picture.
