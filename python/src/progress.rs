@@ -28,6 +28,8 @@ const SIGNAL_POLL: Duration = Duration::from_millis(20);
 pub struct Callback {
     func: Option<Py<PyAny>>,
     cancelled: AtomicBool,
+    /// The callable raised: it is not called again.
+    callback_failed: AtomicBool,
     raised: Mutex<Option<PyErr>>,
     /// Each failed file with its error's class, message and setting (`Progress::failed`).
     failures: Mutex<Vec<Failure>>,
@@ -54,6 +56,7 @@ impl Callback {
         Callback {
             func,
             cancelled: AtomicBool::new(false),
+            callback_failed: AtomicBool::new(false),
             raised: Mutex::new(None),
             failures: Mutex::new(Vec::new()),
             outputs: Mutex::new(Vec::new()),
@@ -95,10 +98,12 @@ impl Progress for Callback {
         if let Event::FileDone { output, interrupted: false, .. } = event {
             self.outputs.lock().unwrap_or_else(|p| p.into_inner()).push(output.clone());
         }
-        if self.cancelled() {
-            return false;
-        }
-        let Some(func) = &self.func else { return true };
+        // After a stop the callable still hears how the run ends (the file finished short, the
+        // summary), unless it raised: it is not called again then.
+        let go_on = !self.cancelled();
+        let Some(func) = self.func.as_ref().filter(|_| !self.callback_failed.load(Ordering::SeqCst)) else {
+            return go_on;
+        };
         // The very text `--progress json` prints, read by Python's json: the same dict, its
         // keys in the same order.
         let Ok(text) = serde_json::to_string(event) else { return true };
@@ -110,8 +115,9 @@ impl Progress for Callback {
                     self.cancelled.store(true, Ordering::SeqCst);
                     false
                 }
-                Ok(_) => true,
+                Ok(_) => go_on && !self.cancelled(),
                 Err(e) => {
+                    self.callback_failed.store(true, Ordering::SeqCst);
                     self.stop_with(e);
                     false
                 }
