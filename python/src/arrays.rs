@@ -41,7 +41,9 @@ pub fn read(py: Python<'_>, obj: &Bound<'_, PyAny>) -> PyResult<FromArray> {
         let grey = if shape.len() == 2 { " (a grey picture: numpy.repeat(a[..., None], 3, axis=2))" } else { "" };
         return Err(errors::input(
             py,
-            &format!("array of shape {shown}: expected (height, width, 3) for RGB or (height, width, 4) for RGBA{grey}"),
+            &format!(
+                "array of shape {shown}: expected (height, width, 3) for RGB or (height, width, 4) for RGBA{grey}"
+            ),
         ));
     }
     let (h, w, c) = (shape[0], shape[1], shape[2]);

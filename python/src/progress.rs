@@ -21,7 +21,7 @@ use crate::errors;
 use crate::json;
 
 /// How often the waiting thread lets Python look at its signals.
-const SIGNAL_POLL: Duration = Duration::from_millis(20);
+const SIGNAL_POLL: Duration = Duration::from_millis(50);
 
 /// A `Progress` for Python callers: an optional callable, a cancel flag, the first Python
 /// exception (the callable's own, or KeyboardInterrupt) and what the run reported.
