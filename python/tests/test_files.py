@@ -65,10 +65,11 @@ def test_ctrl_c_cancels_a_running_video(tmp_path: Path) -> None:
         f"""
         import json, os, signal, subprocess, sys, upscale
         events = []
+        sent = []
         def on_event(e):
             events.append(e)
-            if e["event"] == "progress" and e["unit"] == "frames" and e["done"] == 5:
-                subprocess.Popen(["kill", "-INT", str(os.getpid())])
+            if e["event"] == "progress" and e["unit"] == "frames" and e["done"] >= 5 and not sent:
+                sent.append(subprocess.Popen(["kill", "-INT", str(os.getpid())]))
         try:
             upscale.upscale_file({str(clip)!r}, {str(out)!r}, scale=2, progress=on_event)
             print(json.dumps({{"raised": None}}))
@@ -96,11 +97,12 @@ def test_ctrl_c_cancels_an_array_being_upscaled() -> None:
         import os, subprocess, numpy as np, upscale
         a = np.random.default_rng(0).integers(0, 255, (256, 256, 3), dtype=np.uint8)
         seen = []
+        sent = []
         def on_event(e):
             if e["event"] == "progress":
                 seen.append(e["done"])
-                if e["done"] == 2:
-                    subprocess.Popen(["kill", "-INT", str(os.getpid())])
+                if e["done"] >= 2 and not sent:
+                    sent.append(subprocess.Popen(["kill", "-INT", str(os.getpid())]))
         try:
             upscale.upscale_image(a, model="realesr-animevideov3", tile=32, progress=on_event)
             print("finished")
