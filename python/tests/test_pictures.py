@@ -33,7 +33,7 @@ def test_rgba_is_kept_as_the_command_line_keeps_it(cli: Path, tmp_path: Path) ->
     yy, xx = np.mgrid[0:48, 0:64]
     alpha = np.clip(xx * 4 + yy, 0, 255).astype(np.uint8)
     a = np.dstack([rgb, alpha])
-    Image.fromarray(a, "RGBA").save(tmp_path / "in.png")
+    Image.fromarray(a).save(tmp_path / "in.png")  # four uint8 channels: RGBA
     run_cli(cli, tmp_path / "in.png", "-o", tmp_path / "out.png", "-s", 2, "-m", "realesr-animevideov3")
     expected = read_png(tmp_path / "out.png")
     assert expected.shape == (96, 128, 4)
