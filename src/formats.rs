@@ -39,7 +39,7 @@ pub const FORMATS: &[FileFormat] = &[
     row(&["webp"], Kind::Image, "image/webp", true, true),
     row(&["tiff", "tif"], Kind::Image, "image/tiff", true, false),
     row(&["bmp"], Kind::Image, "image/bmp", true, false),
-    row(&["gif"], Kind::Image, "image/gif", false, false),
+    row(&["gif"], Kind::Image, "image/gif", true, false),
     row(&["mp4", "m4v"], Kind::Video, "video/mp4", true, true),
     row(&["mkv"], Kind::Video, "video/x-matroska", true, true),
     row(&["webm"], Kind::Video, "video/webm", true, true),

@@ -3,6 +3,7 @@
 //! metadata (`metadata.rs`), and write to a temporary name that is renamed into place only when
 //! complete.
 
+mod animated;
 mod edit;
 mod embed;
 mod exif;
@@ -13,6 +14,7 @@ use std::path::Path;
 
 use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader, Limits};
 
+pub use animated::{probe as probe_animation, AnimFormat, Animation, Plays};
 pub use edit::{edit, edit_file};
 pub use metadata::Metadata;
 #[cfg(feature = "video")]
@@ -47,12 +49,18 @@ pub fn is_image(path: &Path) -> bool {
 
 /// Reads an image file. Pictures over `max_pixels` are refused before decoding.
 pub fn load(path: &Path, max_pixels: u64) -> Result<Picture> {
+    let bytes = read(path)?;
+    // The extension's format, for content that is recognised as none.
+    decode_from(&bytes, ImageFormat::from_path(path).ok(), path, max_pixels)
+}
+
+/// A picture file's bytes; an empty file is an error.
+fn read(path: &Path) -> Result<Vec<u8>> {
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
     if bytes.is_empty() {
         return Err(Error::decode(path, "empty file (0 bytes)"));
     }
-    // The extension's format, for content that is recognised as none.
-    decode_from(&bytes, ImageFormat::from_path(path).ok(), path, max_pixels)
+    Ok(bytes)
 }
 
 /// Decodes an image held in memory (format from its content), as [`load`] does a file; errors
@@ -262,9 +270,34 @@ pub fn upscale_file(
     cfg: &crate::config::Config,
     progress: &dyn Progress,
 ) -> Result<()> {
-    output_format(output)?;
+    let format = output_format(output)?;
     output::check(input, output, cfg.overwrite)?;
-    let pic = load(input, cfg.max_pixels)?;
+    let bytes = read(input)?;
+    if let Some(anim) = animated::probe_bytes(&bytes) {
+        if anim.width as u64 * anim.height as u64 > cfg.max_pixels {
+            let (width, height, limit) = (anim.width.into(), anim.height.into(), cfg.max_pixels);
+            return Err(Error::TooLarge { path: input.into(), width, height, limit });
+        }
+        let channels = 4;
+        if AnimFormat::for_output(output).is_some() {
+            if !cfg.edit.is_empty() {
+                let (w, h) = cfg.output_size(anim.width, anim.height);
+                crate::edit::preflight(&cfg.edit, (w, h), channels)
+                    .map_err(|source| Error::Edit { path: input.to_path_buf(), source })?;
+            }
+            let mut up = up.for_depth(input, 8, progress)?;
+            return animated::upscale(input, &bytes, &anim, output, &mut up, cfg, progress);
+        }
+        progress.note(&format!(
+            "{}: {:?} holds one picture: only the first of the {} frames of {} ({}) is written",
+            output.display(),
+            format,
+            anim.frames,
+            input.display(),
+            anim.format.name()
+        ));
+    }
+    let pic = decode_from(&bytes, ImageFormat::from_path(input).ok(), input, cfg.max_pixels)?;
     if !cfg.edit.is_empty() {
         // The edit is checked against the scaled size before the model runs.
         let (w, h) = cfg.output_size(pic.rgb.width, pic.rgb.height);
