@@ -251,3 +251,37 @@ fn an_animation_too_large_for_memory_is_refused_before_it_starts() {
     assert!(r.stderr.contains("each animation frame"), "{}", r.stderr);
     assert!(!out.exists());
 }
+
+#[test]
+fn the_page_api_keeps_the_animation_and_its_edit_too() {
+    use common::serve::Server;
+    use std::time::Duration;
+    let tmp = tempfile::tempdir().unwrap();
+    let input = tmp.path().join("walk.gif");
+    write_gif(&input, false);
+    let (inputs, in_delays, _) = decode(&input);
+    let srv = Server::start(tmp.path(), &[]);
+    // "Same format": a GIF in, a GIF out, sent as one.
+    let id = srv.submit("walk.gif", &std::fs::read(&input).unwrap(), &[("scale", "2")]);
+    let j = srv.wait(&id, Duration::from_secs(300));
+    assert_eq!(j["state"], "done", "{j}");
+    assert_eq!(j["name"], "walk_x2.gif");
+    let r = srv.get(&format!("/api/jobs/{id}/result"));
+    assert_eq!(r.header("content-type"), Some("image/gif"));
+    let served = tmp.path().join("served.gif");
+    std::fs::write(&served, &r.body).unwrap();
+    let (got, delays, loops) = decode(&served);
+    assert_eq!((got.len(), &delays, loops), (FRAMES as usize, &in_delays, Some(2)));
+    assert_frames_match(&got, &references(tmp.path(), &inputs, &["-s", "2"]), 26.0);
+    // The page's Apply on it: every frame turned, still an animation.
+    let ops = r#"{"operations":[{"op":"rotate","degrees":90}]}"#;
+    let r = srv.req("POST", &format!("/api/jobs/{id}/edit"), &[("Content-Type", "application/json")], ops.as_bytes());
+    assert_eq!(r.status, 201, "{}", r.text());
+    let eid = r.json()["id"].as_str().unwrap().to_string();
+    assert_eq!(srv.wait(&eid, Duration::from_secs(60))["state"], "done");
+    let edited = tmp.path().join("edited.gif");
+    std::fs::write(&edited, srv.get(&format!("/api/jobs/{eid}/result")).body).unwrap();
+    let (turned, delays, _) = decode(&edited);
+    assert_eq!((turned.len(), delays), (FRAMES as usize, in_delays));
+    assert!(turned.iter().all(|f| f.dimensions() == (2 * H, 2 * W)));
+}

@@ -129,6 +129,17 @@ pub fn probe(path: &Path) -> Option<Animation> {
     std::fs::read(path).ok().and_then(|b| probe_bytes(&b))
 }
 
+/// The note for an animation written to a format that holds one picture.
+pub(super) fn first_frame_only(input: &Path, output: &Path, format: ImageFormat, anim: &Animation) -> String {
+    format!(
+        "{}: {format:?} holds one picture: only the first of the {} frames of {} ({}) is written",
+        output.display(),
+        anim.frames,
+        input.display(),
+        anim.format.name()
+    )
+}
+
 /// A front end's progress with the tiles of each frame left out: an animation counts frames.
 struct FramesOnly<'a>(&'a dyn Progress);
 
@@ -143,7 +154,8 @@ impl Progress for FramesOnly<'_> {
 
 /// Upscales the animation in `bytes` (read from `input`, described by `anim`) frame by frame
 /// into `output` as the animated format its extension names: every frame's delay and the loop
-/// count kept, alpha kept, `cfg.edit` applied to each frame after scaling. Events: a start
+/// count kept, alpha kept, `cfg.edit` applied to each frame after scaling (without an
+/// upscaler, the edit alone: the page's Apply on an animated result). Events: a start
 /// counting frames, one progress event per frame written (whose `false` cancels: nothing is
 /// written). The caller has checked the output's name, the canvas against the pixel limit and
 /// the edit.
@@ -152,14 +164,16 @@ pub(super) fn upscale(
     bytes: &[u8],
     anim: &Animation,
     output: &Path,
-    up: &mut Upscaler<'_>,
+    mut up: Option<&mut Upscaler<'_>>,
     cfg: &crate::config::Config,
     progress: &dyn Progress,
 ) -> Result<()> {
     let Some(target) = AnimFormat::for_output(output) else {
         return Err(Error::Output { path: output.into(), msg: "not an animated format (.gif, .png, .webp)".into() });
     };
-    up.check_animation(anim.width, anim.height, crate::memory::available_memory()).map_err(|e| e.in_file(input))?;
+    if let Some(up) = up.as_deref() {
+        up.check_animation(anim.width, anim.height, crate::memory::available_memory()).map_err(|e| e.in_file(input))?;
+    }
     let total = anim.frames;
     let file = Some(input.to_path_buf());
     if !progress.event(&Event::Start { file, total: Some(total), unit: Unit::Frames, estimated: false }) {
@@ -179,7 +193,10 @@ pub(super) fn upscale(
             return Err(Error::decode(input, format!("more frames than the {total} its header counts")));
         }
         let delay_ms = frame.delay().numer_denom_ms();
-        let big = upscale_frame(frame.into_buffer(), up, &quiet).map_err(|e| e.in_file(input))?;
+        let big = match up.as_deref_mut() {
+            Some(up) => upscale_frame(frame.into_buffer(), up, &quiet).map_err(|e| e.in_file(input))?,
+            None => Picture::from_image(&DynamicImage::ImageRgba8(frame.into_buffer())),
+        };
         let big = super::edit::after_scaling(big, &cfg.edit, input, &quiet)?;
         let rgba = big.to_image().into_rgba8();
         if writer.is_none() {

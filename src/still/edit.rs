@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use super::Picture;
+use super::{animated, Picture};
 use crate::config::Config;
 use crate::edit::EditSpec;
 use crate::error::{Error, Result};
@@ -33,13 +33,25 @@ pub(super) fn after_scaling(pic: Picture, spec: &EditSpec, path: &Path, progress
 /// Runs `cfg.edit` alone on the picture `input` into `output` (no model), with the events of an
 /// upscale.
 pub fn edit_file(input: &Path, output: &Path, cfg: &Config, progress: &dyn Progress) -> Result<()> {
-    super::output_format(output)?;
+    let format = super::output_format(output)?;
     output::check(input, output, cfg.overwrite)?;
+    // An animation: every frame edited (its events count frames), unless the output holds one.
+    let bytes = super::read(input)?;
+    if let Some(anim) = animated::probe_bytes(&bytes) {
+        if animated::AnimFormat::for_output(output).is_some() {
+            if anim.width as u64 * anim.height as u64 > cfg.max_pixels {
+                let (width, height, limit) = (anim.width.into(), anim.height.into(), cfg.max_pixels);
+                return Err(Error::TooLarge { path: input.into(), width, height, limit });
+            }
+            return animated::upscale(input, &bytes, &anim, output, None, cfg, progress);
+        }
+        progress.note(&animated::first_frame_only(input, output, format, &anim));
+    }
     let file = Some(input.to_path_buf());
     if !progress.event(&Event::Start { file, total: None, unit: Unit::Tiles, estimated: false }) {
         return Err(Error::Cancelled);
     }
-    let pic = super::load(input, cfg.max_pixels)?;
+    let pic = super::decode_from(&bytes, image::ImageFormat::from_path(input).ok(), input, cfg.max_pixels)?;
     let edited = edit(pic, &cfg.edit, input, progress)?;
     super::save_with(&edited.to_image(), output, &super::Metadata::default(), cfg.quality, progress)
 }

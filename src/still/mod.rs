@@ -286,16 +286,9 @@ pub fn upscale_file(
                     .map_err(|source| Error::Edit { path: input.to_path_buf(), source })?;
             }
             let mut up = up.for_depth(input, 8, progress)?;
-            return animated::upscale(input, &bytes, &anim, output, &mut up, cfg, progress);
+            return animated::upscale(input, &bytes, &anim, output, Some(&mut up), cfg, progress);
         }
-        progress.note(&format!(
-            "{}: {:?} holds one picture: only the first of the {} frames of {} ({}) is written",
-            output.display(),
-            format,
-            anim.frames,
-            input.display(),
-            anim.format.name()
-        ));
+        progress.note(&animated::first_frame_only(input, output, format, &anim));
     }
     let pic = decode_from(&bytes, ImageFormat::from_path(input).ok(), input, cfg.max_pixels)?;
     if !cfg.edit.is_empty() {
