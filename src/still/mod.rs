@@ -15,7 +15,7 @@ use std::path::Path;
 use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader, Limits};
 
 pub use animated::{probe as probe_animation, AnimFormat, Animation, Plays};
-pub use edit::{edit, edit_file};
+pub use edit::edit;
 pub use metadata::Metadata;
 #[cfg(feature = "video")]
 pub(crate) use preview::write_png;
@@ -261,6 +261,32 @@ pub fn save_with(
     pending.commit()
 }
 
+/// Runs `cfg.edit` alone on the picture `input` into `output` (no model), with the events of an
+/// upscale; an animation has every frame edited (its events count frames) unless the output
+/// holds one picture (then its first frame, with a note).
+pub fn edit_file(input: &Path, output: &Path, cfg: &crate::config::Config, progress: &dyn Progress) -> Result<()> {
+    let format = output_format(output)?;
+    output::check(input, output, cfg.overwrite)?;
+    let bytes = read(input)?;
+    if let Some(anim) = animated::probe_bytes(&bytes) {
+        if AnimFormat::for_output(output).is_some() {
+            over_limit(input, &anim, cfg.max_pixels)?;
+            return animated::upscale(input, &bytes, &anim, output, None, cfg, progress);
+        }
+        progress.note(&animated::first_frame_only(input, output, format, &anim));
+    }
+    edit::edit_still(input, &bytes, output, cfg, progress)
+}
+
+/// [`Error::TooLarge`] for an animation whose canvas is over the pixel limit.
+fn over_limit(input: &Path, anim: &Animation, max_pixels: u64) -> Result<()> {
+    if anim.width as u64 * anim.height as u64 > max_pixels {
+        let (width, height, limit) = (anim.width.into(), anim.height.into(), max_pixels);
+        return Err(Error::TooLarge { path: input.into(), width, height, limit });
+    }
+    Ok(())
+}
+
 /// Upscales one image file into `output`, reporting tiles to `progress` (which may cancel).
 /// The output keeps the input's metadata and names how it was made unless `cfg.provenance` is off.
 pub fn upscale_file(
@@ -274,10 +300,7 @@ pub fn upscale_file(
     output::check(input, output, cfg.overwrite)?;
     let bytes = read(input)?;
     if let Some(anim) = animated::probe_bytes(&bytes) {
-        if anim.width as u64 * anim.height as u64 > cfg.max_pixels {
-            let (width, height, limit) = (anim.width.into(), anim.height.into(), cfg.max_pixels);
-            return Err(Error::TooLarge { path: input.into(), width, height, limit });
-        }
+        over_limit(input, &anim, cfg.max_pixels)?;
         let channels = 4;
         if AnimFormat::for_output(output).is_some() {
             if !cfg.edit.is_empty() {
