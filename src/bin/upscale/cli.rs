@@ -65,6 +65,19 @@ pub enum Command {
     Serve(crate::serve::ServeArgs),
 }
 
+/// `X,Y,W,H`: four whole numbers.
+fn parse_region(s: &str) -> Result<(u32, u32, u32, u32), String> {
+    let v: Vec<u32> = s
+        .split(',')
+        .map(|p| p.trim().parse::<u32>())
+        .collect::<Result<_, _>>()
+        .map_err(|_| format!("'{s}': expected X,Y,W,H (four whole numbers)"))?;
+    match v[..] {
+        [x, y, w, h] => Ok((x, y, w, h)),
+        _ => Err(format!("'{s}': expected X,Y,W,H (four whole numbers)")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -112,18 +125,5 @@ mod tests {
         ] {
             assert!(longs.contains(&flag(field)), "{field} → {}", flag(field));
         }
-    }
-}
-
-/// `X,Y,W,H`: four whole numbers.
-fn parse_region(s: &str) -> Result<(u32, u32, u32, u32), String> {
-    let v: Vec<u32> = s
-        .split(',')
-        .map(|p| p.trim().parse::<u32>())
-        .collect::<Result<_, _>>()
-        .map_err(|_| format!("'{s}': expected X,Y,W,H (four whole numbers)"))?;
-    match v[..] {
-        [x, y, w, h] => Ok((x, y, w, h)),
-        _ => Err(format!("'{s}': expected X,Y,W,H (four whole numbers)")),
     }
 }
