@@ -48,10 +48,11 @@ pub fn video(input: (u32, u32), passes: &[u32], output: (u32, u32), in_flight: u
 
 /// Peak bytes of an animation of `input`-sized frames: they pass one at a time, so whatever
 /// their count it is one frame through the engine with alpha ([`picture`], 4 channels), the
-/// decoder's canvas and the frame it hands over (8-bit RGBA), and the result as 8-bit RGBA with
-/// the encoder's copy and its palette indices.
+/// decoder's two canvases (the previous frame and the one being composed) and the frame it hands
+/// over (8-bit RGBA each), and the result as 8-bit RGBA with the encoder's copy and its palette
+/// indices.
 pub fn animation(input: (u32, u32), passes: &[u32], output: (u32, u32)) -> u64 {
-    let decoder = area(input).saturating_mul(2 * 4);
+    let decoder = area(input).saturating_mul(3 * 4);
     let encoder = area(output).saturating_mul(4 + 4 + 1);
     picture(input, passes, output, 4, 1).saturating_add(decoder).saturating_add(encoder)
 }
