@@ -68,16 +68,23 @@ impl CompareSpec {
         Ok(cfgs)
     }
 
+    /// A configuration error naming the region, the picture's size and `file` (when known)
+    /// unless the region lies inside a `width`×`height` picture.
+    pub fn check_region(&self, (width, height): (u32, u32), file: Option<&Path>) -> Result<()> {
+        let Some((x, y, w, h)) = self.region else { return Ok(()) };
+        let inside = w > 0 && h > 0 && x as u64 + w as u64 <= width as u64 && y as u64 + h as u64 <= height as u64;
+        if inside {
+            return Ok(());
+        }
+        let of = file.map_or(String::new(), |f| format!(" {}", f.display()));
+        let expected = format!("a rectangle X,Y,W,H of at least 1x1 inside the {width}x{height} picture{of}");
+        Err(ConfigError::new("region", format!("{x},{y},{w},{h}"), expected).into())
+    }
+
     /// The region's picture: `rgb` cut to the region (checked to lie inside it), or all of it.
     pub fn cut(&self, rgb: &Planes) -> Result<Planes> {
         let Some((x, y, w, h)) = self.region else { return Ok(rgb.clone()) };
-        let inside =
-            w > 0 && h > 0 && x as u64 + w as u64 <= rgb.width as u64 && y as u64 + h as u64 <= rgb.height as u64;
-        if !inside {
-            let expected =
-                format!("a rectangle X,Y,W,H of at least 1x1 inside the {}x{} picture", rgb.width, rgb.height);
-            return Err(ConfigError::new("region", format!("{x},{y},{w},{h}"), expected).into());
-        }
+        self.check_region((rgb.width, rgb.height), None)?;
         let mut out = Planes::try_new(w, h, rgb.channels)?;
         for c in 0..rgb.channels {
             let (src, dst) = (rgb.plane(c), out.plane_mut(c));
@@ -113,6 +120,7 @@ pub fn compare_models(
     crate::output::check(input, &output, cfg.overwrite)?;
     spec.configs(cfg)?;
     let pic = crate::still::load(input, cfg.max_pixels)?;
+    spec.check_region((pic.rgb.width, pic.rgb.height), Some(input))?;
     let grid = compare_picture(&pic.rgb, cfg, spec, &Engines::new(), progress).map_err(|e| e.in_file(input))?;
     crate::still::save(&image::DynamicImage::ImageRgb8(grid), &output)?;
     Ok(output)

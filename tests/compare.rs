@@ -98,10 +98,12 @@ fn classic_resizers_join_on_request_and_a_region_outside_is_refused() {
         p == nearest.get_pixel(x + 1, y) && p == nearest.get_pixel(x, y + 1)
     })));
 
-    // A region past the picture's edge: one error naming --region and the picture's size, exit 2.
+    // A region past the picture's edge: one error naming --region, the picture's size and the
+    // file, exit 2.
     let bad = dir.path().join("bad.png");
     let r = upscale_run(&["compare", s(&input), "-m", &models, "--region", "40,40,30,30", "-o", s(&bad), "-q"]);
     assert_eq!(r.status.code(), Some(2), "{}", r.stderr);
     common::assert_one_error(&r, "--region", "64x48");
+    assert!(r.stderr.contains("photo.png"), "{}", r.stderr);
     assert!(!bad.exists());
 }
