@@ -46,6 +46,17 @@ pub fn video(input: (u32, u32), passes: &[u32], output: (u32, u32), in_flight: u
     frames.saturating_add(picture(input, passes, output, 3, 1).saturating_mul(workers))
 }
 
+/// Peak bytes of an animation of `input`-sized frames: they pass one at a time, so whatever
+/// their count it is one frame through the engine with alpha ([`picture`], 4 channels), the
+/// decoder's two canvases (the previous frame and the one being composed) and the frame it hands
+/// over (8-bit RGBA each), and the result as 8-bit RGBA with the encoder's copy and its palette
+/// indices.
+pub fn animation(input: (u32, u32), passes: &[u32], output: (u32, u32)) -> u64 {
+    let decoder = area(input).saturating_mul(3 * 4);
+    let encoder = area(output).saturating_mul(4 + 4 + 1);
+    picture(input, passes, output, 4, 1).saturating_add(decoder).saturating_add(encoder)
+}
+
 /// Peak bytes of the compare grid: the model's picture, `panels` panels of `output` (planes,
 /// then 8-bit RGB in the grid) and the grid's copy made when it is saved.
 pub fn grid(input: (u32, u32), passes: &[u32], output: (u32, u32), panels: u64) -> u64 {
@@ -79,6 +90,14 @@ impl Upscaler<'_> {
         let (tw, th) = self.output_size(w, h);
         let need = self.memory_needed(w, h, channels, sample_bytes);
         check_within("the result", (tw as u64, th as u64), need, available)
+    }
+
+    /// [`Error::Memory`] when an animation of `w`×`h` frames ([`animation`]) would need more
+    /// than `available` bytes.
+    pub fn check_animation(&self, w: u32, h: u32, available: u64) -> Result<()> {
+        let out = self.output_size(w, h);
+        let need = animation((w, h), &self.passes(), out);
+        check_within("each animation frame", (out.0 as u64, out.1 as u64), need, available)
     }
 
     /// [`Error::Memory`], naming `file`, when a video of `w`×`h` frames with `depth` frames
@@ -116,6 +135,12 @@ pub fn check_size(kind: Kind, size: (u32, u32), cfg: &Config) -> Result<()> {
 pub fn check_file(input: &Path, kind: Kind, cfg: &Config, up: &Upscaler) -> Result<()> {
     match kind {
         Kind::Image => {
+            if let Some(a) = crate::still::probe_animation(input) {
+                if a.width as u64 * a.height as u64 > cfg.max_pixels {
+                    return Ok(());
+                }
+                return up.check_animation(a.width, a.height, available_memory()).map_err(|e| e.in_file(input));
+            }
             let size = image::ImageReader::open(input)
                 .and_then(|r| r.with_guessed_format())
                 .ok()
@@ -164,5 +189,8 @@ mod tests {
         let one = picture((640, 360), &[2], (1280, 720), 3, 1);
         assert!(video((640, 360), &[2], (1280, 720), 16, 2) > 2 * one);
         assert!(grid((640, 360), &[2], (1280, 720), 4) > one + 4 * 1280 * 720 * 12);
+        // An animation's frame carries alpha and the decoder's and encoder's buffers.
+        let frame = animation((640, 360), &[2], (1280, 720));
+        assert!(frame > picture((640, 360), &[2], (1280, 720), 4, 1) + 1280 * 720 * 8, "{frame}");
     }
 }

@@ -39,7 +39,7 @@ pub const FORMATS: &[FileFormat] = &[
     row(&["webp"], Kind::Image, "image/webp", true, true),
     row(&["tiff", "tif"], Kind::Image, "image/tiff", true, false),
     row(&["bmp"], Kind::Image, "image/bmp", true, false),
-    row(&["gif"], Kind::Image, "image/gif", false, false),
+    row(&["gif"], Kind::Image, "image/gif", true, true),
     row(&["mp4", "m4v"], Kind::Video, "video/mp4", true, true),
     row(&["mkv"], Kind::Video, "video/x-matroska", true, true),
     row(&["webm"], Kind::Video, "video/webm", true, true),
@@ -90,7 +90,7 @@ mod tests {
         unique.sort_unstable();
         unique.dedup();
         assert_eq!(unique.len(), all.len(), "an extension in two rows");
-        assert_eq!(offered(Kind::Image), ["png", "jpg", "webp"]);
+        assert_eq!(offered(Kind::Image), ["png", "jpg", "webp", "gif"]);
         assert_eq!(offered(Kind::Video), ["mp4", "mkv", "webm"]);
         assert_eq!(mime(std::path::Path::new("a.JPEG")), "image/jpeg");
         assert!(named_as(std::path::Path::new("x.m2ts"), Kind::Video));

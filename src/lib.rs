@@ -18,7 +18,8 @@
 //!   over many machines.
 //! - [`model`]: the family table ([`model::families`]) and what is installed ([`model::list`]);
 //!   [`still`] and [`video`]: what a front end needs to show a file (previews, sizes);
-//!   [`compare_file`]: the side-by-side grid.
+//!   [`compare_file`], [`compare_models`], [`compare_picture`]: the side-by-side grid of networks
+//!   (and classic resizers), on a picture or a region of it.
 //! - [`error`]: one [`Error`] that names the file and the cause and keeps its source; [`exit`]:
 //!   the exit status for it, for a batch's summary and for a step's failure.
 //!
@@ -55,7 +56,7 @@ mod segments;
 mod speed;
 mod tile;
 
-pub use compare::compare_file;
+pub use compare::{compare_file, compare_models, compare_picture, CompareSpec};
 pub use config::{Config, Device};
 pub use engine::{Engine, Resolved, Upscaler};
 pub use engines::Engines;

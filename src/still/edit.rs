@@ -8,7 +8,6 @@ use super::Picture;
 use crate::config::Config;
 use crate::edit::EditSpec;
 use crate::error::{Error, Result};
-use crate::output;
 use crate::progress::{Event, Progress, Unit};
 
 /// Applies `spec` to `pic`, keeping what the picture carries; errors are [`Error::Edit`] naming
@@ -30,16 +29,20 @@ pub(super) fn after_scaling(pic: Picture, spec: &EditSpec, path: &Path, progress
     edit(stored, spec, path, progress)
 }
 
-/// Runs `cfg.edit` alone on the picture `input` into `output` (no model), with the events of an
-/// upscale.
-pub fn edit_file(input: &Path, output: &Path, cfg: &Config, progress: &dyn Progress) -> Result<()> {
-    super::output_format(output)?;
-    output::check(input, output, cfg.overwrite)?;
+/// Runs `cfg.edit` alone on the still picture `bytes` (read from `input`) into `output` (no
+/// model), with the events of an upscale; the caller has checked the output ([`super::edit_file`]).
+pub(super) fn edit_still(
+    input: &Path,
+    bytes: &[u8],
+    output: &Path,
+    cfg: &Config,
+    progress: &dyn Progress,
+) -> Result<()> {
     let file = Some(input.to_path_buf());
     if !progress.event(&Event::Start { file, total: None, unit: Unit::Tiles, estimated: false }) {
         return Err(Error::Cancelled);
     }
-    let pic = super::load(input, cfg.max_pixels)?;
+    let pic = super::decode_from(bytes, image::ImageFormat::from_path(input).ok(), input, cfg.max_pixels)?;
     let edited = edit(pic, &cfg.edit, input, progress)?;
     super::save_with(&edited.to_image(), output, &super::Metadata::default(), cfg.quality, progress)
 }

@@ -3,6 +3,7 @@
 //! metadata (`metadata.rs`), and write to a temporary name that is renamed into place only when
 //! complete.
 
+mod animated;
 mod edit;
 mod embed;
 mod exif;
@@ -13,7 +14,8 @@ use std::path::Path;
 
 use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader, Limits};
 
-pub use edit::{edit, edit_file};
+pub use animated::{probe as probe_animation, AnimFormat, Animation, Plays};
+pub use edit::edit;
 pub use metadata::Metadata;
 #[cfg(feature = "video")]
 pub(crate) use preview::write_png;
@@ -47,12 +49,18 @@ pub fn is_image(path: &Path) -> bool {
 
 /// Reads an image file. Pictures over `max_pixels` are refused before decoding.
 pub fn load(path: &Path, max_pixels: u64) -> Result<Picture> {
+    let bytes = read(path)?;
+    // The extension's format, for content that is recognised as none.
+    decode_from(&bytes, ImageFormat::from_path(path).ok(), path, max_pixels)
+}
+
+/// A picture file's bytes; an empty file is an error.
+fn read(path: &Path) -> Result<Vec<u8>> {
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
     if bytes.is_empty() {
         return Err(Error::decode(path, "empty file (0 bytes)"));
     }
-    // The extension's format, for content that is recognised as none.
-    decode_from(&bytes, ImageFormat::from_path(path).ok(), path, max_pixels)
+    Ok(bytes)
 }
 
 /// Decodes an image held in memory (format from its content), as [`load`] does a file; errors
@@ -253,6 +261,32 @@ pub fn save_with(
     pending.commit()
 }
 
+/// Runs `cfg.edit` alone on the picture `input` into `output` (no model), with the events of an
+/// upscale; an animation has every frame edited (its events count frames) unless the output
+/// holds one picture (then its first frame, with a note).
+pub fn edit_file(input: &Path, output: &Path, cfg: &crate::config::Config, progress: &dyn Progress) -> Result<()> {
+    let format = output_format(output)?;
+    output::check(input, output, cfg.overwrite)?;
+    let bytes = read(input)?;
+    if let Some(anim) = animated::probe_bytes(&bytes) {
+        if AnimFormat::for_output(output).is_some() {
+            over_limit(input, &anim, cfg.max_pixels)?;
+            return animated::upscale(input, &bytes, &anim, output, None, cfg, progress);
+        }
+        progress.note(&animated::first_frame_only(input, output, format, &anim));
+    }
+    edit::edit_still(input, &bytes, output, cfg, progress)
+}
+
+/// [`Error::TooLarge`] for an animation whose canvas is over the pixel limit.
+fn over_limit(input: &Path, anim: &Animation, max_pixels: u64) -> Result<()> {
+    if anim.width as u64 * anim.height as u64 > max_pixels {
+        let (width, height, limit) = (anim.width.into(), anim.height.into(), max_pixels);
+        return Err(Error::TooLarge { path: input.into(), width, height, limit });
+    }
+    Ok(())
+}
+
 /// Upscales one image file into `output`, reporting tiles to `progress` (which may cancel).
 /// The output keeps the input's metadata and names how it was made unless `cfg.provenance` is off.
 pub fn upscale_file(
@@ -262,9 +296,24 @@ pub fn upscale_file(
     cfg: &crate::config::Config,
     progress: &dyn Progress,
 ) -> Result<()> {
-    output_format(output)?;
+    let format = output_format(output)?;
     output::check(input, output, cfg.overwrite)?;
-    let pic = load(input, cfg.max_pixels)?;
+    let bytes = read(input)?;
+    if let Some(anim) = animated::probe_bytes(&bytes) {
+        over_limit(input, &anim, cfg.max_pixels)?;
+        let channels = 4;
+        if AnimFormat::for_output(output).is_some() {
+            if !cfg.edit.is_empty() {
+                let (w, h) = cfg.output_size(anim.width, anim.height);
+                crate::edit::preflight(&cfg.edit, (w, h), channels)
+                    .map_err(|source| Error::Edit { path: input.to_path_buf(), source })?;
+            }
+            let mut up = up.for_depth(input, 8, progress)?;
+            return animated::upscale(input, &bytes, &anim, output, Some(&mut up), cfg, progress);
+        }
+        progress.note(&animated::first_frame_only(input, output, format, &anim));
+    }
+    let pic = decode_from(&bytes, ImageFormat::from_path(input).ok(), input, cfg.max_pixels)?;
     if !cfg.edit.is_empty() {
         // The edit is checked against the scaled size before the model runs.
         let (w, h) = cfg.output_size(pic.rgb.width, pic.rgb.height);

@@ -130,9 +130,10 @@ fn valid_content_is_read_whatever_its_extension() {
 }
 
 #[test]
-fn animated_gif_upscales_its_first_frame() {
-    // Decision: an animated GIF is a still image here; its first frame is upscaled (to animate,
-    // convert it to a video first). Frame 1 is red, frame 2 blue.
+fn animated_gif_as_png_is_an_apng_whose_first_frame_comes_first() {
+    // Decision (issue 28): an animated GIF keeps every frame; `.png` writes an APNG, whose
+    // default picture (what a still viewer shows) is the first frame (tests/animated.rs checks
+    // every frame). Frame 1 is red, frame 2 blue.
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("anim.gif");
     {
@@ -146,6 +147,8 @@ fn animated_gif_upscales_its_first_frame() {
     }
     let out = dir.path().join("anim_x2.png");
     assert_success(&upscale(&[s(&input), "-s", "2", "-o", s(&out)]), "animated gif");
+    let apng = image::codecs::png::PngDecoder::new(std::io::BufReader::new(File::open(&out).unwrap())).unwrap();
+    assert!(apng.is_apng().unwrap(), "an animation written as an APNG");
     let got = image::open(&out).unwrap().to_rgb8();
     assert_eq!(got.dimensions(), (24, 16));
     let mean = |c: usize| got.pixels().map(|p| p[c] as f64).sum::<f64>() / got.pixels().len() as f64;

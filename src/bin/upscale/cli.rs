@@ -39,12 +39,19 @@ pub enum Command {
         #[arg(long)]
         measure: bool,
     },
-    /// Write one picture: the input enlarged by nearest, bicubic, Lanczos and the model, side by side.
+    /// Write one picture: the input (or a region) enlarged by each network of -m A,B,C side by
+    /// side, labelled; with one network, nearest, bicubic and Lanczos beside it.
     Compare {
         image: PathBuf,
         /// Default: <stem>_compare.png beside the input.
         #[arg(short, long)]
         output: Option<PathBuf>,
+        /// Compare on this rectangle of the input only (input pixels): a preview in seconds.
+        #[arg(long, value_name = "X,Y,W,H", value_parser = parse_region)]
+        region: Option<(u32, u32, u32, u32)>,
+        /// Also show nearest, bicubic and Lanczos when several networks are compared.
+        #[arg(long)]
+        classic: bool,
         #[command(flatten)]
         opts: Box<Opts>,
     },
@@ -56,6 +63,19 @@ pub enum Command {
     /// The local web page: upload, scale, compare, edit, download (and its HTTP API).
     #[cfg(feature = "serve")]
     Serve(crate::serve::ServeArgs),
+}
+
+/// `X,Y,W,H`: four whole numbers.
+fn parse_region(s: &str) -> Result<(u32, u32, u32, u32), String> {
+    let v: Vec<u32> = s
+        .split(',')
+        .map(|p| p.trim().parse::<u32>())
+        .collect::<Result<_, _>>()
+        .map_err(|_| format!("'{s}': expected X,Y,W,H (four whole numbers)"))?;
+    match v[..] {
+        [x, y, w, h] => Ok((x, y, w, h)),
+        _ => Err(format!("'{s}': expected X,Y,W,H (four whole numbers)")),
+    }
 }
 
 #[cfg(test)]

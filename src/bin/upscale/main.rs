@@ -26,9 +26,15 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Some(Command::Models { model_dir, measure }) => models(model_dir.as_deref(), measure),
-        Some(Command::Compare { image, output, opts }) => {
+        Some(Command::Compare { image, output, region, classic, mut opts }) => {
             let rep = Reporter::new(opts.progress, opts.quiet);
-            let made = opts.config().and_then(|cfg| upscale::compare_file(&image, output.as_deref(), &cfg, &rep));
+            // -m A,B,C: one panel per network.
+            let models: Vec<String> = opts.model.take().map_or_else(Vec::new, |m| {
+                m.split(',').map(str::trim).filter(|m| !m.is_empty()).map(String::from).collect()
+            });
+            let spec = upscale::CompareSpec { models, region, classic };
+            let made =
+                opts.config().and_then(|cfg| upscale::compare_models(&image, output.as_deref(), &cfg, &spec, &rep));
             match made {
                 Ok(out) => {
                     rep.note(&format!("wrote {}", out.display()));

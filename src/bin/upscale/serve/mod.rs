@@ -3,6 +3,7 @@
 //! with a random access token. Jobs run on worker threads, one at a time unless asked.
 
 mod args;
+mod compare;
 mod files;
 mod guard;
 mod presets;
@@ -34,6 +35,8 @@ pub struct App {
     pub stopping: tokio::sync::watch::Receiver<bool>,
     /// This run's random id: a page that sees it change knows its jobs are gone.
     pub instance: String,
+    /// The one engine cache of this process: the workers' jobs and the page's comparisons.
+    pub engines: Arc<upscale::Engines>,
 }
 
 /// Runs the server until Ctrl-C / SIGTERM; the exit status of the library's rule then (130), or
@@ -93,7 +96,8 @@ async fn serve(args: ServeArgs, device: Device, root: std::path::PathBuf) -> Exi
         Err(e) => return fail("find a random source for the access token".into(), e),
     };
     let (store, rx) = queue::Store::new(root, args.max_jobs);
-    let workers = match work::start_workers(args.jobs, store.clone(), rx) {
+    let engines = Arc::new(upscale::Engines::new());
+    let workers = match work::start_workers(args.jobs, store.clone(), rx, engines.clone()) {
         Ok(w) => w,
         Err(e) => return fail("start the worker threads".into(), e),
     };
@@ -110,6 +114,7 @@ async fn serve(args: ServeArgs, device: Device, root: std::path::PathBuf) -> Exi
         stopping: stop_rx,
         args: args.clone(),
         instance,
+        engines,
     });
     let guard = Arc::new(guard::Guard::new(addr, &args.allow_host, token.clone()));
     let router = routes::router(app).layer(axum::middleware::from_fn_with_state(guard, guard::check));

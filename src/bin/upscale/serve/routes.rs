@@ -31,6 +31,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/", get(|| async { asset("index.html") }))
         .route("/app.js", get(|| async { asset("app.js") }))
         .route("/draw.js", get(|| async { asset("draw.js") }))
+        .route("/compare.js", get(|| async { asset("compare.js") }))
         .route("/app.css", get(|| async { asset("app.css") }))
         .route("/favicon.svg", get(|| async { asset("favicon.svg") }))
         .route("/favicon.ico", get(|| async { asset("favicon.svg") }))
@@ -45,6 +46,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/api/jobs/{id}/input", get(input))
         .route("/api/jobs/{id}/preview", get(preview))
         .route("/api/jobs/{id}/edit", post(edit_job))
+        .route("/api/jobs/{id}/compare", post(super::compare::compare))
         .route("/api/zip", get(zip))
         .fallback(|| async { error(StatusCode::NOT_FOUND, "there is nothing at this address") })
         .layer(DefaultBodyLimit::max(MAX_JSON))
@@ -57,6 +59,7 @@ fn asset(name: &str) -> Response {
         "index.html" => (include_str!("assets/index.html"), "text/html; charset=utf-8"),
         "app.js" => (include_str!("assets/app.js"), "text/javascript; charset=utf-8"),
         "draw.js" => (include_str!("assets/draw.js"), "text/javascript; charset=utf-8"),
+        "compare.js" => (include_str!("assets/compare.js"), "text/javascript; charset=utf-8"),
         "favicon.svg" => (include_str!("assets/favicon.svg"), "image/svg+xml"),
         _ => (include_str!("assets/app.css"), "text/css; charset=utf-8"),
     };

@@ -98,13 +98,13 @@ fn run(entry: &Entry, engines: &Engines) {
     }
 }
 
-/// Starts `n` worker threads taking entries from the queue in order.
+/// Starts `n` worker threads taking entries from the queue in order, on the process's `engines`.
 pub fn start_workers(
     n: usize,
     store: Arc<Store>,
     rx: crossbeam_channel::Receiver<Arc<Entry>>,
+    engines: Arc<Engines>,
 ) -> std::io::Result<Vec<std::thread::JoinHandle<()>>> {
-    let engines = Arc::new(Engines::new());
     (0..n.max(1))
         .map(|i| {
             let engines = engines.clone();

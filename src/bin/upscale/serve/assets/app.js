@@ -403,6 +403,8 @@ function openCompare(job) {
   }
   setSplit($("slider").value);
   $("compare-panel").scrollIntoView({ block: "nearest" });
+  // compare.js: networks side by side on an uploaded picture.
+  document.dispatchEvent(new CustomEvent("upscale:compare-open", { detail: { id, media: job.json.media, upload } }));
 }
 
 // The "before" follows the "after" while both are videos (a still "before" stays as it is).
