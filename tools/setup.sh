@@ -77,16 +77,16 @@ fi
 
 # The Python package (python/; tests/python.rs builds its wheel with maturin, installs it into a
 # fresh venv and runs its pytest suite; numpy and tqdm are what the package and the README's
-# progress-bar example use). `venv` needs Debian's python3-venv when python3 is Debian's.
+# progress-bar example use; OpenCV is tools/flicker.py's optical flow). `venv` needs Debian's python3-venv when python3 is Debian's.
 if ! $PY -c 'import ensurepip, venv' 2>/dev/null; then
   say "installing python3-venv"
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends python3-venv >/dev/null
 fi
-PY_PACKAGE_TOOLS=('maturin>=1.16,<2' 'pytest>=7' 'numpy>=1.21' 'tqdm>=4')
-if ! $PY -c 'import maturin, pytest, numpy, tqdm' 2>/dev/null; then
-  say "installing maturin, pytest, numpy and tqdm (PyPI)"
+PY_PACKAGE_TOOLS=('maturin>=1.16,<2' 'pytest>=7' 'numpy>=1.21' 'tqdm>=4' 'opencv-python-headless>=4.6')
+if ! $PY -c 'import maturin, pytest, numpy, tqdm, cv2' 2>/dev/null; then
+  say "installing maturin, pytest, numpy, tqdm and opencv-python-headless (PyPI)"
   $PY -m pip install --quiet "${PY_PACKAGE_TOOLS[@]}" 2>/dev/null \
     || $PY -m pip install --quiet --user --break-system-packages "${PY_PACKAGE_TOOLS[@]}"
 fi
