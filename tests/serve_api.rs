@@ -135,6 +135,56 @@ fn a_clip_keeps_its_frames_and_audio_and_an_edit_is_a_new_result() {
     assert_eq!(srv.get(&format!("/api/jobs/{id}/result")).status, 200, "the original result stays");
 }
 
+/// The `temporal` field (#27): `off` gives the command line's `--temporal off` frames, which
+/// differ from the default's (stabilised); a value other than on or off is a 400 naming it.
+#[test]
+fn the_temporal_field_turns_stabilisation_off_like_the_cli() {
+    let tmp = tempfile::tempdir().unwrap();
+    let srv = Server::start(tmp.path(), &[]);
+    let work = tempfile::tempdir().unwrap();
+    let clip_path = work.path().join("clip.mp4");
+    clip(&clip_path, "64x48", 10, 1.0);
+    let bytes = std::fs::read(&clip_path).unwrap();
+    let r = srv.upload("clip.mp4", &bytes, &[("temporal", "sometimes")]);
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert!(r.text().contains("temporal 'sometimes'"), "{}", r.text());
+
+    let id = srv.submit("clip.mp4", &bytes, &[("scale", "2"), ("format", "mkv"), ("temporal", "off")]);
+    let j = srv.wait(&id, 5 * MINUTE);
+    assert_eq!(j["state"], "done", "{j}");
+    let served = work.path().join("served.mkv");
+    std::fs::write(&served, srv.get(&format!("/api/jobs/{id}/result")).body).unwrap();
+    let md5s = |p: &std::path::Path| {
+        let o = std::process::Command::new("ffmpeg")
+            .args(["-v", "error", "-i"])
+            .arg(p)
+            .args(["-map", "0:v", "-f", "framemd5", "-"])
+            .output()
+            .expect("ffmpeg runs");
+        String::from_utf8_lossy(&o.stdout)
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .map(str::to_string)
+            .collect::<Vec<_>>()
+    };
+    let cli = |temporal: &str| {
+        let out = work.path().join(format!("cli_{temporal}.mkv"));
+        let st = std::process::Command::new(upscale_test_support::bin())
+            .arg(&clip_path)
+            .arg("-o")
+            .arg(&out)
+            .args(["-s", "2", "-q", "--temporal", temporal])
+            .status()
+            .unwrap();
+        assert!(st.success());
+        md5s(&out)
+    };
+    let got = md5s(&served);
+    assert_eq!(got.len(), 10);
+    assert_eq!(got, cli("off"), "the served frames are not the command line's --temporal off");
+    assert_ne!(got, cli("on"), "temporal on and off gave the same frames: the field was not tested");
+}
+
 #[test]
 fn a_picture_edit_replays_the_operations_at_full_resolution() {
     let tmp = tempfile::tempdir().unwrap();
@@ -493,8 +543,34 @@ fn a_wider_address_needs_the_token() {
             break u.to_string();
         }
     };
+    // The address a phone can use (#28: it used to say 127.0.0.1 only): one line per address
+    // this machine has on its networks, each one that answers with the token.
+    let mut lan = Vec::new();
+    for l in lines.by_ref() {
+        match l.unwrap().strip_prefix("upscale: from other devices on this network: ") {
+            Some(u) => lan.push(u.to_string()),
+            None => break,
+        }
+    }
     let _kill = KillOnDrop(child);
     assert!(warned, "a wider address is served with a warning");
+    let mine = std::process::Command::new("hostname").arg("-I").output().expect("hostname runs");
+    let mine: Vec<String> = String::from_utf8_lossy(&mine.stdout)
+        .split_whitespace()
+        .filter(|a| a.parse::<std::net::Ipv4Addr>().is_ok_and(|ip| !ip.is_loopback()))
+        .map(str::to_string)
+        .collect();
+    assert!(!mine.is_empty(), "this test needs a network address besides loopback");
+    assert_eq!(lan.len(), mine.len(), "{lan:?} against this machine's {mine:?}");
+    for u in &lan {
+        let (at, t) = u.trim_start_matches("http://").split_once("/?token=").expect("token in the address");
+        let ip = at.rsplit_once(':').unwrap().0;
+        assert!(mine.iter().any(|m| m == ip), "{u}: not one of this machine's addresses {mine:?}");
+        let mut s = std::net::TcpStream::connect(at).expect("the network address answers");
+        let req = format!("GET /?token={t} HTTP/1.1\r\nHost: {at}\r\nConnection: close\r\n\r\n");
+        std::io::Write::write_all(&mut s, req.as_bytes()).unwrap();
+        assert_eq!(read_response(&mut s).status, 303, "{u}");
+    }
     let (addr, token) = url.trim_start_matches("http://").split_once("/?token=").expect("token in the URL");
     assert_eq!(token.len(), 32);
     let port: u16 = addr.rsplit(':').next().unwrap().parse().unwrap();

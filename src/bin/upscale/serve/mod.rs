@@ -6,6 +6,7 @@ mod args;
 mod compare;
 mod files;
 mod guard;
+mod lan;
 mod presets;
 mod queue;
 mod reply;
@@ -131,6 +132,17 @@ async fn serve(args: ServeArgs, device: Device, root: std::path::PathBuf) -> Exi
         );
     }
     eprintln!("upscale: serving on {url}");
+    // 127.0.0.1 is this machine alone: a phone needs the address it has on the network.
+    if addr.ip().is_unspecified() {
+        for ip in lan::addresses() {
+            let at = SocketAddr::new(ip, addr.port());
+            let link = match &token {
+                Some(t) => format!("http://{at}/?token={t}"),
+                None => format!("http://{at}/"),
+            };
+            eprintln!("upscale: from other devices on this network: {link}");
+        }
+    }
     eprintln!(
         "upscale: jobs at once: {}, uploads up to {} MiB, results kept {} s, work folder {}",
         args.jobs,
