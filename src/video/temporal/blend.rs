@@ -84,13 +84,22 @@ fn samples<T: Sample>(
         })
         .collect();
     let xs: Vec<usize> = (0..ow).map(|x| x * w / ow).collect();
+    // The output columns of each block column: where `xs` enters it.
+    let bw = w.div_ceil(BLOCK);
+    let mut spans = vec![ow; bw + 1];
+    for (ox, &x) in xs.iter().enumerate().rev() {
+        spans[x / BLOCK] = ox;
+    }
+    for b in (0..bw).rev() {
+        spans[b] = spans[b].min(spans[b + 1]);
+    }
     // 1/wsum in 2^24ths for every possible weight sum: a multiply instead of a division.
     let most = FULL as usize * (refs.len() + 1);
-    let recip: Vec<u64> =
-        (0..=most).map(|s| if s == 0 { 0 } else { ((1u64 << 24) + s as u64 / 2) / s as u64 }).collect();
+    let recip: Vec<u64> = (0..=most).map(|s| if s == 0 { 0 } else { ((1u64 << 24) + s as u64 / 2) / s as u64 }).collect();
     let mut out = Vec::with_capacity(raw.len());
     let mut acc = vec![0u32; ow * 3];
     let mut wsum = vec![0u32; ow];
+    let last = ow as isize - 1;
     for oy in 0..oh {
         let y = oy * h / oh;
         let row = &raw[oy * ow * 3..][..ow * 3];
@@ -100,22 +109,26 @@ fn samples<T: Sample>(
         wsum.fill(FULL as u32);
         for ((f, r), off) in fields.iter().zip(refs).zip(&offsets) {
             let weights = &f.weight[y * w..][..w];
-            let blocks = &off[(y / BLOCK) * f.bw..];
-            for ox in 0..ow {
-                let x = xs[ox];
-                let wt = weights[x] as u32;
-                if wt == 0 {
+            let blocks = &off[(y / BLOCK) * f.bw..][..bw];
+            for (b, &(dx, dy)) in blocks.iter().enumerate() {
+                if weights[b * BLOCK..((b + 1) * BLOCK).min(w)].iter().all(|&v| v == 0) {
                     continue;
                 }
-                let (dx, dy) = blocks[x / BLOCK];
-                let sx = (ox as isize + dx).clamp(0, ow as isize - 1) as usize;
                 let sy = (oy as isize + dy).clamp(0, oh as isize - 1) as usize;
-                let src = &r[(sy * ow + sx) * 3..][..3];
-                let a = &mut acc[ox * 3..][..3];
-                a[0] += wt * src[0].into();
-                a[1] += wt * src[1].into();
-                a[2] += wt * src[2].into();
-                wsum[ox] += wt;
+                let src_row = &r[sy * ow * 3..][..ow * 3];
+                for ox in spans[b]..spans[b + 1] {
+                    let wt = weights[xs[ox]] as u32;
+                    if wt == 0 {
+                        continue;
+                    }
+                    let sx = (ox as isize + dx).clamp(0, last) as usize;
+                    let src = &src_row[sx * 3..][..3];
+                    let a = &mut acc[ox * 3..][..3];
+                    a[0] += wt * src[0].into();
+                    a[1] += wt * src[1].into();
+                    a[2] += wt * src[2].into();
+                    wsum[ox] += wt;
+                }
             }
         }
         for (ox, a) in acc.chunks_exact(3).enumerate() {

@@ -86,7 +86,33 @@ impl Plane {
 
     /// The block's sum of absolute differences with `other` moved by (qx, qy) quarter pixels.
     fn sad_quarter(&self, other: &Plane, x: i32, y: i32, size: i32, qx: i32, qy: i32) -> u32 {
+        let (ix, iy) = (x + (qx >> 2), y + (qy >> 2));
+        let inside = x >= 0
+            && y >= 0
+            && x + size <= self.w as i32
+            && y + size <= self.h as i32
+            && ix >= 0
+            && iy >= 0
+            && ix + size < other.w as i32
+            && iy + size < other.h as i32;
         let mut s = 0;
+        if inside {
+            // The same sums as `quarter`, without its edge clamping: the block and its moved
+            // copy (one sample more each way) lie inside.
+            let (fx, fy) = ((qx & 3) as u32, (qy & 3) as u32);
+            let (w00, w10, w01, w11) = ((4 - fx) * (4 - fy), fx * (4 - fy), (4 - fx) * fy, fx * fy);
+            let size = size as usize;
+            for j in 0..size {
+                let a = &self.px[(y as usize + j) * self.w + x as usize..][..size];
+                let r0 = &other.px[(iy as usize + j) * other.w + ix as usize..][..size + 1];
+                let r1 = &other.px[(iy as usize + j + 1) * other.w + ix as usize..][..size + 1];
+                for i in 0..size {
+                    let v = w00 * r0[i] as u32 + w10 * r0[i + 1] as u32 + w01 * r1[i] as u32 + w11 * r1[i + 1] as u32;
+                    s += (a[i] as u32 * 16).abs_diff(v);
+                }
+            }
+            return (s + 8) / 16;
+        }
         for j in 0..size {
             for i in 0..size {
                 let p = self.at(x + i, y + j) * 16;
@@ -251,27 +277,50 @@ fn around(x: i32, y: i32) -> impl Iterator<Item = (i32, i32)> {
 fn weights(cur: &Luma, earlier: &Luma, v: &[(i32, i32)], bw: usize) -> Vec<u8> {
     let (c, e) = (&cur.levels[0], &earlier.levels[0]);
     let (w, h) = (c.w, c.h);
-    // Absolute differences in sixteenths of a level.
+    // Absolute differences in sixteenths of a level, block by block.
     let mut diff = vec![0u32; w * h];
-    for y in 0..h {
-        for x in 0..w {
-            let (qx, qy) = v[(y / BLOCK) * bw + x / BLOCK];
-            diff[y * w + x] = (c.px[y * w + x] as u32 * 16).abs_diff(e.quarter(x as i32, y as i32, qx, qy));
+    for by in 0..h.div_ceil(BLOCK) {
+        for bx in 0..bw {
+            let (qx, qy) = v[by * bw + bx];
+            let (x0, y0) = (bx * BLOCK, by * BLOCK);
+            let (x1, y1) = ((x0 + BLOCK).min(w), (y0 + BLOCK).min(h));
+            let (ix, iy) = (x0 as i32 + (qx >> 2), y0 as i32 + (qy >> 2));
+            let inside = ix >= 0 && iy >= 0 && ix + BLOCK as i32 + 1 < e.w as i32 && iy + BLOCK as i32 + 1 < e.h as i32;
+            let (fx, fy) = ((qx & 3) as u32, (qy & 3) as u32);
+            let (w00, w10, w01, w11) = ((4 - fx) * (4 - fy), fx * (4 - fy), (4 - fx) * fy, fx * fy);
+            for y in y0..y1 {
+                for x in x0..x1 {
+                    let moved = if inside {
+                        // `quarter`'s sums, without its clamping (all four samples inside).
+                        let (sx, sy) = ((ix + (x - x0) as i32) as usize, (iy + (y - y0) as i32) as usize);
+                        let (r0, r1) = (&e.px[sy * e.w + sx..], &e.px[(sy + 1) * e.w + sx..]);
+                        w00 * r0[0] as u32 + w10 * r0[1] as u32 + w01 * r1[0] as u32 + w11 * r1[1] as u32
+                    } else {
+                        e.quarter(x as i32, y as i32, qx, qy)
+                    };
+                    diff[y * w + x] = (c.px[y * w + x] as u32 * 16).abs_diff(moved);
+                }
+            }
         }
     }
+    // The 3×3 sums (fewer neighbours at the edges, scaled to nine), rows then columns.
+    let mut rows = vec![0u32; w * h];
+    for y in 0..h {
+        let d = &diff[y * w..][..w];
+        for x in 0..w {
+            rows[y * w + x] = d[x.saturating_sub(1)..(x + 2).min(w)].iter().sum();
+        }
+    }
+    let across = |x: usize| ((x + 2).min(w) - x.saturating_sub(1)) as u32;
     let mut out = vec![0u8; w * h];
     let (same, different) = (SAME * 16 * 9, DIFFERENT * 16 * 9);
     for y in 0..h {
+        let (top, bottom) = (y.saturating_sub(1), (y + 2).min(h));
+        let down = (bottom - top) as u32;
         for x in 0..w {
-            let mut s = 0;
-            for j in y.saturating_sub(1)..(y + 2).min(h) {
-                for i in x.saturating_sub(1)..(x + 2).min(w) {
-                    s += diff[j * w + i];
-                }
-            }
-            // Edge pixels have fewer neighbours: scale their sum to nine.
-            let n = ((y + 2).min(h) - y.saturating_sub(1)) * ((x + 2).min(w) - x.saturating_sub(1));
-            let s = s * 9 / n as u32;
+            let s: u32 = (top..bottom).map(|j| rows[j * w + x]).sum();
+            let n = across(x) * down;
+            let s = if n == 9 { s } else { s * 9 / n };
             out[y * w + x] = if s <= same {
                 FULL
             } else if s >= different {
