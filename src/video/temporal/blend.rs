@@ -95,7 +95,8 @@ fn samples<T: Sample>(
     }
     // 1/wsum in 2^24ths for every possible weight sum: a multiply instead of a division.
     let most = FULL as usize * (refs.len() + 1);
-    let recip: Vec<u64> = (0..=most).map(|s| if s == 0 { 0 } else { ((1u64 << 24) + s as u64 / 2) / s as u64 }).collect();
+    let recip: Vec<u64> =
+        (0..=most).map(|s| if s == 0 { 0 } else { ((1u64 << 24) + s as u64 / 2) / s as u64 }).collect();
     let mut out = Vec::with_capacity(raw.len());
     let mut acc = vec![0u32; ow * 3];
     let mut wsum = vec![0u32; ow];
