@@ -905,3 +905,65 @@ fn shapes_drawn_with_mouse_and_touch_in_the_page_are_what_apply_and_the_cli_give
     let cli = cli_reference(&photo_path, &work.path().join("cli.png"), &["-m", "nearest", "-s", "2", "--edit", &list]);
     assert!(cli == applied, "the page's Apply and --edit differ: {:.1} dB", psnr(&cli, &applied));
 }
+
+/// The page's Advanced setting for videos (#27): unticking "hold still what stands still" sends
+/// `temporal=off`, so the served clip has the command line's `--temporal off` frames; the choice
+/// is kept across a reload like the other settings.
+#[test]
+fn unticking_temporal_stabilisation_in_the_page_gives_the_cli_off_frames() {
+    let tmp = tempfile::tempdir().unwrap();
+    let srv = Server::start(tmp.path(), &[]);
+    let work = tempfile::tempdir().unwrap();
+    let clip_path = work.path().join("clip.mp4");
+    clip(&clip_path, "64x48", 10, 1.0);
+    let browser = browser();
+    let tab = browser.new_tab().expect("a tab");
+    tab.set_default_timeout(Duration::from_secs(30));
+    tab.navigate_to(&format!("http://127.0.0.1:{}/", srv.port)).unwrap().wait_until_navigated().unwrap();
+    until(&tab, "document.querySelectorAll('#model option').length > 1", Duration::from_secs(30), "the model list");
+    set(&tab, "model", "realesr-animevideov3");
+    set(&tab, "video-format", "mkv");
+    click(&tab, "#scales input[value='2']");
+    click(&tab, "details.advanced summary");
+    assert_eq!(js(&tab, "document.getElementById('temporal').checked"), Value::Bool(true), "on by default");
+    click(&tab, "#temporal");
+    assert_eq!(js(&tab, "document.getElementById('temporal').checked"), Value::Bool(false));
+    tab.reload(false, None).unwrap().wait_until_navigated().unwrap();
+    until(&tab, "document.querySelectorAll('#model option').length > 1", Duration::from_secs(30), "the model list");
+    assert_eq!(js(&tab, "document.getElementById('temporal').checked"), Value::Bool(false), "kept across a reload");
+    set(&tab, "model", "realesr-animevideov3");
+    tab.wait_for_element("#file").unwrap().set_input_files(&[clip_path.to_str().unwrap()]).expect("choose the clip");
+    until(&tab, "document.querySelector('#queue li[data-state=done]')", Duration::from_secs(300), "the clip done");
+    let id = job_id(&tab, "clip.mp4");
+    let served = work.path().join("served.mkv");
+    std::fs::write(&served, srv.get(&format!("/api/jobs/{id}/result")).body).unwrap();
+    let md5s = |p: &Path| {
+        let o = std::process::Command::new("ffmpeg")
+            .args(["-v", "error", "-i"])
+            .arg(p)
+            .args(["-map", "0:v", "-f", "framemd5", "-"])
+            .output()
+            .expect("ffmpeg runs");
+        String::from_utf8_lossy(&o.stdout)
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .map(str::to_string)
+            .collect::<Vec<_>>()
+    };
+    let cli = |temporal: &str| {
+        let out = work.path().join(format!("cli_{temporal}.mkv"));
+        let st = std::process::Command::new(upscale_test_support::bin())
+            .arg(&clip_path)
+            .arg("-o")
+            .arg(&out)
+            .args(["-m", "realesr-animevideov3", "-s", "2", "-q", "--temporal", temporal])
+            .status()
+            .unwrap();
+        assert!(st.success());
+        md5s(&out)
+    };
+    let got = md5s(&served);
+    assert_eq!(got.len(), 10);
+    assert_eq!(got, cli("off"), "the page's clip is not the command line's --temporal off");
+    assert_ne!(got, cli("on"), "on and off gave the same frames: the setting was not tested");
+}
