@@ -54,7 +54,12 @@ impl Stabiliser {
     /// false (a history frame) only remembered, and nothing is blended.
     pub fn frame(&mut self, source: &Pixels, upscaled: Pixels, keep: bool) -> Option<Pixels> {
         let luma = motion::Luma::of(source);
-        let fits = |p: &Past| p.luma.size() == luma.size() && p.upscaled.dimensions() == upscaled.dimensions();
+        // Pictures of another size or depth (a stream that changed) start afresh.
+        let fits = |p: &Past| {
+            p.luma.size() == luma.size()
+                && p.upscaled.dimensions() == upscaled.dimensions()
+                && std::mem::discriminant(&p.upscaled) == std::mem::discriminant(&upscaled)
+        };
         if !self.past.iter().all(fits) {
             self.past.clear();
         }
@@ -96,5 +101,38 @@ impl InOrder for Stabiliser {
             Error::runtime("internal error: a frame reached the stabiliser without its input picture".to_string(), None)
         })?;
         Ok(self.frame(&source, rgb, !history).map(|rgb| Picture { rgb, pts, history: false, source: None }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use image::{Rgb, RgbImage};
+
+    /// A textured small picture (the input) and a flat upscaled one of `level` at ×2.
+    fn pair(seed: u32, level: u8) -> (Pixels, Pixels) {
+        let src = RgbImage::from_fn(32, 24, |x, y| {
+            let v = ((x * 37 + y * 11 + seed * 101) ^ (x * y)) % 251;
+            Rgb([v as u8, (v / 2) as u8, 255 - v as u8])
+        });
+        (Pixels::Rgb8(src), Pixels::Rgb8(RgbImage::from_pixel(64, 48, Rgb([level; 3]))))
+    }
+
+    #[test]
+    fn history_is_remembered_not_passed_on_and_a_cut_starts_afresh() {
+        let mut s = Stabiliser::new();
+        let (a, first) = pair(0, 100);
+        assert_eq!(s.frame(&a, first.clone(), true), Some(first), "nothing before the first frame");
+        let (_, history) = pair(0, 110);
+        assert_eq!(s.frame(&a, history, false), None, "a history frame is not passed on");
+        let (_, third) = pair(0, 130);
+        let Some(Pixels::Rgb8(out)) = s.frame(&a, third, true) else { panic!("no frame") };
+        // The same input three times: the mean of 100, 110 and 130.
+        assert_eq!(out.get_pixel(10, 10).0, [113; 3]);
+        let (b, after_cut) = pair(7, 200);
+        assert_eq!(s.frame(&b, after_cut.clone(), true), Some(after_cut), "the frame after a cut is its own");
+        // A 16-bit picture after 8-bit ones: a stream that changed starts afresh too.
+        let deep = Pixels::Rgb16(crate::video::items::Rgb16Image::from_pixel(64, 48, Rgb([5000; 3])));
+        assert_eq!(s.frame(&b, deep.clone(), true), Some(deep));
     }
 }
