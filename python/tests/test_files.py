@@ -64,6 +64,9 @@ def test_ctrl_c_cancels_a_running_video(tmp_path: Path) -> None:
     script = textwrap.dedent(
         f"""
         import json, os, signal, subprocess, sys, upscale
+        # As in a terminal: a process started in the background inherits SIGINT ignored, and
+        # Python then never turns Ctrl-C into KeyboardInterrupt.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         events = []
         sent = []
         def on_event(e):
@@ -94,7 +97,9 @@ def test_ctrl_c_cancels_a_running_video(tmp_path: Path) -> None:
 def test_ctrl_c_cancels_an_array_being_upscaled() -> None:
     script = textwrap.dedent(
         """
-        import os, subprocess, numpy as np, upscale
+        import os, signal, subprocess, numpy as np, upscale
+        # As in a terminal (see the test above).
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         a = np.random.default_rng(0).integers(0, 255, (256, 256, 3), dtype=np.uint8)
         seen = []
         sent = []
