@@ -7,7 +7,8 @@
 
 use tiny_skia::{FillRule, LineCap, LineJoin, Paint, PathBuilder, Pixmap, Rect, Transform};
 
-use super::mark::{over, Ready};
+use super::layer::over;
+use super::mark::Ready;
 use super::meter::Meter;
 use super::room;
 use super::spec::{Annotation, Outline, Rgb, Stroke};

@@ -135,25 +135,6 @@ fn place(pos: Position, p: (u32, u32), m: (u32, u32)) -> (i64, i64) {
     }
 }
 
-/// Premultiplied `layer` at (`x`, `y`) over the premultiplied RGBA `target`.
-pub fn over(target: &mut Planes, layer: &Planes, (x, y): (i64, i64)) {
-    let (ta, la) = (target.area(), layer.area());
-    let (tw, th) = (target.width as i64, target.height as i64);
-    for ly in 0..layer.height as i64 {
-        for lx in 0..layer.width as i64 {
-            let (px, py) = (x + lx, y + ly);
-            if px < 0 || py < 0 || px >= tw || py >= th {
-                continue;
-            }
-            let (t, l) = ((py * tw + px) as usize, (ly * layer.width as i64 + lx) as usize);
-            let alpha = layer.data[3 * la + l];
-            for c in 0..4 {
-                target.data[c * ta + t] = layer.data[c * la + l] + target.data[c * ta + t] * (1.0 - alpha);
-            }
-        }
-    }
-}
-
 impl Ready {
     /// The mark's pixels that land on a `width`×`height` picture: (mark x, mark y, picture index).
     fn spots(&self, width: u32, height: u32) -> impl Iterator<Item = (usize, usize)> + '_ {

@@ -8,6 +8,7 @@
 pub(crate) mod base64;
 pub(crate) mod draw;
 pub(crate) mod fonts;
+pub(crate) mod layer;
 pub(crate) mod mark;
 pub(crate) mod meter;
 pub(crate) mod picture;

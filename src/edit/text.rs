@@ -11,7 +11,7 @@ use ab_glyph::{Font, GlyphId, PxScale, ScaleFont};
 use unicode_bidi::BidiInfo;
 
 use super::fonts::{self, Face};
-use super::mark::over;
+use super::layer::over;
 use super::meter::Meter;
 use crate::error::EditError;
 use crate::error::Result;
