@@ -154,19 +154,6 @@ fn the_temporal_field_turns_stabilisation_off_like_the_cli() {
     assert_eq!(j["state"], "done", "{j}");
     let served = work.path().join("served.mkv");
     std::fs::write(&served, srv.get(&format!("/api/jobs/{id}/result")).body).unwrap();
-    let md5s = |p: &std::path::Path| {
-        let o = std::process::Command::new("ffmpeg")
-            .args(["-v", "error", "-i"])
-            .arg(p)
-            .args(["-map", "0:v", "-f", "framemd5", "-"])
-            .output()
-            .expect("ffmpeg runs");
-        String::from_utf8_lossy(&o.stdout)
-            .lines()
-            .filter(|l| !l.starts_with('#'))
-            .map(str::to_string)
-            .collect::<Vec<_>>()
-    };
     let cli = |temporal: &str| {
         let out = work.path().join(format!("cli_{temporal}.mkv"));
         let st = std::process::Command::new(upscale_test_support::bin())
@@ -177,9 +164,9 @@ fn the_temporal_field_turns_stabilisation_off_like_the_cli() {
             .status()
             .unwrap();
         assert!(st.success());
-        md5s(&out)
+        upscale_test_support::frame_md5s(&out)
     };
-    let got = md5s(&served);
+    let got = upscale_test_support::frame_md5s(&served);
     assert_eq!(got.len(), 10);
     assert_eq!(got, cli("off"), "the served frames are not the command line's --temporal off");
     assert_ne!(got, cli("on"), "temporal on and off gave the same frames: the field was not tested");

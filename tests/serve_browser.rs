@@ -937,19 +937,6 @@ fn unticking_temporal_stabilisation_in_the_page_gives_the_cli_off_frames() {
     let id = job_id(&tab, "clip.mp4");
     let served = work.path().join("served.mkv");
     std::fs::write(&served, srv.get(&format!("/api/jobs/{id}/result")).body).unwrap();
-    let md5s = |p: &Path| {
-        let o = std::process::Command::new("ffmpeg")
-            .args(["-v", "error", "-i"])
-            .arg(p)
-            .args(["-map", "0:v", "-f", "framemd5", "-"])
-            .output()
-            .expect("ffmpeg runs");
-        String::from_utf8_lossy(&o.stdout)
-            .lines()
-            .filter(|l| !l.starts_with('#'))
-            .map(str::to_string)
-            .collect::<Vec<_>>()
-    };
     let cli = |temporal: &str| {
         let out = work.path().join(format!("cli_{temporal}.mkv"));
         let st = std::process::Command::new(upscale_test_support::bin())
@@ -960,9 +947,9 @@ fn unticking_temporal_stabilisation_in_the_page_gives_the_cli_off_frames() {
             .status()
             .unwrap();
         assert!(st.success());
-        md5s(&out)
+        upscale_test_support::frame_md5s(&out)
     };
-    let got = md5s(&served);
+    let got = upscale_test_support::frame_md5s(&served);
     assert_eq!(got.len(), 10);
     assert_eq!(got, cli("off"), "the page's clip is not the command line's --temporal off");
     assert_ne!(got, cli("on"), "on and off gave the same frames: the setting was not tested");

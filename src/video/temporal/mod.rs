@@ -67,25 +67,16 @@ impl Stabiliser {
         if newest.as_ref().is_some_and(|f| f.unmatched() > CUT) {
             self.past.clear();
         }
-        let out = match (keep, newest) {
-            (false, _) | (true, None) => None,
-            (true, Some(first)) if self.past.is_empty() => {
-                drop(first);
-                None
-            }
-            (true, Some(first)) => {
+        // History frames are only remembered; after a cut nothing before is left to blend.
+        let out = match newest {
+            Some(first) if keep && !self.past.is_empty() => {
                 let mut fields = vec![first];
                 fields.extend(self.past.iter().skip(1).map(|p| motion::search(&luma, &p.luma)));
-                let used: Vec<usize> = (0..fields.len()).filter(|&k| fields[k].any()).collect();
-                if used.is_empty() {
-                    None
-                } else {
-                    let earlier: Vec<&Pixels> = used.iter().map(|&k| &self.past[k].upscaled).collect();
-                    let fields: Vec<motion::Field> =
-                        fields.into_iter().enumerate().filter(|(k, _)| used.contains(k)).map(|(_, f)| f).collect();
-                    Some(blend::blend(&upscaled, &earlier, &fields, luma.size()))
-                }
+                let (earlier, fields): (Vec<&Pixels>, Vec<motion::Field>) =
+                    self.past.iter().zip(fields).filter(|(_, f)| f.any()).map(|(p, f)| (&p.upscaled, f)).unzip();
+                (!fields.is_empty()).then(|| blend::blend(&upscaled, &earlier, &fields, luma.size()))
             }
+            _ => None,
         };
         let result = keep.then(|| out.unwrap_or_else(|| upscaled.clone()));
         self.past.push_front(Past { luma, upscaled });

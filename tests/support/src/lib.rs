@@ -9,7 +9,7 @@ mod paths;
 mod run;
 pub mod serve;
 
-pub use media::{ffmpeg, ffmpeg_out, ffprobe, frame_time_strings, frame_times, with_tone};
+pub use media::{ffmpeg, ffmpeg_out, ffprobe, frame_md5s, frame_time_strings, frame_times, with_tone};
 pub use paths::{repo_root, s, shared_media};
 pub use run::{assert_one_error, bin, run_cmd, upscale_run, Run, HANG_LIMIT};
 

@@ -51,3 +51,13 @@ pub fn with_tone<'a>(rest: &[&'a str]) -> Vec<&'a str> {
     args.extend_from_slice(rest);
     args
 }
+
+/// One line per decoded video frame of `path` (timestamps, size and the MD5 of its pixels), as
+/// ffmpeg's `framemd5` writes them: equal lists are equal frames.
+pub fn frame_md5s(path: &Path) -> Vec<String> {
+    ffmpeg_out(&["-i", path.to_str().expect("utf-8 path"), "-map", "0:v", "-f", "framemd5", "-"])
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .map(str::to_string)
+        .collect()
+}
