@@ -1,18 +1,48 @@
-//! Model-only CPU throughput: one network run on a real photo crop, no tiling, no I/O.
-//! Criterion's throughput is set to the network's FLOPs, so "elem/s" reads as FLOP/s (for the
-//! int8 network: the fp32 operations it stands in for).
+//! Model-only CPU throughput against the CPU's peak: every installed family's largest network
+//! at the precision `auto` picks on this machine (or `UPSCALE_BENCH_PRECISIONS`, e.g.
+//! `auto,fp32,int8`), one run on a real photo, no tiling, no I/O. Prints, per network, the
+//! runtime and precision, milliseconds per run (median of at least 5), the TFLOP/s it reaches
+//! (its FLOPs per input pixel from models/families.json, tools/flops.py) and its share of this
+//! CPU's peak for that precision: cores × clock × operations per core per cycle
+//! ([`ops_per_cycle`]).
+//!
+//! `cargo bench --bench model` (`UPSCALE_BENCH_FAMILIES=a,b` for some only).
 
-use criterion::{criterion_main, Criterion, Throughput};
+use std::time::Instant;
+
 use upscale::config::Precision;
-use upscale::internals::model::{self, ModelSpec, Network};
-use upscale::{Device, Planes};
+use upscale::internals::model::openvino_choice::{cpu_flags, cpu_name};
+use upscale::internals::model::runtime::Runtime;
+use upscale::internals::model::{self, families, ModelSpec, Network};
+use upscale::{Config, Device, Engine, Planes};
 
-/// FLOPs per input pixel, as printed by tools/ncnn2onnx.py (see models/README.md).
-const FLOPS: [(&str, Precision, u64, u32); 3] = [
-    ("realesr-animevideov3", Precision::Fp32, 1_241_760, 256),
-    ("realesr-animevideov3", Precision::Int8, 1_241_760, 256),
-    ("realesrgan-x4plus", Precision::Fp32, 35_892_400, 128),
-];
+/// Multiply-add operations (counted as two) one core completes per cycle at `precision`, on
+/// `runtime`, for this CPU's `flags` and `vendor`. Intel: two 512-bit FMA units (fp32 64, bf16
+/// 128 with AVX512_BF16, int8 256 with VNNI), AMX tiles (bf16 1024, int8 2048). AMD Zen 4 runs
+/// AVX-512 on two 256-bit pipes, half of Intel's per cycle (AMD's Zen 4 software optimisation
+/// guide). AVX2 alone: two 256-bit FMA units (fp32 32, int8 64).
+fn ops_per_cycle(precision: Precision, flags: &[String], amd: bool) -> f64 {
+    let has = |f: &str| flags.iter().any(|x| x == f);
+    let width = if has("avx512f") && !amd { 2.0 } else { 1.0 };
+    match precision {
+        Precision::Bf16 if has("amx_bf16") => 1024.0,
+        Precision::Int8 if has("amx_int8") => 2048.0,
+        Precision::Bf16 => 64.0 * width,
+        Precision::Int8 if has("avx512_vnni") || has("avx_vnni") => 128.0 * width,
+        Precision::Int8 => 64.0,
+        _ => 32.0 * width,
+    }
+}
+
+/// The clock in GHz as /proc/cpuinfo reports it (a VM reports its nominal clock).
+fn ghz() -> f64 {
+    let info = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    info.lines()
+        .find(|l| l.starts_with("cpu MHz"))
+        .and_then(|l| l.split_once(':'))
+        .and_then(|(_, v)| v.trim().parse::<f64>().ok())
+        .map_or(f64::NAN, |mhz| mhz / 1000.0)
+}
 
 fn photo(side: u32) -> Planes {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/samples/coffee.png");
@@ -21,30 +51,89 @@ fn photo(side: u32) -> Planes {
     Planes::from_buffer(&img.to_rgb8())
 }
 
-fn bench(c: &mut Criterion) {
-    let mut g = c.benchmark_group("model-only-cpu");
-    g.sample_size(10);
-    for (name, precision, flops, side) in FLOPS {
-        let ModelSpec::Net { variants, .. } =
-            model::resolve(name, None, precision).expect("model installed: run tools/setup.sh")
-        else {
-            unreachable!("a network")
-        };
-        let (scale, src) = variants.into_iter().find(|v| v.0 == Some(4)).expect("x4 variant");
-        let mut net = Network::load(name, &src, Device::Cpu, 0, scale).expect("loads");
-        let input = photo(side);
-        net.run(&input).expect("warm-up run");
-        g.throughput(Throughput::Elements(flops * (side * side) as u64));
-        g.bench_function(format!("{name} x4 {precision:?} {side}x{side}"), |b| {
-            b.iter(|| net.run(&input).expect("runs"))
-        });
+/// A side for which one run takes about a second or less (and the tile-sized shapes AMX likes).
+fn side_for(flops: u64) -> u32 {
+    match flops {
+        0..=3_000_000 => 256,
+        3_000_001..=15_000_000 => 128,
+        _ => 96,
     }
-    g.finish();
 }
 
-/// Criterion's group in a private module: the `pub fn` the macro makes cannot carry a doc
-/// comment, and private it needs none (`missing_docs`).
-mod harness {
-    criterion::criterion_group!(benches, super::bench);
+fn main() {
+    let precisions: Vec<Precision> = std::env::var("UPSCALE_BENCH_PRECISIONS")
+        .unwrap_or_else(|_| "auto".into())
+        .split(',')
+        .map(|p| p.trim().parse().expect("precision: auto, fp32, bf16 or int8"))
+        .collect();
+    let only = std::env::var("UPSCALE_BENCH_FAMILIES").unwrap_or_default();
+    let flags = cpu_flags();
+    let amd = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default().contains("AuthenticAMD");
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let clock = ghz();
+    let shown: Vec<&str> =
+        ["avx2", "avx512f", "avx512_bf16", "avx512_vnni", "amx_bf16", "amx_int8"].into_iter().filter(|f| flags.iter().any(|x| x == f)).collect();
+    println!("model bench: {} ({cores} cores at {clock:.2} GHz; {})", cpu_name(), shown.join(" "));
+    println!("family                     scale  execution          side      ms  TFLOP/s  peak TFLOP/s  share");
+    for fam in families() {
+        if !only.is_empty() && !only.split(',').any(|n| n == fam.name) {
+            continue;
+        }
+        let scale = fam.scales().into_iter().max().unwrap_or(4);
+        let Some(variant) = fam.variants.iter().filter(|v| v.scale == scale).min_by_key(|v| v.denoise.abs()) else {
+            continue;
+        };
+        for &asked in &precisions {
+            if asked == Precision::Int8 && !fam.int8 {
+                continue;
+            }
+            let cfg = Config {
+                model: Some(fam.name.into()),
+                scale,
+                denoise: variant.denoise,
+                device: Device::Cpu,
+                precision: asked,
+                tile: 64,
+                ..Config::default()
+            };
+            let engine = match Engine::new(&cfg) {
+                Ok(e) => e,
+                Err(e) => {
+                    println!("{:26} x{scale}  not run: {}", fam.name, e.report());
+                    continue;
+                }
+            };
+            let execution = engine.execution().expect("a network");
+            let files = if execution.precision == Precision::Int8 { Precision::Int8 } else { Precision::Fp32 };
+            let ModelSpec::Net { variants, .. } =
+                model::resolve_level(fam.name, variant.denoise, None, files).expect("resolved above")
+            else {
+                unreachable!("a network")
+            };
+            let (_, src) = variants.into_iter().find(|v| v.0 == Some(scale)).expect("the largest scale");
+            let mut net = Network::load_with(fam.name, &src, Device::Cpu, 0, Some(scale), execution).expect("loads");
+            let side = side_for(variant.flops);
+            let input = photo(side);
+            net.run(&input).expect("warm-up run");
+            let mut times = Vec::new();
+            let start = Instant::now();
+            while times.len() < 5 || (times.len() < 20 && start.elapsed().as_secs_f64() < 3.0) {
+                let t = Instant::now();
+                net.run(&input).expect("runs");
+                times.push(t.elapsed().as_secs_f64());
+            }
+            times.sort_by(f64::total_cmp);
+            let median = times[times.len() / 2];
+            let tflops = variant.flops as f64 * (side * side) as f64 / median / 1e12;
+            let peak = cores as f64 * clock * 1e9 * ops_per_cycle(execution.precision, &flags, amd) / 1e12;
+            let runtime = if execution.runtime == Runtime::OpenVino { "OpenVINO" } else { "ONNX Runtime" };
+            println!(
+                "{:26} x{scale}  {:18} {side:4} {:7.1} {tflops:8.3} {peak:13.3} {:5.1} %",
+                fam.name,
+                format!("{runtime} {}", execution.precision),
+                median * 1e3,
+                100.0 * tflops / peak
+            );
+        }
+    }
 }
-criterion_main!(harness::benches);

@@ -45,7 +45,7 @@ fn config(model: &str, s: Setting) -> Config {
         scale: 4,
         device: Device::Cpu,
         overwrite: true,
-        tile_pad: s.pad,
+        tile_pad: Some(s.pad),
         precision: s.precision,
         ..Config::default()
     };

@@ -24,6 +24,9 @@ pub use crate::planes::MAX_SIDE;
 /// encoder's own default) shows them on an upscaled photo, for about twice the bytes.
 pub const DEFAULT_QUALITY: u8 = 95;
 
+/// The largest `tile_pad`: more context than this costs more than it can change.
+pub const MAX_TILE_PAD: u32 = 128;
+
 /// The scale factors a network path takes: 2, 3 and 4 by native passes, 6 and 8 composed (1 only
 /// with a 1x clean-up network, [`Config::scale`]). Stated here once.
 pub const SCALES: [u32; 5] = [2, 3, 4, 6, 8];
@@ -295,8 +298,11 @@ pub struct Config {
     pub precision: Precision,
     /// Tile size in input pixels; 0 = chosen from the image size and available memory. Default: 0.
     pub tile: u32,
-    /// Context around each tile (and reflected border around the image). Default: 10.
-    pub tile_pad: u32,
+    /// Context around each tile and reflected border around the picture, in input pixels.
+    /// Default: none — each tile gets the network's reach (its family's row: tiles then make the
+    /// whole picture's pixels) and the picture a [`crate::tile::BORDER`]-px border, as
+    /// Real-ESRGAN's runners pad it; a custom `.onnx` file gets [`crate::tile::BORDER`] for both.
+    pub tile_pad: Option<u32>,
     /// JPEG quality of picture outputs, 1-100 (PNG, TIFF, BMP and WebP are written losslessly).
     /// Default: [`DEFAULT_QUALITY`].
     pub quality: u8,
@@ -334,7 +340,7 @@ impl Default for Config {
             device: Device::Auto,
             precision: Precision::Auto,
             tile: 0,
-            tile_pad: 10,
+            tile_pad: None,
             quality: DEFAULT_QUALITY,
             overwrite: false,
             recursive: false,
@@ -380,8 +386,8 @@ impl Config {
         if !(1..=100).contains(&self.quality) {
             return bad("quality", &self.quality, "1 to 100");
         }
-        if self.tile_pad > 64 {
-            return bad("tile_pad", &self.tile_pad, "0 to 64");
+        if let Some(pad) = self.tile_pad.filter(|&p| p > MAX_TILE_PAD) {
+            return bad("tile_pad", &pad, &format!("0 to {MAX_TILE_PAD}"));
         }
         if self.video.queue_depth == 0 {
             return bad("video.queue_depth", &0, "at least 1");
@@ -457,7 +463,7 @@ mod tests {
         let mut bad = vec![
             Config { width: Some(0), ..Config::default() },
             Config { quality: 0, ..Config::default() },
-            Config { tile_pad: 99, ..Config::default() },
+            Config { tile_pad: Some(999), ..Config::default() },
         ];
         let mut crf = Config::default();
         crf.video.crf = Some(70);

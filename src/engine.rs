@@ -15,7 +15,7 @@ use crate::memory::available_memory;
 use crate::model::network::{fixed_shape, retry_smaller};
 use crate::model::runtime::{Execution, Runtime};
 use crate::model::syncgap::{self, SeNet};
-use crate::model::{self, openvino_choice, runtime, Framing, ModelSpec, Network, Source};
+use crate::model::{self, openvino_choice, runtime, tile_speed, Framing, ModelSpec, Network, Source};
 use crate::planes::Planes;
 use crate::progress::{Event, NoProgress, Progress, Unit};
 use crate::resize::{self, Filter};
@@ -70,6 +70,9 @@ pub struct Engine {
     execution: Option<Execution>,
     threads: usize,
     note: Option<String>,
+    /// The tile side the networks run fastest at on this CPU (0: no limit), timed once per
+    /// machine and network (`model::tile_speed`).
+    speed_tile: u32,
     /// Sessions with the engine's thread setting: still images, and video on one session.
     main: Slot,
     /// The CPU frame workers, made on first use: sessions with a share of the cores each.
@@ -116,12 +119,13 @@ impl Engine {
             model: cfg.model_name().to_string(),
             denoise: cfg.denoise,
             classic: None,
-            framing: Framing::Outer,
+            framing: Framing::Outer { reach: tile::BORDER },
             squeeze_excite: false,
             variants: Vec::new(),
             device: Device::Cpu,
             execution: None,
             threads: cfg.threads,
+            speed_tile: 0,
             note: None,
             main: Slot::new(cfg.threads),
             workers: OnceLock::new(),
@@ -187,7 +191,8 @@ impl Engine {
                     return Err(Error::model(&name, "no network files"));
                 };
                 let r = openvino_choice::resolve(&name, src, *scale, precision, cfg.threads)?;
-                (r.execution, Some(r.note))
+                let slower = if precision == Precision::Int8 { int8_against_auto(cfg, &name, &r) } else { None };
+                (r.execution, Some([Some(r.note), slower].into_iter().flatten().collect::<Vec<_>>().join(", ")))
             }
             (None, _) => (Execution { runtime: Runtime::OnnxRuntime, precision }, None),
         };
@@ -195,7 +200,23 @@ impl Engine {
             return Err(crate::error::ConfigError::new("precision", "bf16", "a CPU with AVX512_BF16 or AMX").into());
         }
         engine.execution = Some(execution);
-        engine.note = [note, fallback, chosen].into_iter().flatten().reduce(|a, b| format!("{a}, {b}"));
+        // The automatic tile's speed side (model::tile_speed), timed once per machine and
+        // network: on the CPU, where no tile is set or pinned and tiles are one pass each.
+        let mut tiles = None;
+        if device == Device::Cpu && pinned.is_none() && cfg.tile == 0 && !squeeze_excite {
+            if let Some((scale, src)) = variants.iter().max_by_key(|v| v.0) {
+                let context = match (cfg.tile_pad, framing) {
+                    (_, Framing::Own { context }) => context,
+                    (Some(pad), _) => pad,
+                    (None, Framing::Outer { reach }) => reach,
+                };
+                let scale = scale.unwrap_or(4);
+                let r = tile_speed::resolve(&name, src, scale, execution, context, cfg.threads)?;
+                engine.speed_tile = r.tile;
+                tiles = Some(r.note);
+            }
+        }
+        engine.note = [note, fallback, chosen, tiles].into_iter().flatten().reduce(|a, b| format!("{a}, {b}"));
         let nets = engine.main.nets.get_mut().unwrap_or_else(|e| e.into_inner());
         for (scale, src) in variants {
             match scale {
@@ -458,11 +479,8 @@ impl<'e> Upscaler<'e> {
         let net = self.engine.classic.is_none();
         let grow: u32 = self.passes.iter().take(self.passes.len().saturating_sub(1)).product();
         let (bw, bh) = (w * grow.max(1), h * grow.max(1));
-        let tile = match self.cfg.tile {
-            0 => match auto_tile(bw, bh, self.cfg.tile_pad, available_memory()) {
-                0 => bw.max(bh).max(16),
-                t => t,
-            },
+        let tile = match self.tile_within(bw, bh, available_memory()) {
+            0 => bw.max(bh).max(16),
             t => t,
         };
         let mut model_files: Vec<ModelFile> = Vec::new();
@@ -481,6 +499,17 @@ impl<'e> Upscaler<'e> {
         })
     }
 
+    /// Context px each tile gets of its neighbours, and the reflected border around the
+    /// picture: `--tile-pad` for both when given, else the family's reach and
+    /// [`tile::BORDER`] (a network that frames itself gets its own context and no border).
+    pub fn context(&self) -> (u32, u32) {
+        match (self.cfg.tile_pad, self.engine.framing) {
+            (_, Framing::Own { context }) => (context, 0),
+            (Some(pad), Framing::Outer { .. }) => (pad, pad),
+            (None, Framing::Outer { reach }) => (reach, tile::BORDER),
+        }
+    }
+
     /// The tile size used for a `w`×`h` input: the configured one, or one that fits in memory.
     pub fn tile_size(&self, w: u32, h: u32) -> u32 {
         self.tile_within(w, h, available_memory())
@@ -491,7 +520,11 @@ impl<'e> Upscaler<'e> {
         if self.cfg.tile != 0 {
             return self.cfg.tile;
         }
-        auto_tile(w, h, self.cfg.tile_pad, available)
+        match (self.engine.speed_tile, auto_tile(w, h, self.context().0, available)) {
+            (0, memory) => memory,
+            (speed, 0) => speed,
+            (speed, memory) => speed.min(memory),
+        }
     }
 
     /// Tiles a `w`×`h` picture goes through, summed over the passes (1 for a classic filter:
@@ -541,7 +574,7 @@ impl<'e> Upscaler<'e> {
             let src = cur.as_ref().unwrap_or(img);
             let first = self.tile_within(src.width, src.height, available);
             let net = self.engine.network(&mut nets, s, self.slot.threads)?;
-            let pad = self.cfg.tile_pad;
+            let (context, border) = self.context();
             let framing = self.engine.framing;
             let se = self.engine.squeeze_excite;
             // Out of memory, the frame runs again with smaller tiles (never dropped); the smaller
@@ -559,7 +592,7 @@ impl<'e> Upscaler<'e> {
                     })?;
                     return Ok(out);
                 }
-                let (fw, fh) = tiles.iter().fold((0, 0), |(w, h), t| (w.max(t.w + 2 * pad), h.max(t.h + 2 * pad)));
+                let (fw, fh) = tiles.iter().fold((0, 0), |(w, h), t| (w.max(t.w + 2 * context), h.max(t.h + 2 * context)));
                 let (fw, fh) = fixed_shape(fw, fh, 16);
                 for t in tiles {
                     if let Framing::Own { context } = framing {
@@ -569,9 +602,9 @@ impl<'e> Upscaler<'e> {
                         let y = net.run(&x)?;
                         tile::place_from(&mut out, &y, t, (left, top), s);
                     } else {
-                        let x = tile::extract(src, t, pad);
+                        let (x, left, top) = tile::extract_framed(src, t, context, border);
                         let y = if gpu { net.run_fixed(&x, fw, fh)? } else { net.run(&x)? };
-                        tile::place(&mut out, &y, t, pad, s);
+                        tile::place_from(&mut out, &y, t, (left, top), s);
                     }
                     done += 1;
                     if !progress.event(&Event::Progress { done, total: Some(total.max(done)), unit: Unit::Tiles }) {
@@ -606,6 +639,17 @@ impl<'e> Upscaler<'e> {
     ) -> Result<image::ImageBuffer<image::Rgb<u16>, Vec<u16>>> {
         Ok(self.upscale(&Planes::from_buffer(img))?.to_rgb16())
     }
+}
+
+/// `--precision int8` against what `auto` resolves to for the same network (timed the same
+/// way, kept in the same cache): the note where int8 is the slower one here, else `None` (also
+/// when the fp32 files are not there to compare with).
+fn int8_against_auto(cfg: &Config, name: &str, int8: &openvino_choice::Resolved) -> Option<String> {
+    let spec = model::resolve_level(name, cfg.denoise, cfg.model_dir.as_deref(), Precision::Fp32).ok()?;
+    let ModelSpec::Net { variants, .. } = spec else { return None };
+    let (scale, src) = variants.iter().max_by_key(|v| v.0)?;
+    let auto = openvino_choice::resolve(name, src, *scale, Precision::Auto, cfg.threads).ok()?;
+    openvino_choice::int8_slower_note(int8, &auto)
 }
 
 fn hex(b: &[u8]) -> String {

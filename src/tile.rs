@@ -70,29 +70,36 @@ pub fn border_index(i: i64, n: i64, pad: u32) -> usize {
     }
 }
 
-/// The tile's region grown by `pad` on every side, read from `src` with [`border_index`]
-/// outside it.
-pub fn extract(src: &Planes, t: Tile, pad: u32) -> Planes {
-    let (w, h) = (t.w + 2 * pad, t.h + 2 * pad);
+/// The reflected border Real-ESRGAN's runners put around a whole picture (`pre_pad`): a network
+/// with padded convolutions sees this much mirrored picture before its own zeros.
+pub const BORDER: u32 = 10;
+
+/// The tile's region grown by `context` px on every side, but never more than `border` px past
+/// the picture's edge (read there with [`border_index`]): the whole picture is one such region,
+/// so a tile whose `context` covers the network's reach sees what the whole picture's run sees
+/// around it, and makes the same pixels. Returns the region and its context columns and rows on
+/// the left and the top. With `context == border` every tile
+/// is grown by `context` on every side.
+pub fn extract_framed(src: &Planes, t: Tile, context: u32, border: u32) -> (Planes, u32, u32) {
+    let (b, c) = (border as i64, context as i64);
+    let x0 = (t.x as i64 - c).max(-b);
+    let y0 = (t.y as i64 - c).max(-b);
+    let x1 = (t.x as i64 + t.w as i64 + c).min(src.width as i64 + b);
+    let y1 = (t.y as i64 + t.h as i64 + c).min(src.height as i64 + b);
+    let (w, h) = ((x1 - x0) as u32, (y1 - y0) as u32);
     let mut out = Planes::new(w, h, src.channels);
-    let xs: Vec<usize> =
-        (0..w as i64).map(|i| border_index(t.x as i64 - pad as i64 + i, src.width as i64, pad)).collect();
-    for c in 0..src.channels {
-        let (sp, op) = (src.plane(c), out.plane_mut(c));
-        for j in 0..h as usize {
-            let sy = border_index(t.y as i64 - pad as i64 + j as i64, src.height as i64, pad);
+    let xs: Vec<usize> = (x0..x1).map(|i| border_index(i, src.width as i64, border)).collect();
+    for ch in 0..src.channels {
+        let (sp, op) = (src.plane(ch), out.plane_mut(ch));
+        for (j, y) in (y0..y1).enumerate() {
+            let sy = border_index(y, src.height as i64, border);
             let srow = &sp[sy * src.width as usize..][..src.width as usize];
             for (o, &sx) in op[j * w as usize..][..w as usize].iter_mut().zip(&xs) {
                 *o = srow[sx];
             }
         }
     }
-    out
-}
-
-/// Copies the centre of a model output (the tile without its `pad`, both ×`scale`) into `dst`.
-pub fn place(dst: &mut Planes, out: &Planes, t: Tile, pad: u32, scale: u32) {
-    place_from(dst, out, t, (pad, pad), scale);
+    (out, (t.x as i64 - x0) as u32, (t.y as i64 - y0) as u32)
 }
 
 /// Where a region for a network with strided convolutions may start: a multiple of this many
@@ -140,6 +147,26 @@ pub fn place_from(dst: &mut Planes, out: &Planes, t: Tile, (left, top): (u32, u3
 mod tests {
     use super::*;
 
+    /// The reference for [`extract_framed`]: the tile's region grown by `pad` on every side, read
+    /// with [`border_index`] outside the picture (the engine's tiles before contexts followed reach).
+    fn extract(src: &Planes, t: Tile, pad: u32) -> Planes {
+        let (w, h) = (t.w + 2 * pad, t.h + 2 * pad);
+        let mut out = Planes::new(w, h, src.channels);
+        let xs: Vec<usize> =
+            (0..w as i64).map(|i| border_index(t.x as i64 - pad as i64 + i, src.width as i64, pad)).collect();
+        for c in 0..src.channels {
+            let (sp, op) = (src.plane(c), out.plane_mut(c));
+            for j in 0..h as usize {
+                let sy = border_index(t.y as i64 - pad as i64 + j as i64, src.height as i64, pad);
+                let srow = &sp[sy * src.width as usize..][..src.width as usize];
+                for (o, &sx) in op[j * w as usize..][..w as usize].iter_mut().zip(&xs) {
+                    *o = srow[sx];
+                }
+            }
+        }
+        out
+    }
+
     #[test]
     fn reflect_matches_numpy() {
         let r: Vec<usize> = (-3..8).map(|i| reflect(i, 5)).collect();
@@ -160,6 +187,31 @@ mod tests {
         let e = extract(&src, Tile { x: 0, y: 0, w: 2, h: 1 }, 3);
         assert_eq!((e.width, e.height), (8, 7));
         assert!(e.data.chunks(8).all(|row| row == [0.25, 0.25, 0.25, 0.25, 0.75, 0.75, 0.75, 0.75]));
+    }
+
+    #[test]
+    fn a_framed_tile_sees_what_the_whole_picture_sees_around_it() {
+        let mut src = Planes::new(30, 20, 1);
+        for (i, v) in src.data.iter_mut().enumerate() {
+            *v = i as f32;
+        }
+        let whole = Tile { x: 0, y: 0, w: 30, h: 20 };
+        // The whole picture framed is the whole picture with its border, as `extract` makes it.
+        let (all, left, top) = extract_framed(&src, whole, 18, 10);
+        assert_eq!((left, top), (10, 10));
+        assert_eq!(all, extract(&src, whole, 10));
+        // A corner tile: 18 px of its neighbours inside, 10 px of border outside.
+        let t = Tile { x: 0, y: 0, w: 10, h: 10 };
+        let (x, left, top) = extract_framed(&src, t, 18, 10);
+        assert_eq!((x.width, x.height, left, top), (38, 38, 10, 10));
+        for j in 0..x.height as usize {
+            for i in 0..x.width as usize {
+                assert_eq!(x.data[j * x.width as usize + i], all.data[j * all.width as usize + i], "{i},{j}");
+            }
+        }
+        // With context == border, it is `extract`.
+        let t = Tile { x: 10, y: 5, w: 10, h: 10 };
+        assert_eq!(extract_framed(&src, t, 6, 6), (extract(&src, t, 6), 6, 6));
     }
 
     #[test]
@@ -200,7 +252,7 @@ mod tests {
         for (tile, pad) in [(8, 3), (5, 0), (40, 10)] {
             let mut dst = Planes::new(46, 34, 3);
             for t in TilePlan::new(23, 17, tile).tiles() {
-                place(&mut dst, &x2(&extract(&src, t, pad)), t, pad, 2);
+                place_from(&mut dst, &x2(&extract(&src, t, pad)), t, (pad, pad), 2);
             }
             assert_eq!(dst, whole, "tile {tile} pad {pad}");
             let mut dst = Planes::new(46, 34, 3);
@@ -209,6 +261,14 @@ mod tests {
                 place_from(&mut dst, &x2(&x), t, (left, top), 2);
             }
             assert_eq!(dst, whole, "within: tile {tile} context {pad}");
+            for border in [0, pad / 2, pad] {
+                let mut dst = Planes::new(46, 34, 3);
+                for t in TilePlan::new(23, 17, tile).tiles() {
+                    let (x, left, top) = extract_framed(&src, t, pad, border);
+                    place_from(&mut dst, &x2(&x), t, (left, top), 2);
+                }
+                assert_eq!(dst, whole, "framed: tile {tile} context {pad} border {border}");
+            }
         }
     }
 }

@@ -11,6 +11,7 @@ pub(crate) mod openvino_choice;
 pub(crate) mod registry;
 pub(crate) mod runtime;
 pub(crate) mod syncgap;
+pub(crate) mod tile_speed;
 
 use std::path::{Path, PathBuf};
 
@@ -179,7 +180,7 @@ pub fn resolve_level(name: &str, level: i32, dir: Option<&Path>, precision: Prec
         return Ok(ModelSpec::Net {
             name: name.into(),
             variants: vec![(None, Source::File(path.to_path_buf()))],
-            framing: Framing::Outer,
+            framing: Framing::Outer { reach: crate::tile::BORDER },
             squeeze_excite: false,
         });
     }

@@ -100,6 +100,23 @@ pub struct Resolved {
     pub execution: Execution,
     /// For a person: the execution and why (asked, measured, forced, OpenVINO missing).
     pub note: String,
+    /// Seconds per run of the chosen execution on the probe picture, where it was timed.
+    pub seconds: Option<f64>,
+}
+
+/// The note for `--precision int8` where `auto` is faster on this CPU: int8 is for CPUs whose
+/// 8-bit units (VNNI, AMX) outrun their bf16 or fp32 ones; elsewhere it loses quality and time.
+/// `int8` and `auto` are the two resolutions' probe times (the same picture, so comparable).
+pub fn int8_slower_note(int8: &Resolved, auto: &Resolved) -> Option<String> {
+    let (Some(i), Some(a)) = (int8.seconds, auto.seconds) else { return None };
+    (i > a * (1.0 + MARGIN)).then(|| {
+        format!(
+            "int8 is slower than precision auto on this CPU ({}: {:.2}x the time of {}); auto is faster and closer to fp32",
+            int8.execution,
+            i / a,
+            auto.execution
+        )
+    })
 }
 
 /// Resolves `asked` for a network on the CPU: `source` is the file it runs (fp32 for auto, fp32
@@ -136,7 +153,7 @@ pub fn resolve(model: &str, source: &Source, scale: Option<u32>, asked: Precisio
         }
         let execution = ort(if asked == Precision::Auto { Precision::Fp32 } else { asked });
         let note = format!("{execution} (OpenVINO is not installed: tools/setup.sh adds it)");
-        return Ok(Resolved { execution, note });
+        return Ok(Resolved { execution, note, seconds: None });
     }
     match (forced, asked) {
         (Some(Runtime::OnnxRuntime), Precision::Bf16) => {
@@ -149,15 +166,15 @@ pub fn resolve(model: &str, source: &Source, scale: Option<u32>, asked: Precisio
                 p => p,
             };
             let execution = Execution { runtime: r, precision };
-            return Ok(Resolved { execution, note: format!("{execution} ({FORCE_RUNTIME})") });
+            return Ok(Resolved { execution, note: format!("{execution} ({FORCE_RUNTIME})"), seconds: None });
         }
         (None, Precision::Bf16) => {
             let execution = ov(Precision::Bf16);
-            return Ok(Resolved { execution, note: format!("{execution} (asked)") });
+            return Ok(Resolved { execution, note: format!("{execution} (asked)"), seconds: None });
         }
         (None, Precision::Fp16) => {
             let execution = ort(Precision::Fp16);
-            return Ok(Resolved { execution, note: format!("{execution} (asked)") });
+            return Ok(Resolved { execution, note: format!("{execution} (asked)"), seconds: None });
         }
         _ => {}
     }
@@ -183,7 +200,8 @@ pub fn resolve(model: &str, source: &Source, scale: Option<u32>, asked: Precisio
         }
     };
     let execution = choose(baseline, &trials, min_db);
-    Ok(Resolved { execution, note: describe(execution, baseline, &trials, cached, bf16_cpu) })
+    let seconds = trials.iter().find(|t| t.execution == execution).map(|t| t.seconds);
+    Ok(Resolved { execution, note: describe(execution, baseline, &trials, cached, bf16_cpu), seconds })
 }
 
 /// What a source's depth changes in an engine's choice: the execution to run instead (when
@@ -292,6 +310,15 @@ fn measure(
     Ok(nets.iter().zip(dbs).map(|((n, s), db)| Trial { execution: n.execution(), seconds: *s, db }).collect())
 }
 
+/// The probe photo whole (a real photo, 200×133).
+pub(crate) fn probe_photo() -> Planes {
+    let rgb = image::load_from_memory(PROBE_PHOTO).map(|i| i.to_rgb8()).unwrap_or_default();
+    if rgb.width() == 0 {
+        return Planes::new(PROBE_SIDE, PROBE_SIDE, 3);
+    }
+    Planes::from_buffer(&rgb)
+}
+
 /// The centre of the probe photo, [`PROBE_SIDE`] square.
 fn probe_picture() -> Planes {
     let rgb = image::load_from_memory(PROBE_PHOTO).map(|i| i.to_rgb8()).unwrap_or_default();
@@ -315,7 +342,7 @@ pub fn psnr(a: &[f32], b: &[f32]) -> f64 {
 
 /// A model file's identity for the cache: embedded bytes by their hash, a file by path, size
 /// and modification time.
-fn identity(source: &Source) -> String {
+pub(crate) fn identity(source: &Source) -> String {
     match source {
         Source::Embedded(b) => {
             use sha2::Digest;
@@ -333,22 +360,38 @@ fn identity(source: &Source) -> String {
 
 /// Where the probes are kept.
 pub fn cache_file() -> Option<PathBuf> {
-    cache_root().map(|d| d.join("runtime-choice.json"))
+    cache_root().map(|d| d.join(CACHE_FILE))
 }
+
+/// The probes' file name in the cache folder.
+const CACHE_FILE: &str = "runtime-choice.json";
 
 fn read_cache() -> BTreeMap<String, Vec<Trial>> {
-    cache_file().and_then(|f| std::fs::read(f).ok()).and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_default()
+    read_cache_file(CACHE_FILE)
 }
 
-/// Adds one probe to the cache file (written beside and renamed: concurrent runs never see half
-/// a file). A cache that cannot be written only means measuring again next time.
 fn write_cache(key: &str, trials: &[Trial]) {
-    let Some(file) = cache_file() else { return };
-    let mut all = read_cache();
-    all.insert(key.to_string(), trials.to_vec());
-    let Some(dir) = file.parent() else { return };
-    let tmp = dir.join(format!(".runtime-choice.{}.tmp", std::process::id()));
-    let ok = std::fs::create_dir_all(dir).is_ok()
+    write_cache_file(CACHE_FILE, key, &trials.to_vec());
+}
+
+/// One of the cache folder's measurement files (`name`), by key; empty when absent or unreadable.
+pub(crate) fn read_cache_file<T: serde::de::DeserializeOwned>(name: &str) -> BTreeMap<String, T> {
+    cache_root()
+        .and_then(|d| std::fs::read(d.join(name)).ok())
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_default()
+}
+
+/// Adds one measurement to the cache folder's file `name` (written beside and renamed:
+/// concurrent runs never see half a file). A file that cannot be written only means measuring
+/// again next time.
+pub(crate) fn write_cache_file<T: serde::Serialize + serde::de::DeserializeOwned>(name: &str, key: &str, value: &T) {
+    let Some(dir) = cache_root() else { return };
+    let mut all: BTreeMap<String, serde_json::Value> = read_cache_file(name);
+    let Ok(v) = serde_json::to_value(value) else { return };
+    all.insert(key.to_string(), v);
+    let (file, tmp) = (dir.join(name), dir.join(format!(".{name}.{}.tmp", std::process::id())));
+    let ok = std::fs::create_dir_all(&dir).is_ok()
         && serde_json::to_vec_pretty(&all).is_ok_and(|b| std::fs::write(&tmp, b).is_ok());
     if !ok || std::fs::rename(&tmp, &file).is_err() {
         let _ = std::fs::remove_file(&tmp);

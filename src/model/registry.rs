@@ -24,6 +24,9 @@ pub struct Variant {
     pub file: &'static str,
     /// sha256 of the fp32 ONNX file (models/README.md).
     pub sha256: &'static str,
+    /// Floating-point operations per input pixel of one run, multiply-adds counted as two
+    /// (tools/flops.py; the model bench's TFLOP/s).
+    pub flops: u64,
     /// A test case: the fixture picture (`tests/data/families/<test>_in.png`) whose reference
     /// output is `tests/data/families/<family>_x<scale>_d<denoise>_ref.png`.
     #[serde(default, borrow)]
@@ -34,9 +37,16 @@ pub struct Variant {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Framing {
-    /// Padded convolutions: the engine mirrors `tile_pad` px around the picture and each tile
-    /// (Real-ESRGAN's pre-padding), and crops the network's output.
-    Outer,
+    /// Padded convolutions: the engine mirrors [`crate::tile::BORDER`] px around the picture
+    /// (Real-ESRGAN's pre-padding) and crops the network's output; each tile is given `reach` px
+    /// of its neighbours (`--tile-pad` sets both).
+    Outer {
+        /// Input pixels of neighbouring picture a tile needs on every side to make the whole
+        /// picture's pixels: the receptive field's radius, or where that is far (RRDB nets) the
+        /// context measured to hold tiles of 32 at >= 50 dB from the whole picture
+        /// (models/README.md, "Tiles").
+        reach: u32,
+    },
     /// Unpadded convolutions with the runner's own border inside the graph (Real-CUGAN,
     /// waifu2x): the picture goes in as it is; a tile is given `context` px of its
     /// neighbours (never more than the picture has) and keeps its own part of the output.
@@ -209,6 +219,10 @@ mod tests {
             documented(r, "", columns);
             assert!(!f.purposes.is_empty() && !f.about.is_empty() && !f.licence.is_empty(), "{n}");
             assert!(!f.variants.is_empty(), "{n}: no variants");
+            match f.framing {
+                Framing::Outer { reach } => assert!((1..=crate::config::MAX_TILE_PAD).contains(&reach), "{n}: reach"),
+                Framing::Own { context } => assert!(context > 0, "{n}: context"),
+            }
             let order: Vec<(u32, i32)> = f.variants.iter().map(|v| (v.scale, v.denoise)).collect();
             let mut sorted = order.clone();
             sorted.sort_unstable();
@@ -218,6 +232,7 @@ mod tests {
                 documented(rv, "variants.", columns);
                 assert!([1, 2, 3, 4].contains(&v.scale) && (-1..=3).contains(&v.denoise), "{n}: {v:?}");
                 assert!(files.insert(v.file), "{}: file named twice", v.file);
+                assert!(v.flops > 0, "{}: no flops (tools/flops.py)", v.file);
                 assert!(
                     v.sha256.len() == 64 && v.sha256.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)),
                     "{}: sha256 {:?} is not 64 lowercase hex digits",

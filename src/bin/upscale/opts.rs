@@ -46,9 +46,10 @@ pub struct Opts {
     /// Tile size in input pixels (0 = whole picture, or tiles chosen from available memory).
     #[arg(short, long, default_value_t = 0)]
     pub tile: u32,
-    /// Context around each tile, and reflected border around the picture.
-    #[arg(long, default_value_t = 10)]
-    pub tile_pad: u32,
+    /// Context around each tile and reflected border around the picture [default: the
+    /// network's reach around tiles, 10 px around the picture]
+    #[arg(long)]
+    pub tile_pad: Option<u32>,
     /// JPEG quality of picture outputs, 1-100 (PNG, TIFF, BMP and WebP are lossless). Default:
     /// 95, which keeps the texture the network made (75, the usual default, blurs it into 8x8
     /// blocks).
