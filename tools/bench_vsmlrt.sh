@@ -24,8 +24,10 @@
 #             stabiliser is work vs-mlrt does not do)
 # The runs alternate (vs-mlrt, ours pad 0, ours defaults off, ours defaults on) for REPS rounds;
 # each round also times vs-mlrt's network alone (frames fetched and dropped, after compiling).
-# Prints wall seconds, medians, speed ratios (their time / our time), output frame counts
-# (ffprobe) and the PSNR between vs-mlrt's output and ours at pad 0 (ffmpeg's psnr filter).
+# Prints wall seconds and CPU seconds (user + system of every process of the run: on a shared
+# machine the steadier figure), medians, speed ratios (their time / our time), output frame
+# counts (ffprobe) and the PSNR between vs-mlrt's output and ours at pad 0 (ffmpeg's psnr filter)
+# and at our defaults.
 #
 # The clip: ../shared/media/tos.mp4 (live action), first FRAMES frames, scaled to SIZE, tagged
 # BT.709 (so both sides use the same matrix), x264 CRF 18, no audio (vs-mlrt's path has none).
@@ -82,46 +84,54 @@ TAGS=(-colorspace bt709 -color_primaries bt709 -color_trc bt709 -color_range tv)
 echo "CPU: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores; flags: $(grep -m1 '^flags' /proc/cpuinfo | tr ' ' '\n' |
     grep -E '^(avx2|avx512f|avx512_vnni|avx512_bf16|avx512_fp16|amx_tile|amx_bf16|amx_int8)$' | tr '\n' ' ')"
 echo "load at start: $(uptime)"
-echo "ours: $UPSCALE; vs-mlrt: $("$PY" -c 'from vapoursynth import core; v = core.ov.Version(); d = lambda x: x.decode() if isinstance(x, bytes) else x; print(d(v["version"]), "OpenVINO", d(v["openvino_version"]))')"
+echo "ours: $UPSCALE; vs-mlrt: $("$PY" tools/vsmlrt_run.py --versions)"
 echo "clip: tos.mp4, $FRAMES frames at ${w}x${h} -> x4 $((w * 4))x$((h * 4)), FFV1; network $MODEL"
 
 now() { date +%s.%N; }
-secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
 fail() { echo "error: $1 failed; its log:" >&2; tail -n 20 "$2" >&2; exit 1; }
-run_vsmlrt() { # out.mkv -> seconds
-    local t0
+# "wall_s cpu_s": wall clock, and the user + system seconds of every process the run waited for
+# (bash's `times` in the command substitution's own shell: its children, pipes included). CPU
+# seconds move much less than wall clock when other work shares the cores.
+timed() { # command... -> "wall cpu"
+    local t0 t1 f=$tmp/times.$BASHPID
     t0=$(now)
+    "$@"
+    t1=$(now)
+    times >"$f"
+    tail -n 1 "$f" | awk -v a="$t0" -v b="$t1" '{
+        for (i = 1; i <= 2; i++) { split($i, p, /[ms]/); c += p[1] * 60 + p[2] }
+        printf "%.2f %.2f\n", b - a, c }'
+}
+vsmlrt_e2e() { # out.mkv
     ( set -o pipefail; "$PY" tools/vsmlrt_run.py "$tmp/clip.mkv" "$MODEL" --y4m 2>"$tmp/vs.log" |
         ff -f yuv4mpegpipe -i - -c:v ffv1 "${TAGS[@]}" "$1" ) || fail vs-mlrt "$tmp/vs.log"
-    secs "$t0" "$(now)"
 }
-run_ours() { # out.mkv log args... -> seconds
-    local out=$1 log=$2 t0
+ours() { # out.mkv log args...
+    local out=$1 log=$2
     shift 2
-    t0=$(now)
     "$UPSCALE" "$tmp/clip.mkv" -o "$out" -m realesr-animevideov3 -s 4 --precision auto --codec ffv1 -y "$@" \
         >"$log" 2>&1 || fail "upscale $*" "$log"
-    secs "$t0" "$(now)"
 }
 names="vsmlrt pad0 def_off def_on null"
 for n in $names; do : >"$tmp/$n.t"; done
 for r in $(seq "$REPS"); do
-    s=$(run_vsmlrt "$tmp/vs.mkv"); echo "$s" >>"$tmp/vsmlrt.t"; line="round $r: vs-mlrt ${s} s"
-    s=$(run_ours "$tmp/pad0.mkv" "$tmp/pad0.log" --tile-pad 0 --temporal off); echo "$s" >>"$tmp/pad0.t"
-    line="$line, ours pad 0 ${s} s"
-    s=$(run_ours "$tmp/def_off.mkv" "$tmp/def_off.log" --temporal off); echo "$s" >>"$tmp/def_off.t"
-    line="$line, ours defaults (temporal off) ${s} s"
-    s=$(run_ours "$tmp/def_on.mkv" "$tmp/def_on.log"); echo "$s" >>"$tmp/def_on.t"
-    line="$line, ours defaults (temporal on) ${s} s"
+    read -r s c < <(timed vsmlrt_e2e "$tmp/vs.mkv"); echo "$s $c" >>"$tmp/vsmlrt.t"
+    line="round $r (wall s / CPU s): vs-mlrt $s / $c"
+    read -r s c < <(timed ours "$tmp/pad0.mkv" "$tmp/pad0.log" --tile-pad 0 --temporal off); echo "$s $c" >>"$tmp/pad0.t"
+    line="$line, ours pad 0 $s / $c"
+    read -r s c < <(timed ours "$tmp/def_off.mkv" "$tmp/def_off.log" --temporal off); echo "$s $c" >>"$tmp/def_off.t"
+    line="$line, ours defaults (temporal off) $s / $c"
+    read -r s c < <(timed ours "$tmp/def_on.mkv" "$tmp/def_on.log"); echo "$s $c" >>"$tmp/def_on.t"
+    line="$line, ours defaults (temporal on) $s / $c"
     "$PY" tools/vsmlrt_run.py "$tmp/clip.mkv" "$MODEL" --null 2>"$tmp/null.log" || fail "vs-mlrt (network alone)" "$tmp/null.log"
     fps=$(sed -n 's/^vsmlrt frames=.* fps=//p' "$tmp/null.log"); echo "$fps" >>"$tmp/null.t"
-    echo "$line; vs-mlrt network alone ${fps} frames/s"
+    echo "$line; vs-mlrt network alone $fps frames/s"
     for n in pad0 def_off def_on; do
-        sed -n 's/^upscale: .*: \(.*frame workers at .*\)$/  ours '"$n"' calibration: \1/p' "$tmp/$n.log"
+        sed -n 's/^upscale: .*: \([0-9]* frame workers at .*\)$/  ours '"$n"' calibration: \1/p' "$tmp/$n.log"
     done
 done
-median() { sort -n "$1" | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
-vs=$(median "$tmp/vsmlrt.t")
+median() { cut -d' ' -f"${2:-1}" "$1" | sort -n | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
+vs=$(median "$tmp/vsmlrt.t") vc=$(median "$tmp/vsmlrt.t" 2)
 echo
 echo "config: $(sed -n 's/^vsmlrt config //p' "$tmp/vs.log")"
 # The same network file on both sides: ours records its sha256 in the output's encoder tag.
@@ -134,14 +144,12 @@ echo "network: both sides $MODEL, sha256 $vs_sha; precision: ours $ours_prec, vs
 [ "${ours_prec/fp32/f32}" = "$vs_prec" ] || echo "warning: the precisions differ: not the same work"
 echo "ours: $(sed -n 's/^upscale: device //p' "$tmp/pad0.log")"
 echo "medians over $REPS rounds ($FRAMES frames):"
-echo "| run | median s | frames/s | speed vs vs-mlrt (their s / ours) | output frames |"
-echo "|---|---:|---:|---:|---:|"
+echo "| run | median wall s | frames/s | speed vs vs-mlrt (their s / ours) | median CPU s | CPU s/frame | CPU: theirs / ours | output frames |"
+echo "|---|---:|---:|---:|---:|---:|---:|---:|"
 count() { ffprobe -v error -count_frames -select_streams v:0 -show_entries stream=nb_read_frames -of csv=p=0 "$1"; }
 row() { # label file out
-    local m
-    m=$(median "$tmp/$2.t")
-    awk -v l="$1" -v m="$m" -v vs="$vs" -v f="$FRAMES" -v n="$(count "$3")" \
-        'BEGIN { printf "| %s | %.2f | %.2f | %.3f | %s |\n", l, m, f / m, vs / m, n }'
+    awk -v l="$1" -v m="$(median "$tmp/$2.t")" -v c="$(median "$tmp/$2.t" 2)" -v vs="$vs" -v vc="$vc" -v f="$FRAMES" \
+        -v n="$(count "$3")" 'BEGIN { printf "| %s | %.2f | %.2f | %.3f | %.2f | %.3f | %.3f | %s |\n", l, m, f / m, vs / m, c, c / f, vc / c, n }'
 }
 row "vs-mlrt (OV_CPU, tiles=1, overlap=0)" vsmlrt "$tmp/vs.mkv"
 row "ours --tile-pad 0 --temporal off (equal work)" pad0 "$tmp/pad0.mkv"

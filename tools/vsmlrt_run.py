@@ -23,6 +23,7 @@ into RGBS with zimg (the clip's matrix; 709 when asked), upscaled, and either
          (pipe it into ffmpeg), or
   --null: fetched and dropped (the network's speed: frames/s over the fetch, after the model
          is compiled), one line `vsmlrt frames=N compile_s=X fetch_s=Y fps=Z` on stderr.
+`--versions` alone prints VapourSynth's, the plugin's and OpenVINO's versions.
 VapourSynth fetches core.num_threads frames at once (2 on 2 cores): one infer request per
 VapourSynth thread, as the plugin does (fmParallel).
 """
@@ -50,6 +51,10 @@ def has_bf16() -> bool:
 
 
 def main() -> int:
+    if sys.argv[1:] == ["--versions"]:
+        v = {k: (x.decode() if isinstance(x, bytes) else x) for k, x in core.ov.Version().items()}
+        print(f"VapourSynth R{core.core_version.release_major}, vs-mlrt ov plugin {v['version']}, OpenVINO {v['openvino_version']}")
+        return 0
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("clip")
     ap.add_argument("model", help="the .onnx network (e.g. .cache/models/realesr-animevideov3-x4.onnx)")
