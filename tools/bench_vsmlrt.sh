@@ -127,7 +127,7 @@ for r in $(seq "$REPS"); do
     fps=$(sed -n 's/^vsmlrt frames=.* fps=//p' "$tmp/null.log"); echo "$fps" >>"$tmp/null.t"
     echo "$line; vs-mlrt network alone $fps frames/s"
     for n in pad0 def_off def_on; do
-        sed -n 's/^upscale: .*: \([0-9]* frame workers at .*\)$/  ours '"$n"' calibration: \1/p' "$tmp/$n.log"
+        sed -n 's/^upscale: [^ ]*clip\.mkv: \(.* at [0-9.]* frames\/s.*\)$/  ours '"$n"' calibration: \1/p' "$tmp/$n.log"
     done
 done
 median() { cut -d' ' -f"${2:-1}" "$1" | sort -n | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
