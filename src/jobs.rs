@@ -58,7 +58,7 @@ pub fn run_edit(job: &Job, progress: &dyn Progress) -> Result<Outcome> {
     let cfg = &job.settings;
     match job.kind {
         #[cfg(feature = "video")]
-        Kind::Image if crate::video::animation::is_video_output(&job.output) => {
+        Kind::Image if formats::named_as(&job.output, Kind::Video) => {
             crate::video::animation::upscale_file(&job.input, &job.output, None, cfg, progress).map(|()| Outcome::Done)
         }
         Kind::Image => still::edit_file(&job.input, &job.output, cfg, progress).map(|()| Outcome::Done),
@@ -80,7 +80,7 @@ fn run_on(job: &Job, mut up: Upscaler<'_>, progress: &dyn Progress) -> Result<Ou
     match job.kind {
         // An animated picture written as a video (`-o x.mp4`).
         #[cfg(feature = "video")]
-        Kind::Image if crate::video::animation::is_video_output(&job.output) => {
+        Kind::Image if formats::named_as(&job.output, Kind::Video) => {
             crate::video::animation::upscale_file(&job.input, &job.output, Some(&mut up), cfg, progress)?;
             Ok(Outcome::Done)
         }
