@@ -480,3 +480,43 @@ fn an_animation_into_a_format_that_is_not_written_is_one_error() {
     let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
     assert_eq!(left.len(), 2, "nothing written beside the inputs: {left:?}");
 }
+
+#[test]
+fn ctrl_c_during_an_animation_to_video_leaves_no_output() {
+    use std::process::{Command, Stdio};
+    use std::time::{Duration, Instant};
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("long.gif");
+    {
+        let mut enc = GifEncoder::new(std::fs::File::create(&input).unwrap());
+        for i in 0..200 {
+            enc.encode_frame(Frame::from_parts(frame(i % FRAMES, false), 0, 0, Delay::from_numer_denom_ms(50, 1)))
+                .unwrap();
+        }
+    }
+    let out = dir.path().join("long.mp4");
+    let err = dir.path().join("stderr");
+    let mut child = Command::new(common::bin())
+        .args([s(&input), "-o", s(&out), "-s", "2", "-d", "cpu", "--progress", "json"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&err).unwrap())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    while !std::fs::read_to_string(&err).unwrap().contains(r#""event":"progress","done":2,"#) {
+        assert!(child.try_wait().unwrap().is_none(), "finished before it could be interrupted");
+        assert!(start.elapsed() < common::HANG_LIMIT, "no progress");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // SAFETY: a signal to our own child process.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let status = child.wait().unwrap();
+    let stderr = std::fs::read_to_string(&err).unwrap();
+    assert_eq!(status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains(r#""interrupted":true"#), "{stderr}");
+    assert!(!stderr.contains(r#""event":"progress","done":200,"#), "it ran to the end: {stderr}");
+    // Nothing that could pass for the video, finished or not.
+    let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(left.len(), 2, "only the input and stderr: {left:?}");
+}
