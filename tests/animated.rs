@@ -355,7 +355,21 @@ fn assert_times(p: &Probed, delays: &[f64], tolerance_ms: f64) {
 /// The decoded frames of a video as 8-bit RGB, each `size`.
 fn video_frames(path: &Path, (w, h): (u32, u32)) -> Vec<image::RgbImage> {
     let out = std::process::Command::new("ffmpeg")
-        .args(["-v", "error", "-i", s(path), "-map", "0:v", "-fps_mode", "passthrough", "-f", "rawvideo", "-pix_fmt", "rgb24", "-"])
+        .args([
+            "-v",
+            "error",
+            "-i",
+            s(path),
+            "-map",
+            "0:v",
+            "-fps_mode",
+            "passthrough",
+            "-f",
+            "rawvideo",
+            "-pix_fmt",
+            "rgb24",
+            "-",
+        ])
         .output()
         .expect("ffmpeg runs");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
@@ -446,7 +460,10 @@ fn an_apng_as_lossless_mkv_is_each_frames_upscale_laid_on_black() {
     assert!(r.stderr.contains("a video holds no transparency"), "no note about alpha: {}", r.stderr);
     assert!(!r.stderr.contains("loop count"), "a source played once is no loss: {}", r.stderr);
     let p = probe_video(&out);
-    assert_eq!((p.kinds.as_slice(), p.codec.as_str(), p.pix_fmt.as_str()), (&["video".to_string()][..], "ffv1", "bgr0"));
+    assert_eq!(
+        (p.kinds.as_slice(), p.codec.as_str(), p.pix_fmt.as_str()),
+        (&["video".to_string()][..], "ffv1", "bgr0")
+    );
     assert_eq!((p.size, p.frames), ((2 * W, 2 * H), FRAMES as u64));
     // Matroska keeps milliseconds: each start within half of one of the exact sums.
     let delays: Vec<f64> = (0..FRAMES).map(|i| 1000.0 / (9 + i) as f64).collect();

@@ -14,8 +14,8 @@ use std::path::Path;
 
 use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader, Limits};
 
-pub use animated::{probe as probe_animation, AnimFormat, Animation, Plays};
 pub(crate) use animated::{delays as animation_delays, each_frame as each_animation_frame};
+pub use animated::{probe as probe_animation, AnimFormat, Animation, Plays};
 pub use edit::edit;
 pub use metadata::Metadata;
 #[cfg(feature = "video")]
@@ -292,7 +292,8 @@ pub(crate) fn read_animation(
     over_limit(input, &anim, cfg.max_pixels)?;
     if !cfg.edit.is_empty() {
         let (w, h) = if scaled { cfg.output_size(anim.width, anim.height) } else { (anim.width, anim.height) };
-        crate::edit::preflight(&cfg.edit, (w, h), 4).map_err(|source| Error::Edit { path: input.to_path_buf(), source })?;
+        crate::edit::preflight(&cfg.edit, (w, h), 4)
+            .map_err(|source| Error::Edit { path: input.to_path_buf(), source })?;
     }
     Ok(Some((bytes, anim)))
 }

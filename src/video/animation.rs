@@ -5,10 +5,10 @@
 
 use std::path::Path;
 
-use ffmpeg_next as ffmpeg;
 use ffmpeg::format::Pixel;
 use ffmpeg::util::color::{Primaries, Range, Space, TransferCharacteristic};
 use ffmpeg::Rational;
+use ffmpeg_next as ffmpeg;
 use image::{RgbImage, RgbaImage};
 
 use super::decode::StreamInfo;
@@ -68,7 +68,10 @@ pub fn upscale_file(
     let Some((bytes, anim)) = still::read_animation(input, cfg, up.is_some())? else {
         return Err(Error::Output {
             path: output.into(),
-            msg: format!("{} is a still picture: only an animation (GIF, APNG, WebP) is written as a video", input.display()),
+            msg: format!(
+                "{} is a still picture: only an animation (GIF, APNG, WebP) is written as a video",
+                input.display()
+            ),
         });
     };
     super::init_ffmpeg(input)?;
@@ -265,7 +268,13 @@ mod tests {
 
     #[test]
     fn transparency_is_laid_on_black() {
-        let img = RgbaImage::from_fn(2, 1, |x, _| if x == 0 { image::Rgba([200, 100, 50, 255]) } else { image::Rgba([200, 100, 50, 128]) });
+        let img = RgbaImage::from_fn(2, 1, |x, _| {
+            if x == 0 {
+                image::Rgba([200, 100, 50, 255])
+            } else {
+                image::Rgba([200, 100, 50, 128])
+            }
+        });
         let (rgb, transparent) = on_black(&img);
         assert!(transparent);
         assert_eq!(rgb.get_pixel(0, 0).0, [200, 100, 50]);

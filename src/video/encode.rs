@@ -251,7 +251,12 @@ impl Encoder {
     /// Creates `tmp` (which becomes the target's output) with the upscaled video stream alone,
     /// for pictures made here rather than decoded from a video (`info` describes them: an
     /// animated picture's frames); the header is written.
-    pub fn create_alone(target: &EncodeTarget, tmp: &Path, info: &StreamInfo, progress: &dyn Progress) -> Result<Encoder> {
+    pub fn create_alone(
+        target: &EncodeTarget,
+        tmp: &Path,
+        info: &StreamInfo,
+        progress: &dyn Progress,
+    ) -> Result<Encoder> {
         let mut enc = Encoder::open(target, info, || format::output(&tmp))?;
         if let Some(note) = enc.format_note.take() {
             progress.note(&note);
