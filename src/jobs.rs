@@ -84,6 +84,11 @@ fn run_on(job: &Job, mut up: Upscaler<'_>, progress: &dyn Progress) -> Result<Ou
             crate::video::animation::upscale_file(&job.input, &job.output, Some(&mut up), cfg, progress)?;
             Ok(Outcome::Done)
         }
+        #[cfg(not(feature = "video"))]
+        Kind::Image if formats::named_as(&job.output, Kind::Video) => Err(Error::Output {
+            path: job.output.clone(),
+            msg: "a video, and this build has no video support (feature `video`)".into(),
+        }),
         Kind::Image => {
             // The start (with the tile count, known once the picture's size is) comes from still.
             still::upscale_file(&job.input, &job.output, &mut up, cfg, progress)?;

@@ -249,6 +249,7 @@ pub(crate) fn each_frame(
 /// The delay of every frame of the animation in `bytes` (milliseconds as numerator and
 /// denominator), read before any frame is upscaled: GIF delays from the frame headers, the
 /// others' by decoding the frames (the decoding costs little beside the network's).
+#[cfg(feature = "video")]
 pub(crate) fn delays(input: &Path, bytes: &[u8], anim: &Animation, max_pixels: u64) -> Result<Vec<(u32, u32)>> {
     if anim.format == AnimFormat::Gif {
         let mut opts = gif::DecodeOptions::new();

@@ -14,6 +14,7 @@ use std::path::Path;
 
 use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader, Limits};
 
+#[cfg(feature = "video")]
 pub(crate) use animated::{delays as animation_delays, each_frame as each_animation_frame};
 pub use animated::{probe as probe_animation, AnimFormat, Animation, Plays};
 pub use edit::edit;
@@ -282,6 +283,7 @@ pub fn edit_file(input: &Path, output: &Path, cfg: &crate::config::Config, progr
 /// `input`'s bytes and animation, for an animation written as a video (none for a still
 /// picture): refused over the pixel limit, and `cfg.edit` checked against the scaled frame
 /// size (`scaled`: none for the edit alone), as [`upscale_file`] checks them.
+#[cfg(feature = "video")]
 pub(crate) fn read_animation(
     input: &Path,
     cfg: &crate::config::Config,

@@ -51,7 +51,7 @@ fn written_video_extensions() -> String {
 pub fn upscale_file(
     input: &Path,
     output: &Path,
-    mut up: Option<&mut Upscaler<'_>>,
+    up: Option<&mut Upscaler<'_>>,
     cfg: &Config,
     progress: &dyn Progress,
 ) -> Result<()> {
@@ -75,7 +75,7 @@ pub fn upscale_file(
         });
     };
     super::init_ffmpeg(input)?;
-    let mut up = match up.as_deref_mut() {
+    let mut up = match up {
         Some(u) => {
             let u = u.for_depth(input, 8, progress)?;
             u.check_animation_video(anim.width, anim.height, crate::memory::available_memory())
