@@ -488,6 +488,13 @@ fn an_animation_into_a_format_that_is_not_written_is_one_error() {
         common::assert_one_error(&r, name, cause);
         assert!(!out.exists());
     }
+    // A codec the container cannot hold is refused before any frame is upscaled.
+    let out = dir.path().join("walk.webm");
+    let r = upscale_run(&[s(&input), "-s", "2", "-o", s(&out), "--codec", "libx264", "--progress", "json"]);
+    assert_eq!(r.status.code(), Some(1), "{}", r.stderr);
+    assert!(r.stderr.contains("walk.webm: codec 'libx264' cannot be stored in a webm file"), "{}", r.stderr);
+    assert!(!r.stderr.contains(r#""event":"start""#), "frames were started: {}", r.stderr);
+    assert!(!out.exists());
     // A still picture has no frames to make a video of.
     let still = dir.path().join("still.png");
     frame(0, false).save(&still).unwrap();

@@ -104,32 +104,26 @@ pub fn upscale_file(
             input.display()
         ));
     }
+    // The encoder is set up before any frame is upscaled: a codec, pixel format or container
+    // that cannot be had fails first.
     let device = up.as_ref().map_or(Device::Auto, |u| u.device());
+    let source = (anim.width, anim.height);
+    let scaled = up.as_ref().map_or(source, |u| u.output_size(anim.width, anim.height));
+    let size = cfg.edit.output_size(scaled).map_err(|source| Error::Edit { path: input.into(), source })?;
     let provenance = match up.as_ref() {
-        Some(u) if cfg.provenance => {
-            let scaled = u.output_size(anim.width, anim.height);
-            let size = cfg.edit.output_size(scaled).map_err(|source| Error::Edit { path: input.into(), source })?;
-            Some(crate::provenance::describe(u, (anim.width, anim.height), size)?)
-        }
+        Some(u) if cfg.provenance => Some(crate::provenance::describe(u, source, size)?),
         _ => None,
     };
+    let target = EncodeTarget { output: output.to_path_buf(), size, settings: cfg.video.clone(), device, provenance };
     let pending = Pending::new(output);
-    let mut enc: Option<(Encoder, super::color::FromRgb, (u32, u32))> = None;
+    let mut enc = Encoder::create_alone(&target, pending.path(), &timeline.info(size, anim.frames), progress)?;
+    let mut convert = enc.converter();
     let mut index = 0usize;
     let mut flattened = false;
     let mut sink = |rgba: RgbaImage, _delay: (u32, u32)| -> Result<()> {
-        let size = rgba.dimensions();
-        if enc.is_none() {
-            let settings = cfg.video.clone();
-            let provenance = provenance.clone();
-            let target = EncodeTarget { output: output.to_path_buf(), size, settings, device, provenance };
-            let e = Encoder::create_alone(&target, pending.path(), &timeline.info(size, anim.frames), progress)?;
-            let convert = e.converter();
-            enc = Some((e, convert, size));
-        }
-        let Some((e, convert, first)) = enc.as_mut() else { return Ok(()) };
-        if size != *first {
-            return Err(Error::decode(input, "frames of different sizes"));
+        if rgba.dimensions() != size {
+            let (w, h) = rgba.dimensions();
+            return Err(Error::decode(input, format!("a frame came out {w}x{h}, not {}x{}", size.0, size.1)));
         }
         let (rgb, transparent) = on_black(&rgba);
         if transparent && !flattened {
@@ -142,11 +136,10 @@ pub fn upscale_file(
         }
         let (pts, duration) = timeline.frame(index);
         index += 1;
-        e.encode_timed(convert, &Picture::new(Pixels::Rgb8(rgb), pts), duration)
+        enc.encode_timed(&mut convert, &Picture::new(Pixels::Rgb8(rgb), pts), duration)
     };
     still::each_animation_frame(input, &bytes, &anim, up.as_mut(), cfg, progress, &mut sink)?;
-    let Some((e, _, _)) = enc else { return Err(Error::decode(input, "no frames")) };
-    e.finish()?;
+    enc.finish()?;
     pending.commit()
 }
 
