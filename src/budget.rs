@@ -57,6 +57,21 @@ pub fn animation(input: (u32, u32), passes: &[u32], output: (u32, u32)) -> u64 {
     picture(input, passes, output, 4, 1).saturating_add(decoder).saturating_add(encoder)
 }
 
+/// Bytes a video encoder holds for each pixel of its frames: its look-ahead, reference and
+/// B-frames with their padded, half-pel and half-size copies. Measured (peak resident memory,
+/// over the same frames written as WebP, one encoder thread) at 960x540 and 1920x1080: libx264
+/// at its defaults 219 and 210 bytes a pixel, libvpx-vp9 199 and 143; with a margin.
+const ENCODER_BYTES_PER_PIXEL: u64 = 240;
+
+/// Peak bytes of an animation written as a video: [`animation`]'s frame through the engine and
+/// the decoder's canvases, then the result as 8-bit RGBA and RGB (laid on black) and the
+/// encoder's frames ([`ENCODER_BYTES_PER_PIXEL`]).
+pub fn animation_video(input: (u32, u32), passes: &[u32], output: (u32, u32)) -> u64 {
+    let decoder = area(input).saturating_mul(3 * 4);
+    let encoder = area(output).saturating_mul(4 + 3 + ENCODER_BYTES_PER_PIXEL);
+    picture(input, passes, output, 4, 1).saturating_add(decoder).saturating_add(encoder)
+}
+
 /// Peak bytes of the compare grid: the model's picture, `panels` panels of `output` (planes,
 /// then 8-bit RGB in the grid) and the grid's copy made when it is saved.
 pub fn grid(input: (u32, u32), passes: &[u32], output: (u32, u32), panels: u64) -> u64 {
@@ -100,6 +115,14 @@ impl Upscaler<'_> {
         check_within("each animation frame", (out.0 as u64, out.1 as u64), need, available)
     }
 
+    /// [`Error::Memory`] when an animation of `w`×`h` frames written as a video
+    /// ([`animation_video`]) would need more than `available` bytes.
+    pub fn check_animation_video(&self, w: u32, h: u32, available: u64) -> Result<()> {
+        let out = self.output_size(w, h);
+        let need = animation_video((w, h), &self.passes(), out);
+        check_within("each animation frame", (out.0 as u64, out.1 as u64), need, available)
+    }
+
     /// [`Error::Memory`], naming `file`, when a video of `w`×`h` frames with `depth` frames
     /// queued between its stages would need more than this process may use.
     pub fn check_video(&self, file: &Path, w: u32, h: u32, depth: usize) -> Result<()> {
@@ -129,17 +152,25 @@ pub fn check_size(kind: Kind, size: (u32, u32), cfg: &Config) -> Result<()> {
 }
 
 /// [`Error::Memory`], naming the file, when `input` (a `kind`) would need more memory than this
-/// process may use through `up`, judged from the file's header before anything is decoded (the
-/// front ends refuse such a job as a configuration error). A file that cannot be read, or that
-/// is over the pixel limit, passes: running the job says what is wrong with it.
-pub fn check_file(input: &Path, kind: Kind, cfg: &Config, up: &Upscaler) -> Result<()> {
+/// process may use through `up` into `output` (an animation costs more written as a video),
+/// judged from the file's header before anything is decoded (the front ends refuse such a job
+/// as a configuration error). A file that cannot be read, or that is over the pixel limit,
+/// passes: running the job says what is wrong with it.
+pub fn check_file(input: &Path, output: &Path, kind: Kind, cfg: &Config, up: &Upscaler) -> Result<()> {
     match kind {
         Kind::Image => {
             if let Some(a) = crate::still::probe_animation(input) {
                 if a.width as u64 * a.height as u64 > cfg.max_pixels {
                     return Ok(());
                 }
-                return up.check_animation(a.width, a.height, available_memory()).map_err(|e| e.in_file(input));
+                let available = available_memory();
+                #[cfg(feature = "video")]
+                if crate::video::animation::is_video_output(output) {
+                    return up.check_animation_video(a.width, a.height, available).map_err(|e| e.in_file(input));
+                }
+                #[cfg(not(feature = "video"))]
+                let _ = output;
+                return up.check_animation(a.width, a.height, available).map_err(|e| e.in_file(input));
             }
             let size = image::ImageReader::open(input)
                 .and_then(|r| r.with_guessed_format())
@@ -192,5 +223,8 @@ mod tests {
         // An animation's frame carries alpha and the decoder's and encoder's buffers.
         let frame = animation((640, 360), &[2], (1280, 720));
         assert!(frame > picture((640, 360), &[2], (1280, 720), 4, 1) + 1280 * 720 * 8, "{frame}");
+        // Written as a video, the encoder's frames too (x264 measured at 210 bytes a pixel).
+        let video_frame = animation_video((640, 360), &[2], (1280, 720));
+        assert!(video_frame > frame + 1280 * 720 * 210, "{video_frame}");
     }
 }

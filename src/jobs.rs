@@ -57,6 +57,10 @@ pub fn run_job(job: &Job, engine: &Engine, progress: &dyn Progress) -> Result<Ou
 pub fn run_edit(job: &Job, progress: &dyn Progress) -> Result<Outcome> {
     let cfg = &job.settings;
     match job.kind {
+        #[cfg(feature = "video")]
+        Kind::Image if formats::named_as(&job.output, Kind::Video) => {
+            crate::video::animation::upscale_file(&job.input, &job.output, None, cfg, progress).map(|()| Outcome::Done)
+        }
         Kind::Image => still::edit_file(&job.input, &job.output, cfg, progress).map(|()| Outcome::Done),
         #[cfg(feature = "video")]
         Kind::Video => crate::video::edit::edit_file(&job.input, &job.output, cfg, progress),
@@ -74,6 +78,17 @@ fn run_on(job: &Job, mut up: Upscaler<'_>, progress: &dyn Progress) -> Result<Ou
         }
     }
     match job.kind {
+        // An animated picture written as a video (`-o x.mp4`).
+        #[cfg(feature = "video")]
+        Kind::Image if formats::named_as(&job.output, Kind::Video) => {
+            crate::video::animation::upscale_file(&job.input, &job.output, Some(&mut up), cfg, progress)?;
+            Ok(Outcome::Done)
+        }
+        #[cfg(not(feature = "video"))]
+        Kind::Image if formats::named_as(&job.output, Kind::Video) => Err(Error::Output {
+            path: job.output.clone(),
+            msg: "a video, and this build has no video support (feature `video`)".into(),
+        }),
         Kind::Image => {
             // The start (with the tile count, known once the picture's size is) comes from still.
             still::upscale_file(&job.input, &job.output, &mut up, cfg, progress)?;
@@ -112,7 +127,8 @@ pub fn prepare(jobs: &[Job], engines: &Engines, progress: &dyn Progress) -> Resu
     }
     if let [job] = jobs {
         let engine = engines.get(&job.settings, progress)?;
-        crate::budget::check_file(&job.input, job.kind, &job.settings, &engine.upscaler(&job.settings)?)?;
+        let up = engine.upscaler(&job.settings)?;
+        crate::budget::check_file(&job.input, &job.output, job.kind, &job.settings, &up)?;
     }
     Ok(())
 }

@@ -285,3 +285,262 @@ fn the_page_api_keeps_the_animation_and_its_edit_too() {
     assert_eq!((turned.len(), delays), (FRAMES as usize, in_delays));
     assert!(turned.iter().all(|f| f.dimensions() == (2 * H, 2 * W)));
 }
+
+/// Unequal delays (ms) for the video tests: every frame's own, none alike in a row.
+const VIDEO_DELAYS: [u32; FRAMES as usize] = [100, 50, 200, 30, 70, 120, 40, 90, 60, 250];
+
+/// The start of each frame and the end of the last, in ms, from `delays`.
+fn timeline(delays: &[f64]) -> Vec<f64> {
+    let mut at = vec![0.0];
+    for d in delays {
+        at.push(at.last().unwrap() + d);
+    }
+    at
+}
+
+/// What ffprobe reads of a video output: its streams' kinds, the video's codec, size and pixel
+/// format, the frames it decodes (counted), each frame's start and the video's end, in ms.
+struct Probed {
+    kinds: Vec<String>,
+    codec: String,
+    size: (u32, u32),
+    pix_fmt: String,
+    frames: u64,
+    starts: Vec<f64>,
+    end: f64,
+}
+
+fn probe_video(path: &Path) -> Probed {
+    let streams = common::ffprobe(path, &["-show_entries", "stream=codec_type", "-of", "csv=p=0"]);
+    let v = common::ffprobe(
+        path,
+        &[
+            "-select_streams",
+            "v:0",
+            "-count_frames",
+            "-show_entries",
+            "stream=codec_name,width,height,pix_fmt,nb_read_frames",
+            "-of",
+            "json",
+        ],
+    );
+    let v: serde_json::Value = serde_json::from_str(&v).unwrap();
+    let st = &v["streams"][0];
+    let end = common::ffprobe(path, &["-show_entries", "format=duration", "-of", "csv=p=0"]);
+    Probed {
+        kinds: streams.lines().map(|l| l.trim().trim_end_matches(',').to_string()).filter(|l| !l.is_empty()).collect(),
+        codec: st["codec_name"].as_str().unwrap_or("").to_string(),
+        size: (st["width"].as_u64().unwrap() as u32, st["height"].as_u64().unwrap() as u32),
+        pix_fmt: st["pix_fmt"].as_str().unwrap_or("").to_string(),
+        frames: st["nb_read_frames"].as_str().and_then(|n| n.parse().ok()).unwrap_or(0),
+        starts: common::frame_times(path).iter().map(|t| t * 1000.0).collect(),
+        end: end.trim().parse::<f64>().unwrap() * 1000.0,
+    }
+}
+
+/// Each frame starts at the sum of the delays before it and the video ends after the last
+/// frame's own delay (its duration kept), within `tolerance_ms`.
+fn assert_times(p: &Probed, delays: &[f64], tolerance_ms: f64) {
+    let want = timeline(delays);
+    assert_eq!(p.starts.len(), delays.len(), "{:?}", p.starts);
+    for (i, (got, want)) in p.starts.iter().zip(&want).enumerate() {
+        assert!((got - want).abs() <= tolerance_ms, "frame {i} starts at {got} ms, not {want}: {:?}", p.starts);
+    }
+    let durations: Vec<f64> = p.starts.windows(2).map(|w| w[1] - w[0]).chain([p.end - p.starts[9]]).collect();
+    for (i, (got, want)) in durations.iter().zip(delays).enumerate() {
+        assert!((got - want).abs() <= 2.0 * tolerance_ms, "frame {i} lasts {got} ms, not {want}: {durations:?}");
+    }
+}
+
+/// The decoded frames of a video as 8-bit RGB, each `size`.
+fn video_frames(path: &Path, (w, h): (u32, u32)) -> Vec<image::RgbImage> {
+    let out = std::process::Command::new("ffmpeg")
+        .args([
+            "-v",
+            "error",
+            "-i",
+            s(path),
+            "-map",
+            "0:v",
+            "-fps_mode",
+            "passthrough",
+            "-f",
+            "rawvideo",
+            "-pix_fmt",
+            "rgb24",
+            "-",
+        ])
+        .output()
+        .expect("ffmpeg runs");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let one = (w * h * 3) as usize;
+    assert_eq!(out.stdout.len() % one, 0);
+    out.stdout.chunks(one).map(|c| image::RgbImage::from_raw(w, h, c.to_vec()).unwrap()).collect()
+}
+
+/// RGBA references laid on black, as a video holds them.
+fn on_black(frames: &[RgbaImage]) -> Vec<RgbaImage> {
+    frames
+        .iter()
+        .map(|f| {
+            let mut f = f.clone();
+            for p in f.pixels_mut() {
+                let a = u32::from(p[3]);
+                for c in 0..3 {
+                    p[c] = ((u32::from(p[c]) * a + 127) / 255) as u8;
+                }
+                p[3] = 255;
+            }
+            f
+        })
+        .collect()
+}
+
+fn rgba(frames: Vec<image::RgbImage>) -> Vec<RgbaImage> {
+    frames.into_iter().map(|f| image::DynamicImage::ImageRgb8(f).into_rgba8()).collect()
+}
+
+#[test]
+fn a_gif_as_mp4_has_every_frame_at_its_own_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("walk.gif");
+    {
+        let mut enc = GifEncoder::new(std::fs::File::create(&input).unwrap());
+        enc.set_repeat(Repeat::Infinite).unwrap();
+        for (i, d) in VIDEO_DELAYS.iter().enumerate() {
+            enc.encode_frame(Frame::from_parts(frame(i as u32, false), 0, 0, Delay::from_numer_denom_ms(*d, 1)))
+                .unwrap();
+        }
+    }
+    let (inputs, _, _) = decode(&input);
+    let out = dir.path().join("walk.mp4");
+    let r = run_ok(&[s(&input), "-s", "2", "-o", s(&out)]);
+    assert_frames_counted(&r);
+    assert!(r.stderr.contains("a video holds no loop count"), "no note about the loop: {}", r.stderr);
+    let p = probe_video(&out);
+    assert_eq!(p.kinds, ["video"], "one video stream and nothing else");
+    assert_eq!((p.codec.as_str(), p.pix_fmt.as_str()), ("h264", "yuv420p"));
+    assert_eq!(p.size, (2 * W, 2 * H));
+    assert_eq!(p.frames, FRAMES as u64);
+    // Variable frame rate: 0, 100, 150, 350 … ms (MP4's time base here is 1/16000 s).
+    let delays: Vec<f64> = VIDEO_DELAYS.iter().map(|&d| d as f64).collect();
+    assert_times(&p, &delays, 0.5);
+    // H.264 4:2:0 at x264's default quality on 96x64 frames of fine colour texture is lossy:
+    // measured 28.6-34.9 dB from each frame's single-picture upscale. The codec, not the timing,
+    // costs that: on a like clip scaled by lanczos this path gave 28.0-35.1 dB and the ffmpeg
+    // tool's libx264 at its defaults on the same pictures as a constant-rate clip 30.0-34.8 dB
+    // (4:4:4: 32.4-37.0 dB). 26 dB leaves room for another x264 build; another frame's upscale
+    // is at best 12.4 dB away, so each frame is in its place.
+    let got = rgba(video_frames(&out, (2 * W, 2 * H)));
+    assert_frames_match(&got, &references(dir.path(), &inputs, &["-s", "2"]), 26.0);
+}
+
+#[test]
+fn an_apng_as_lossless_mkv_is_each_frames_upscale_laid_on_black() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("spin.png");
+    // Delays of 1/9 s, 1/10 s, …: not whole milliseconds.
+    {
+        let mut enc = png::Encoder::new(std::fs::File::create(&input).unwrap(), W, H);
+        enc.set_color(png::ColorType::Rgba);
+        enc.set_depth(png::BitDepth::Eight);
+        enc.set_animated(FRAMES, 1).unwrap();
+        let mut w = enc.write_header().unwrap();
+        for i in 0..FRAMES {
+            w.set_frame_delay(1, 9 + i as u16).unwrap();
+            w.write_image_data(frame(i, true).as_raw()).unwrap();
+        }
+        w.finish().unwrap();
+    }
+    let (inputs, _, _) = decode(&input);
+    let out = dir.path().join("spin.mkv");
+    // FFV1 in RGB: lossless, so the frames can be compared exactly.
+    let r = run_ok(&[s(&input), "-s", "2", "-o", s(&out), "--codec", "ffv1", "--pix-fmt", "bgr0"]);
+    assert_frames_counted(&r);
+    assert!(r.stderr.contains("a video holds no transparency"), "no note about alpha: {}", r.stderr);
+    assert!(!r.stderr.contains("loop count"), "a source played once is no loss: {}", r.stderr);
+    let p = probe_video(&out);
+    assert_eq!(
+        (p.kinds.as_slice(), p.codec.as_str(), p.pix_fmt.as_str()),
+        (&["video".to_string()][..], "ffv1", "bgr0")
+    );
+    assert_eq!((p.size, p.frames), ((2 * W, 2 * H), FRAMES as u64));
+    // Matroska keeps milliseconds: each start within half of one of the exact sums.
+    let delays: Vec<f64> = (0..FRAMES).map(|i| 1000.0 / (9 + i) as f64).collect();
+    assert_times(&p, &delays, 0.5);
+    let want = on_black(&references(dir.path(), &inputs, &["-s", "2"]));
+    let got = rgba(video_frames(&out, (2 * W, 2 * H)));
+    for (i, (g, w)) in got.iter().zip(&want).enumerate() {
+        assert_eq!(g.as_raw(), w.as_raw(), "frame {i} differs from its upscale laid on black");
+    }
+}
+
+#[test]
+fn an_animation_into_a_format_that_is_not_written_is_one_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("walk.gif");
+    write_gif(&input, false);
+    for name in ["walk.avi", "walk.xyz"] {
+        let out = dir.path().join(name);
+        let r = upscale_run(&[s(&input), "-m", "lanczos", "-s", "2", "-o", s(&out)]);
+        assert_eq!(r.status.code(), Some(1), "{}", r.stderr);
+        let cause = if name.ends_with("avi") { "a video (.mp4, .mkv, .webm, .mov)" } else { "extension" };
+        common::assert_one_error(&r, name, cause);
+        assert!(!out.exists());
+    }
+    // A codec the container cannot hold is refused before any frame is upscaled.
+    let out = dir.path().join("walk.webm");
+    let r = upscale_run(&[s(&input), "-s", "2", "-o", s(&out), "--codec", "libx264", "--progress", "json"]);
+    assert_eq!(r.status.code(), Some(1), "{}", r.stderr);
+    assert!(r.stderr.contains("walk.webm: codec 'libx264' cannot be stored in a webm file"), "{}", r.stderr);
+    assert!(!r.stderr.contains(r#""event":"start""#), "frames were started: {}", r.stderr);
+    assert!(!out.exists());
+    // A still picture has no frames to make a video of.
+    let still = dir.path().join("still.png");
+    frame(0, false).save(&still).unwrap();
+    let out = dir.path().join("still.mp4");
+    let r = upscale_run(&[s(&still), "-m", "lanczos", "-s", "2", "-o", s(&out)]);
+    common::assert_one_error(&r, "still.mp4", "a still picture");
+    let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(left.len(), 2, "nothing written beside the inputs: {left:?}");
+}
+
+#[test]
+fn ctrl_c_during_an_animation_to_video_leaves_no_output() {
+    use std::process::{Command, Stdio};
+    use std::time::{Duration, Instant};
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("long.gif");
+    {
+        let mut enc = GifEncoder::new(std::fs::File::create(&input).unwrap());
+        for i in 0..200 {
+            enc.encode_frame(Frame::from_parts(frame(i % FRAMES, false), 0, 0, Delay::from_numer_denom_ms(50, 1)))
+                .unwrap();
+        }
+    }
+    let out = dir.path().join("long.mp4");
+    let err = dir.path().join("stderr");
+    let mut child = Command::new(common::bin())
+        .args([s(&input), "-o", s(&out), "-s", "2", "-d", "cpu", "--progress", "json"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&err).unwrap())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    while !std::fs::read_to_string(&err).unwrap().contains(r#""event":"progress","done":2,"#) {
+        assert!(child.try_wait().unwrap().is_none(), "finished before it could be interrupted");
+        assert!(start.elapsed() < common::HANG_LIMIT, "no progress");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // SAFETY: a signal to our own child process.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let status = child.wait().unwrap();
+    let stderr = std::fs::read_to_string(&err).unwrap();
+    assert_eq!(status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains(r#""interrupted":true"#), "{stderr}");
+    assert!(!stderr.contains(r#""event":"progress","done":200,"#), "it ran to the end: {stderr}");
+    // Nothing that could pass for the video, finished or not.
+    let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(left.len(), 2, "only the input and stderr: {left:?}");
+}

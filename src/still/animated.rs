@@ -155,16 +155,15 @@ impl Progress for FramesOnly<'_> {
 /// Upscales the animation in `bytes` (read from `input`, described by `anim`) frame by frame
 /// into `output` as the animated format its extension names: every frame's delay and the loop
 /// count kept, alpha kept, `cfg.edit` applied to each frame after scaling (without an
-/// upscaler, the edit alone: the page's Apply on an animated result). Events: a start
-/// counting frames, one progress event per frame written (whose `false` cancels: nothing is
-/// written). The caller has checked the output's name, the canvas against the pixel limit and
-/// the edit.
+/// upscaler, the edit alone: the page's Apply on an animated result). Events as
+/// [`each_frame`]'s (a cancel writes nothing). The caller has checked the output's name, the
+/// canvas against the pixel limit and the edit.
 pub(super) fn upscale(
     input: &Path,
     bytes: &[u8],
     anim: &Animation,
     output: &Path,
-    mut up: Option<&mut Upscaler<'_>>,
+    up: Option<&mut Upscaler<'_>>,
     cfg: &crate::config::Config,
     progress: &dyn Progress,
 ) -> Result<()> {
@@ -174,17 +173,54 @@ pub(super) fn upscale(
     if let Some(up) = up.as_deref() {
         up.check_animation(anim.width, anim.height, crate::memory::available_memory()).map_err(|e| e.in_file(input))?;
     }
+    let pending = Pending::new(output);
+    let file = std::fs::File::create(pending.path()).map_err(|e| Error::encode(output, e))?;
+    let mut writer: Option<Writer> = None;
+    each_frame(input, bytes, anim, up, cfg, progress, &mut |rgba, delay_ms| {
+        if writer.is_none() {
+            let out = file.try_clone().map_err(|e| Error::encode(output, e))?;
+            let w = Writer::new(target, BufWriter::new(out), rgba.dimensions(), anim.frames, anim.plays);
+            writer = Some(w.map_err(|e| Error::encode(output, e))?);
+        }
+        match writer.as_mut() {
+            Some(w) => w.frame(rgba, delay_ms).map_err(|e| Error::encode(output, e)),
+            None => Ok(()),
+        }
+    })?;
+    let Some(w) = writer else { return Err(Error::decode(input, "no frames")) };
+    w.finish().map_err(|e| Error::encode(output, e))?;
+    file.sync_all().map_err(|e| Error::encode(output, e))?;
+    pending.commit()
+}
+
+/// Image decoder limits for an animation under `max_pixels`.
+fn limits(max_pixels: u64) -> image::Limits {
+    let mut limits = image::Limits::default();
+    limits.max_alloc = Some(max_pixels.saturating_mul(16));
+    limits
+}
+
+/// Every frame of the animation in `bytes` (read from `input`, described by `anim`),
+/// composited to the canvas, through `up` (without one, as it is) and `cfg.edit`, handed to
+/// `sink` in order as 8-bit RGBA with its delay (milliseconds as numerator and denominator):
+/// what every animated output is written from. Events: a start counting frames, one progress
+/// event per frame handed over (whose `false` cancels: [`Error::Cancelled`]). A frame count
+/// other than the header's is an error naming `input`.
+pub(crate) fn each_frame(
+    input: &Path,
+    bytes: &[u8],
+    anim: &Animation,
+    mut up: Option<&mut Upscaler<'_>>,
+    cfg: &crate::config::Config,
+    progress: &dyn Progress,
+    sink: &mut dyn FnMut(RgbaImage, (u32, u32)) -> Result<()>,
+) -> Result<()> {
     let total = anim.frames;
     let file = Some(input.to_path_buf());
     if !progress.event(&Event::Start { file, total: Some(total), unit: Unit::Frames, estimated: false }) {
         return Err(Error::Cancelled);
     }
-    let mut limits = image::Limits::default();
-    limits.max_alloc = Some(cfg.max_pixels.saturating_mul(16));
-    let frames = decode_frames(bytes, anim.format, limits).map_err(|e| Error::decode(input, e))?;
-    let pending = Pending::new(output);
-    let file = std::fs::File::create(pending.path()).map_err(|e| Error::encode(output, e))?;
-    let mut writer: Option<Writer> = None;
+    let frames = decode_frames(bytes, anim.format, limits(cfg.max_pixels)).map_err(|e| Error::decode(input, e))?;
     let quiet = FramesOnly(progress);
     let mut done = 0u64;
     for frame in frames {
@@ -198,15 +234,7 @@ pub(super) fn upscale(
             None => Picture::from_image(&DynamicImage::ImageRgba8(frame.into_buffer())),
         };
         let big = super::edit::after_scaling(big, &cfg.edit, input, &quiet)?;
-        let rgba = big.to_image().into_rgba8();
-        if writer.is_none() {
-            let out = file.try_clone().map_err(|e| Error::encode(output, e))?;
-            let w = Writer::new(target, BufWriter::new(out), rgba.dimensions(), total, anim.plays);
-            writer = Some(w.map_err(|e| Error::encode(output, e))?);
-        }
-        if let Some(w) = writer.as_mut() {
-            w.frame(rgba, delay_ms).map_err(|e| Error::encode(output, e))?;
-        }
+        sink(big.to_image().into_rgba8(), delay_ms)?;
         done += 1;
         if !progress.event(&Event::Progress { done, total: Some(total), unit: Unit::Frames }) {
             return Err(Error::Cancelled);
@@ -215,10 +243,27 @@ pub(super) fn upscale(
     if done != total {
         return Err(Error::decode(input, format!("{done} frames where its header counts {total}")));
     }
-    let Some(w) = writer else { return Err(Error::decode(input, "no frames")) };
-    w.finish().map_err(|e| Error::encode(output, e))?;
-    file.sync_all().map_err(|e| Error::encode(output, e))?;
-    pending.commit()
+    Ok(())
+}
+
+/// The delay of every frame of the animation in `bytes` (milliseconds as numerator and
+/// denominator), read before any frame is upscaled: GIF delays from the frame headers, the
+/// others' by decoding the frames (the decoding costs little beside the network's).
+#[cfg(feature = "video")]
+pub(crate) fn delays(input: &Path, bytes: &[u8], anim: &Animation, max_pixels: u64) -> Result<Vec<(u32, u32)>> {
+    if anim.format == AnimFormat::Gif {
+        let mut opts = gif::DecodeOptions::new();
+        opts.skip_frame_decoding(true);
+        opts.set_color_output(gif::ColorOutput::Indexed);
+        let mut d = opts.read_info(Cursor::new(bytes)).map_err(|e| Error::decode(input, e))?;
+        let mut out = Vec::new();
+        while let Some(f) = d.next_frame_info().map_err(|e| Error::decode(input, e))? {
+            out.push((u32::from(f.delay) * 10, 1));
+        }
+        return Ok(out);
+    }
+    let frames = decode_frames(bytes, anim.format, limits(max_pixels)).map_err(|e| Error::decode(input, e))?;
+    frames.map(|f| f.map(|f| f.delay().numer_denom_ms()).map_err(|e| Error::decode(input, e))).collect()
 }
 
 /// The frames of an animation, each composited to the whole canvas, with its delay.

@@ -14,6 +14,8 @@ use std::path::Path;
 
 use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader, Limits};
 
+#[cfg(feature = "video")]
+pub(crate) use animated::{delays as animation_delays, each_frame as each_animation_frame};
 pub use animated::{probe as probe_animation, AnimFormat, Animation, Plays};
 pub use edit::edit;
 pub use metadata::Metadata;
@@ -276,6 +278,26 @@ pub fn edit_file(input: &Path, output: &Path, cfg: &crate::config::Config, progr
         progress.note(&animated::first_frame_only(input, output, format, &anim));
     }
     edit::edit_still(input, &bytes, output, cfg, progress)
+}
+
+/// `input`'s bytes and animation, for an animation written as a video (none for a still
+/// picture): refused over the pixel limit, and `cfg.edit` checked against the scaled frame
+/// size (`scaled`: none for the edit alone), as [`upscale_file`] checks them.
+#[cfg(feature = "video")]
+pub(crate) fn read_animation(
+    input: &Path,
+    cfg: &crate::config::Config,
+    scaled: bool,
+) -> Result<Option<(Vec<u8>, Animation)>> {
+    let bytes = read(input)?;
+    let Some(anim) = animated::probe_bytes(&bytes) else { return Ok(None) };
+    over_limit(input, &anim, cfg.max_pixels)?;
+    if !cfg.edit.is_empty() {
+        let (w, h) = if scaled { cfg.output_size(anim.width, anim.height) } else { (anim.width, anim.height) };
+        crate::edit::preflight(&cfg.edit, (w, h), 4)
+            .map_err(|source| Error::Edit { path: input.to_path_buf(), source })?;
+    }
+    Ok(Some((bytes, anim)))
 }
 
 /// [`Error::TooLarge`] for an animation whose canvas is over the pixel limit.

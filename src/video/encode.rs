@@ -73,6 +73,9 @@ pub struct Encoder {
     format_note: Option<String>,
     /// The `encoder` tag (see [`Encoder::write_header`]).
     provenance: Option<String>,
+    /// Each frame's own duration by its pts, for frames sent by [`Encoder::encode_timed`]
+    /// (variable frame rate: an animated picture's delays).
+    durations: std::collections::HashMap<i64, i64>,
 }
 
 /// Where a segment's encoded video packets go instead of a muxer, exactly as the encoder made
@@ -242,6 +245,23 @@ impl Encoder {
             dec.copy_stream(i, o);
             enc.ts_fix[o] = opus_delay_fix(&enc.octx, o);
         }
+        Ok(enc)
+    }
+
+    /// Creates `tmp` (which becomes the target's output) with the upscaled video stream alone,
+    /// for pictures made here rather than decoded from a video (`info` describes them: an
+    /// animated picture's frames); the header is written.
+    pub fn create_alone(
+        target: &EncodeTarget,
+        tmp: &Path,
+        info: &StreamInfo,
+        progress: &dyn Progress,
+    ) -> Result<Encoder> {
+        let mut enc = Encoder::open(target, info, || format::output(&tmp))?;
+        if let Some(note) = enc.format_note.take() {
+            progress.note(&note);
+        }
+        enc.write_header()?;
         Ok(enc)
     }
 
@@ -418,6 +438,7 @@ impl Encoder {
             ts_fix: Vec::new(),
             format_note,
             provenance: target.provenance.clone(),
+            durations: std::collections::HashMap::new(),
         })
     }
 
@@ -488,7 +509,9 @@ impl Encoder {
                 Err(e) => return Err(self.err("cannot encode", e)),
             }
             pkt.set_stream(self.stream);
-            if pkt.duration() == 0 {
+            if let Some(d) = pkt.pts().and_then(|t| self.durations.remove(&t)) {
+                pkt.set_duration(d);
+            } else if pkt.duration() == 0 {
                 pkt.set_duration(self.frame_dur);
             }
             if let Some(store) = self.store.as_mut() {
@@ -507,6 +530,13 @@ impl Encoder {
         frame.set_pts(Some(pic.pts));
         self.encoder.send_frame(&frame).map_err(|e| self.err("cannot encode", e))?;
         self.drain()
+    }
+
+    /// [`Encoder::encode`] for a frame shown for `duration` (in the time base), whatever the
+    /// frame rate: its packet carries that duration.
+    pub fn encode_timed(&mut self, convert: &mut FromRgb, pic: &Picture, duration: i64) -> Result<()> {
+        self.durations.insert(pic.pts, duration);
+        self.encode(convert, pic)
     }
 
     /// Writes a packet already mapped to its output stream, with timestamps in `in_tb`.

@@ -4,6 +4,7 @@
 //! for one segment of a job spread over machines (`crate::segments`, which calls it and never
 //! the other way round).
 
+pub(crate) mod animation;
 mod color;
 mod damage;
 pub(crate) mod decode;
