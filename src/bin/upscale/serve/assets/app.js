@@ -6,7 +6,7 @@
 const $ = (id) => document.getElementById(id);
 const jobs = new Map(); // id -> {json, li, es, t0, d0, estimated, warnings, label, scaleTag}
 // What the server says about itself (/api/models) and its presets (/api/presets).
-const server = { instance: null, maxUpload: 0, maxUploadMib: 0, maxSide: 65535, maxPixels: 0 };
+const server = { instance: null, maxUpload: 0, maxUploadMib: 0, maxSide: 65535, maxPixels: 0, maxJobs: 0 };
 let presets = { presets: [], image_default: null, video_default: null };
 
 function fmtTime(s) {
@@ -82,6 +82,8 @@ function settings(file) {
     f.append("quality", q);
   }
   if (video && !$("temporal").checked) f.append("temporal", "off");
+  // "Preview first": the picture is uploaded and waits for Run (networks compared on it first).
+  if (!video && $("preview-first").checked) f.append("start", "later");
   const label = $("model").value ? model : p ? `${p.label} · ${p.model}` : model;
   return { form: f, label, scaleTag };
 }
@@ -90,9 +92,16 @@ function addFiles(files) {
   for (const file of files) upload(file);
 }
 
+// Files wait here, in order, until the server has a place for them: it holds at most
+// `--max-jobs` jobs (finished ones included) and refuses more with 429, so a batch larger than
+// that is sent as places free (a job removed or expired) instead of being refused file by file.
+const waiting = [];
+let sending = 0; // uploads in flight
+let pumping = false;
+
 function upload(file) {
   const s = settings(file);
-  const temp = { json: { id: null, name: file.name || "pasted.png", state: "uploading", progress: { done: 0 } }, label: s.label, scaleTag: s.scaleTag };
+  const temp = { json: { id: null, name: file.name || "pasted.png", state: "waiting", progress: { done: 0 } }, label: s.label, scaleTag: s.scaleTag, file, s };
   temp.li = card(temp);
   if (s.error) {
     temp.json.state = "failed";
@@ -100,25 +109,119 @@ function upload(file) {
     render(temp);
     return;
   }
+  waiting.push(temp);
+  pump();
+}
+
+// Sends waiting files while the server has places (the server's count is the one that holds;
+// a 429 puts the file back to wait).
+async function pump() {
+  if (pumping) return;
+  pumping = true;
+  try {
+    while (waiting.length) {
+      let held = 0;
+      try { held = (await api("/api/jobs")).jobs.length; } catch (_) { break; }
+      if (server.maxJobs && held + sending >= server.maxJobs) break;
+      // Refused before the limit was known: wait for the timer rather than send again at once.
+      if (!server.maxJobs && waiting.some((t) => t.refused)) break;
+      send(waiting.shift());
+    }
+  } finally {
+    pumping = false;
+  }
+  for (const t of waiting) {
+    if (t.json.state !== "waiting") continue;
+    setBar(t, 0, 1, `waiting for a place: this server keeps at most ${server.maxJobs} jobs, finished ones included; ` +
+      "this file is sent when one is removed or expires");
+  }
+  if (waiting.length && !pump.timer) pump.timer = setTimeout(() => { pump.timer = null; pump(); }, 1500);
+}
+
+function send(temp) {
+  const s = temp.s;
+  temp.json.state = "uploading";
+  render(temp);
+  sending++;
   const xhr = new XMLHttpRequest();
+  temp.xhr = xhr;
+  let ended = false;
+  const end = () => { if (!ended) { ended = true; sending--; temp.xhr = null; setTimeout(pump, 0); } };
   xhr.open("POST", "/api/jobs");
   xhr.upload.onprogress = (e) => {
     if (e.lengthComputable) setBar(temp, e.loaded, e.total, `uploading ${Math.round((100 * e.loaded) / e.total)} %`);
   };
   xhr.onload = () => {
+    end();
     let body = {};
     try { body = JSON.parse(xhr.responseText); } catch (_) { /* not JSON */ }
     if (xhr.status === 201 && body.id) {
       temp.li.remove();
       track(body.id, null, { label: s.label, scaleTag: s.scaleTag });
+    } else if (xhr.status === 429) {
+      // Another client took the place: this file waits again, first in line.
+      temp.json.state = "waiting";
+      temp.refused = true;
+      waiting.unshift(temp);
+      render(temp);
     } else {
       temp.json.state = "failed";
       temp.json.error = body.error || `upload refused (${xhr.status})`;
       render(temp);
     }
   };
-  xhr.onerror = () => { temp.json.state = "failed"; temp.json.error = "the upload failed: is the server still running?"; render(temp); };
+  xhr.onerror = () => { end(); temp.json.state = "failed"; temp.json.error = "the upload failed: is the server still running?"; render(temp); };
+  // Cancelled while sending: the server drops the part it received and keeps no job.
+  xhr.onabort = () => { end(); temp.json.state = "cancelled"; temp.json.error = "upload cancelled"; render(temp); };
   xhr.send(s.form);
+}
+
+// Stops a file that is not on the server yet: taken out of the line, or its upload aborted.
+function stopUpload(temp) {
+  const i = waiting.indexOf(temp);
+  if (i >= 0) {
+    waiting.splice(i, 1);
+    temp.json.state = "cancelled";
+    temp.json.error = "cancelled before it was sent";
+    render(temp);
+  }
+  if (temp.xhr) temp.xhr.abort();
+}
+
+// A job uploaded with "Preview first" waits on the server until Run.
+async function startJob(id) {
+  const job = jobs.get(id);
+  try {
+    const fresh = await api(`/api/jobs/${id}/start`, { method: "POST", headers: { "Content-Type": "application/json" }, body: "{}" });
+    if (job) { job.json = fresh; render(job); }
+  } catch (e) {
+    if (job) refresh(job);
+  }
+}
+
+// The labels a card shows ("4× · Photo · network"), kept in this browser by job id: the server's
+// list has the file and its state, not which preset the person chose.
+const LABELS = "upscale-labels";
+
+function keptLabels() {
+  try { return JSON.parse(localStorage.getItem(LABELS) || "{}"); } catch (_) { return {}; }
+}
+
+function keepLabel(id, label, scaleTag) {
+  try {
+    const all = keptLabels();
+    all[id] = { label, scaleTag };
+    localStorage.setItem(LABELS, JSON.stringify(all));
+  } catch (_) { /* storage off: the labels last as long as the page */ }
+}
+
+// Only the labels of jobs the server still has are kept.
+function pruneLabels(ids) {
+  try {
+    const all = keptLabels();
+    for (const id of Object.keys(all)) if (!ids.includes(id)) delete all[id];
+    localStorage.setItem(LABELS, JSON.stringify(all));
+  } catch (_) { /* storage off */ }
 }
 
 // ---- the queue ----
@@ -132,6 +235,8 @@ function card(job) {
     <ul class="warnings" hidden></ul>
     <div class="row"><span></span><span class="actions">
       <button type="button" class="cancel">Cancel</button>
+      <button type="button" class="networks" hidden>Compare networks</button>
+      <button type="button" class="start primary" hidden>Run</button>
       <button type="button" class="compare" hidden>Compare</button>
       <button type="button" class="edit" hidden>Edit</button>
       <a class="button download" hidden>Download</a>
@@ -140,12 +245,21 @@ function card(job) {
   job.warnings = job.warnings || [];
   $("queue").append(li);
   $("empty").hidden = true;
-  li.querySelector(".cancel").onclick = () => job.json.id && api(`/api/jobs/${job.json.id}/cancel`,
-    { method: "POST", headers: { "Content-Type": "application/json" }, body: "{}" }).catch(() => {});
-  li.querySelector(".delete").onclick = () => {
-    if (job.json.id) api(`/api/jobs/${job.json.id}`, { method: "DELETE" }).catch(() => {});
-    forget(job);
+  li.querySelector(".cancel").onclick = () => {
+    if (!job.json.id) { stopUpload(job); return; }
+    api(`/api/jobs/${job.json.id}/cancel`, { method: "POST", headers: { "Content-Type": "application/json" }, body: "{}" })
+      .then((fresh) => { if (fresh && fresh.state === "cancelled") { job.json = fresh; render(job); } })
+      .catch(() => {});
   };
+  li.querySelector(".delete").onclick = () => {
+    if (!job.json.id) stopUpload(job);
+    const gone = job.json.id ? api(`/api/jobs/${job.json.id}`, { method: "DELETE" }).catch(() => {}) : null;
+    forget(job);
+    // A place may have freed for a file waiting to be sent.
+    if (gone) gone.then(() => pump());
+  };
+  li.querySelector(".networks").onclick = () => openNetworks(job);
+  li.querySelector(".start").onclick = () => startJob(job.json.id);
   li.querySelector(".compare").onclick = () => openCompare(job);
   li.querySelector(".edit").onclick = () => openEdit(job);
   render(job);
@@ -224,8 +338,11 @@ function render(job) {
   li.querySelector(".network").textContent = job.label || "";
   li.querySelector(".state").textContent = j.state;
   li.querySelector(".sizes").textContent = sizesText(job);
-  const running = ["queued", "running", "uploading"].includes(j.state);
-  li.querySelector(".cancel").hidden = !running || !j.id;
+  const running = ["held", "queued", "running", "uploading", "waiting"].includes(j.state);
+  li.querySelector(".cancel").hidden = !running;
+  const held = j.state === "held";
+  li.querySelector(".networks").hidden = !held || j.media !== "image";
+  li.querySelector(".start").hidden = !held;
   const done = j.state === "done";
   // An edit changes the geometry: its "before" would not line up.
   li.querySelector(".compare").hidden = !done || j.task === "edit";
@@ -243,6 +360,7 @@ function render(job) {
   else if (done) setBar(job, 1, 1, j.width ? `${j.name}: ${j.width}×${j.height}` : j.name);
   else if (j.state === "cancelled") setBar(job, 0, 1, j.error || "cancelled");
   else if (j.state === "queued") setBar(job, 0, 1, "waiting for the jobs before it");
+  else if (held) setBar(job, 0, 1, "uploaded, not started: compare networks on it, then Run");
   else if (j.state === "running") setBar(job, p.total ? p.done : 0, p.total || 0, progressText(job));
   thumbnail(job);
   updateZip();
@@ -277,6 +395,8 @@ async function settle(job) {
 }
 
 function track(id, known, extra = {}) {
+  if (extra.label != null || extra.scaleTag != null) keepLabel(id, extra.label, extra.scaleTag);
+  else extra = { ...(keptLabels()[id] || {}), ...extra };
   const job = { json: known || { id, state: "queued", progress: {} }, warnings: [], ...extra };
   jobs.set(id, job);
   job.li = card(job);
@@ -356,6 +476,11 @@ function mediaEl(job, src) {
   return el;
 }
 
+// Results with a side over BIG pixels are shown through the server's scaled copy (VIEW px a
+// side): browsers fail on very large pictures, with an empty stage and no error.
+const BIG = 8192, VIEW = 4096;
+const tooLarge = (j) => Math.max(j.width || 0, j.height || 0) > BIG;
+
 function openCompare(job) {
   current = job;
   $("compare-panel").hidden = false;
@@ -365,8 +490,17 @@ function openCompare(job) {
   const id = job.json.id;
   const upload = job.json.task !== "edit";
   const beforeSrc = upload ? `/api/jobs/${id}/input` : `/api/jobs/${job.json.source}/result?inline=1`;
-  const after = mediaEl(job, `/api/jobs/${id}/result?inline=1`);
+  // A picture too large for a browser to show whole (an exact width of 30000) is shown as the
+  // server's scaled copy, and the view says so.
+  const scaled = job.json.media === "image" && tooLarge(job.json);
+  job.beforeNote = scaled ? `shown scaled to ${VIEW} px a side: the result is ${job.json.width}×${job.json.height}, whole in the download` : null;
+  sizes();
+  const after = mediaEl(job, scaled ? `/api/jobs/${id}/result?fit=${VIEW}` : `/api/jobs/${id}/result?inline=1`);
   const before = mediaEl(job, beforeSrc);
+  after.addEventListener("error", () => {
+    job.beforeNote = `this browser could not show the result (${job.json.width}×${job.json.height}): download it to see it`;
+    sizes();
+  });
   after.id = "after"; before.id = "before";
   $("after-layer").replaceChildren(after);
   $("before-layer").replaceChildren(before);
@@ -405,6 +539,14 @@ function openCompare(job) {
   $("compare-panel").scrollIntoView({ block: "nearest" });
   // compare.js: networks side by side on an uploaded picture.
   document.dispatchEvent(new CustomEvent("upscale:compare-open", { detail: { id, media: job.json.media, upload } }));
+}
+
+// The networks panel (compare.js) for a job that waits for Run ("Preview first").
+function openNetworks(job) {
+  document.dispatchEvent(new CustomEvent("upscale:compare-open",
+    { detail: { id: job.json.id, media: job.json.media, upload: true, held: job.json.state === "held", name: job.json.original } }));
+  const p = $("models-panel");
+  if (p) p.scrollIntoView({ block: "nearest" });
 }
 
 // The "before" follows the "after" while both are videos (a still "before" stays as it is).
@@ -512,10 +654,13 @@ function openEdit(job) {
     v.muted = true; v.preload = "auto"; v.src = url;
     v.onloadeddata = () => { v.currentTime = Math.min(0.5, (v.duration || 1) / 2); };
     v.onseeked = () => draw(v);
+    v.onerror = () => { $("edit-msg").textContent = "this browser could not load the result for the preview; Apply still works on it whole"; };
   } else {
     const img = new Image();
     img.onload = () => draw(img);
-    img.src = url;
+    img.onerror = () => { $("edit-msg").textContent = "this browser could not load the result for the preview; Apply still works on it whole"; };
+    // A very large result: the server's copy scaled to the preview's own size.
+    img.src = tooLarge(job.json) ? `/api/jobs/${job.json.id}/result?fit=1600` : url;
   }
   $("edit-panel").scrollIntoView({ block: "nearest" });
 }
@@ -887,8 +1032,9 @@ function setUp() {
   api("/api/models").then((m) => {
     Object.assign(server, {
       instance: m.instance, maxUpload: m.max_upload_bytes, maxUploadMib: m.max_upload_mib,
-      maxSide: m.max_side, maxPixels: m.max_pixels,
+      maxSide: m.max_side, maxPixels: m.max_pixels, maxJobs: m.max_jobs || 0,
     });
+    pump();
     $("width").max = $("height").max = m.max_side;
     $("limits").textContent = `Files up to ${m.max_upload_mib} MiB; pictures and video frames up to ` +
       `${Math.round(m.max_pixels / 1e6)} megapixels; results up to ${m.max_side} pixels a side.`;
@@ -919,7 +1065,10 @@ function setUp() {
     restore(["preset"]);
     purpose();
   }).catch(() => {});
-  api("/api/jobs").then((l) => { for (const j of l.jobs) track(j.id, j); }).catch(() => {});
+  api("/api/jobs").then((l) => {
+    pruneLabels(l.jobs.map((j) => j.id));
+    for (const j of l.jobs) track(j.id, j);
+  }).catch(() => {});
 }
 
 setUp();
