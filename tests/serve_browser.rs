@@ -954,3 +954,267 @@ fn unticking_temporal_stabilisation_in_the_page_gives_the_cli_off_frames() {
     assert_eq!(got, cli("off"), "the page's clip is not the command line's --temporal off");
     assert_ne!(got, cli("on"), "on and off gave the same frames: the setting was not tested");
 }
+
+/// The card of the job whose name contains `name_part`, as a CSS selector.
+fn card_of(tab: &Tab, name_part: &str) -> String {
+    format!("#queue li[data-id='{}']", job_id(tab, name_part))
+}
+
+/// Issue 28 point 6 in the page: with "Preview first" a picture is uploaded and waits (held on
+/// the server); "Compare networks" on its card shows two networks on a region dragged with the
+/// mouse, in seconds, while the job still waits; "Run the whole file" then runs it. Point 7
+/// (touch): on its result, a crop dragged with a finger on the editor's preview sets the crop.
+#[test]
+fn preview_first_compares_networks_on_a_region_then_runs_and_a_finger_crops() {
+    let tmp = tempfile::tempdir().unwrap();
+    let srv = Server::start(tmp.path(), &[]);
+    let work = tempfile::tempdir().unwrap();
+    let photo_path = work.path().join("waits.png");
+    std::fs::write(&photo_path, photo(64, 48)).unwrap();
+    let browser = browser();
+    let tab = page_at_nearest_x2(&browser, &srv);
+    click(&tab, "#preview-first");
+    tab.wait_for_element("#file").unwrap().set_input_files(&[photo_path.to_str().unwrap()]).expect("choose the photo");
+    until(&tab, "document.querySelector('#queue li[data-state=held]')", Duration::from_secs(30), "the upload held");
+    let id = job_id(&tab, "waits.png");
+    let card = card_of(&tab, "waits.png");
+    std::thread::sleep(Duration::from_millis(1000));
+    assert_eq!(srv.json(&format!("/api/jobs/{id}"))["state"], "held", "the job started without Run");
+    click(&tab, &format!("{card} .networks"));
+    until(
+        &tab,
+        "document.querySelectorAll('input[name=model-choice]').length >= 2 && \
+         !document.getElementById('models-panel').hidden && !document.getElementById('models-held').hidden",
+        Duration::from_secs(30),
+        "the networks panel for the waiting picture",
+    );
+    until(&tab, "document.getElementById('region-view').width !== 320", Duration::from_secs(10), "the picture drawn");
+    // The first two networks the server has.
+    for i in 1..=2 {
+        click(&tab, &format!("#models-list label:nth-of-type({i}) input[name=model-choice]"));
+    }
+    assert_eq!(js(&tab, "document.querySelectorAll('input[name=model-choice]:checked').length"), 2, "two networks");
+    // A region dragged with the mouse on the picture: from (16, 12) to (40, 36) of 64x48.
+    let r = js(&tab, "(() => { const r = document.getElementById('region-view').getBoundingClientRect(); return [r.left, r.top, r.width, r.height]; })()");
+    let v: Vec<f64> = r.as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect();
+    let at = |x: f64, y: f64| (v[0] + x / 64.0 * v[2], v[1] + y / 48.0 * v[3]);
+    for (kind, (x, y), buttons) in [
+        ("mousePressed", at(16.0, 12.0), 1),
+        ("mouseMoved", at(28.0, 24.0), 1),
+        ("mouseMoved", at(40.0, 36.0), 1),
+        ("mouseReleased", at(40.0, 36.0), 0),
+    ] {
+        let e: headless_chrome::protocol::cdp::Input::DispatchMouseEvent = serde_json::from_value(serde_json::json!({
+            "type": kind, "x": x, "y": y, "button": "left", "buttons": buttons, "clickCount": 1
+        }))
+        .unwrap();
+        tab.call_method(e).expect("a mouse event");
+    }
+    let region = js(&tab, "['x','y','w','h'].map(k => Number(document.getElementById('region-' + k).value))");
+    let region: Vec<i64> = region.as_array().unwrap().iter().map(|x| x.as_i64().unwrap()).collect();
+    for (got, want) in region.iter().zip([16, 12, 24, 24]) {
+        assert!((got - want).abs() <= 1, "the dragged region: {region:?}");
+    }
+    let t0 = Instant::now();
+    click(&tab, "#models-run");
+    until(&tab, "document.getElementById('models-grid').dataset.models", Duration::from_secs(60), "the grid");
+    let secs = t0.elapsed().as_secs_f64();
+    let grid = js(
+        &tab,
+        "[document.getElementById('models-grid').naturalWidth, document.getElementById('models-grid').naturalHeight]",
+    );
+    // Two panels of the 24x24 region at 2x side by side (and their labels).
+    assert!(grid[0].as_u64().unwrap() >= 2 * 48 && grid[1].as_u64().unwrap() >= 48, "grid {grid}");
+    assert_eq!(srv.json(&format!("/api/jobs/{id}"))["state"], "held", "comparing started the job");
+    shot(&tab, "preview-first-networks.png");
+    eprintln!("two networks on a 24x24 region of a held upload: {secs:.1} s in the page");
+    click(&tab, "#models-start");
+    until(
+        &tab,
+        &format!("document.querySelector(\"{card}\").dataset.state === 'done'"),
+        Duration::from_secs(60),
+        "run after the preview",
+    );
+    let j = srv.json(&format!("/api/jobs/{id}"));
+    assert_eq!((j["state"].as_str(), j["width"].as_u64()), (Some("done"), Some(128)), "{j}");
+
+    // A crop dragged with one finger on the editor's preview (no drawing tool chosen).
+    open_editor(&tab, &id);
+    tab.find_element("#preview").unwrap().scroll_into_view().unwrap();
+    assert_eq!(js(&tab, "document.getElementById('preview').style.touchAction"), "none");
+    touch_drag(&tab, (20.0, 10.0), (100.0, 70.0));
+    until(
+        &tab,
+        "document.getElementById('crop-w').value !== '128'",
+        Duration::from_secs(5),
+        "the crop dragged with a finger",
+    );
+    let crop = js(&tab, "['crop-x','crop-y','crop-w','crop-h'].map(k => Number(document.getElementById(k).value))");
+    let crop: Vec<i64> = crop.as_array().unwrap().iter().map(|x| x.as_i64().unwrap()).collect();
+    for (got, want) in crop.iter().zip([20, 10, 80, 60]) {
+        assert!((got - want).abs() <= 1, "the crop dragged with a finger: {crop:?}");
+    }
+    assert_eq!(js(&tab, "document.getElementById('preview').dataset.size"), "80x60");
+}
+
+/// Issue 28 point 7: with `--max-jobs 2`, four files dropped at once are not refused: two are
+/// sent, two wait on the page for a place (the server's limit holds finished jobs too), and go
+/// as soon as the finished ones are removed; all four finish. After a reload the cards still
+/// say "2×" and the network chosen (point 4).
+#[test]
+fn a_batch_over_max_jobs_waits_for_places_and_every_file_finishes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let srv = Server::start(tmp.path(), &["--max-jobs", "2"]);
+    let work = tempfile::tempdir().unwrap();
+    let files: Vec<PathBuf> = (1..=4)
+        .map(|i| {
+            let p = work.path().join(format!("batch{i}.png"));
+            std::fs::write(&p, photo(24 + 8 * i, 16)).unwrap();
+            p
+        })
+        .collect();
+    let browser = browser();
+    let tab = page_at_nearest_x2(&browser, &srv);
+    until(&tab, "server.maxJobs === 2", Duration::from_secs(10), "the server's limit read");
+    let paths: Vec<&str> = files.iter().map(|p| p.to_str().unwrap()).collect();
+    tab.wait_for_element("#file").unwrap().set_input_files(&paths).expect("choose four files");
+    let count = |state: &str| js(&tab, &format!("document.querySelectorAll('#queue li[data-state={state}]').length"));
+    until(
+        &tab,
+        "document.querySelectorAll('#queue li[data-state=done]').length === 2 && \
+         document.querySelectorAll('#queue li[data-state=waiting]').length === 2",
+        Duration::from_secs(60),
+        "two done and two waiting",
+    );
+    // They keep waiting, in words, and none is refused.
+    std::thread::sleep(Duration::from_secs(4));
+    assert_eq!((count("done"), count("waiting"), count("failed")), (2.into(), 2.into(), 0.into()), "{}", queue(&tab));
+    let info = js(&tab, "document.querySelector('#queue li[data-state=waiting] .info').textContent");
+    assert!(info.as_str().unwrap().contains("at most 2 jobs"), "{info}");
+    shot(&tab, "batch-waiting.png");
+    let mut finished: Vec<String> = srv.json("/api/jobs")["jobs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|j| j["original"].as_str().unwrap().to_string())
+        .collect();
+    // Removing the finished ones frees the places: the two waiting files go and finish.
+    for _ in 0..2 {
+        click(&tab, "#queue li[data-state=done] .delete");
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    until(
+        &tab,
+        "document.querySelectorAll('#queue li[data-state=done]').length === 2",
+        Duration::from_secs(60),
+        "the other two done",
+    );
+    assert_eq!(count("failed"), 0, "{}", queue(&tab));
+    let jobs = srv.json("/api/jobs");
+    for j in jobs["jobs"].as_array().unwrap() {
+        assert_eq!(j["state"], "done", "{j}");
+        finished.push(j["original"].as_str().unwrap().to_string());
+    }
+    finished.sort();
+    assert_eq!(finished, ["batch1.png", "batch2.png", "batch3.png", "batch4.png"]);
+
+    // A reload keeps the cards' labels (kept in this browser by job id).
+    tab.reload(false, None).unwrap().wait_until_navigated().unwrap();
+    until(
+        &tab,
+        "document.querySelectorAll('#queue li[data-state=done]').length === 2",
+        Duration::from_secs(30),
+        "the cards again",
+    );
+    let labels = js(&tab, "[...document.querySelectorAll('#queue li')].map(li => [li.querySelector('.scale').textContent, li.querySelector('.network').textContent])");
+    assert_eq!(labels, serde_json::json!([["2×", "nearest"], ["2×", "nearest"]]), "after a reload");
+}
+
+/// Issue 28 point 7: an upload can be cancelled while it is sent; the server keeps nothing of
+/// it. Chromium's network emulation slows the upload to 256 KiB/s so that there is time.
+#[test]
+fn an_upload_cancelled_in_the_page_leaves_nothing_on_the_server() {
+    let tmp = tempfile::tempdir().unwrap();
+    let srv = Server::start(tmp.path(), &[]);
+    let work = tempfile::tempdir().unwrap();
+    let big = work.path().join("slow.png");
+    std::fs::write(&big, photo(96, 64).into_iter().chain(std::iter::repeat_n(0u8, 8 << 20)).collect::<Vec<u8>>())
+        .unwrap();
+    let browser = browser();
+    let tab = page_at_nearest_x2(&browser, &srv);
+    let enable: headless_chrome::protocol::cdp::Network::Enable =
+        serde_json::from_value(serde_json::json!({})).unwrap();
+    tab.call_method(enable).expect("network events");
+    let slow: headless_chrome::protocol::cdp::Network::EmulateNetworkConditions = serde_json::from_value(
+        serde_json::json!({"offline": false, "latency": 0, "downloadThroughput": -1, "uploadThroughput": 262144}),
+    )
+    .unwrap();
+    tab.call_method(slow).expect("slow uploads");
+    tab.wait_for_element("#file").unwrap().set_input_files(&[big.to_str().unwrap()]).expect("choose the file");
+    until(
+        &tab,
+        "(() => { const li = document.querySelector('#queue li[data-state=uploading]'); \
+         return li && li.querySelector('progress').value > 0; })()",
+        Duration::from_secs(30),
+        "the upload under way",
+    );
+    // The server has begun to receive it.
+    let t0 = Instant::now();
+    while !leftovers(tmp.path()).iter().any(|p| p.ends_with("upload")) {
+        assert!(t0.elapsed() < Duration::from_secs(30), "nothing reached the server: {:?}", leftovers(tmp.path()));
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    shot(&tab, "upload-cancel.png");
+    click(&tab, "#queue li[data-state=uploading] .cancel");
+    until(
+        &tab,
+        "document.querySelector('#queue li[data-state=cancelled]')",
+        Duration::from_secs(10),
+        "the upload cancelled",
+    );
+    let info = js(&tab, "document.querySelector('#queue li[data-state=cancelled] .info').textContent");
+    assert_eq!(info, "upload cancelled");
+    let t0 = Instant::now();
+    while leftovers(tmp.path()).iter().any(|p| p.is_file()) {
+        assert!(t0.elapsed() < Duration::from_secs(30), "the partial upload stayed: {:?}", leftovers(tmp.path()));
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(srv.json("/api/jobs")["jobs"].as_array().unwrap().len(), 0);
+}
+
+/// Issue 28 point 7: a result 30000 pixels wide opens in Compare and Edit through the server's
+/// scaled view: a picture on the stage (not an empty one), a note saying it is scaled, and the
+/// editor ready (not "loading…" forever) with the result's real size.
+#[test]
+fn a_30000_wide_result_is_compared_and_edited_through_a_scaled_view() {
+    let tmp = tempfile::tempdir().unwrap();
+    let srv = Server::start(tmp.path(), &[]);
+    let id = srv.submit("strip.png", &photo(100, 2), &[("width", "30000"), ("model", "nearest")]);
+    assert_eq!(srv.wait(&id, Duration::from_secs(300))["state"], "done");
+    let browser = browser();
+    let tab = page_at_nearest_x2(&browser, &srv);
+    let card = format!("#queue li[data-id='{id}']");
+    until(
+        &tab,
+        &format!("document.querySelector(\"{card}\") && document.querySelector(\"{card}\").dataset.state === 'done'"),
+        Duration::from_secs(30),
+        "the card",
+    );
+    click(&tab, &format!("{card} .compare"));
+    until(
+        &tab,
+        "document.getElementById('after') && document.getElementById('after').naturalWidth > 0",
+        Duration::from_secs(60),
+        "the result on the stage",
+    );
+    let shown = js(&tab, "[document.getElementById('after').naturalWidth, document.getElementById('stage').getBoundingClientRect().height]");
+    assert_eq!(shown[0], 4096, "the scaled view: {shown}");
+    assert!(shown[1].as_f64().unwrap() >= 4.0, "the stage is empty: {shown}");
+    let note = js(&tab, "document.getElementById('compare-sizes').textContent");
+    assert!(note.as_str().unwrap().contains("shown scaled") && note.as_str().unwrap().contains("30000×600"), "{note}");
+    shot(&tab, "huge-compare.png");
+    open_editor(&tab, &id);
+    assert_eq!(js(&tab, "document.getElementById('preview').dataset.size"), "30000x600");
+    let px = js(&tab, "(() => { const c = document.getElementById('preview'); return Array.from(c.getContext('2d').getImageData(c.width >> 1, c.height >> 1, 1, 1).data); })()");
+    assert_eq!(px[3], 255, "the preview is drawn: {px}");
+}

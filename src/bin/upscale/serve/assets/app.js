@@ -53,9 +53,15 @@ function settings(file) {
   const p = presetFor(video);
   const model = $("model").value || (p && p.model) || "";
   if (model) f.append("model", model);
-  // The preset's denoise level goes with the preset's own network only.
-  if (p && p.denoise != null && model === p.model) f.append("denoise", String(p.denoise));
+  // The preset's denoise level (or the one chosen among its network's) goes with the preset's
+  // own network only.
+  if (p && p.denoise != null && model === p.model) {
+    f.append("denoise", $("denoise-field").hidden || !$("denoise").value ? String(p.denoise) : $("denoise").value);
+  }
   const scale = document.querySelector("input[name=scale]:checked").value;
+  if (scale === "1" && (video || !p || !p.clean_only || model !== p.model)) {
+    return { error: "1× clean only: for pictures, with the Old scan choice's own network" };
+  }
   let scaleTag;
   if (scale === "size") {
     const [w, h] = [$("width").value.trim(), $("height").value.trim()];
@@ -970,7 +976,7 @@ $("apply").onclick = async () => {
 
 // ---- settings kept across reloads (this browser only) ----
 
-const KEPT = ["preset", "model", "image-format", "video-format", "quality", "width", "height"];
+const KEPT = ["preset", "denoise", "model", "image-format", "video-format", "quality", "width", "height"];
 
 function keep() {
   try {
@@ -1060,10 +1066,35 @@ function setUp() {
     const purpose = () => {
       const x = p.presets.find((y) => y.id === $("preset").value);
       $("preset-purpose").textContent = x ? `${x.purpose}; network ${x.model}` : "";
+      // A network made for something else than some of what the preset is used on says so.
+      $("preset-note").textContent = x && x.note ? `Note: ${x.note}.` : "";
+      $("preset-note").hidden = !(x && x.note);
+      // The network's denoise levels, and its 1× clean-up, where the preset has them.
+      const levels = (x && x.denoise_levels) || [];
+      const names = { "-1": "conservative", 0: "none", 1: "light", 2: "medium", 3: "strong" };
+      $("denoise").replaceChildren(...levels.map((l) => {
+        const o = document.createElement("option");
+        o.value = String(l);
+        o.textContent = `${names[l] || l} (${l})`;
+        o.selected = l === x.denoise;
+        return o;
+      }));
+      $("denoise-field").hidden = levels.length === 0;
+      $("scale-1").hidden = !(x && x.clean_only);
+      if ($("scale-1").hidden && $("scale-1").querySelector("input").checked) {
+        click2();
+      }
+    };
+    // The 1× choice gone with its preset: back to 2×.
+    const click2 = () => {
+      const two = document.querySelector("input[name=scale][value='2']");
+      two.checked = true;
+      two.dispatchEvent(new Event("change"));
     };
     $("preset").addEventListener("change", purpose);
     restore(["preset"]);
     purpose();
+    restore(["denoise"]);
   }).catch(() => {});
   api("/api/jobs").then((l) => {
     pruneLabels(l.jobs.map((j) => j.id));
