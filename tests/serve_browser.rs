@@ -1218,3 +1218,59 @@ fn a_30000_wide_result_is_compared_and_edited_through_a_scaled_view() {
     let px = js(&tab, "(() => { const c = document.getElementById('preview'); return Array.from(c.getContext('2d').getImageData(c.width >> 1, c.height >> 1, 1, 1).data); })()");
     assert_eq!(px[3], 255, "the preview is drawn: {px}");
 }
+
+/// Every visible control on the page measured: its box in CSS pixels and, where it has a
+/// border, the contrast of the border's colour with the background behind the control.
+const MEASURE_CONTROLS: &str = "(() => {
+  const lum = (c) => { const m = c.match(/[\\d.]+/g).map(Number); const f = (v) => { v /= 255; return v <= 0.04045 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; };
+    return { l: 0.2126 * f(m[0]) + 0.7152 * f(m[1]) + 0.0722 * f(m[2]), a: m.length > 3 ? m[3] : 1 }; };
+  const behind = (el) => { for (let e = el.parentElement; e; e = e.parentElement) { const c = getComputedStyle(e).backgroundColor; if (lum(c).a > 0.5) return c; } return 'rgb(255, 255, 255)'; };
+  const name = (el) => el.id ? '#' + el.id : el.tagName.toLowerCase() + (el.className ? '.' + String(el.className).split(' ')[0] : '') + (el.name ? '[' + el.name + '=' + el.value + ']' : '');
+  const out = [];
+  for (const el of document.querySelectorAll('button, a[href], input, select, summary, textarea, [role=button]')) {
+    const r = el.getBoundingClientRect(), cs = getComputedStyle(el);
+    if (r.width === 0 || r.height === 0 || cs.visibility === 'hidden' || Number(cs.opacity) === 0 || el.closest('[hidden]')) continue;
+    let contrast = null;
+    if (parseFloat(cs.borderTopWidth) > 0 && cs.borderTopStyle !== 'none' && lum(cs.borderTopColor).a > 0.5) {
+      const [a, b] = [lum(cs.borderTopColor).l, lum(behind(el)).l];
+      contrast = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+    }
+    out.push({ name: name(el), w: r.width, h: r.height, contrast });
+  }
+  return out;
+})()";
+
+/// Issue 28 point 7 (WCAG 2.2 2.5.8 target size, 1.4.11 non-text contrast): on a phone 390 px
+/// wide, with every panel open (settings with Advanced, a finished card, Compare, the networks
+/// panel, Edit), each visible control is at least 24×24 CSS px and each control's border has at
+/// least 3:1 contrast with what is behind it.
+#[test]
+fn on_a_phone_every_control_is_24_px_and_its_border_stands_out() {
+    let tmp = tempfile::tempdir().unwrap();
+    let srv = Server::start(tmp.path(), &[]);
+    let work = tempfile::tempdir().unwrap();
+    let photo_path = work.path().join("phone.png");
+    std::fs::write(&photo_path, photo(64, 48)).unwrap();
+    let browser = browser();
+    let tab = page_at_nearest_x2(&browser, &srv);
+    viewport(&tab, 390, 844);
+    tab.wait_for_element("#file").unwrap().set_input_files(&[photo_path.to_str().unwrap()]).expect("choose the photo");
+    until(&tab, "document.querySelector('#queue li[data-state=done]')", Duration::from_secs(60), "the photo done");
+    let id = job_id(&tab, "phone.png");
+    click(&tab, &format!("#queue li[data-id='{id}'] .compare"));
+    until(&tab, "document.querySelectorAll('input[name=model-choice]').length > 0", Duration::from_secs(30), "the networks panel");
+    open_editor(&tab, &id);
+    tab.evaluate("document.querySelector('details.advanced').open = true", false).unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let measured = js(&tab, MEASURE_CONTROLS);
+    let all = measured.as_array().unwrap();
+    assert!(all.len() >= 40, "only {} controls measured: {measured}", all.len());
+    let small: Vec<&Value> =
+        all.iter().filter(|c| c["w"].as_f64().unwrap() < 24.0 || c["h"].as_f64().unwrap() < 24.0).collect();
+    let faint: Vec<&Value> = all.iter().filter(|c| c["contrast"].as_f64().is_some_and(|k| k < 3.0)).collect();
+    shot(&tab, "phone-controls.png");
+    assert!(small.is_empty(), "controls under 24x24 CSS px at 390 px: {small:?}");
+    assert!(faint.is_empty(), "control borders under 3:1: {faint:?}");
+    let bordered = all.iter().filter(|c| c["contrast"].is_number()).count();
+    assert!(bordered >= 20, "only {bordered} controls with a border measured: {measured}");
+}
