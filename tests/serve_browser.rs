@@ -1258,7 +1258,12 @@ fn on_a_phone_every_control_is_24_px_and_its_border_stands_out() {
     until(&tab, "document.querySelector('#queue li[data-state=done]')", Duration::from_secs(60), "the photo done");
     let id = job_id(&tab, "phone.png");
     click(&tab, &format!("#queue li[data-id='{id}'] .compare"));
-    until(&tab, "document.querySelectorAll('input[name=model-choice]').length > 0", Duration::from_secs(30), "the networks panel");
+    until(
+        &tab,
+        "document.querySelectorAll('input[name=model-choice]').length > 0",
+        Duration::from_secs(30),
+        "the networks panel",
+    );
     open_editor(&tab, &id);
     tab.evaluate("document.querySelector('details.advanced').open = true", false).unwrap();
     std::thread::sleep(Duration::from_millis(300));

@@ -69,6 +69,9 @@ struct Record {
     /// Result size in pixels, once done.
     size: Option<(u32, u32)>,
     events: Vec<Event>,
+    /// The settings a held entry was started with, when they differ from its job's (another
+    /// network chosen after comparing).
+    chosen: Option<upscale::Config>,
 }
 
 /// One upload (or edit) and its result, in its own folder under the private work folder.
@@ -135,6 +138,7 @@ impl Entry {
                 finished: None,
                 size: None,
                 events: Vec::new(),
+                chosen: None,
             }),
             tick: tokio::sync::watch::channel(0).0,
             cancel: AtomicBool::new(false),
@@ -227,14 +231,29 @@ impl Entry {
         self.bump();
     }
 
-    /// Held → queued, once: whether this call made the change.
-    fn release(&self) -> bool {
+    /// Held → queued, once, with other settings if `chosen`: whether this call made the change.
+    fn release(&self, chosen: Option<upscale::Config>) -> bool {
         let mut r = lock(&self.record);
         let held = r.state == State::Held && !self.cancelled();
         if held {
             r.state = State::Queued;
+            r.chosen = chosen;
         }
         held
+    }
+
+    /// What the worker runs: the job, with the settings chosen at start if any.
+    pub fn to_run(&self) -> Job {
+        let mut job = self.job.clone();
+        if let Some(cfg) = lock(&self.record).chosen.clone() {
+            job.settings = cfg;
+        }
+        job
+    }
+
+    /// The network the entry runs (or ran) with, as the API shows it.
+    fn model(&self, r: &Record) -> Option<String> {
+        r.chosen.as_ref().unwrap_or(&self.job.settings).model.clone()
     }
 
     pub fn cancelled(&self) -> bool {
@@ -275,6 +294,7 @@ impl Entry {
             "finished_ms": ms(r.finished),
             "width": r.size.map(|w| w.0),
             "height": r.size.map(|w| w.1),
+            "model": self.model(&r),
         })
     }
 }
@@ -357,10 +377,10 @@ impl Store {
         }
     }
 
-    /// A held entry goes to the workers' queue; `false` when it was not held (already started,
-    /// cancelled or finished).
-    pub fn start(&self, entry: &Arc<Entry>) -> bool {
-        if !entry.release() {
+    /// A held entry goes to the workers' queue, with `chosen` settings in place of its own if
+    /// given; `false` when it was not held (already started, cancelled or finished).
+    pub fn start(&self, entry: &Arc<Entry>, chosen: Option<upscale::Config>) -> bool {
+        if !entry.release(chosen) {
             return false;
         }
         entry.bump();
@@ -508,13 +528,17 @@ mod tests {
         store.submit(store.reserve().unwrap(), b.clone());
         assert!(rx.try_recv().is_err(), "a held entry went to the workers");
         assert_eq!(a.to_json()["state"], "held");
-        assert!(store.start(&a));
-        assert!(!store.start(&a), "started twice");
+        let mut other = a.job.settings.clone();
+        other.model = Some("nearest".into());
+        assert!(store.start(&a, Some(other)));
+        assert!(!store.start(&a, None), "started twice");
+        assert_eq!(a.to_run().settings.model.as_deref(), Some("nearest"), "the network chosen at start");
+        assert_eq!(a.to_json()["model"], "nearest");
         assert_eq!(rx.try_recv().unwrap().id, "a");
         assert_eq!(a.state(), State::Queued);
         b.cancel();
         assert_eq!(b.state(), State::Cancelled);
-        assert!(!store.start(&b), "a cancelled entry started");
+        assert!(!store.start(&b, None), "a cancelled entry started");
         assert!(rx.try_recv().is_err());
         assert!(b.events_from(0).1, "the cancelled entry's stream ends");
     }

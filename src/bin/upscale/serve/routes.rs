@@ -135,13 +135,49 @@ async fn cancel(State(app): State<Arc<App>>, Path(id): Path<String>) -> Response
     }
 }
 
-/// `POST /api/jobs/{id}/start`: a job uploaded with `start=later` goes to the queue; 409 when
-/// it is not held (started already, cancelled or finished).
-async fn start(State(app): State<Arc<App>>, Path(id): Path<String>) -> Response {
+/// The optional body of `POST /api/jobs/{id}/start`: another network than the one the job was
+/// uploaded with (after comparing them).
+#[derive(serde::Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct StartRequest {
+    #[serde(default)]
+    model: Option<String>,
+}
+
+/// `POST /api/jobs/{id}/start`: a job uploaded with `start=later` goes to the queue, with the
+/// network `model` if one is given (its default denoise level then); 409 when it is not held
+/// (started already, cancelled or finished), 400 for a network this server lacks.
+async fn start(State(app): State<Arc<App>>, Path(id): Path<String>, body: axum::body::Bytes) -> Response {
     let Some(j) = app.store.get(&id) else {
         return not_found();
     };
-    if !app.store.start(&j) {
+    let req: StartRequest = match body.iter().all(u8::is_ascii_whitespace) {
+        true => StartRequest::default(),
+        false => match serde_json::from_slice(&body) {
+            Ok(r) => r,
+            Err(_) => return error(StatusCode::BAD_REQUEST, "expected {} or {\"model\": name}"),
+        },
+    };
+    let chosen = match req.model {
+        None => None,
+        Some(m) if j.job.settings.model.as_deref() == Some(m.as_str()) => None,
+        Some(m) => {
+            let known = upscale::model::list(app.args.model_dir.as_deref());
+            if !known.iter().any(|e| e.name == m && e.present) {
+                let names: Vec<_> = known.iter().filter(|e| e.present).map(|e| e.name.as_str()).collect();
+                let shown: String = m.chars().filter(|c| !c.is_control()).take(80).collect();
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    format!("unknown model '{shown}': expected one of {}", names.join(", ")),
+                );
+            }
+            let mut cfg = j.job.settings.clone();
+            cfg.model = Some(m);
+            cfg.denoise = upscale::Config::default().denoise;
+            Some(cfg)
+        }
+    };
+    if !app.store.start(&j, chosen) {
         return error(StatusCode::CONFLICT, format!("the job is {}, not waiting to start", j.state().name()));
     }
     Json(j.to_json()).into_response()

@@ -195,10 +195,14 @@ function stopUpload(temp) {
 }
 
 // A job uploaded with "Preview first" waits on the server until Run.
-async function startJob(id) {
+// `model`: another network than the one it was added with (chosen after comparing).
+async function startJob(id, model) {
   const job = jobs.get(id);
   try {
-    const fresh = await api(`/api/jobs/${id}/start`, { method: "POST", headers: { "Content-Type": "application/json" }, body: "{}" });
+    const fresh = await api(`/api/jobs/${id}/start`, {
+      method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(model ? { model } : {}),
+    });
+    if (job && model) { job.label = model; keepLabel(id, model, job.scaleTag); }
     if (job) { job.json = fresh; render(job); }
   } catch (e) {
     if (job) refresh(job);

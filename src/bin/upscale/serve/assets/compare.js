@@ -32,9 +32,9 @@
       </div>
       <p><label><input type="checkbox" id="models-classic"> also nearest, bicubic and Lanczos</label></p>
       <p><button type="button" id="models-run">Compare networks</button> <span id="models-msg" role="status"></span></p>
-      <p id="models-held" hidden>This file waits: when a network looks right, choose it in the Network list of step 1 for
-        the next files, or <button type="button" id="models-start" class="primary">Run the whole file</button> with the
-        settings it was added with.</p>
+      <p id="models-held" hidden>This file waits for you: <label>run it with <select id="models-start-model">
+        <option value="">the network it was added with</option></select></label>
+        <button type="button" id="models-start" class="primary">Run the whole file</button></p>
       <div id="models-result"><img id="models-grid" alt="" hidden></div>`;
     const css = document.createElement("style");
     css.textContent = `#models-panel .region { display: flex; flex-wrap: wrap; gap: 1rem; align-items: flex-start; }
@@ -50,7 +50,7 @@
     $("models-run").onclick = run;
     $("models-start").onclick = () => {
       $("models-held").hidden = true;
-      if (typeof startJob === "function") startJob(state.id); // app.js
+      if (typeof startJob === "function") startJob(state.id, $("models-start-model").value); // app.js
     };
     const c = $("region-view");
     c.style.touchAction = "none";
@@ -96,8 +96,20 @@
     return [...document.querySelectorAll("input[name=model-choice]:checked")].map((i) => i.value);
   }
 
+  // The networks checked are offered to run the waiting file with.
+  function offerRun() {
+    const sel = $("models-start-model"), keep = sel.value;
+    sel.replaceChildren(sel.options[0], ...chosen().map((m) => {
+      const o = document.createElement("option");
+      o.value = o.textContent = m;
+      return o;
+    }));
+    sel.value = chosen().includes(keep) ? keep : "";
+  }
+
   // No more than MAX networks: the others are greyed out once MAX are checked.
   function limit() {
+    offerRun();
     const full = chosen().length >= MAX;
     for (const i of document.querySelectorAll("input[name=model-choice]")) i.disabled = full && !i.checked;
   }
