@@ -620,14 +620,30 @@ fn a_held_upload_is_compared_first_and_runs_only_when_started() {
     let grid = image::load_from_memory(&r.body).expect("a PNG grid");
     assert!(grid.width() >= 48 && grid.height() >= 32, "{}x{}", grid.width(), grid.height());
     assert_eq!(srv.json(&format!("/api/jobs/{id}"))["state"], "held", "comparing does not start the job");
-    // Run: the job goes to the queue and ends like any other; a second start is refused.
-    let start =
-        |id: &str| srv.req("POST", &format!("/api/jobs/{id}/start"), &[("Content-Type", "application/json")], b"{}");
-    let r = start(&id);
+    // Run with the network chosen after comparing (not the one it was uploaded with): the job
+    // goes to the queue and gives the command line's result for that network; a network this
+    // server lacks is refused and the job still waits; a second start is refused.
+    let post = |id: &str, body: &str| {
+        srv.req("POST", &format!("/api/jobs/{id}/start"), &[("Content-Type", "application/json")], body.as_bytes())
+    };
+    let start = |id: &str| post(id, "{}");
+    let r = post(&id, r#"{"model":"no-such-net"}"#);
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert!(r.json()["error"].as_str().unwrap().contains("unknown model"), "{}", r.text());
+    assert_eq!(srv.json(&format!("/api/jobs/{id}"))["state"], "held");
+    let r = post(&id, r#"{"model":"realesr-animevideov3"}"#);
     assert_eq!(r.status, 200, "{}", r.text());
     assert!(["queued", "running", "done"].contains(&r.json()["state"].as_str().unwrap()), "{}", r.text());
     let j = srv.wait(&id, MINUTE);
     assert_eq!((j["state"].as_str(), j["width"].as_u64()), (Some("done"), Some(128)), "{j}");
+    assert_eq!(j["model"], "realesr-animevideov3", "{j}");
+    let served = image::load_from_memory(&srv.get(&format!("/api/jobs/{id}/result")).body).unwrap().to_rgb8();
+    let refs = tempfile::tempdir().unwrap();
+    let input = refs.path().join("in.png");
+    std::fs::write(&input, &png).unwrap();
+    let cli = cli_reference(&input, &refs.path().join("cli.png"), &["-s", "2", "-m", "realesr-animevideov3"]);
+    let db = psnr(&served, &cli);
+    assert!(db >= 40.0, "the held job run with the network chosen at start vs the CLI's: {db:.1} dB");
     let r = start(&id);
     assert_eq!(r.status, 409, "{}", r.text());
     assert!(r.json()["error"].as_str().unwrap().contains("done"), "{}", r.text());
