@@ -508,7 +508,13 @@ function openCompare(job) {
   const after = mediaEl(job, scaled ? `/api/jobs/${id}/result?fit=${VIEW}` : `/api/jobs/${id}/result?inline=1`);
   const before = mediaEl(job, beforeSrc);
   after.addEventListener("error", () => {
-    job.beforeNote = `this browser could not show the result (${job.json.width}×${job.json.height}): download it to see it`;
+    // Not shown whole after all (a browser's own limit): the scaled copy, or words.
+    if (job.json.media === "image" && !after.src.includes("fit=")) {
+      job.beforeNote = `shown scaled to ${VIEW} px a side: this browser cannot show the ${job.json.width}×${job.json.height} result whole; the download has it`;
+      after.src = `/api/jobs/${id}/result?fit=${VIEW}`;
+    } else {
+      job.beforeNote = `this browser could not show the result (${job.json.width}×${job.json.height}): download it to see it`;
+    }
     sizes();
   });
   after.id = "after"; before.id = "before";
@@ -668,9 +674,14 @@ function openEdit(job) {
   } else {
     const img = new Image();
     img.onload = () => draw(img);
-    img.onerror = () => { $("edit-msg").textContent = "this browser could not load the result for the preview; Apply still works on it whole"; };
+    const scaled = `/api/jobs/${job.json.id}/result?fit=1600`;
+    img.onerror = () => {
+      // The browser could not take it whole: the server's copy at the preview's own size, or words.
+      if (!img.src.includes("fit=")) { img.src = scaled; return; }
+      $("edit-msg").textContent = "this browser could not load the result for the preview; Apply still works on it whole";
+    };
     // A very large result: the server's copy scaled to the preview's own size.
-    img.src = tooLarge(job.json) ? `/api/jobs/${job.json.id}/result?fit=1600` : url;
+    img.src = tooLarge(job.json) ? scaled : url;
   }
   $("edit-panel").scrollIntoView({ block: "nearest" });
 }
