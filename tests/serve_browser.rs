@@ -11,46 +11,22 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use headless_chrome::protocol::cdp::Browser as Cdp;
-use headless_chrome::protocol::cdp::Page::CaptureScreenshotFormatOption;
-use headless_chrome::{Browser, LaunchOptions, Tab};
+use headless_chrome::{Browser, Tab};
 use serde_json::Value;
+use upscale_test_support::browser::{click, js, screenshot};
 use upscale_test_support::serve::*;
 
-const CHROMIUM: &str = "/usr/bin/chromium";
-
 fn browser() -> Browser {
-    assert!(
-        Path::new(CHROMIUM).exists(),
-        "{CHROMIUM} is missing: the browser tests need Debian's chromium \
-         (tools/setup.sh installs it: apt-get install --no-install-recommends chromium)"
-    );
-    let opts = LaunchOptions::default_builder()
-        .path(Some(CHROMIUM.into()))
-        .sandbox(false)
-        .window_size(Some((1100, 1400)))
-        .idle_browser_timeout(Duration::from_secs(900))
-        .build()
-        .expect("launch options");
-    Browser::new(opts).expect("start chromium")
+    upscale_test_support::browser::start()
 }
 
 /// Where the screenshots go: target/serve-screenshots/.
 fn shots() -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).parent().unwrap().join("serve-screenshots");
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+    Path::new(env!("CARGO_TARGET_TMPDIR")).parent().unwrap().join("serve-screenshots")
 }
 
 fn shot(tab: &Tab, name: &str) -> Vec<u8> {
-    let png = tab.capture_screenshot(CaptureScreenshotFormatOption::Png, None, None, true).expect("screenshot");
-    std::fs::write(shots().join(name), &png).unwrap();
-    png
-}
-
-/// Evaluates a JS expression that returns a JSON string, parsed.
-fn js(tab: &Tab, expr: &str) -> Value {
-    let r = tab.evaluate(&format!("JSON.stringify({expr})"), false).expect("evaluate");
-    serde_json::from_str(r.value.as_ref().and_then(Value::as_str).unwrap_or("null")).unwrap()
+    screenshot(tab, &shots(), name)
 }
 
 /// Polls `expr` until it is true.
@@ -78,10 +54,6 @@ fn job_id(tab: &Tab, name_part: &str) -> String {
     let q = queue(tab);
     let j = q.as_array().unwrap().iter().find(|j| j["name"].as_str().unwrap().contains(name_part));
     j.unwrap_or_else(|| panic!("no job named like {name_part}: {q}"))["id"].as_str().unwrap().to_string()
-}
-
-fn click(tab: &Tab, selector: &str) {
-    tab.wait_for_element(selector).unwrap_or_else(|e| panic!("{selector}: {e}")).click().expect("click");
 }
 
 /// Sets an input's value as a person would (the page listens to `input`).
