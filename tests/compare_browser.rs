@@ -10,41 +10,20 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use headless_chrome::protocol::cdp::Input;
-use headless_chrome::protocol::cdp::Page::CaptureScreenshotFormatOption;
-use headless_chrome::{Browser, LaunchOptions, Tab};
+use headless_chrome::{Browser, Tab};
 use serde_json::Value;
+use upscale_test_support::browser::{click, js, screenshot};
 use upscale_test_support::serve::*;
 
-const CHROMIUM: &str = "/usr/bin/chromium";
 const NETWORKS: [&str; 3] = ["realesr-animevideov3", "waifu2x-upconv7-photo", "span"];
 
 fn browser() -> Browser {
-    assert!(
-        Path::new(CHROMIUM).exists(),
-        "{CHROMIUM} is missing: the browser tests need Debian's chromium \
-         (tools/setup.sh installs it: apt-get install --no-install-recommends chromium)"
-    );
-    let opts = LaunchOptions::default_builder()
-        .path(Some(CHROMIUM.into()))
-        .sandbox(false)
-        .window_size(Some((1100, 1400)))
-        .idle_browser_timeout(Duration::from_secs(900))
-        .build()
-        .expect("launch options");
-    Browser::new(opts).expect("start chromium")
+    upscale_test_support::browser::start()
 }
 
 fn shot(tab: &Tab, name: &str) {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).parent().unwrap().join("serve-screenshots");
-    std::fs::create_dir_all(&dir).unwrap();
-    let png = tab.capture_screenshot(CaptureScreenshotFormatOption::Png, None, None, true).expect("screenshot");
-    std::fs::write(dir.join(name), png).unwrap();
-}
-
-/// Evaluates a JS expression, its value as JSON.
-fn js(tab: &Tab, expr: &str) -> Value {
-    let r = tab.evaluate(&format!("JSON.stringify({expr})"), false).expect("evaluate");
-    serde_json::from_str(r.value.as_ref().and_then(Value::as_str).unwrap_or("null")).unwrap()
+    screenshot(tab, &dir, name);
 }
 
 /// Polls `expr` until it is true.
@@ -58,10 +37,6 @@ fn until(tab: &Tab, expr: &str, limit: Duration, what: &str) {
         }
         std::thread::sleep(Duration::from_millis(150));
     }
-}
-
-fn click(tab: &Tab, selector: &str) {
-    tab.wait_for_element(selector).unwrap_or_else(|e| panic!("{selector}: {e}")).click().expect("click");
 }
 
 /// The point at fractions (`fx`, `fy`) of the region canvas, in the page's CSS pixels.

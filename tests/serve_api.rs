@@ -597,3 +597,130 @@ fn base64(b: &[u8]) -> String {
     }
     out
 }
+
+/// Issue 28 point 6: `start=later` uploads a picture that waits (`held`) while networks are
+/// compared on it, and runs only on `POST /api/jobs/{id}/start` (once); without the field a job
+/// starts at once as before.
+#[test]
+fn a_held_upload_is_compared_first_and_runs_only_when_started() {
+    let tmp = tempfile::tempdir().unwrap();
+    let srv = Server::start(tmp.path(), &[]);
+    let png = photo(64, 48);
+    let fields = [("scale", "2"), ("model", "nearest"), ("start", "later")];
+    let id = srv.submit("held.png", &png, &fields);
+    std::thread::sleep(Duration::from_millis(1500));
+    let j = srv.json(&format!("/api/jobs/{id}"));
+    assert_eq!(j["state"], "held", "{j}");
+    assert_eq!(srv.get(&format!("/api/jobs/{id}/result")).status, 409);
+    // The networks on a region of the waiting picture: the grid, in seconds.
+    let body = r#"{"models":["realesr-animevideov3"],"region":{"x":8,"y":8,"width":24,"height":16}}"#;
+    let r =
+        srv.req("POST", &format!("/api/jobs/{id}/compare"), &[("Content-Type", "application/json")], body.as_bytes());
+    assert_eq!(r.status, 200, "{}", r.text());
+    let grid = image::load_from_memory(&r.body).expect("a PNG grid");
+    assert!(grid.width() >= 48 && grid.height() >= 32, "{}x{}", grid.width(), grid.height());
+    assert_eq!(srv.json(&format!("/api/jobs/{id}"))["state"], "held", "comparing does not start the job");
+    // Run with the network chosen after comparing (not the one it was uploaded with): the job
+    // goes to the queue and gives the command line's result for that network; a network this
+    // server lacks is refused and the job still waits; a second start is refused.
+    let post = |id: &str, body: &str| {
+        srv.req("POST", &format!("/api/jobs/{id}/start"), &[("Content-Type", "application/json")], body.as_bytes())
+    };
+    let start = |id: &str| post(id, "{}");
+    let r = post(&id, r#"{"model":"no-such-net"}"#);
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert!(r.json()["error"].as_str().unwrap().contains("unknown model"), "{}", r.text());
+    assert_eq!(srv.json(&format!("/api/jobs/{id}"))["state"], "held");
+    let r = post(&id, r#"{"model":"realesr-animevideov3"}"#);
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert!(["queued", "running", "done"].contains(&r.json()["state"].as_str().unwrap()), "{}", r.text());
+    let j = srv.wait(&id, MINUTE);
+    assert_eq!((j["state"].as_str(), j["width"].as_u64()), (Some("done"), Some(128)), "{j}");
+    assert_eq!(j["model"], "realesr-animevideov3", "{j}");
+    let served = image::load_from_memory(&srv.get(&format!("/api/jobs/{id}/result")).body).unwrap().to_rgb8();
+    let refs = tempfile::tempdir().unwrap();
+    let input = refs.path().join("in.png");
+    std::fs::write(&input, &png).unwrap();
+    let cli = cli_reference(&input, &refs.path().join("cli.png"), &["-s", "2", "-m", "realesr-animevideov3"]);
+    let db = psnr(&served, &cli);
+    assert!(db >= 40.0, "the held job run with the network chosen at start vs the CLI's: {db:.1} dB");
+    let r = start(&id);
+    assert_eq!(r.status, 409, "{}", r.text());
+    assert!(r.json()["error"].as_str().unwrap().contains("done"), "{}", r.text());
+    // A held job cancelled is final at once, and never runs.
+    let other = srv.submit("other.png", &png, &fields);
+    let r = srv.req("POST", &format!("/api/jobs/{other}/cancel"), &[("Content-Type", "application/json")], b"{}");
+    assert_eq!(r.json()["state"], "cancelled", "{}", r.text());
+    assert_eq!(start(&other).status, 409);
+    // A bad value is refused in words, and nothing is kept.
+    let r = srv.upload("bad.png", &png, &[("start", "tomorrow")]);
+    assert_eq!(r.status, 400);
+    assert!(r.json()["error"].as_str().unwrap().contains("now or later"), "{}", r.text());
+    assert_eq!(srv.json("/api/jobs")["jobs"].as_array().unwrap().len(), 2);
+}
+
+/// Issue 28 point 7: an upload cut off midway (the page's Cancel aborts it) leaves no job, no
+/// file and no place taken.
+#[test]
+fn an_upload_cut_off_midway_leaves_nothing() {
+    use std::io::Write;
+    let tmp = tempfile::tempdir().unwrap();
+    let srv = Server::start(tmp.path(), &["--max-jobs", "1"]);
+    let (ct, body) = multipart("half.png", &vec![9u8; 4 << 20], &[("scale", "2")]);
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", srv.port)).unwrap();
+    let head = format!(
+        "POST /api/jobs HTTP/1.1\r\nHost: {}\r\nOrigin: {}\r\nContent-Type: {ct}\r\nContent-Length: {}\r\n\r\n",
+        srv.host(),
+        srv.origin(),
+        body.len()
+    );
+    s.write_all(head.as_bytes()).unwrap();
+    s.write_all(&body[..body.len() / 2]).unwrap();
+    s.flush().unwrap();
+    // The server has a job folder with the part received so far…
+    let t0 = std::time::Instant::now();
+    while !leftovers(tmp.path()).iter().any(|p| p.ends_with("upload")) {
+        assert!(t0.elapsed() < MINUTE, "the upload never reached the server: {:?}", leftovers(tmp.path()));
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // …and drops it when the client goes away.
+    drop(s);
+    let t0 = std::time::Instant::now();
+    while leftovers(tmp.path()).iter().any(|p| p.is_file()) {
+        assert!(t0.elapsed() < MINUTE, "the partial upload stayed: {:?}", leftovers(tmp.path()));
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(srv.json("/api/jobs")["jobs"].as_array().unwrap().len(), 0);
+    // Its place (the only one, --max-jobs 1) is free again.
+    let id = srv.submit("whole.png", &photo(16, 16), &[("scale", "2"), ("model", "nearest")]);
+    assert_eq!(srv.wait(&id, MINUTE)["state"], "done");
+}
+
+/// Issue 28 point 7: a result too large for a browser (exact width 30000) has a scaled copy
+/// for the page (`?fit=N`, a PNG at most N pixels a side, the same picture); bad sizes are
+/// refused in words.
+#[test]
+fn a_result_30000_wide_has_a_scaled_view_for_the_page() {
+    let tmp = tempfile::tempdir().unwrap();
+    let srv = Server::start(tmp.path(), &[]);
+    let id = srv.submit("strip.png", &photo(100, 2), &[("width", "30000"), ("model", "nearest")]);
+    let j = srv.wait(&id, 5 * MINUTE);
+    assert_eq!(
+        (j["state"].as_str(), j["width"].as_u64(), j["height"].as_u64()),
+        (Some("done"), Some(30000), Some(600))
+    );
+    let r = srv.get(&format!("/api/jobs/{id}/result?fit=4096"));
+    assert_eq!((r.status, r.header("content-type")), (200, Some("image/png")), "{}", r.text());
+    let view = image::load_from_memory(&r.body).unwrap().to_rgb8();
+    assert_eq!(view.dimensions(), (4096, 82));
+    // The same picture: the whole result scaled the same way is within a few grey levels.
+    let full = image::load_from_memory(&srv.get(&format!("/api/jobs/{id}/result")).body).unwrap();
+    let small = full.resize_exact(4096, 82, image::imageops::FilterType::Triangle).to_rgb8();
+    let db = psnr(&view, &small);
+    assert!(db >= 30.0, "scaled view vs the result scaled here: {db:.1} dB");
+    for bad in ["10", "100000", "big"] {
+        let r = srv.get(&format!("/api/jobs/{id}/result?fit={bad}"));
+        assert_eq!(r.status, 400, "fit={bad}: {}", r.text());
+        assert!(r.json()["error"].as_str().unwrap().contains("64 to 8192"), "{}", r.text());
+    }
+}

@@ -4,6 +4,7 @@
 //! alone with `cargo test --test NAME`). Test files reach them as `mod common; use common::…`.
 
 pub mod bench;
+pub mod browser;
 mod media;
 mod paths;
 mod run;

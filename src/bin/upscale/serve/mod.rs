@@ -12,6 +12,7 @@ mod queue;
 mod reply;
 mod routes;
 mod upload;
+mod view;
 mod work;
 mod workdir;
 

@@ -13,8 +13,9 @@ use std::path::Path;
 use serde_json::{json, Value};
 
 /// id, label, what it is for, which media it is meant for, the denoise level the preset asks
-/// for (for the families that have one), and the classic resizer it ends with (for the one
-/// preset that runs no network). Its networks come from the registry ([`networks`]).
+/// for (for the families that have one), the classic resizer it ends with (for the one preset
+/// that runs no network), and a note on a medium its network was not made for. Its networks
+/// come from the registry ([`networks`]).
 struct Preset {
     id: &'static str,
     label: &'static str,
@@ -22,6 +23,7 @@ struct Preset {
     media: &'static str,
     denoise: Option<i32>,
     classic: Option<&'static str>,
+    note: Option<&'static str>,
 }
 
 const PRESETS: &[Preset] = &[
@@ -32,6 +34,7 @@ const PRESETS: &[Preset] = &[
         media: "image",
         denoise: None,
         classic: None,
+        note: None,
     },
     Preset {
         id: "photo-best",
@@ -40,6 +43,7 @@ const PRESETS: &[Preset] = &[
         media: "image",
         denoise: None,
         classic: None,
+        note: None,
     },
     Preset {
         id: "anime",
@@ -48,6 +52,7 @@ const PRESETS: &[Preset] = &[
         media: "both",
         denoise: None,
         classic: None,
+        note: None,
     },
     Preset {
         id: "video",
@@ -56,6 +61,10 @@ const PRESETS: &[Preset] = &[
         media: "video",
         denoise: None,
         classic: None,
+        note: Some(
+            "its network was trained on animation: on live action (film, phone videos) it flattens skin, \
+             hair and foliage into smooth patches; for those, choose a photo network under Advanced → Network",
+        ),
     },
     Preset {
         id: "old-scan",
@@ -64,6 +73,7 @@ const PRESETS: &[Preset] = &[
         media: "image",
         denoise: Some(2),
         classic: None,
+        note: None,
     },
     Preset {
         id: "sharp-classic",
@@ -72,6 +82,7 @@ const PRESETS: &[Preset] = &[
         media: "both",
         denoise: None,
         classic: Some("lanczos"),
+        note: None,
     },
 ];
 
@@ -82,6 +93,20 @@ fn networks(p: &Preset) -> Vec<&'static str> {
         upscale::model::families().iter().filter_map(|f| Some((*f.presets.get(p.id)?, f.name))).collect();
     ranked.sort_unstable();
     ranked.into_iter().map(|(_, name)| name).chain(p.classic).collect()
+}
+
+/// What a preset's network offers a person beside the preset's own level: the denoise levels
+/// (for a preset that asks for one) and whether it runs at 1× (a clean-up without enlarging),
+/// from the registry's variants.
+fn offered(p: &Preset, model: &str) -> (Vec<i32>, bool) {
+    let variants = upscale::model::family(model).map(|f| f.variants.as_slice()).unwrap_or_default();
+    if p.denoise.is_none() {
+        return (Vec::new(), false);
+    }
+    let mut levels: Vec<i32> = variants.iter().map(|v| v.denoise).collect();
+    levels.sort_unstable();
+    levels.dedup();
+    (levels, variants.iter().any(|v| v.scale == 1))
 }
 
 /// `{"presets": [...], "image_default": id, "video_default": id}` for the networks present.
@@ -101,6 +126,7 @@ pub fn available(model_dir: Option<&Path>) -> Value {
             if stand_in && first_elsewhere && present(model) {
                 return None;
             }
+            let (levels, clean_only) = offered(p, model);
             Some(json!({
                 "id": p.id,
                 "label": p.label,
@@ -108,6 +134,9 @@ pub fn available(model_dir: Option<&Path>) -> Value {
                 "media": p.media,
                 "model": model,
                 "denoise": p.denoise,
+                "denoise_levels": levels,
+                "clean_only": clean_only,
+                "note": p.note,
             }))
         })
         .collect();
@@ -151,6 +180,28 @@ mod tests {
                 assert!(PRESETS.iter().any(|p| p.id == *id), "{}: names no preset of the page: {id}", f.name);
             }
         }
+    }
+
+    /// Issue 28 point 7: Old scan offers its network's denoise levels and a 1× clean-up (its
+    /// first network, waifu2x CUNet, has both); the others offer neither; the Video preset says
+    /// its network is made for animation.
+    #[test]
+    fn old_scan_offers_its_levels_and_a_clean_only_run_and_video_warns_about_live_action() {
+        let preset = |id: &str| PRESETS.iter().find(|p| p.id == id).unwrap();
+        let scan = preset("old-scan");
+        let first = networks(scan)[0];
+        assert_eq!(first, "waifu2x-cunet");
+        assert_eq!(offered(scan, first), (vec![-1, 0, 1, 2, 3], true));
+        assert!(offered(scan, first).0.contains(&scan.denoise.unwrap()));
+        for p in PRESETS.iter().filter(|p| p.id != "old-scan") {
+            assert_eq!(offered(p, networks(p)[0]), (vec![], false), "{}", p.id);
+        }
+        assert!(preset("video").note.unwrap().contains("animation"));
+        assert!(available(None)["presets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["id"] == "video" && p["note"].is_string()));
     }
 
     #[test]

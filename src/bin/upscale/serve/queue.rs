@@ -28,6 +28,9 @@ pub enum Origin {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum State {
+    /// Uploaded with `start=later`: waits for `POST /api/jobs/{id}/start` (networks may be
+    /// compared on it meanwhile); never handed to a worker before.
+    Held,
     Queued,
     Running,
     Done,
@@ -42,6 +45,7 @@ impl State {
 
     pub fn name(self) -> &'static str {
         match self {
+            State::Held => "held",
             State::Queued => "queued",
             State::Running => "running",
             State::Done => "done",
@@ -65,6 +69,9 @@ struct Record {
     /// Result size in pixels, once done.
     size: Option<(u32, u32)>,
     events: Vec<Event>,
+    /// The settings a held entry was started with, when they differ from its job's (another
+    /// network chosen after comparing).
+    chosen: Option<upscale::Config>,
 }
 
 /// One upload (or edit) and its result, in its own folder under the private work folder.
@@ -100,6 +107,19 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 impl Entry {
     pub fn new(id: String, name: String, original: String, origin: Origin, dir: PathBuf, job: Job) -> Entry {
+        Entry::in_state(id, name, original, origin, dir, job, State::Queued)
+    }
+
+    /// An entry that starts in `state` (`Held` for an upload that waits for Run).
+    pub fn in_state(
+        id: String,
+        name: String,
+        original: String,
+        origin: Origin,
+        dir: PathBuf,
+        job: Job,
+        state: State,
+    ) -> Entry {
         Entry {
             id,
             name,
@@ -109,7 +129,7 @@ impl Entry {
             job,
             created: Instant::now(),
             record: Mutex::new(Record {
-                state: State::Queued,
+                state,
                 done: 0,
                 total: None,
                 unit: None,
@@ -118,6 +138,7 @@ impl Entry {
                 finished: None,
                 size: None,
                 events: Vec::new(),
+                chosen: None,
             }),
             tick: tokio::sync::watch::channel(0).0,
             cancel: AtomicBool::new(false),
@@ -195,10 +216,44 @@ impl Entry {
         self.bump();
     }
 
-    /// Asks the entry to stop (a queued one never starts).
+    /// Asks the entry to stop (a queued one never starts; a held one is cancelled now, as no
+    /// worker will ever see it).
     pub fn cancel(&self) {
         self.cancel.store(true, Ordering::SeqCst);
+        {
+            let mut r = lock(&self.record);
+            if r.state == State::Held {
+                r.state = State::Cancelled;
+                r.finished = Some(Instant::now());
+                r.events.push(Event::Summary { done: 0, failed: 0, interrupted: true });
+            }
+        }
         self.bump();
+    }
+
+    /// Held → queued, once, with other settings if `chosen`: whether this call made the change.
+    fn release(&self, chosen: Option<upscale::Config>) -> bool {
+        let mut r = lock(&self.record);
+        let held = r.state == State::Held && !self.cancelled();
+        if held {
+            r.state = State::Queued;
+            r.chosen = chosen;
+        }
+        held
+    }
+
+    /// What the worker runs: the job, with the settings chosen at start if any.
+    pub fn to_run(&self) -> Job {
+        let mut job = self.job.clone();
+        if let Some(cfg) = lock(&self.record).chosen.clone() {
+            job.settings = cfg;
+        }
+        job
+    }
+
+    /// The network the entry runs (or ran) with, as the API shows it.
+    fn model(&self, r: &Record) -> Option<String> {
+        r.chosen.as_ref().unwrap_or(&self.job.settings).model.clone()
     }
 
     pub fn cancelled(&self) -> bool {
@@ -239,6 +294,7 @@ impl Entry {
             "finished_ms": ms(r.finished),
             "width": r.size.map(|w| w.0),
             "height": r.size.map(|w| w.1),
+            "model": self.model(&r),
         })
     }
 }
@@ -306,7 +362,9 @@ impl Store {
         Ok((id, dir))
     }
 
-    /// Adds an entry in its reserved place and queues it.
+    /// Adds an entry in its reserved place and queues it (a `Held` one waits for [`start`]).
+    ///
+    /// [`start`]: Store::start
     pub fn submit(&self, mut slot: Slot, entry: Arc<Entry>) {
         {
             let mut h = lock(&self.held);
@@ -314,6 +372,23 @@ impl Store {
             slot.used = true;
             h.entries.insert(entry.id.clone(), entry.clone());
         }
+        if entry.state() != State::Held {
+            self.enqueue(entry);
+        }
+    }
+
+    /// A held entry goes to the workers' queue, with `chosen` settings in place of its own if
+    /// given; `false` when it was not held (already started, cancelled or finished).
+    pub fn start(&self, entry: &Arc<Entry>, chosen: Option<upscale::Config>) -> bool {
+        if !entry.release(chosen) {
+            return false;
+        }
+        entry.bump();
+        self.enqueue(entry.clone());
+        true
+    }
+
+    fn enqueue(&self, entry: Arc<Entry>) {
         match lock(&self.queue).as_ref() {
             Some(q) if q.send(entry.clone()).is_ok() => {}
             _ => entry.finish(State::Cancelled, Some("the server is stopping".into()), None, Vec::new()),
@@ -330,12 +405,16 @@ impl Store {
         Some(entry)
     }
 
-    /// Deletes the entries finished more than `keep` ago.
+    /// Deletes the entries finished more than `keep` ago, and those held (never started) for
+    /// that long.
     pub fn expire(&self, keep: Duration) {
         let old: Vec<String> = lock(&self.held)
             .entries
             .values()
-            .filter(|e| e.finished_at().is_some_and(|t| t.elapsed() >= keep))
+            .filter(|e| {
+                e.finished_at().is_some_and(|t| t.elapsed() >= keep)
+                    || (e.state() == State::Held && e.created.elapsed() >= keep)
+            })
             .map(|e| e.id.clone())
             .collect();
         for id in old {
@@ -432,5 +511,35 @@ mod tests {
             });
             assert_eq!(e.state(), State::Done);
         }
+    }
+
+    /// Issue 28 point 6: a held upload reaches the workers only through `start`, once; a held
+    /// one cancelled is final at once (no worker would ever finish it).
+    #[test]
+    fn a_held_entry_waits_for_start_and_starts_once() {
+        let (store, rx) = Store::new("/nonexistent".into(), 5);
+        let job = entry("h").job.clone();
+        let held = |id: &str| {
+            let dir = PathBuf::from("/nonexistent");
+            Arc::new(Entry::in_state(id.into(), "n".into(), "o".into(), Origin::Upload, dir, job.clone(), State::Held))
+        };
+        let (a, b) = (held("a"), held("b"));
+        store.submit(store.reserve().unwrap(), a.clone());
+        store.submit(store.reserve().unwrap(), b.clone());
+        assert!(rx.try_recv().is_err(), "a held entry went to the workers");
+        assert_eq!(a.to_json()["state"], "held");
+        let mut other = a.job.settings.clone();
+        other.model = Some("nearest".into());
+        assert!(store.start(&a, Some(other)));
+        assert!(!store.start(&a, None), "started twice");
+        assert_eq!(a.to_run().settings.model.as_deref(), Some("nearest"), "the network chosen at start");
+        assert_eq!(a.to_json()["model"], "nearest");
+        assert_eq!(rx.try_recv().unwrap().id, "a");
+        assert_eq!(a.state(), State::Queued);
+        b.cancel();
+        assert_eq!(b.state(), State::Cancelled);
+        assert!(!store.start(&b, None), "a cancelled entry started");
+        assert!(rx.try_recv().is_err());
+        assert!(b.events_from(0).1, "the cancelled entry's stream ends");
     }
 }

@@ -42,6 +42,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/api/jobs/{id}", get(status).delete(delete))
         .route("/api/jobs/{id}/events", get(events))
         .route("/api/jobs/{id}/cancel", post(cancel))
+        .route("/api/jobs/{id}/start", post(start))
         .route("/api/jobs/{id}/result", get(result))
         .route("/api/jobs/{id}/input", get(input))
         .route("/api/jobs/{id}/preview", get(preview))
@@ -87,6 +88,8 @@ async fn models(State(app): State<Arc<App>>) -> Response {
         "max_upload_bytes": app.max_upload,
         "max_pixels": app.args.max_pixels,
         "max_side": MAX_SIDE,
+        "max_jobs": app.args.max_jobs,
+        "keep_secs": app.args.keep_secs,
         "instance": app.instance,
     }))
     .into_response()
@@ -130,6 +133,54 @@ async fn cancel(State(app): State<Arc<App>>, Path(id): Path<String>) -> Response
         }
         None => not_found(),
     }
+}
+
+/// The optional body of `POST /api/jobs/{id}/start`: another network than the one the job was
+/// uploaded with (after comparing them).
+#[derive(serde::Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct StartRequest {
+    #[serde(default)]
+    model: Option<String>,
+}
+
+/// `POST /api/jobs/{id}/start`: a job uploaded with `start=later` goes to the queue, with the
+/// network `model` if one is given (its default denoise level then); 409 when it is not held
+/// (started already, cancelled or finished), 400 for a network this server lacks.
+async fn start(State(app): State<Arc<App>>, Path(id): Path<String>, body: axum::body::Bytes) -> Response {
+    let Some(j) = app.store.get(&id) else {
+        return not_found();
+    };
+    let req: StartRequest = match body.iter().all(u8::is_ascii_whitespace) {
+        true => StartRequest::default(),
+        false => match serde_json::from_slice(&body) {
+            Ok(r) => r,
+            Err(_) => return error(StatusCode::BAD_REQUEST, "expected {} or {\"model\": name}"),
+        },
+    };
+    let chosen = match req.model {
+        None => None,
+        Some(m) if j.job.settings.model.as_deref() == Some(m.as_str()) => None,
+        Some(m) => {
+            let known = upscale::model::list(app.args.model_dir.as_deref());
+            if !known.iter().any(|e| e.name == m && e.present) {
+                let names: Vec<_> = known.iter().filter(|e| e.present).map(|e| e.name.as_str()).collect();
+                let shown: String = m.chars().filter(|c| !c.is_control()).take(80).collect();
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    format!("unknown model '{shown}': expected one of {}", names.join(", ")),
+                );
+            }
+            let mut cfg = j.job.settings.clone();
+            cfg.model = Some(m);
+            cfg.denoise = upscale::Config::default().denoise;
+            Some(cfg)
+        }
+    };
+    if !app.store.start(&j, chosen) {
+        return error(StatusCode::CONFLICT, format!("the job is {}, not waiting to start", j.state().name()));
+    }
+    Json(j.to_json()).into_response()
 }
 
 /// Server-sent events: the job's events so far, then each new one, until it is finished.
@@ -178,12 +229,30 @@ async fn result(
     if j.state() != JobState::Done {
         return error(StatusCode::CONFLICT, format!("the job is {}", j.state().name()));
     }
-    files::send(&j.job.output, (q.inline.is_none()).then_some(j.name.as_str()), &h).await
+    let Some(fit) = q.fit else {
+        return files::send(&j.job.output, (q.inline.is_none()).then_some(j.name.as_str()), &h).await;
+    };
+    let fit = fit.parse::<u32>().unwrap_or(0);
+    if !super::view::FIT.contains(&fit) || j.job.kind != Kind::Image {
+        let (lo, hi) = (super::view::FIT.start(), super::view::FIT.end());
+        return error(StatusCode::BAD_REQUEST, format!("fit: a picture's result scaled to {lo} to {hi} pixels a side"));
+    }
+    let (output, dir) = (j.job.output.clone(), j.dir.clone());
+    match tokio::task::spawn_blocking(move || super::view::scaled(&output, &dir, fit)).await {
+        Ok(Ok(view)) => files::send(&view, None, &h).await,
+        Ok(Err(e)) => {
+            eprintln!("upscale: scaled view of {id}: {e}");
+            error(StatusCode::INTERNAL_SERVER_ERROR, "the result could not be scaled for the page")
+        }
+        Err(_) => error(StatusCode::INTERNAL_SERVER_ERROR, "the result could not be scaled for the page"),
+    }
 }
 
 #[derive(serde::Deserialize)]
 struct Inline {
     inline: Option<String>,
+    /// A picture's result scaled down to fit this many pixels a side (`super::view`).
+    fit: Option<String>,
 }
 
 /// The uploaded file, shown inline (the "before" side of the comparison): a picture's PNG

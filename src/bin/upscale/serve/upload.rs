@@ -18,7 +18,7 @@ use upscale::still::Format;
 use upscale::Config;
 
 use super::files::{sanitize, stem};
-use super::queue::{Entry, Origin};
+use super::queue::{Entry, Origin, State as JobState};
 use super::reply::error;
 use super::App;
 
@@ -33,6 +33,8 @@ struct Fields {
     format: Option<String>,
     quality: Option<String>,
     temporal: Option<String>,
+    /// `now` (default) or `later`: held until `POST /api/jobs/{id}/start`.
+    start: Option<String>,
 }
 
 /// Removes the job folder unless the upload became a job.
@@ -110,6 +112,7 @@ pub async fn create(State(app): State<Arc<App>>, headers: HeaderMap, mut form: M
                 "format" => &mut fields.format,
                 "quality" => &mut fields.quality,
                 "temporal" => &mut fields.temporal,
+                "start" => &mut fields.start,
                 other => return error(StatusCode::BAD_REQUEST, format!("unknown field '{}'", sanitize(other))),
             };
             *slot = Some(text).filter(|t| !t.is_empty());
@@ -117,6 +120,11 @@ pub async fn create(State(app): State<Arc<App>>, headers: HeaderMap, mut form: M
     }
     let Some(original) = original else {
         return error(StatusCode::BAD_REQUEST, "no 'file' field in the form");
+    };
+    let state = match fields.start.as_deref() {
+        None | Some("now") => JobState::Queued,
+        Some("later") => JobState::Held,
+        Some(s) => return error(StatusCode::BAD_REQUEST, format!("start '{}': expected now or later", sanitize(s))),
     };
     let max_pixels = app.args.max_pixels;
     let up = upload.clone();
@@ -173,7 +181,7 @@ pub async fn create(State(app): State<Arc<App>>, headers: HeaderMap, mut form: M
     let name = format!("{}_{tag}.{format}", stem(&original));
     let job = Job::new(input, output, media, &cfg);
     cleanup.0 = None;
-    app.store.submit(slot, Arc::new(Entry::new(id.clone(), name, original, Origin::Upload, dir, job)));
+    app.store.submit(slot, Arc::new(Entry::in_state(id.clone(), name, original, Origin::Upload, dir, job, state)));
     (StatusCode::CREATED, [(header::LOCATION, format!("/api/jobs/{id}"))], Json(json!({ "id": id }))).into_response()
 }
 

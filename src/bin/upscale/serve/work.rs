@@ -67,11 +67,11 @@ impl Entry {
 /// Runs an entry to its end and records the outcome.
 fn run(entry: &Entry, engines: &Engines) {
     let progress = Shown { entry };
+    // The job as started: a held upload may have been given another network at Run.
+    let job = entry.to_run();
     let result = match entry.origin {
-        Origin::Upload => {
-            engines.get(&entry.job.settings, &progress).and_then(|e| jobs::run_job(&entry.job, &e, &progress))
-        }
-        Origin::Edit { .. } => upscale::jobs::run_edit(&entry.job, &progress),
+        Origin::Upload => engines.get(&job.settings, &progress).and_then(|e| jobs::run_job(&job, &e, &progress)),
+        Origin::Edit { .. } => upscale::jobs::run_edit(&job, &progress),
     };
     let result = match result {
         Ok(Outcome::Done) if !entry.cancelled() => Ok(()),
@@ -79,7 +79,6 @@ fn run(entry: &Entry, engines: &Engines) {
         Err(e) => Err(e),
     };
     let summary = |done, failed, interrupted| Event::Summary { done, failed, interrupted };
-    let job = &entry.job;
     match result {
         Ok(()) => {
             let done = Event::FileDone { input: job.input.clone(), output: job.output.clone(), interrupted: false };

@@ -6,7 +6,7 @@
 const $ = (id) => document.getElementById(id);
 const jobs = new Map(); // id -> {json, li, es, t0, d0, estimated, warnings, label, scaleTag}
 // What the server says about itself (/api/models) and its presets (/api/presets).
-const server = { instance: null, maxUpload: 0, maxUploadMib: 0, maxSide: 65535, maxPixels: 0 };
+const server = { instance: null, maxUpload: 0, maxUploadMib: 0, maxSide: 65535, maxPixels: 0, maxJobs: 0 };
 let presets = { presets: [], image_default: null, video_default: null };
 
 function fmtTime(s) {
@@ -53,9 +53,15 @@ function settings(file) {
   const p = presetFor(video);
   const model = $("model").value || (p && p.model) || "";
   if (model) f.append("model", model);
-  // The preset's denoise level goes with the preset's own network only.
-  if (p && p.denoise != null && model === p.model) f.append("denoise", String(p.denoise));
+  // The preset's denoise level (or the one chosen among its network's) goes with the preset's
+  // own network only.
+  if (p && p.denoise != null && model === p.model) {
+    f.append("denoise", $("denoise-field").hidden || !$("denoise").value ? String(p.denoise) : $("denoise").value);
+  }
   const scale = document.querySelector("input[name=scale]:checked").value;
+  if (scale === "1" && (video || !p || !p.clean_only || model !== p.model)) {
+    return { error: "1× clean only: for pictures, with the Old scan choice's own network" };
+  }
   let scaleTag;
   if (scale === "size") {
     const [w, h] = [$("width").value.trim(), $("height").value.trim()];
@@ -82,6 +88,8 @@ function settings(file) {
     f.append("quality", q);
   }
   if (video && !$("temporal").checked) f.append("temporal", "off");
+  // "Preview first": the picture is uploaded and waits for Run (networks compared on it first).
+  if (!video && $("preview-first").checked) f.append("start", "later");
   const label = $("model").value ? model : p ? `${p.label} · ${p.model}` : model;
   return { form: f, label, scaleTag };
 }
@@ -90,9 +98,16 @@ function addFiles(files) {
   for (const file of files) upload(file);
 }
 
+// Files wait here, in order, until the server has a place for them: it holds at most
+// `--max-jobs` jobs (finished ones included) and refuses more with 429, so a batch larger than
+// that is sent as places free (a job removed or expired) instead of being refused file by file.
+const waiting = [];
+let sending = 0; // uploads in flight
+let pumping = false;
+
 function upload(file) {
   const s = settings(file);
-  const temp = { json: { id: null, name: file.name || "pasted.png", state: "uploading", progress: { done: 0 } }, label: s.label, scaleTag: s.scaleTag };
+  const temp = { json: { id: null, name: file.name || "pasted.png", state: "waiting", progress: { done: 0 } }, label: s.label, scaleTag: s.scaleTag, file, s };
   temp.li = card(temp);
   if (s.error) {
     temp.json.state = "failed";
@@ -100,25 +115,123 @@ function upload(file) {
     render(temp);
     return;
   }
+  waiting.push(temp);
+  pump();
+}
+
+// Sends waiting files while the server has places (the server's count is the one that holds;
+// a 429 puts the file back to wait).
+async function pump() {
+  if (pumping) return;
+  pumping = true;
+  try {
+    while (waiting.length) {
+      let held = 0;
+      try { held = (await api("/api/jobs")).jobs.length; } catch (_) { break; }
+      if (server.maxJobs && held + sending >= server.maxJobs) break;
+      // Refused before the limit was known: wait for the timer rather than send again at once.
+      if (!server.maxJobs && waiting.some((t) => t.refused)) break;
+      send(waiting.shift());
+    }
+  } finally {
+    pumping = false;
+  }
+  for (const t of waiting) {
+    if (t.json.state !== "waiting") continue;
+    setBar(t, 0, 1, `waiting for a place: this server keeps at most ${server.maxJobs} jobs, finished ones included; ` +
+      "this file is sent when one is removed or expires");
+  }
+  if (waiting.length && !pump.timer) pump.timer = setTimeout(() => { pump.timer = null; pump(); }, 1500);
+}
+
+function send(temp) {
+  const s = temp.s;
+  temp.json.state = "uploading";
+  render(temp);
+  sending++;
   const xhr = new XMLHttpRequest();
+  temp.xhr = xhr;
+  let ended = false;
+  const end = () => { if (!ended) { ended = true; sending--; temp.xhr = null; setTimeout(pump, 0); } };
   xhr.open("POST", "/api/jobs");
   xhr.upload.onprogress = (e) => {
     if (e.lengthComputable) setBar(temp, e.loaded, e.total, `uploading ${Math.round((100 * e.loaded) / e.total)} %`);
   };
   xhr.onload = () => {
+    end();
     let body = {};
     try { body = JSON.parse(xhr.responseText); } catch (_) { /* not JSON */ }
     if (xhr.status === 201 && body.id) {
       temp.li.remove();
       track(body.id, null, { label: s.label, scaleTag: s.scaleTag });
+    } else if (xhr.status === 429) {
+      // Another client took the place: this file waits again, first in line.
+      temp.json.state = "waiting";
+      temp.refused = true;
+      waiting.unshift(temp);
+      render(temp);
     } else {
       temp.json.state = "failed";
       temp.json.error = body.error || `upload refused (${xhr.status})`;
       render(temp);
     }
   };
-  xhr.onerror = () => { temp.json.state = "failed"; temp.json.error = "the upload failed: is the server still running?"; render(temp); };
+  xhr.onerror = () => { end(); temp.json.state = "failed"; temp.json.error = "the upload failed: is the server still running?"; render(temp); };
+  // Cancelled while sending: the server drops the part it received and keeps no job.
+  xhr.onabort = () => { end(); temp.json.state = "cancelled"; temp.json.error = "upload cancelled"; render(temp); };
   xhr.send(s.form);
+}
+
+// Stops a file that is not on the server yet: taken out of the line, or its upload aborted.
+function stopUpload(temp) {
+  const i = waiting.indexOf(temp);
+  if (i >= 0) {
+    waiting.splice(i, 1);
+    temp.json.state = "cancelled";
+    temp.json.error = "cancelled before it was sent";
+    render(temp);
+  }
+  if (temp.xhr) temp.xhr.abort();
+}
+
+// A job uploaded with "Preview first" waits on the server until Run.
+// `model`: another network than the one it was added with (chosen after comparing).
+async function startJob(id, model) {
+  const job = jobs.get(id);
+  try {
+    const fresh = await api(`/api/jobs/${id}/start`, {
+      method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(model ? { model } : {}),
+    });
+    if (job && model) { job.label = model; keepLabel(id, model, job.scaleTag); }
+    if (job) { job.json = fresh; render(job); }
+  } catch (e) {
+    if (job) refresh(job);
+  }
+}
+
+// The labels a card shows ("4× · Photo · network"), kept in this browser by job id: the server's
+// list has the file and its state, not which preset the person chose.
+const LABELS = "upscale-labels";
+
+function keptLabels() {
+  try { return JSON.parse(localStorage.getItem(LABELS) || "{}"); } catch (_) { return {}; }
+}
+
+function keepLabel(id, label, scaleTag) {
+  try {
+    const all = keptLabels();
+    all[id] = { label, scaleTag };
+    localStorage.setItem(LABELS, JSON.stringify(all));
+  } catch (_) { /* storage off: the labels last as long as the page */ }
+}
+
+// Only the labels of jobs the server still has are kept.
+function pruneLabels(ids) {
+  try {
+    const all = keptLabels();
+    for (const id of Object.keys(all)) if (!ids.includes(id)) delete all[id];
+    localStorage.setItem(LABELS, JSON.stringify(all));
+  } catch (_) { /* storage off */ }
 }
 
 // ---- the queue ----
@@ -132,6 +245,8 @@ function card(job) {
     <ul class="warnings" hidden></ul>
     <div class="row"><span></span><span class="actions">
       <button type="button" class="cancel">Cancel</button>
+      <button type="button" class="networks" hidden>Compare networks</button>
+      <button type="button" class="start primary" hidden>Run</button>
       <button type="button" class="compare" hidden>Compare</button>
       <button type="button" class="edit" hidden>Edit</button>
       <a class="button download" hidden>Download</a>
@@ -140,12 +255,21 @@ function card(job) {
   job.warnings = job.warnings || [];
   $("queue").append(li);
   $("empty").hidden = true;
-  li.querySelector(".cancel").onclick = () => job.json.id && api(`/api/jobs/${job.json.id}/cancel`,
-    { method: "POST", headers: { "Content-Type": "application/json" }, body: "{}" }).catch(() => {});
-  li.querySelector(".delete").onclick = () => {
-    if (job.json.id) api(`/api/jobs/${job.json.id}`, { method: "DELETE" }).catch(() => {});
-    forget(job);
+  li.querySelector(".cancel").onclick = () => {
+    if (!job.json.id) { stopUpload(job); return; }
+    api(`/api/jobs/${job.json.id}/cancel`, { method: "POST", headers: { "Content-Type": "application/json" }, body: "{}" })
+      .then((fresh) => { if (fresh && fresh.state === "cancelled") { job.json = fresh; render(job); } })
+      .catch(() => {});
   };
+  li.querySelector(".delete").onclick = () => {
+    if (!job.json.id) stopUpload(job);
+    const gone = job.json.id ? api(`/api/jobs/${job.json.id}`, { method: "DELETE" }).catch(() => {}) : null;
+    forget(job);
+    // A place may have freed for a file waiting to be sent.
+    if (gone) gone.then(() => pump());
+  };
+  li.querySelector(".networks").onclick = () => openNetworks(job);
+  li.querySelector(".start").onclick = () => startJob(job.json.id);
   li.querySelector(".compare").onclick = () => openCompare(job);
   li.querySelector(".edit").onclick = () => openEdit(job);
   render(job);
@@ -224,8 +348,11 @@ function render(job) {
   li.querySelector(".network").textContent = job.label || "";
   li.querySelector(".state").textContent = j.state;
   li.querySelector(".sizes").textContent = sizesText(job);
-  const running = ["queued", "running", "uploading"].includes(j.state);
-  li.querySelector(".cancel").hidden = !running || !j.id;
+  const running = ["held", "queued", "running", "uploading", "waiting"].includes(j.state);
+  li.querySelector(".cancel").hidden = !running;
+  const held = j.state === "held";
+  li.querySelector(".networks").hidden = !held || j.media !== "image";
+  li.querySelector(".start").hidden = !held;
   const done = j.state === "done";
   // An edit changes the geometry: its "before" would not line up.
   li.querySelector(".compare").hidden = !done || j.task === "edit";
@@ -243,6 +370,7 @@ function render(job) {
   else if (done) setBar(job, 1, 1, j.width ? `${j.name}: ${j.width}×${j.height}` : j.name);
   else if (j.state === "cancelled") setBar(job, 0, 1, j.error || "cancelled");
   else if (j.state === "queued") setBar(job, 0, 1, "waiting for the jobs before it");
+  else if (held) setBar(job, 0, 1, "uploaded, not started: compare networks on it, then Run");
   else if (j.state === "running") setBar(job, p.total ? p.done : 0, p.total || 0, progressText(job));
   thumbnail(job);
   updateZip();
@@ -277,6 +405,8 @@ async function settle(job) {
 }
 
 function track(id, known, extra = {}) {
+  if (extra.label != null || extra.scaleTag != null) keepLabel(id, extra.label, extra.scaleTag);
+  else extra = { ...(keptLabels()[id] || {}), ...extra };
   const job = { json: known || { id, state: "queued", progress: {} }, warnings: [], ...extra };
   jobs.set(id, job);
   job.li = card(job);
@@ -356,6 +486,11 @@ function mediaEl(job, src) {
   return el;
 }
 
+// Results with a side over BIG pixels are shown through the server's scaled copy (VIEW px a
+// side): browsers fail on very large pictures, with an empty stage and no error.
+const BIG = 8192, VIEW = 4096;
+const tooLarge = (j) => Math.max(j.width || 0, j.height || 0) > BIG;
+
 function openCompare(job) {
   current = job;
   $("compare-panel").hidden = false;
@@ -365,8 +500,23 @@ function openCompare(job) {
   const id = job.json.id;
   const upload = job.json.task !== "edit";
   const beforeSrc = upload ? `/api/jobs/${id}/input` : `/api/jobs/${job.json.source}/result?inline=1`;
-  const after = mediaEl(job, `/api/jobs/${id}/result?inline=1`);
+  // A picture too large for a browser to show whole (an exact width of 30000) is shown as the
+  // server's scaled copy, and the view says so.
+  const scaled = job.json.media === "image" && tooLarge(job.json);
+  job.beforeNote = scaled ? `shown scaled to ${VIEW} px a side: the result is ${job.json.width}×${job.json.height}, whole in the download` : null;
+  sizes();
+  const after = mediaEl(job, scaled ? `/api/jobs/${id}/result?fit=${VIEW}` : `/api/jobs/${id}/result?inline=1`);
   const before = mediaEl(job, beforeSrc);
+  after.addEventListener("error", () => {
+    // Not shown whole after all (a browser's own limit): the scaled copy, or words.
+    if (job.json.media === "image" && !after.src.includes("fit=")) {
+      job.beforeNote = `shown scaled to ${VIEW} px a side: this browser cannot show the ${job.json.width}×${job.json.height} result whole; the download has it`;
+      after.src = `/api/jobs/${id}/result?fit=${VIEW}`;
+    } else {
+      job.beforeNote = `this browser could not show the result (${job.json.width}×${job.json.height}): download it to see it`;
+    }
+    sizes();
+  });
   after.id = "after"; before.id = "before";
   $("after-layer").replaceChildren(after);
   $("before-layer").replaceChildren(before);
@@ -405,6 +555,14 @@ function openCompare(job) {
   $("compare-panel").scrollIntoView({ block: "nearest" });
   // compare.js: networks side by side on an uploaded picture.
   document.dispatchEvent(new CustomEvent("upscale:compare-open", { detail: { id, media: job.json.media, upload } }));
+}
+
+// The networks panel (compare.js) for a job that waits for Run ("Preview first").
+function openNetworks(job) {
+  document.dispatchEvent(new CustomEvent("upscale:compare-open",
+    { detail: { id: job.json.id, media: job.json.media, upload: true, held: job.json.state === "held", name: job.json.original } }));
+  const p = $("models-panel");
+  if (p) p.scrollIntoView({ block: "nearest" });
 }
 
 // The "before" follows the "after" while both are videos (a still "before" stays as it is).
@@ -512,10 +670,18 @@ function openEdit(job) {
     v.muted = true; v.preload = "auto"; v.src = url;
     v.onloadeddata = () => { v.currentTime = Math.min(0.5, (v.duration || 1) / 2); };
     v.onseeked = () => draw(v);
+    v.onerror = () => { $("edit-msg").textContent = "this browser could not load the result for the preview; Apply still works on it whole"; };
   } else {
     const img = new Image();
     img.onload = () => draw(img);
-    img.src = url;
+    const scaled = `/api/jobs/${job.json.id}/result?fit=1600`;
+    img.onerror = () => {
+      // The browser could not take it whole: the server's copy at the preview's own size, or words.
+      if (!img.src.includes("fit=")) { img.src = scaled; return; }
+      $("edit-msg").textContent = "this browser could not load the result for the preview; Apply still works on it whole";
+    };
+    // A very large result: the server's copy scaled to the preview's own size.
+    img.src = tooLarge(job.json) ? scaled : url;
   }
   $("edit-panel").scrollIntoView({ block: "nearest" });
 }
@@ -825,7 +991,7 @@ $("apply").onclick = async () => {
 
 // ---- settings kept across reloads (this browser only) ----
 
-const KEPT = ["preset", "model", "image-format", "video-format", "quality", "width", "height"];
+const KEPT = ["preset", "denoise", "model", "image-format", "video-format", "quality", "width", "height"];
 
 function keep() {
   try {
@@ -887,8 +1053,9 @@ function setUp() {
   api("/api/models").then((m) => {
     Object.assign(server, {
       instance: m.instance, maxUpload: m.max_upload_bytes, maxUploadMib: m.max_upload_mib,
-      maxSide: m.max_side, maxPixels: m.max_pixels,
+      maxSide: m.max_side, maxPixels: m.max_pixels, maxJobs: m.max_jobs || 0,
     });
+    pump();
     $("width").max = $("height").max = m.max_side;
     $("limits").textContent = `Files up to ${m.max_upload_mib} MiB; pictures and video frames up to ` +
       `${Math.round(m.max_pixels / 1e6)} megapixels; results up to ${m.max_side} pixels a side.`;
@@ -914,12 +1081,40 @@ function setUp() {
     const purpose = () => {
       const x = p.presets.find((y) => y.id === $("preset").value);
       $("preset-purpose").textContent = x ? `${x.purpose}; network ${x.model}` : "";
+      // A network made for something else than some of what the preset is used on says so.
+      $("preset-note").textContent = x && x.note ? `Note: ${x.note}.` : "";
+      $("preset-note").hidden = !(x && x.note);
+      // The network's denoise levels, and its 1× clean-up, where the preset has them.
+      const levels = (x && x.denoise_levels) || [];
+      const names = { "-1": "conservative", 0: "none", 1: "light", 2: "medium", 3: "strong" };
+      $("denoise").replaceChildren(...levels.map((l) => {
+        const o = document.createElement("option");
+        o.value = String(l);
+        o.textContent = `${names[l] || l} (${l})`;
+        o.selected = l === x.denoise;
+        return o;
+      }));
+      $("denoise-field").hidden = levels.length === 0;
+      $("scale-1").hidden = !(x && x.clean_only);
+      if ($("scale-1").hidden && $("scale-1").querySelector("input").checked) {
+        click2();
+      }
+    };
+    // The 1× choice gone with its preset: back to 2×.
+    const click2 = () => {
+      const two = document.querySelector("input[name=scale][value='2']");
+      two.checked = true;
+      two.dispatchEvent(new Event("change"));
     };
     $("preset").addEventListener("change", purpose);
     restore(["preset"]);
     purpose();
+    restore(["denoise"]);
   }).catch(() => {});
-  api("/api/jobs").then((l) => { for (const j of l.jobs) track(j.id, j); }).catch(() => {});
+  api("/api/jobs").then((l) => {
+    pruneLabels(l.jobs.map((j) => j.id));
+    for (const j of l.jobs) track(j.id, j);
+  }).catch(() => {});
 }
 
 setUp();

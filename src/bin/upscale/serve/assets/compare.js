@@ -1,5 +1,5 @@
 // Networks side by side on the page of `upscale serve`: for an uploaded picture opened in the
-// Compare view, pick 2 to 4 networks and optionally a region (dragged on the picture with a
+// Compare view, or one uploaded with "Preview first" that waits for Run, pick 2 to 4 networks and optionally a region (dragged on the picture with a
 // mouse, a pen or a finger), and POST /api/jobs/{id}/compare draws them in one labelled grid
 // (the library's `compare_picture`, the same grid as `upscale compare -m A,B,C --region`).
 // app.js only announces the view it opens ("upscale:compare-open"). No framework.
@@ -32,6 +32,9 @@
       </div>
       <p><label><input type="checkbox" id="models-classic"> also nearest, bicubic and Lanczos</label></p>
       <p><button type="button" id="models-run">Compare networks</button> <span id="models-msg" role="status"></span></p>
+      <p id="models-held" hidden>This file waits for you: <label>run it with <select id="models-start-model">
+        <option value="">the network it was added with</option></select></label>
+        <button type="button" id="models-start" class="primary">Run the whole file</button></p>
       <div id="models-result"><img id="models-grid" alt="" hidden></div>`;
     const css = document.createElement("style");
     css.textContent = `#models-panel .region { display: flex; flex-wrap: wrap; gap: 1rem; align-items: flex-start; }
@@ -45,6 +48,10 @@
     for (const k of ["x", "y", "w", "h"]) $(`region-${k}`).addEventListener("input", fromFields);
     $("region-whole").onclick = () => { state.region = null; showRegion(); };
     $("models-run").onclick = run;
+    $("models-start").onclick = () => {
+      $("models-held").hidden = true;
+      if (typeof startJob === "function") startJob(state.id, $("models-start-model").value); // app.js
+    };
     const c = $("region-view");
     c.style.touchAction = "none";
     c.addEventListener("pointerdown", (e) => {
@@ -89,8 +96,20 @@
     return [...document.querySelectorAll("input[name=model-choice]:checked")].map((i) => i.value);
   }
 
+  // The networks checked are offered to run the waiting file with.
+  function offerRun() {
+    const sel = $("models-start-model"), keep = sel.value;
+    sel.replaceChildren(sel.options[0], ...chosen().map((m) => {
+      const o = document.createElement("option");
+      o.value = o.textContent = m;
+      return o;
+    }));
+    sel.value = chosen().includes(keep) ? keep : "";
+  }
+
   // No more than MAX networks: the others are greyed out once MAX are checked.
   function limit() {
+    offerRun();
     const full = chosen().length >= MAX;
     for (const i of document.querySelectorAll("input[name=model-choice]")) i.disabled = full && !i.checked;
   }
@@ -176,10 +195,12 @@
 
   // The Compare view opened a job: pictures that were uploaded get the networks panel.
   document.addEventListener("upscale:compare-open", (e) => {
-    const { id, media, upload } = e.detail;
+    const { id, media, upload, held } = e.detail;
     if (!$("models-panel")) build();
     const panel = $("models-panel");
     panel.hidden = !(upload && media !== "video");
+    // A file uploaded with "Preview first" waits for Run, offered here too.
+    $("models-held").hidden = !held;
     if (panel.hidden || state.id === id) return;
     state.id = id;
     state.region = null;

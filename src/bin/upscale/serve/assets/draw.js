@@ -21,10 +21,11 @@ const annotations = (() => {
     say(list.length ? `${list.length} drawn` : "");
   }
 
-  // The preview takes touches for drawing (no scrolling) only while a tool is chosen.
+  // The preview takes touches (no scrolling on it): a finger draws with a tool chosen, and
+  // crops without one (app.js), as the mouse does.
   function toolChosen() {
     const cv = el("preview");
-    cv.style.touchAction = tool() ? "none" : "";
+    cv.style.touchAction = "none";
     cv.style.cursor = tool() ? "crosshair" : "";
     const t = tool();
     el("draw-text-fields").hidden = t !== "text";
