@@ -446,7 +446,13 @@ fn the_page_shows_progress_warnings_and_presets_and_fits_a_phone() {
     input.set_input_files(&[photo_path.to_str().unwrap()]).expect("choose a file");
     until(&tab, "document.querySelector('#queue li[data-state=done]')", Duration::from_secs(300), "the picture done");
     let infos = js(&tab, "window.__infos");
-    assert!(infos.as_array().unwrap().iter().any(|t| t.as_str().unwrap().starts_with("50 % · 1/2 tiles")), "{infos}");
+    // How many tiles depends on this machine (the automatic tile is timed and capped by free
+    // memory): any share strictly between 0 and 100 of a count of tiles.
+    let midway = |t: &str| {
+        let (pct, rest) = t.split_once(" % · ").unwrap_or(("", ""));
+        pct.parse::<u32>().is_ok_and(|p| p > 0 && p < 100) && rest.contains(" tiles")
+    };
+    assert!(infos.as_array().unwrap().iter().any(|t| midway(t.as_str().unwrap())), "{infos}");
     until(
         &tab,
         "document.querySelector('#queue li[data-state=done] .sizes').textContent === '96×64 → 768×512'",
