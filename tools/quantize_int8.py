@@ -59,6 +59,9 @@ ALPHA = 0.5
 PERCENTILE = 99.999
 # Calibration picture size by family (default 160x120).
 CALIB_SIZE = {"realesrgan-x4plus": (64, 48), "realesrgan-x4plus-anime": (96, 72)}
+# Convolutions kept fp32 besides the first and the last, by file: the ones whose int8 input costs
+# the most (`--rank` lists them, measured on the calibration frames against fp32).
+FP32_LAYERS = {}
 # Operations through which a channel scale passes unchanged (positively homogeneous).
 HOMOGENEOUS = {"Relu", "LeakyRelu", "PRelu", "BatchNormalization", "Add"}
 
@@ -169,8 +172,9 @@ def smooth(model, frames):
             init[name].CopyFrom(numpy_helper.from_array(arr.astype(np.float32), name))
 
 
-def quantize(src, out, frames, keep):
-    """Smooths and quantizes src into out; the first and last `keep` convolutions stay fp32."""
+def quantize(src, out, frames, keep, extra=()):
+    """Smooths and quantizes src into out; the first and last `keep` convolutions and those
+    named in `extra` stay fp32."""
     from onnxruntime.quantization import (CalibrationDataReader, CalibrationMethod, QuantFormat,
                                           QuantType, quantize_static)
 
@@ -188,10 +192,45 @@ def quantize(src, out, frames, keep):
         smoothed = os.path.join(tmp, "smoothed.onnx")
         onnx.save(model, smoothed)
         quantize_static(smoothed, out, Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
-                        op_types_to_quantize=["Conv"], nodes_to_exclude=convs[:keep] + convs[-keep:],
+                        op_types_to_quantize=["Conv"], nodes_to_exclude=convs[:keep] + convs[-keep:] + list(extra),
                         activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
                         calibrate_method=CalibrationMethod.Percentile,
                         extra_options={"CalibPercentile": PERCENTILE})
+
+
+def rank(src, qdq, frames):
+    """The quantized convolutions of `qdq`, most costly first: for each, the lowest PSNR (dB,
+    uint8 outputs, three calibration frames) against `src` (fp32) with its input left fp32."""
+    import onnxruntime as ort
+
+    def run(model, f):
+        sess = ort.InferenceSession(model, providers=["CPUExecutionProvider"])
+        return np.clip(np.round(sess.run(None, {"input": f})[0] * 255), 0, 255)
+
+    frames = frames[::6]
+    ref = [run(src, f) for f in frames]
+
+    def score(model):
+        worst = 999.0
+        for f, r in zip(frames, ref):
+            mse = np.mean((run(model.SerializeToString(), f) - r) ** 2)
+            worst = min(worst, 10 * np.log10(255.0**2 / max(mse, 1e-12)))
+        return worst
+
+    m = onnx.load(qdq)
+    producer = {o: n for n in m.graph.node for o in n.output}
+    out = []
+    for c in [n for n in m.graph.node if n.op_type == "Conv"]:
+        dq = producer.get(c.input[0])
+        if dq is None or dq.op_type != "DequantizeLinear":
+            continue
+        bypass = onnx.ModelProto()
+        bypass.CopyFrom(m)
+        for n in bypass.graph.node:
+            if n.name == c.name:
+                n.input[0] = producer[dq.input[0]].input[0]
+        out.append((score(bypass), c.name))
+    return [(round(float(db), 2), n) for db, n in sorted(out, key=lambda x: -x[0])], round(float(score(m)), 2)
 
 
 def check(src_dir, out_dir, names, target, max_side):
@@ -234,6 +273,7 @@ def main():
     ap.add_argument("--family", action="append", default=[], help="every variant of this family")
     ap.add_argument("--keep", type=int, default=1, help="first and last convolutions kept fp32 (1)")
     ap.add_argument("--check", action="store_true", help="measure the int8 files instead of writing")
+    ap.add_argument("--rank", action="store_true", help="list the convolutions whose int8 input costs most")
     ap.add_argument("--target", type=float, default=38.0)
     ap.add_argument("--max-side", type=int, default=128)
     args = ap.parse_args()
@@ -256,8 +296,14 @@ def main():
         if (size, prepad) not in frames:
             frames[(size, prepad)] = calibration_frames(args.media, size, prepad)
         out = os.path.join(args.out, f"{name}-int8.onnx")
-        quantize(os.path.join(args.src, f"{name}.onnx"), out, frames[(size, prepad)], args.keep)
+        src = os.path.join(args.src, f"{name}.onnx")
+        quantize(src, out, frames[(size, prepad)], args.keep, FP32_LAYERS.get(name, ()))
         print(f"wrote {out} ({os.path.getsize(out)} bytes)")
+        if args.rank:
+            layers, whole = rank(src, out, frames[(size, prepad)])
+            print(f"{name}: {whole} dB from fp32 on the calibration frames; with one input left fp32:")
+            for db, layer in layers[:8]:
+                print(f"  {db:6.2f} dB  {layer}")
 
 
 if __name__ == "__main__":
