@@ -5,7 +5,8 @@
 # Idempotent: a second run only checks. Options:
 #   --no-build     skip cargo build
 #   --no-models    skip converting the models (realesrgan-x4plus, -anime, and the families of
-#                  tools/families.py: realesr-general-x4v3, Real-CUGAN, waifu2x, SPAN)
+#                  tools/families.py: realesr-general-x4v3, Real-CUGAN, waifu2x, SPAN; and the
+#                  int8 files of those marked `int8`, tools/quantize_int8.py: about 2 min)
 #   --gpu          also fetch NVIDIA's CUDA 13 libraries (PyPI wheels, 1.3 GB) into .cache/cuda13
 #                  and put the CUDA build of ONNX Runtime (always fetched into
 #                  .cache/onnxruntime-gpu) beside the binary: then only the driver is needed
