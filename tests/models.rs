@@ -87,6 +87,35 @@ fn crop(clip: &str, w: u32, h: u32, dir: &Path) -> Planes {
 }
 
 #[test]
+fn int8_families_hold_38_db_from_their_packages_reference_at_every_level() {
+    // Every cache family with int8 files (models/families.json `int8`, made by tools/setup.sh with
+    // tools/quantize_int8.py) at --precision int8, every variant, on the fixture picture of its
+    // test case: >= 38 dB from the package's ncnn output (tests/data/families; the fp32 files
+    // hold 45 dB) where the variant has one, and for all of them not fp32's output (the int8 file
+    // really ran) yet >= 38 dB from it.
+    use upscale::internals::model::registry::Location;
+    let fams: Vec<_> = families().iter().filter(|f| f.int8 && f.location == Location::Cache).collect();
+    assert!(!fams.is_empty(), "models/families.json gives no cache family int8 files");
+    for f in fams {
+        let pic = f.variants.iter().find_map(|v| v.test).unwrap_or_else(|| panic!("{}: no test case", f.name));
+        let img = planes(&fixture(&format!("{pic}_in.png")));
+        for v in &f.variants {
+            let (name, scale, level) = (f.name, v.scale, v.denoise);
+            let int8 = run(&Config { precision: Precision::Int8, ..cfg(name, scale, level) }, &img);
+            let fp32 = run(&Config { precision: Precision::Fp32, ..cfg(name, scale, level) }, &img);
+            assert_eq!(int8.dimensions(), fp32.dimensions(), "{name} x{scale} d{level}");
+            let from_fp32 = psnr(int8.as_raw(), fp32.as_raw());
+            assert!((38.0..60.0).contains(&from_fp32), "{name} x{scale} d{level} int8: {from_fp32:.2} dB from fp32");
+            if v.test.is_some() {
+                let reference = image::open(fixture(&format!("{name}_x{scale}_d{level}_ref.png"))).unwrap().to_rgb8();
+                let p = psnr(int8.as_raw(), reference.as_raw());
+                assert!(p >= 38.0, "{name} x{scale} d{level} int8: {p:.2} dB from the ncnn reference");
+            }
+        }
+    }
+}
+
+#[test]
 fn tiles_of_32_make_the_whole_pictures_pixels_for_every_family() {
     // Each family's default tile context follows its reach (models/families.json), so tiles of
     // 32, the smallest worth running, agree with the whole picture at fp32 and at the precision

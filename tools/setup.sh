@@ -5,7 +5,8 @@
 # Idempotent: a second run only checks. Options:
 #   --no-build     skip cargo build
 #   --no-models    skip converting the models (realesrgan-x4plus, -anime, and the families of
-#                  tools/families.py: realesr-general-x4v3, Real-CUGAN, waifu2x, SPAN)
+#                  tools/families.py: realesr-general-x4v3, Real-CUGAN, waifu2x, SPAN; and the
+#                  int8 files of those marked `int8`, tools/quantize_int8.py: about 2 min)
 #   --gpu          also fetch NVIDIA's CUDA 13 libraries (PyPI wheels, 1.3 GB) into .cache/cuda13
 #                  and put the CUDA build of ONNX Runtime (always fetched into
 #                  .cache/onnxruntime-gpu) beside the binary: then only the driver is needed
@@ -187,6 +188,33 @@ if [ "$models" = 1 ]; then
     $PY tools/families.py convert "$ROOT/.cache/models"
   fi
   echo "$stamp" > "$ROOT/.cache/models/.converter"
+  # int8 files (--precision int8) of the cache families that hold 38 dB from their package's
+  # reference (models/families.json `int8`; models/README.md, Precision): made from the fp32
+  # files above by tools/quantize_int8.py (deterministic with onnxruntime $ORT_VERSION, the
+  # Python package of the library's version), again when the quantizer or the table changes.
+  int8_stamp="$(cat tools/quantize_int8.py models/families.json | sha256sum | cut -d' ' -f1)"
+  if [ "$(cat "$ROOT/.cache/models/.int8" 2>/dev/null)" != "$int8_stamp" ]; then
+    rm -f "$ROOT/.cache/models/"*-int8.onnx
+  fi
+  int8_need=()
+  while read -r fam file; do
+    [ -f "$ROOT/.cache/models/$file-int8.onnx" ] || int8_need+=("$file")
+  done < <($PY -c 'import json
+for r in json.load(open("models/families.json"))["families"]:
+    if r["int8"] and r["location"] == "cache":
+        for v in r["variants"]: print(r["name"], v["file"])')
+  if [ ${#int8_need[@]} -gt 0 ]; then
+    if ! $PY -c "import onnxruntime, sys; sys.exit(onnxruntime.__version__ != '$ORT_VERSION')" 2>/dev/null; then
+      say "installing onnxruntime $ORT_VERSION (PyPI) for tools/quantize_int8.py"
+      $PY -m pip install --quiet "onnxruntime==$ORT_VERSION" 2>/dev/null \
+        || $PY -m pip install --quiet --user --break-system-packages "onnxruntime==$ORT_VERSION"
+    fi
+    say "making the int8 files of ${int8_need[*]} (tools/quantize_int8.py)"
+    $PY tools/quantize_int8.py --src "$ROOT/.cache/models" --out "$ROOT/.cache/models" --names "${int8_need[@]}" \
+      >/dev/null 2>"$ROOT/.cache/models/.int8.log" \
+      || { say "tools/quantize_int8.py failed: .cache/models/.int8.log says why"; exit 1; }
+  fi
+  echo "$int8_stamp" > "$ROOT/.cache/models/.int8"
 fi
 
 # 4. Build; put the library next to the binary so it runs from anywhere (with --gpu the CUDA

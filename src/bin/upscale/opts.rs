@@ -39,8 +39,8 @@ pub struct Opts {
     pub device: String,
     /// Network precision: auto (fp16 on a GPU; on the CPU the fastest measured that stays at
     /// least 50 dB from fp32: bf16 through OpenVINO where the CPU has AVX512_BF16 or AMX), fp32,
-    /// fp16, bf16 (CPU with AVX512_BF16 or AMX), or int8 (CPU, realesr-animevideov3: an
-    /// approximation at ~41 dB of fp32).
+    /// fp16, bf16 (CPU with AVX512_BF16 or AMX), or int8 (CPU; realesr-animevideov3, span,
+    /// waifu2x-upconv7-anime: an approximation at 38-50 dB of fp32).
     #[arg(long, value_enum, default_value_t = PrecisionArg::Auto)]
     pub precision: PrecisionArg,
     /// Tile size in input pixels (0 = whole picture, or tiles chosen from available memory).
