@@ -56,11 +56,12 @@ run() { # $1 = case index, $2 = output name; prints seconds
     python3 -c "print(f'{$e - $s:.3f}')"
 }
 for i in "${!cases[@]}"; do
-    run "$i" "warm$i" >/dev/null
-    # The note (runtime, precision, tile) of each case, once.
+    # One untimed run each, whose note (runtime, precision, tile) is shown.
     spec=${cases[$i]}
+    ext=png
+    [[ $spec == *clip.mp4* ]] && ext=mkv
     # shellcheck disable=SC2086
-    note=$("$UPSCALE" ${spec#*|} -o "$tmp/note$i.$([[ $spec == *clip.mp4* ]] && echo mkv || echo png)" -y 2>&1 >/dev/null | grep -m1 'device' || true)
+    note=$("$UPSCALE" ${spec#*|} -o "$tmp/warm$i.$ext" -y 2>&1 >/dev/null | grep -m1 'device' || true)
     echo "${spec%%|*}: $note"
 done
 declare -A times
