@@ -70,8 +70,10 @@ fn main() {
     let flags = cpu_flags();
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let clock = ghz();
-    let shown: Vec<&str> =
-        ["avx2", "avx512f", "avx512_bf16", "avx512_vnni", "amx_bf16", "amx_int8"].into_iter().filter(|f| flags.iter().any(|x| x == f)).collect();
+    let shown: Vec<&str> = ["avx2", "avx512f", "avx512_bf16", "avx512_vnni", "amx_bf16", "amx_int8"]
+        .into_iter()
+        .filter(|f| flags.iter().any(|x| x == f))
+        .collect();
     println!("model bench: {} ({cores} cores at {clock:.2} GHz; {})", cpu_name(), shown.join(" "));
     println!("family                     scale  execution          side      ms  TFLOP/s  peak TFLOP/s  share");
     for fam in families() {

@@ -592,7 +592,8 @@ impl<'e> Upscaler<'e> {
                     })?;
                     return Ok(out);
                 }
-                let (fw, fh) = tiles.iter().fold((0, 0), |(w, h), t| (w.max(t.w + 2 * context), h.max(t.h + 2 * context)));
+                let (fw, fh) =
+                    tiles.iter().fold((0, 0), |(w, h), t| (w.max(t.w + 2 * context), h.max(t.h + 2 * context)));
                 let (fw, fh) = fixed_shape(fw, fh, 16);
                 for t in tiles {
                     if let Framing::Own { context } = framing {

@@ -6,8 +6,8 @@
 
 use std::path::{Path, PathBuf};
 
-use upscale::internals::planes::psnr;
 use upscale::config::Precision;
+use upscale::internals::planes::psnr;
 use upscale::model::{families, family, Framing};
 use upscale::{Config, Engine, Planes};
 
@@ -140,7 +140,11 @@ fn tiles_of_32_make_the_whole_pictures_pixels_for_every_family() {
             let tiled = engine.upscaler(&Config { tile: 32, ..c.clone() }).unwrap().upscale(&img).unwrap();
             let p = psnr_float(&whole, &tiled);
             let at = engine.execution().unwrap();
-            assert!(p >= 50.0, "{} x{scale} ({at}), {w}x{h} in tiles of 32: {p:.2} dB from the whole picture", fam.name);
+            assert!(
+                p >= 50.0,
+                "{} x{scale} ({at}), {w}x{h} in tiles of 32: {p:.2} dB from the whole picture",
+                fam.name
+            );
         }
     }
 }
