@@ -210,10 +210,15 @@ impl Engine {
                     (Some(pad), _) => pad,
                     (None, Framing::Outer { reach }) => reach,
                 };
-                let scale = scale.unwrap_or(4);
-                let r = tile_speed::resolve(&name, src, scale, execution, context, cfg.threads)?;
-                engine.speed_tile = r.tile;
-                tiles = Some(r.note);
+                // A network that cannot be timed (its run fails at these sizes) keeps the
+                // memory's tile; a real fault shows when the job runs it.
+                tiles = Some(match tile_speed::resolve(&name, src, *scale, execution, context, cfg.threads) {
+                    Ok(r) => {
+                        engine.speed_tile = r.tile;
+                        r.note
+                    }
+                    Err(e) => format!("tiles from memory alone (timing tiles failed: {})", e.report()),
+                });
             }
         }
         engine.note = [note, fallback, chosen, tiles].into_iter().flatten().reduce(|a, b| format!("{a}, {b}"));

@@ -58,20 +58,21 @@ pub struct Resolved {
     pub note: String,
 }
 
-/// The fastest tile for `model`'s x`scale` network from `source` run as `execution` on
+/// The fastest tile for `model`'s x`scale` network (`None`: found by probing) from `source` run as `execution` on
 /// `threads`, with `context` px around every tile: read from the cache folder, else timed now
 /// (on a picture made of a real photo) and kept. A network that fails to run at some size
 /// stops the timing there; one that fails at the smallest gives no speed limit.
 pub fn resolve(
     model: &str,
     source: &Source,
-    scale: u32,
+    scale: Option<u32>,
     execution: Execution,
     context: u32,
     threads: usize,
 ) -> Result<Resolved> {
+    let x = scale.map_or_else(|| "x?".to_string(), |s| format!("x{s}"));
     let key = format!(
-        "{model} x{scale} {} {execution} context={context} cpu={} ort={ORT_VERSION} openvino={OPENVINO_VERSION}",
+        "{model} {x} {} {execution} context={context} cpu={} ort={ORT_VERSION} openvino={OPENVINO_VERSION}",
         identity(source),
         cpu_name()
     );
@@ -106,12 +107,12 @@ fn describe(tile: u32, timings: &[Timing], when: &str) -> String {
 fn measure(
     model: &str,
     source: &Source,
-    scale: u32,
+    scale: Option<u32>,
     execution: Execution,
     context: u32,
     threads: usize,
 ) -> Result<Vec<Timing>> {
-    let mut net = Network::load_with(model, source, Device::Cpu, threads, Some(scale), execution)?;
+    let mut net = Network::load_with(model, source, Device::Cpu, threads, scale, execution)?;
     let photo = probe_photo();
     let mut timings = Vec::new();
     for tile in CANDIDATES {
