@@ -205,11 +205,7 @@ impl Engine {
         let mut tiles = None;
         if device == Device::Cpu && pinned.is_none() && cfg.tile == 0 && !squeeze_excite {
             if let Some((scale, src)) = variants.iter().max_by_key(|v| v.0) {
-                let context = match (cfg.tile_pad, framing) {
-                    (_, Framing::Own { context }) => context,
-                    (Some(pad), _) => pad,
-                    (None, Framing::Outer { reach }) => reach,
-                };
+                let (context, _) = tile_context(cfg.tile_pad, framing);
                 // A network that cannot be timed (its run fails at these sizes) keeps the
                 // memory's tile; a real fault shows when the job runs it.
                 tiles = Some(match tile_speed::resolve(&name, src, *scale, execution, context, cfg.threads) {
@@ -508,11 +504,7 @@ impl<'e> Upscaler<'e> {
     /// picture: `--tile-pad` for both when given, else the family's reach and
     /// [`tile::BORDER`] (a network that frames itself gets its own context and no border).
     pub fn context(&self) -> (u32, u32) {
-        match (self.cfg.tile_pad, self.engine.framing) {
-            (_, Framing::Own { context }) => (context, 0),
-            (Some(pad), Framing::Outer { .. }) => (pad, pad),
-            (None, Framing::Outer { reach }) => (reach, tile::BORDER),
-        }
+        tile_context(self.cfg.tile_pad, self.engine.framing)
     }
 
     /// The tile size used for a `w`×`h` input: the configured one, or one that fits in memory.
@@ -644,6 +636,17 @@ impl<'e> Upscaler<'e> {
         img: &image::ImageBuffer<image::Rgb<u16>, Vec<u16>>,
     ) -> Result<image::ImageBuffer<image::Rgb<u16>, Vec<u16>>> {
         Ok(self.upscale(&Planes::from_buffer(img))?.to_rgb16())
+    }
+}
+
+/// Context px each tile gets of its neighbours and the picture's reflected border for a
+/// network framed as `framing`: `tile_pad` for both when given, else the family's reach and
+/// [`tile::BORDER`]; a network that frames itself gets its own context and no border.
+fn tile_context(tile_pad: Option<u32>, framing: Framing) -> (u32, u32) {
+    match (tile_pad, framing) {
+        (_, Framing::Own { context }) => (context, 0),
+        (Some(pad), Framing::Outer { .. }) => (pad, pad),
+        (None, Framing::Outer { reach }) => (reach, tile::BORDER),
     }
 }
 

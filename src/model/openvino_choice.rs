@@ -371,7 +371,7 @@ fn read_cache() -> BTreeMap<String, Vec<Trial>> {
 }
 
 fn write_cache(key: &str, trials: &[Trial]) {
-    write_cache_file(CACHE_FILE, key, &trials.to_vec());
+    write_cache_file(CACHE_FILE, key, trials);
 }
 
 /// One of the cache folder's measurement files (`name`), by key; empty when absent or unreadable.
@@ -385,7 +385,7 @@ pub(crate) fn read_cache_file<T: serde::de::DeserializeOwned>(name: &str) -> BTr
 /// Adds one measurement to the cache folder's file `name` (written beside and renamed:
 /// concurrent runs never see half a file). A file that cannot be written only means measuring
 /// again next time.
-pub(crate) fn write_cache_file<T: serde::Serialize + serde::de::DeserializeOwned>(name: &str, key: &str, value: &T) {
+pub(crate) fn write_cache_file<T: serde::Serialize + ?Sized>(name: &str, key: &str, value: &T) {
     let Some(dir) = cache_root() else { return };
     let mut all: BTreeMap<String, serde_json::Value> = read_cache_file(name);
     let Ok(v) = serde_json::to_value(value) else { return };

@@ -21,7 +21,7 @@ pub use edit::edit;
 pub use metadata::Metadata;
 #[cfg(feature = "video")]
 pub(crate) use preview::write_png;
-pub use preview::{dimensions, sniff, verify, write_preview_png, Format};
+pub use preview::{dimensions, sniff, verify, write_fitted_png, write_preview_png, Format};
 
 use crate::engine::Upscaler;
 use crate::error::{Error, Result};

@@ -159,6 +159,15 @@ pub fn write_preview_png(input: &Path, dest: &Path, max_pixels: u64) -> Result<(
     write_png(img, dest)
 }
 
+/// Writes a PNG of the picture in `input` scaled down to fit `fit`×`fit` (kept at its own size
+/// when it already fits) to `dest`, for a result too large for a browser to show whole. No pixel
+/// limit: the picture is one this program wrote. Returns the size written.
+pub fn write_fitted_png(input: &Path, dest: &Path, fit: u32) -> Result<(u32, u32)> {
+    let (_, img) = decode_whole(input, u64::MAX / 16)?;
+    let img = if img.width() > fit || img.height() > fit { img.thumbnail(fit, fit) } else { img };
+    write_png(img, dest)
+}
+
 /// Writes `img` to `dest` as an 8-bit PNG (RGB, or RGBA when it has alpha) through a temporary
 /// file renamed into place. Returns the size written.
 pub(crate) fn write_png(img: DynamicImage, dest: &Path) -> Result<(u32, u32)> {

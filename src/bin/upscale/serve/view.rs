@@ -8,30 +8,12 @@ use std::path::{Path, PathBuf};
 pub const FIT: std::ops::RangeInclusive<u32> = 64..=8192;
 
 /// The scaled copy of `result` (a picture) fitting in `fit`×`fit`, made in `dir` if it is not
-/// there yet; a picture that already fits is copied at its own size. The message says why not.
+/// there yet (`upscale::still::write_fitted_png`: written whole, then renamed, so a second
+/// request never reads half a file). The message says why not.
 pub fn scaled(result: &Path, dir: &Path, fit: u32) -> Result<PathBuf, String> {
     let dest = dir.join(format!("view-{fit}.png"));
-    if dest.exists() {
-        return Ok(dest);
+    if !dest.exists() {
+        upscale::still::write_fitted_png(result, &dest, fit).map_err(|e| e.report())?;
     }
-    let reader = image::ImageReader::open(result)
-        .and_then(|r| r.with_guessed_format())
-        .map_err(|e| format!("cannot open the result: {e}"))?;
-    let mut reader = reader;
-    // The result is one this server made, within its own limits: no decoder limit of its own.
-    reader.no_limits();
-    let img = reader.decode().map_err(|e| format!("cannot decode the result: {e}"))?;
-    let img = if img.width() > fit || img.height() > fit { img.thumbnail(fit, fit) } else { img };
-    let img: image::DynamicImage =
-        if img.color().has_alpha() { img.into_rgba8().into() } else { img.into_rgb8().into() };
-    // Written under another name and renamed: a second request never reads half a file.
-    let part = dir.join(format!("view-{fit}.png.part"));
-    let written = img.save_with_format(&part, image::ImageFormat::Png).map_err(|e| format!("cannot write: {e}"));
-    match written.and_then(|()| std::fs::rename(&part, &dest).map_err(|e| format!("cannot write: {e}"))) {
-        Ok(()) => Ok(dest),
-        Err(e) => {
-            let _ = std::fs::remove_file(&part);
-            Err(e)
-        }
-    }
+    Ok(dest)
 }
